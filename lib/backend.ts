@@ -1,0 +1,107 @@
+// The driver SPI: what a driver's engine provides to the generic Topic/Producer/Consumer of lib/.
+// Kept byte-oriented (serialized metadata, raw data) so the API logic exists once for every driver.
+// Methods may answer synchronously (the files engine) or with a promise (a networked engine).
+
+import type { JsonObject } from './json.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface BackendAppendEvent {
+  metadata: Uint8Array;
+  data?: Uint8Array | readonly Uint8Array[];
+  timestamp?: number;
+}
+
+export interface BackendRecord {
+  readonly id: number;
+  readonly timestamp: number;
+  readonly metadata: Uint8Array;
+  readonly dataSize: number;
+  /** The whole data part; zero-copy where the engine can. */
+  data(): Uint8Array;
+}
+
+export interface BackendPartitionStats {
+  firstId: number;
+  endId: number;
+  events: number;
+  metadataBytes: number;
+  dataBytes: number;
+  segments: number;
+  firstTimestamp: number | null;
+  lastTimestamp: number | null;
+}
+
+export interface PartitionBackend {
+  /** Commits a batch; resolves to the first id assigned (ids are dense). */
+  append(events: readonly BackendAppendEvent[]): MaybePromise<number>;
+  /** Makes commits durable per the driver's flush behaviour. */
+  flush(): MaybePromise<void>;
+  /** Re-reads and returns the committed end (one past the last id). */
+  refresh(): MaybePromise<number>;
+  /** First id still stored. */
+  startId(): MaybePromise<number>;
+  readRange(from: number, max: number): MaybePromise<BackendRecord[]>;
+  findByTime(ms: number): MaybePromise<number>;
+  /** Resolves true once the end passes `knownEnd`, false on timeout or abort. Must not spin. */
+  waitForAppend(knownEnd: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  stats(): MaybePromise<BackendPartitionStats>;
+  /** Full integrity check (every entry and checksum); engines without one omit it. */
+  verify?(): MaybePromise<VerifyProblem[]>;
+}
+
+export interface VerifyProblem {
+  file: string;
+  offset: number;
+  id?: number;
+  message: string;
+}
+
+/** Durable positions of one named consumer. */
+export interface OffsetsBackend {
+  /** Last acknowledged id of a partition, or null. */
+  load(partition: number): MaybePromise<number | null>;
+  store(partition: number, lastAcked: number): MaybePromise<void>;
+  close(): MaybePromise<void>;
+}
+
+export interface ClaimHandle {
+  readonly partition: number;
+  release(): MaybePromise<void>;
+  /** Called if the claim is taken away (e.g. this process stalled past the staleness limit). */
+  onLost?(cb: () => void): void;
+}
+
+export interface ConsumerPosition {
+  name: string;
+  partitions: Array<{ partition: number; lastAcknowledged: number | null }>;
+}
+
+export interface TopicBackend {
+  readonly name: string;
+  readonly numPartitions: number;
+  /** Component configs persisted with the topic: { validator, serializer, partitionSelector }. */
+  readonly components: JsonObject;
+  /** Driver-specific description of the topic's format/location (listTopics, describe). */
+  readonly info: JsonObject;
+  partition(i: number): PartitionBackend;
+  openOffsets(consumerName: string): MaybePromise<OffsetsBackend>;
+  /** Exclusive claim of a partition by a consumer name; CONSUMER_BUSY unless `standby` (then waits). */
+  claim(consumerName: string, partition: number, opts: { standby: boolean; signal?: AbortSignal }): Promise<ClaimHandle>;
+  listConsumers(): MaybePromise<ConsumerPosition[]>;
+  /** Sets a consumer's last acknowledged id (null = nothing acknowledged); CONSUMER_BUSY while it runs. */
+  resetConsumer(consumerName: string, partition: number, lastAcked: number | null): MaybePromise<void>;
+  close(): MaybePromise<void>;
+}
+
+export interface DriverBackend {
+  createTopic(name: string, numPartitions: number, components: JsonObject): MaybePromise<void>;
+  openTopic(name: string): MaybePromise<TopicBackend>;
+  topicExists(name: string): MaybePromise<boolean>;
+  /** name -> driver-defined description. */
+  listTopics(): MaybePromise<Map<string, JsonObject>>;
+  deleteTopic(name: string): MaybePromise<void>;
+  /** Copies a topic into another on-disk format (files driver: 'native' | 'reference'); optional. */
+  convertTopic?(name: string, newName: string, format: string): MaybePromise<void>;
+  close(): MaybePromise<void>;
+}

@@ -1,0 +1,48 @@
+// JSON Schema (draft 7) checking shared by the schema validator and the schema serializer, backed by Ajv.
+import AjvModule from 'ajv';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
+import { DiasporaError, ErrorCode } from '../errors.js';
+import type { JsonValue } from '../json.js';
+
+// ajv is CommonJS: depending on the loader the default import is the class or the module object holding it.
+type AjvClass = new (options?: Options) => { compile(schema: object | boolean): ValidateFunction };
+const Ajv: AjvClass =
+  ((AjvModule as unknown as { default?: AjvClass }).default ?? (AjvModule as unknown as AjvClass));
+
+/** Returns the list of violations of `value` (empty when it complies). */
+export type JsonSchemaCheck = (value: JsonValue) => string[];
+
+/**
+ * Compiles `schema` once. An invalid schema is a BAD_CONFIG error naming `owner` (not a raw Ajv error).
+ * Options: every error is collected; unknown keywords are ignored and `format` is not asserted, as draft 7 allows.
+ */
+export function compileJsonSchema(schema: JsonValue, owner: string): JsonSchemaCheck {
+  if (typeof schema !== 'boolean' && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
+    throw new DiasporaError(ErrorCode.BAD_CONFIG, `Invalid JSON schema for ${owner}: a schema must be an object or a boolean`);
+  }
+  let validate: ValidateFunction;
+  try {
+    // A fresh Ajv per schema: two schemas carrying the same $id must not collide in a shared cache.
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, validateFormats: false });
+    validate = ajv.compile(schema);
+  } catch (err) {
+    throw new DiasporaError(ErrorCode.BAD_CONFIG, `Invalid JSON schema for ${owner}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return (value: JsonValue): string[] => {
+    if (validate(value)) return [];
+    return (validate.errors ?? []).map(formatSchemaError);
+  };
+}
+
+/** `'<json-pointer>' - '<instance>': <message>`, the reference's wording of one violation. */
+function formatSchemaError(err: ErrorObject): string {
+  let instance: string;
+  try {
+    instance = JSON.stringify(err.data) ?? 'undefined';
+  } catch {
+    instance = String(err.data);
+  }
+  return `'${err.instancePath}' - '${instance}': ${err.message ?? err.keyword}`;
+}

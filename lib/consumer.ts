@@ -1,0 +1,726 @@
+// Consumer: delivers a topic's events to a named reader, partition by partition in id order, partitions served
+// fairly (round robin). It waits for new events without spinning, runs the data selector/allocator on each
+// event, records acknowledgements durably (coalesced: one offsets write per partition per job, not per event)
+// and holds an exclusive claim on each partition it reads so two live consumers of one name never share one.
+
+import type { BackendRecord, ClaimHandle, OffsetsBackend, PartitionBackend, TopicBackend } from './backend.js';
+import type { Serializer } from './components/serializer.js';
+import { DataView } from './data/data-view.js';
+import { selectData, type DataAllocator, type DataSelector } from './data/selection.js';
+import { DiasporaError, ErrorCode, StopEventProcessor, toDiasporaError } from './errors.js';
+import { Event, type Acknowledger } from './event.js';
+import { Future } from './future.js';
+import type { JsonValue } from './json.js';
+import { BatchSize, checkBatchSize, checkPositiveInt } from './options.js';
+import { ThreadPool, defaultThreadPool } from './thread-pool.js';
+
+/** Where a consumer starts in each partition. */
+export type StartPosition = 'committed' | 'earliest' | 'latest' | number | Date;
+
+export interface ConsumerOptions {
+  dataSelector?: DataSelector;
+  dataAllocator?: DataAllocator;
+  /** Partition indices to read (default: all). */
+  targets?: readonly number[];
+  /** Events read from the engine at a time (default Adaptive = 256). */
+  batchSize?: BatchSize;
+  /** Batches prefetched ahead (asynchronous engines). Default 2. */
+  maxNumBatches?: number;
+  threadPool?: ThreadPool;
+  /** Default 'committed': after the last acknowledged event (or the earliest when none). */
+  from?: StartPosition;
+  /** 'end': read what exists when the consumer starts, then finish. Default: wait for more forever. */
+  until?: 'end';
+  /** Wait for partitions claimed by another live consumer of the same name instead of failing with CONSUMER_BUSY. */
+  standby?: boolean;
+  /** false: no claims and no offsets written (read-only replay/inspection). Default true. */
+  durable?: boolean;
+}
+
+export interface ProcessOptions {
+  /** Stop after this long without any event (ms). Default: never (negative also means never). */
+  timeoutMs?: number;
+  maxEvents?: number;
+  threadPool?: ThreadPool;
+}
+
+export type EventProcessor = (event: Event) => void | Promise<void>;
+
+export interface PartitionLag {
+  partition: number;
+  /** Last acknowledged id, or null. */
+  committed: number | null;
+  /** Next id this consumer will deliver. */
+  position: number;
+  /** One past the last committed event of the partition. */
+  endId: number;
+  /** Events after the last acknowledgement. */
+  pendingEvents: number;
+  /** Approximate bytes (metadata + data) of those events. */
+  pendingBytes: number;
+}
+
+/** What the consumer needs from its topic. */
+export interface ConsumerTopic {
+  readonly name: string;
+  readonly backend: TopicBackend;
+  readonly serializer: Serializer;
+  readonly closed: boolean;
+}
+
+const ADAPTIVE_READ_BATCH = 256;
+/** A caught-up partition is re-checked for new commits at most this often while others keep the consumer busy. */
+const REFRESH_INTERVAL_MS = 2;
+/** Give timers and I/O a turn after this much continuous delivery inside process(). */
+const YIELD_EVERY_MS = 20;
+
+interface PartitionState {
+  readonly index: number;
+  readonly backend: PartitionBackend;
+  next: number;
+  end: number;
+  /** until 'end': stop before this id. */
+  stopAt: number;
+  buffer: BackendRecord[];
+  pos: number;
+  lastRefresh: number;
+  claim: ClaimHandle | undefined;
+  /** Claimed and positioned: events may flow. */
+  active: boolean;
+  committed: number | null;
+  ackTarget: number | null;
+  loading: Promise<void> | undefined;
+}
+
+const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
+
+export class Consumer implements Acknowledger, AsyncIterable<Event> {
+  readonly dataSelector: DataSelector | undefined;
+  readonly dataAllocator: DataAllocator | undefined;
+  readonly targets: readonly number[];
+  readonly batchSize: BatchSize;
+  readonly maxNumBatches: number;
+  readonly threadPool: ThreadPool;
+  readonly durable: boolean;
+  private readonly parts: PartitionState[] = [];
+  private readonly byIndex = new Map<number, PartitionState>();
+  private readonly readBatch: number;
+  private readonly from: StartPosition;
+  private readonly until: 'end' | undefined;
+  private readonly standby: boolean;
+  private cursor = 0;
+  private offsets: OffsetsBackend | undefined;
+  private waiters: Future<Event | null>[] = [];
+  /** Events handed to a pull() that process() gave up on; delivered first. */
+  private readonly pushedBack: Event[] = [];
+  private waitAbort: AbortController | undefined;
+  private waiting = false;
+  /** Delivery stopped (close() began). */
+  private stopped = false;
+  /** Fully closed: claims and files released. */
+  private isClosed = false;
+  private closing: Promise<void> | undefined;
+  private readonly startAbort = new AbortController();
+  private ackDirty = false;
+  private ackFuture: Future<void> | undefined;
+  private processing = 0;
+  private processDone: Promise<void> = Promise.resolve();
+  private startupError: unknown;
+
+  private constructor(
+    readonly topic: ConsumerTopic,
+    readonly name: string,
+    options: ConsumerOptions,
+  ) {
+    if (options.dataSelector !== undefined && typeof options.dataSelector !== 'function') throw new TypeError('dataSelector must be a function');
+    if (options.dataAllocator !== undefined && typeof options.dataAllocator !== 'function') throw new TypeError('dataAllocator must be a function');
+    this.dataSelector = options.dataSelector;
+    this.dataAllocator = options.dataAllocator;
+    this.batchSize = checkBatchSize(options.batchSize);
+    this.readBatch = this.batchSize === BatchSize.Adaptive ? ADAPTIVE_READ_BATCH : this.batchSize;
+    this.maxNumBatches = checkPositiveInt(options.maxNumBatches, 'maxNumBatches', 2);
+    if (options.threadPool !== undefined && !(options.threadPool instanceof ThreadPool)) throw new TypeError('threadPool must be a ThreadPool');
+    this.threadPool = options.threadPool ?? defaultThreadPool();
+    this.durable = options.durable ?? true;
+    if (typeof this.durable !== 'boolean') throw new TypeError('durable must be a boolean');
+    this.standby = options.standby ?? false;
+    if (typeof this.standby !== 'boolean') throw new TypeError('standby must be a boolean');
+    const from = options.from ?? 'committed';
+    if (
+      !(from instanceof Date && !Number.isNaN(from.getTime())) &&
+      !(typeof from === 'number' && Number.isInteger(from) && from >= 0) &&
+      from !== 'committed' && from !== 'earliest' && from !== 'latest'
+    ) {
+      throw new TypeError("from must be 'committed', 'earliest', 'latest', a non-negative event id or a valid Date");
+    }
+    this.from = from;
+    if (options.until !== undefined && options.until !== 'end') throw new TypeError("until must be 'end' or undefined");
+    this.until = options.until;
+    const n = topic.backend.numPartitions;
+    let targets: number[];
+    if (options.targets === undefined || options.targets === null) targets = Array.from({ length: n }, (_, i) => i);
+    else {
+      if (!Array.isArray(options.targets)) throw new TypeError('targets must be an array of partition indices');
+      targets = [...new Set(options.targets as number[])];
+      for (const t of targets) {
+        if (!Number.isInteger(t) || t < 0) throw new TypeError('targets must be non-negative integers');
+        if (t >= n) throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `topic "${topic.name}" has ${n} partitions; no partition ${t}`);
+      }
+      if (targets.length === 0) throw new DiasporaError(ErrorCode.BAD_ARGUMENT, 'targets must name at least one partition');
+    }
+    this.targets = targets;
+    for (const index of targets) {
+      const st: PartitionState = {
+        index,
+        backend: topic.backend.partition(index),
+        next: 0,
+        end: 0,
+        stopAt: Infinity,
+        buffer: [],
+        pos: 0,
+        lastRefresh: 0,
+        claim: undefined,
+        active: false,
+        committed: null,
+        ackTarget: null,
+        loading: undefined,
+      };
+      this.parts.push(st);
+      this.byIndex.set(index, st);
+    }
+  }
+
+  /** @internal use `topic.consumer(name, options)`. */
+  static async open(topic: ConsumerTopic, name: string, options: ConsumerOptions = {}): Promise<Consumer> {
+    if (typeof name !== 'string') throw new TypeError('consumer name must be a string');
+    if (name.length === 0) throw new DiasporaError(ErrorCode.BAD_NAME, 'consumer name must not be empty');
+    if (typeof options !== 'object' || options === null) throw new TypeError('consumer options must be an object');
+    const c = new Consumer(topic, name, options);
+    await c.start();
+    return c;
+  }
+
+  private async start(): Promise<void> {
+    if (this.durable) this.offsets = await this.topic.backend.openOffsets(this.name);
+    if (!this.durable) {
+      await Promise.all(this.parts.map((st) => this.activate(st)));
+      return;
+    }
+    if (!this.standby) {
+      // All or nothing: a busy partition fails the creation and releases what was taken.
+      try {
+        for (const st of this.parts) {
+          st.claim = await this.topic.backend.claim(this.name, st.index, { standby: false });
+        }
+        await Promise.all(this.parts.map((st) => this.activate(st)));
+      } catch (err) {
+        for (const st of this.parts) if (st.claim) await st.claim.release();
+        await this.offsets?.close();
+        throw toDiasporaError(err);
+      }
+      return;
+    }
+    // Standby: each partition starts flowing as soon as its claim is obtained.
+    for (const st of this.parts) {
+      void this.topic.backend
+        .claim(this.name, st.index, { standby: true, signal: this.startAbort.signal })
+        .then(async (claim) => {
+          if (this.stopped) {
+            await claim.release();
+            return;
+          }
+          st.claim = claim;
+          await this.activate(st);
+          this.wake();
+        })
+        .catch((err) => {
+          if (this.stopped) return;
+          this.startupError = toDiasporaError(err);
+          this.wake();
+        });
+    }
+  }
+
+  /** Positions a claimed partition according to `from`, `until` and the stored offsets. */
+  private async activate(st: PartitionState): Promise<void> {
+    st.claim?.onLost?.(() => {
+      // Another consumer of this name took the partition over: stop delivering it at once.
+      st.active = false;
+      st.buffer = [];
+      st.pos = 0;
+      st.claim = undefined;
+      this.startupError = new DiasporaError(
+        ErrorCode.CONSUMER_BUSY,
+        `consumer "${this.name}" lost its claim on partition ${st.index} (another consumer took it over)`,
+        { partition: st.index },
+      );
+      this.wake();
+    });
+    const b = st.backend;
+    const start = await b.startId();
+    const end = await b.refresh();
+    st.end = end;
+    st.lastRefresh = performance.now();
+    st.committed = this.offsets ? await this.offsets.load(st.index) : null;
+    st.ackTarget = st.committed;
+    const from = this.from;
+    let next: number;
+    if (from === 'committed') next = st.committed === null ? start : st.committed + 1;
+    else if (from === 'earliest') next = start;
+    else if (from === 'latest') next = end;
+    else if (from instanceof Date) next = await b.findByTime(from.getTime());
+    else next = from;
+    st.next = Math.max(start, next);
+    if (this.until === 'end') st.stopAt = end;
+    st.active = true;
+  }
+
+  get closed(): boolean {
+    return this.stopped || this.topic.closed;
+  }
+
+  // ---- delivery -------------------------------------------------------------------------------------------
+
+  /** Next record of a partition, refilling its buffer synchronously when the engine allows; undefined if none now. */
+  private nextRecord(st: PartitionState, now: number): BackendRecord | undefined | Promise<void> {
+    if (st.pos < st.buffer.length) return st.buffer[st.pos++];
+    if (!st.active || st.next >= st.stopAt) return undefined;
+    if (st.loading) return st.loading;
+    if (st.next >= st.end) {
+      if (now - st.lastRefresh < REFRESH_INTERVAL_MS) return undefined;
+      st.lastRefresh = now;
+      const end = st.backend.refresh();
+      if (isPromise(end)) {
+        st.loading = end.then((e) => {
+          st.end = Math.max(st.end, e);
+          st.loading = undefined;
+        });
+        return st.loading;
+      }
+      st.end = Math.max(st.end, end);
+      if (st.next >= st.end) return undefined;
+    }
+    const max = Math.min(this.readBatch, st.stopAt - st.next, st.end - st.next);
+    const recs = st.backend.readRange(st.next, max);
+    if (isPromise(recs)) {
+      st.loading = recs.then(
+        (r) => {
+          st.buffer = r;
+          st.pos = 0;
+          st.next += r.length;
+          st.loading = undefined;
+        },
+        (err) => {
+          st.loading = undefined;
+          throw err;
+        },
+      );
+      return st.loading;
+    }
+    st.buffer = recs;
+    st.pos = 0;
+    st.next += recs.length;
+    if (recs.length === 0) return undefined;
+    st.pos = 1;
+    return recs[0];
+  }
+
+  /**
+   * One step of delivery without waiting: an Event, `null` at the end (until 'end' reached / closed),
+   * `undefined` when nothing is available now, or a promise when an asynchronous engine is loading.
+   * Errors of one event (corruption, a too-small allocator buffer) are thrown after the cursor moved on.
+   */
+  private step(): Event | null | undefined | Promise<void> {
+    if (this.stopped) return null;
+    if (this.pushedBack.length > 0) return this.pushedBack.shift()!;
+    if (this.startupError) {
+      const e = this.startupError;
+      this.startupError = undefined;
+      throw e;
+    }
+    const parts = this.parts;
+    const n = parts.length;
+    const now = performance.now();
+    let loading: Promise<void> | undefined;
+    let allDone = this.until === 'end';
+    for (let i = 0; i < n; i++) {
+      const idx = (this.cursor + i) % n;
+      const st = parts[idx];
+      let rec: BackendRecord | undefined | Promise<void>;
+      try {
+        rec = this.nextRecord(st, now);
+      } catch (err) {
+        // A read error (e.g. corruption) is reported for this partition; skip past it so the consumer is not stuck.
+        this.cursor = (idx + 1) % n;
+        st.buffer = [];
+        st.pos = 0;
+        st.next += 1;
+        throw toDiasporaError(err);
+      }
+      if (rec === undefined) {
+        if (allDone && !(st.active && st.pos >= st.buffer.length && st.next >= st.stopAt)) allDone = false;
+        continue;
+      }
+      if (isPromise(rec)) {
+        loading ??= rec;
+        allDone = false;
+        continue;
+      }
+      this.cursor = (idx + 1) % n;
+      return this.makeEvent(st, rec);
+    }
+    if (loading) return loading;
+    return allDone ? null : undefined;
+  }
+
+  private makeEvent(st: PartitionState, rec: BackendRecord): Event {
+    let metadata: JsonValue;
+    try {
+      metadata = this.topic.serializer.deserialize(rec.metadata);
+    } catch (err) {
+      throw new DiasporaError(ErrorCode.CORRUPTION, `partition ${st.index} event ${rec.id}: ${(err as Error).message}`, {
+        partition: st.index,
+        id: rec.id,
+        cause: err,
+      });
+    }
+    let data: DataView;
+    try {
+      data = selectData(metadata, rec.dataSize, () => rec.data(), this.dataSelector, this.dataAllocator);
+    } catch (err) {
+      if (err instanceof TypeError) throw err;
+      const e = toDiasporaError(err);
+      throw new DiasporaError((e instanceof DiasporaError ? e.code : ErrorCode.GENERIC), `partition ${st.index} event ${rec.id}: ${e.message}`, {
+        ...(e instanceof DiasporaError ? e.details : {}),
+        partition: st.index,
+        id: rec.id,
+        cause: err,
+      });
+    }
+    return new Event(this, st.index, rec.id, rec.timestamp, metadata, data);
+  }
+
+  /**
+   * The next event (waiting for one if needed): resolves to an Event, or to `null` once the consumer is
+   * finished (`until: 'end'` reached, or closed). `wait(ms)` on the future may time out and try again later:
+   * nothing is lost.
+   */
+  pull(): Future<Event | null> {
+    if (this.closed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`));
+    if (this.waiters.length === 0) {
+      try {
+        const r = this.step();
+        if (r === null) return Future.resolved<Event | null>(null);
+        if (r instanceof Event) {
+          this.afterDelivery();
+          return Future.resolved<Event | null>(r);
+        }
+      } catch (err) {
+        return Future.rejected(err);
+      }
+    }
+    const f = new Future<Event | null>();
+    this.waiters.push(f);
+    this.serveWaiters();
+    return f;
+  }
+
+  /** Hands available events to parked pull() futures, and waits for commits when none are available. */
+  private serveWaiters(): void {
+    while (this.waiters.length > 0) {
+      let r: ReturnType<Consumer['step']>;
+      try {
+        r = this.step();
+      } catch (err) {
+        this.waiters.shift()!.reject(err);
+        continue;
+      }
+      if (r === undefined || isPromise(r)) {
+        if (isPromise(r)) {
+          r.then(
+            () => this.serveWaiters(),
+            (err) => {
+              this.waiters.shift()?.reject(toDiasporaError(err));
+              this.serveWaiters();
+            },
+          );
+        } else this.waitForCommits();
+        return;
+      }
+      const w = this.waiters.shift()!;
+      w.resolve(r);
+      if (r !== null) this.afterDelivery();
+    }
+  }
+
+  /** Sleeps until any target partition gets a commit (or the claim of a standby partition arrives). */
+  private waitForCommits(): void {
+    if (this.waiting) return;
+    this.waiting = true;
+    const ac = new AbortController();
+    this.waitAbort = ac;
+    const waits = this.parts.filter((st) => st.active).map((st) =>
+      st.backend.waitForAppend(st.end, 60_000, ac.signal).then((grew) => {
+        if (grew) st.lastRefresh = 0;
+        return grew;
+      }),
+    );
+    if (waits.length === 0) waits.push(new Promise<boolean>((resolve) => ac.signal.addEventListener('abort', () => resolve(false), { once: true })));
+    Promise.race(waits).then(
+      () => {
+        ac.abort();
+        this.waiting = false;
+        this.waitAbort = undefined;
+        for (const st of this.parts) st.lastRefresh = 0;
+        if (!this.stopped) this.serveWaiters();
+      },
+      (err) => {
+        ac.abort();
+        this.waiting = false;
+        this.waitAbort = undefined;
+        this.waiters.shift()?.reject(toDiasporaError(err));
+        if (!this.stopped) this.serveWaiters();
+      },
+    );
+  }
+
+  /** Interrupts a wait so that state changes (a standby claim, close) are noticed. */
+  private wake(): void {
+    this.waitAbort?.abort();
+    if (!this.waiting && this.waiters.length > 0) this.serveWaiters();
+  }
+
+  private afterDelivery(): void {
+    // Nothing per event for now: acknowledgements are persisted by scheduleAckWrite.
+  }
+
+  /**
+   * Processes events with `processor` until it throws StopEventProcessor, `maxEvents` were processed,
+   * `timeoutMs` passed without any event, the consumer reached its end (`until: 'end'`) or was closed.
+   * Resolves to the number of events processed. A processor error stops the loop and rejects (after the
+   * processors already running finished). With a pool of n > 0, up to n processors run concurrently.
+   */
+  async process(processor: EventProcessor, options: ProcessOptions = {}): Promise<number> {
+    if (typeof processor !== 'function') throw new TypeError('processor must be a function');
+    if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`);
+    const timeoutMs = options.timeoutMs ?? -1;
+    if (typeof timeoutMs !== 'number') throw new TypeError('timeoutMs must be a number');
+    const maxEvents = options.maxEvents ?? Infinity;
+    if (maxEvents !== Infinity && (!Number.isInteger(maxEvents) || maxEvents < 0)) throw new TypeError('maxEvents must be a non-negative integer');
+    const pool = options.threadPool ?? this.threadPool;
+    if (!(pool instanceof ThreadPool)) throw new TypeError('threadPool must be a ThreadPool');
+    this.processing++;
+    let release!: () => void;
+    const prevDone = this.processDone;
+    this.processDone = new Promise<void>((r) => (release = r));
+    try {
+      await prevDone;
+      return await this.processLoop(processor, timeoutMs, maxEvents, pool);
+    } finally {
+      this.processing--;
+      release();
+    }
+  }
+
+  private async processLoop(processor: EventProcessor, timeoutMs: number, maxEvents: number, pool: ThreadPool): Promise<number> {
+    let count = 0;
+    let stop = false;
+    let failure: unknown;
+    const inFlight = new Set<Promise<void>>();
+    let wakeStop!: () => void;
+    const stopped = new Promise<undefined>((r) => (wakeStop = () => r(undefined)));
+    const onError = (err: unknown): void => {
+      stop = true;
+      wakeStop();
+      if (!(err instanceof StopEventProcessor) && failure === undefined) failure = err;
+    };
+    let sliceStart = performance.now();
+    while (!stop && count < maxEvents && !this.stopped) {
+      let ev: Event | null | undefined | Promise<void>;
+      try {
+        ev = this.step();
+      } catch (err) {
+        onError(err);
+        break;
+      }
+      if (ev === null) break;
+      if (ev === undefined || isPromise(ev)) {
+        this.persistAcks();
+        const got = await this.waitNext(timeoutMs, stopped);
+        if (got === undefined || got === null) break;
+        ev = got;
+        sliceStart = performance.now();
+      }
+      count++;
+      if (pool.threadCount === 0) {
+        try {
+          const r = processor(ev);
+          if (r && typeof (r as Promise<void>).then === 'function') await r;
+        } catch (err) {
+          onError(err);
+        }
+      } else {
+        while (inFlight.size >= pool.threadCount) await Promise.race(inFlight);
+        if (stop) break;
+        const job = pool.pushWork(() => processor(ev as Event)).then(
+          () => undefined,
+          (err) => onError(err),
+        );
+        inFlight.add(job);
+        void job.then(() => inFlight.delete(job));
+      }
+      if ((count & 1023) === 0) {
+        this.persistAcks();
+        if (performance.now() - sliceStart > YIELD_EVERY_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
+      }
+    }
+    await Promise.all(inFlight);
+    this.persistAcks();
+    if (failure !== undefined) throw failure;
+    return count;
+  }
+
+  /**
+   * Waits for the next event for process(): up to `timeoutMs` (negative: forever) or until `stop` resolves.
+   * A pull given up on is withdrawn; if it completed meanwhile its event is kept for the next delivery.
+   */
+  private async waitNext(timeoutMs: number, stop: Promise<undefined>): Promise<Event | null | undefined> {
+    const f = this.pull();
+    const got = await Promise.race([f.wait(timeoutMs), stop]);
+    if (got !== undefined) return got;
+    const i = this.waiters.indexOf(f);
+    if (i >= 0) {
+      this.waiters.splice(i, 1);
+      f.resolve(null);
+      return undefined;
+    }
+    const late = await f.wait(0).catch(() => undefined);
+    if (late) this.pushedBack.push(late);
+    return undefined;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Event> {
+    while (!this.stopped) {
+      let ev: Event | null | undefined | Promise<void> = this.step();
+      if (ev === undefined || isPromise(ev)) {
+        this.persistAcks();
+        ev = await this.pull();
+      }
+      if (ev === null) return;
+      yield ev;
+    }
+  }
+
+  // ---- acknowledgements ------------------------------------------------------------------------------------
+
+  /** @internal called by Event.acknowledge(). */
+  acknowledge(partition: number, id: number): Future<void> {
+    if (this.isClosed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`));
+    const st = this.byIndex.get(partition);
+    if (!st) return Future.rejected(new DiasporaError(ErrorCode.OUT_OF_RANGE, `consumer "${this.name}" does not read partition ${partition}`));
+    if (st.ackTarget === null || id > st.ackTarget) {
+      st.ackTarget = id;
+      if (!this.ackDirty) {
+        this.ackDirty = true;
+        setImmediate(() => this.persistAcks());
+      }
+    }
+    if (!this.ackDirty) return Future.resolved<void>(undefined);
+    return (this.ackFuture ??= new Future<void>());
+  }
+
+  /** Writes every changed position (one store per partition), then resolves the pending acknowledge futures. */
+  private persistAcks(): void {
+    if (!this.ackDirty) return;
+    this.ackDirty = false;
+    const fut = this.ackFuture;
+    this.ackFuture = undefined;
+    const stores: Promise<void>[] = [];
+    let error: unknown;
+    for (const st of this.parts) {
+      if (st.ackTarget !== null && (st.committed === null || st.ackTarget > st.committed)) {
+        const target = st.ackTarget;
+        if (!this.offsets) {
+          st.committed = target; // non-durable consumer: progress in memory only
+          continue;
+        }
+        try {
+          const r = this.offsets.store(st.index, target);
+          if (isPromise(r)) stores.push(r.then(() => void (st.committed = Math.max(st.committed ?? -1, target))));
+          else st.committed = target;
+        } catch (err) {
+          error ??= err;
+        }
+      }
+    }
+    if (!fut) return;
+    if (error !== undefined) fut.reject(toDiasporaError(error));
+    else if (stores.length === 0) fut.resolve(undefined);
+    else Promise.all(stores).then(() => fut.resolve(undefined), (e) => fut.reject(toDiasporaError(e)));
+  }
+
+  // ---- statistics ------------------------------------------------------------------------------------------
+
+  /** Per partition: last acknowledged id, next id to deliver, end, and what is pending after the acknowledgement. */
+  async lag(): Promise<PartitionLag[]> {
+    if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`);
+    const out: PartitionLag[] = [];
+    for (const st of this.parts) {
+      const end = await st.backend.refresh();
+      const stats = await st.backend.stats();
+      const committed = st.committed;
+      const pendingEvents = Math.max(0, end - (committed === null ? stats.firstId : committed + 1));
+      const avg = stats.events > 0 ? (stats.metadataBytes + stats.dataBytes) / stats.events : 0;
+      out.push({
+        partition: st.index,
+        committed,
+        position: st.active ? st.next - (st.buffer.length - st.pos) : (committed ?? -1) + 1,
+        endId: end,
+        pendingEvents,
+        pendingBytes: Math.round(pendingEvents * avg),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Stops delivery (pending pulls resolve to null), waits up to `graceMs` for running processors, persists
+   * acknowledgements, releases claims and files. Idempotent.
+   */
+  close(graceMs = 10_000): Promise<void> {
+    return (this.closing ??= this.doClose(graceMs));
+  }
+
+  private async doClose(graceMs: number): Promise<void> {
+    this.stopped = true;
+    this.startAbort.abort();
+    this.waitAbort?.abort();
+    for (const w of this.waiters.splice(0)) w.resolve(null);
+    if (this.processing > 0) {
+      await Promise.race([this.processDone, new Promise<void>((r) => setTimeout(r, graceMs).unref())]);
+    }
+    // Acknowledgements made by the processors that just finished are written before the claims go.
+    this.persistAcks();
+    this.isClosed = true;
+    const errors: unknown[] = [];
+    for (const st of this.parts) {
+      if (st.claim) {
+        try {
+          await st.claim.release();
+        } catch (err) {
+          errors.push(err);
+        }
+        st.claim = undefined;
+      }
+    }
+    try {
+      await this.offsets?.close();
+    } catch (err) {
+      errors.push(err);
+    }
+    if (errors.length > 0) throw toDiasporaError(errors[0]);
+  }
+}

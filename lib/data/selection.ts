@@ -1,0 +1,173 @@
+// Data selection for a consumer: the selector picks a DataDescriptor, the allocator (optional) supplies memory.
+// Without an allocator the event's data is delivered zero-copy, one subarray of the source per selected piece;
+// with one, the selected pieces are gathered into the allocator's memory, packed in flatten() order.
+import { DiasporaError, ErrorCode } from '../errors.js';
+import type { JsonValue } from '../json.js';
+import { DataDescriptor } from './data-descriptor.js';
+import { DataView } from './data-view.js';
+
+/** Returns the part of the data to deliver: the given descriptor (all), a view of it, or null/undefined/empty (none). */
+export type DataSelector = (metadata: JsonValue, descriptor: DataDescriptor) => DataDescriptor | null | undefined;
+
+/** Returns writable memory of at least `descriptor.size` bytes to gather the selection into. */
+export type DataAllocator = (
+  metadata: JsonValue,
+  descriptor: DataDescriptor,
+) => DataView | Uint8Array | readonly Uint8Array[];
+
+export { fullDataSelector, bufferAllocator } from './selection-helpers.js';
+
+// Below this many bytes a plain loop beats the native call of TypedArray.prototype.set.
+const SMALL_COPY = 32;
+
+/**
+ * Runs the selector, then (only if something is selected) the allocator, and returns the event's DataView.
+ * `source` returns the event's whole data bytes; it is called only when some data is selected.
+ * No selector means all data. Errors: a selector result that is not a DataDescriptor/null/undefined -> TypeError;
+ * a non-empty descriptor for a different data size -> INVALID_VIEW; allocator memory smaller than the selection
+ * -> BUFFER_TOO_SMALL; a source shorter than `dataSize` -> CORRUPTION.
+ */
+export function selectData(
+  metadata: JsonValue,
+  dataSize: number,
+  source: () => Uint8Array,
+  selector?: DataSelector | null,
+  allocator?: DataAllocator | null,
+  location = '',
+): DataView {
+  if (typeof dataSize !== 'number' || !Number.isSafeInteger(dataSize) || dataSize < 0) {
+    throw new TypeError(`dataSize must be a non-negative integer, got ${String(dataSize)}`);
+  }
+  if (selector != null && typeof selector !== 'function') throw new TypeError('dataSelector must be a function');
+  if (allocator != null && typeof allocator !== 'function') throw new TypeError('dataAllocator must be a function');
+
+  // Fast path (the consumer's default): all data, zero copy, no descriptor at all.
+  if (selector == null && allocator == null) {
+    return dataSize === 0 ? DataView.EMPTY : new DataView(wholeData(source, dataSize));
+  }
+
+  const full = new DataDescriptor(location, dataSize);
+  let chosen: DataDescriptor = full;
+  if (selector != null) {
+    const result: unknown = selector(metadata, full);
+    if (result === null || result === undefined) return DataView.EMPTY;
+    if (!(result instanceof DataDescriptor)) {
+      throw new TypeError(`dataSelector must return a DataDescriptor, null or undefined, got ${describe(result)}`);
+    }
+    chosen = result;
+  }
+  if (chosen.isEmpty) return DataView.EMPTY;
+  if (chosen.baseSize !== dataSize) {
+    throw new DiasporaError(
+      ErrorCode.INVALID_VIEW,
+      `The selected DataDescriptor describes ${chosen.baseSize} bytes but the event has ${dataSize}`,
+      { descriptorBaseSize: chosen.baseSize, dataSize },
+    );
+  }
+  if (allocator == null) return sliceSelection(wholeData(source, dataSize), chosen);
+  const memory = allocatorSegments(allocator(metadata, chosen));
+  return gatherSelection(wholeData(source, dataSize), chosen, memory);
+}
+
+function wholeData(source: () => Uint8Array, dataSize: number): Uint8Array {
+  const bytes = source();
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`data source must return a Uint8Array, got ${describe(bytes)}`);
+  if (bytes.length < dataSize) {
+    throw new DiasporaError(ErrorCode.CORRUPTION, `Event data has ${bytes.length} bytes, ${dataSize} expected`, {
+      dataSize,
+      available: bytes.length,
+    });
+  }
+  return bytes.length === dataSize ? bytes : bytes.subarray(0, dataSize);
+}
+
+/** Zero copy: one subarray of `bytes` per selected piece (they share its ArrayBuffer). */
+function sliceSelection(bytes: Uint8Array, descriptor: DataDescriptor): DataView {
+  if (descriptor.isFull) return new DataView(bytes);
+  const count = descriptor.pieceCount;
+  if (count === 1) {
+    const offset = descriptor.pieceOffset(0);
+    return new DataView(bytes.subarray(offset, offset + descriptor.pieceSize(0)));
+  }
+  const slices = new Array<Uint8Array>(count);
+  for (let i = 0; i < count; i++) {
+    const offset = descriptor.pieceOffset(i);
+    slices[i] = bytes.subarray(offset, offset + descriptor.pieceSize(i));
+  }
+  return new DataView(slices);
+}
+
+function allocatorSegments(memory: unknown): readonly Uint8Array[] {
+  if (memory instanceof DataView) return memory.segments;
+  if (memory instanceof Uint8Array) return [memory];
+  if (Array.isArray(memory)) {
+    for (let i = 0; i < memory.length; i++) {
+      if (!(memory[i] instanceof Uint8Array)) {
+        throw new TypeError(`dataAllocator returned a non-Uint8Array segment ${i}: ${describe(memory[i])}`);
+      }
+    }
+    return memory as Uint8Array[];
+  }
+  throw new TypeError(`dataAllocator must return a DataView, a Uint8Array or an array of them, got ${describe(memory)}`);
+}
+
+/**
+ * Copies the selected pieces, in order, packed into `memory`. The result views exactly the `descriptor.size`
+ * bytes written (the allocator's segments, the last one cut to what was used); extra capacity is left untouched.
+ */
+function gatherSelection(bytes: Uint8Array, descriptor: DataDescriptor, memory: readonly Uint8Array[]): DataView {
+  const needed = descriptor.size;
+  let capacity = 0;
+  for (const segment of memory) capacity += segment.length;
+  if (capacity < needed) {
+    throw new DiasporaError(
+      ErrorCode.BUFFER_TOO_SMALL,
+      `The data allocator returned ${capacity} bytes but the selection needs ${needed}`,
+      { needed, capacity },
+    );
+  }
+  let target = 0; // index into memory
+  let targetAt = 0; // position inside memory[target]
+  const count = descriptor.pieceCount;
+  for (let i = 0; i < count; i++) {
+    let from = descriptor.pieceOffset(i);
+    let remaining = descriptor.pieceSize(i);
+    while (remaining > 0) {
+      let destination = memory[target];
+      while (targetAt === destination.length) {
+        destination = memory[++target];
+        targetAt = 0;
+      }
+      const take = Math.min(remaining, destination.length - targetAt);
+      if (take < SMALL_COPY) {
+        for (let k = 0; k < take; k++) destination[targetAt + k] = bytes[from + k];
+      } else {
+        destination.set(take === bytes.length ? bytes : bytes.subarray(from, from + take), targetAt);
+      }
+      from += take;
+      targetAt += take;
+      remaining -= take;
+    }
+  }
+  return deliveredView(memory, needed, capacity);
+}
+
+function deliveredView(memory: readonly Uint8Array[], needed: number, capacity: number): DataView {
+  if (capacity === needed && memory.every((segment) => segment.length > 0)) return new DataView(memory);
+  const used: Uint8Array[] = [];
+  let left = needed;
+  for (const segment of memory) {
+    if (left === 0) break;
+    if (segment.length === 0) continue;
+    const take = Math.min(left, segment.length);
+    used.push(take === segment.length ? segment : segment.subarray(0, take));
+    left -= take;
+  }
+  return new DataView(used);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}

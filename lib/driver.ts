@@ -1,0 +1,199 @@
+// Driver: the entry point. `await Driver.create('files', { root_path })` picks an engine by name; the driver
+// creates, opens, lists and deletes topics and makes thread pools.
+
+import type { ConsumerPosition, DriverBackend } from './backend.js';
+import './builtin-drivers.js';
+import type { PartitionSelector } from './components/partition-selector.js';
+import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMetadata } from './components/registry.js';
+import type { Serializer } from './components/serializer.js';
+import type { Validator } from './components/validator.js';
+import { resolveDriverFactory } from './driver-registry.js';
+import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { ThreadPool, defaultThreadPool, makeThreadPool } from './thread-pool.js';
+import { TopicHandle, type ResetTarget } from './topic.js';
+
+/** A component given to createTopic: an instance, its config (`{ type, ... }`) or just its type name. */
+export type ComponentSpec<T> = T | JsonObject | string;
+
+export interface CreateTopicSpec {
+  /** Topic options; `num_partitions` (default 1) is the one every driver understands. */
+  options?: JsonObject & { num_partitions?: number };
+  validator?: ComponentSpec<Validator>;
+  partitionSelector?: ComponentSpec<PartitionSelector>;
+  serializer?: ComponentSpec<Serializer>;
+}
+
+const MAX_PARTITIONS = 65536;
+
+async function componentConfig<T extends { metadata(): JsonObject }>(
+  spec: ComponentSpec<T> | undefined,
+  what: string,
+  build: (config: JsonValue | undefined) => Promise<T>,
+): Promise<JsonObject> {
+  if (spec === undefined || spec === null) return (await build(undefined)).metadata();
+  if (typeof spec === 'string') return (await build({ type: spec })).metadata();
+  if (typeof (spec as { metadata?: unknown }).metadata === 'function' && typeof spec === 'object') {
+    return (spec as T).metadata();
+  }
+  if (isJsonObject(spec)) return (await build(spec)).metadata(); // validates the config now, not at open time
+  throw new TypeError(`${what} must be a component instance, a config object or a type name`);
+}
+
+export class Driver {
+  private isClosed = false;
+  private readonly topics = new Set<TopicHandle>();
+
+  private constructor(
+    readonly type: string,
+    readonly options: JsonObject,
+    private readonly backend: DriverBackend,
+  ) {}
+
+  /** Creates a driver by name ("files", "memory", or "name:module" to import a plugin). */
+  static async create(type: string, options: JsonObject = {}): Promise<Driver> {
+    if (!isJsonObject(options)) throw new TypeError('driver options must be an object');
+    const factory = await resolveDriverFactory(type);
+    try {
+      return new Driver(type, options, await factory(options));
+    } catch (err) {
+      throw toDiasporaError(err);
+    }
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed) throw new DiasporaError(ErrorCode.CLOSED, `driver "${this.type}" is closed`);
+  }
+
+  private static checkName(name: unknown): asserts name is string {
+    if (typeof name !== 'string') throw new TypeError('topic name must be a string');
+  }
+
+  /** Creates a topic; TOPIC_EXISTS if it exists, BAD_NAME for an unusable name, BAD_CONFIG for bad options. */
+  async createTopic(name: string, spec: CreateTopicSpec = {}): Promise<void> {
+    this.checkOpen();
+    Driver.checkName(name);
+    if (!isJsonObject(spec as unknown)) throw new TypeError('createTopic spec must be an object');
+    const options = spec.options ?? {};
+    if (!isJsonObject(options)) throw new TypeError('options must be an object');
+    const n = options.num_partitions ?? 1;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
+      throw new DiasporaError(ErrorCode.BAD_CONFIG, `num_partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(n)}`);
+    }
+    const components: JsonObject = {
+      validator: await componentConfig(spec.validator, 'validator', validatorFromMetadata),
+      serializer: await componentConfig(spec.serializer, 'serializer', serializerFromMetadata),
+      partitionSelector: await componentConfig(spec.partitionSelector, 'partitionSelector', partitionSelectorFromMetadata),
+    };
+    try {
+      await this.backend.createTopic(name, n, components);
+    } catch (err) {
+      throw toDiasporaError(err);
+    }
+  }
+
+  /** Opens a topic (rebuilding its components from their persisted configs); TOPIC_NOT_FOUND if missing. */
+  async openTopic(name: string): Promise<TopicHandle> {
+    this.checkOpen();
+    Driver.checkName(name);
+    try {
+      const t = await TopicHandle.open(this, await this.backend.openTopic(name));
+      this.topics.add(t);
+      return t;
+    } catch (err) {
+      throw toDiasporaError(err);
+    }
+  }
+
+  async topicExists(name: string): Promise<boolean> {
+    this.checkOpen();
+    Driver.checkName(name);
+    return this.backend.topicExists(name);
+  }
+
+  /** Topic name -> description (partition count, components, location). */
+  async listTopics(): Promise<Map<string, JsonObject>> {
+    this.checkOpen();
+    return this.backend.listTopics();
+  }
+
+  /** Deletes a topic and its data. Consumers reading it keep their mapped slices valid. */
+  async deleteTopic(name: string): Promise<void> {
+    this.checkOpen();
+    Driver.checkName(name);
+    try {
+      await this.backend.deleteTopic(name);
+    } catch (err) {
+      throw toDiasporaError(err);
+    }
+  }
+
+  /**
+   * Copies topic `name` into `newName` in another on-disk format (files driver: 'native' or 'reference', the
+   * C++/Python reference layout). Same partitions, ids, metadata and data. UNSUPPORTED on other drivers.
+   */
+  async convertTopic(name: string, newName: string, format: string): Promise<void> {
+    this.checkOpen();
+    Driver.checkName(name);
+    Driver.checkName(newName);
+    if (typeof format !== 'string') throw new TypeError('format must be a string');
+    if (!this.backend.convertTopic) throw new DiasporaError(ErrorCode.UNSUPPORTED, `driver "${this.type}" cannot convert topics`);
+    try {
+      await this.backend.convertTopic(name, newName, format);
+    } catch (err) {
+      throw toDiasporaError(err);
+    }
+  }
+
+  async listConsumers(topic: string): Promise<ConsumerPosition[]> {
+    const t = await this.openTopic(topic);
+    try {
+      return await t.listConsumers();
+    } finally {
+      await t.close();
+      this.topics.delete(t);
+    }
+  }
+
+  async resetConsumer(topic: string, consumer: string, to: ResetTarget, partitions?: readonly number[]): Promise<void> {
+    const t = await this.openTopic(topic);
+    try {
+      await t.resetConsumer(consumer, to, partitions);
+    } finally {
+      await t.close();
+      this.topics.delete(t);
+    }
+  }
+
+  makeThreadPool(count: number): ThreadPool {
+    return makeThreadPool(count);
+  }
+
+  defaultThreadPool(): ThreadPool {
+    return defaultThreadPool();
+  }
+
+  /** Closes every topic opened from this driver (flushing producers, closing consumers), then the engine. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    const errors: unknown[] = [];
+    for (const t of this.topics) {
+      try {
+        await t.close();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    this.isClosed = true;
+    try {
+      await this.backend.close();
+    } catch (err) {
+      errors.push(err);
+    }
+    if (errors.length > 0) throw toDiasporaError(errors[0]);
+  }
+}

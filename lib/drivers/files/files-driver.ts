@@ -1,0 +1,213 @@
+// The "files" driver: topics are folders of memory-mapped segment files under `root_path` (storage/).
+// Topics written by the C++/Python reference files driver are recognised by their layout and opened too.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type {
+  BackendAppendEvent,
+  BackendPartitionStats,
+  BackendRecord,
+  ClaimHandle,
+  ConsumerPosition,
+  DriverBackend,
+  OffsetsBackend,
+  PartitionBackend,
+  TopicBackend,
+  VerifyProblem,
+} from '../../backend.js';
+import { DiasporaError, ErrorCode, toDiasporaError } from '../../errors.js';
+import { isJsonObject, type JsonObject } from '../../json.js';
+import { ConsumerClaims } from '../../../storage/consumer-claims.js';
+import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
+import { createTopicStore, listTopicStores, openTopicStore, removeTopicStore, topicStoreExists } from '../../../storage/open-topic.js';
+import { convertTopic } from '../../../storage/convert-topic.js';
+import type { FlushBehavior, PartitionLogLike, PartitionOptions, TopicStoreLike } from '../../../storage/types.js';
+import { readFilesDriverOptions, type FilesDriverOptions } from './files-options.js';
+
+/** Runs an engine call, converting its errors to DiasporaErrors. */
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw toDiasporaError(err);
+  }
+}
+
+class FilesPartition implements PartitionBackend {
+  constructor(private readonly log: PartitionLogLike) {}
+
+  append(events: readonly BackendAppendEvent[]): number {
+    return guard(() => this.log.append(events).firstId);
+  }
+  flush(): void {
+    guard(() => this.log.flush());
+  }
+  refresh(): number {
+    return guard(() => this.log.refresh());
+  }
+  startId(): number {
+    return this.log.startId;
+  }
+  readRange(from: number, max: number): BackendRecord[] {
+    return guard(() => this.log.readRange(from, max));
+  }
+  findByTime(ms: number): number {
+    return guard(() => this.log.findByTime(ms));
+  }
+  waitForAppend(knownEnd: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return this.log.waitForAppend(knownEnd, timeoutMs, signal);
+  }
+  stats(): BackendPartitionStats {
+    return guard(() => this.log.stats());
+  }
+  verify(): VerifyProblem[] {
+    return guard(() => this.log.verify());
+  }
+}
+
+class FilesTopic implements TopicBackend {
+  private readonly partitions: FilesPartition[] = [];
+
+  constructor(
+    private readonly store: TopicStoreLike,
+    private readonly options: FilesDriverOptions,
+  ) {}
+
+  get name(): string {
+    return this.store.name;
+  }
+  get numPartitions(): number {
+    return this.store.numPartitions;
+  }
+  get components(): JsonObject {
+    return this.store.manifest.components as JsonObject;
+  }
+  get info(): JsonObject {
+    return { path: this.store.dir, format: this.store.manifest.format, num_partitions: this.numPartitions };
+  }
+
+  partition(i: number): PartitionBackend {
+    if (!Number.isInteger(i) || i < 0 || i >= this.numPartitions) {
+      throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `topic "${this.name}" has no partition ${i}`);
+    }
+    return (this.partitions[i] ??= new FilesPartition(guard(() => this.store.partition(i))));
+  }
+
+  openOffsets(consumerName: string): OffsetsBackend {
+    const offsets = guard(() => ConsumerOffsets.open(this.store.dir, consumerName, { flushBehavior: this.options.flushBehavior }));
+    return {
+      load: (p) => guard(() => offsets.load(p)),
+      store: (p, id) => guard(() => offsets.store(p, id)),
+      close: () => guard(() => offsets.close()),
+    };
+  }
+
+  async claim(consumerName: string, partition: number, opts: { standby: boolean; signal?: AbortSignal }): Promise<ClaimHandle> {
+    try {
+      const claim = await ConsumerClaims.acquire(this.store.dir, consumerName, partition, {
+        standby: opts.standby,
+        signal: opts.signal,
+        staleMs: this.options.claimStaleMs,
+      });
+      return { partition, release: () => claim.release(), onLost: (cb) => claim.onLost(() => cb()) };
+    } catch (err) {
+      throw toDiasporaError(err);
+    }
+  }
+
+  listConsumers(): ConsumerPosition[] {
+    return guard(() => ConsumerOffsets.list(this.store.dir)).map((c) => ({
+      name: c.name,
+      partitions: [...c.partitions.entries()].sort((a, b) => a[0] - b[0]).map(([partition, lastAcknowledged]) => ({ partition, lastAcknowledged })),
+    }));
+  }
+
+  resetConsumer(consumerName: string, partition: number, lastAcked: number | null): void {
+    guard(() => ConsumerOffsets.reset(this.store.dir, consumerName, partition, lastAcked, { staleMs: this.options.claimStaleMs }));
+  }
+
+  close(): void {
+    guard(() => this.store.close());
+  }
+}
+
+export class FilesDriverBackend implements DriverBackend {
+  readonly options: FilesDriverOptions;
+  private readonly partitionOptions: PartitionOptions;
+
+  constructor(raw: JsonObject) {
+    this.options = readFilesDriverOptions(raw);
+    this.partitionOptions = {
+      flushBehavior: this.options.flushBehavior,
+      segmentBytes: this.options.segmentBytes,
+      verifyData: this.options.verifyData,
+      lockStaleMs: this.options.lockStaleMs,
+    };
+    try {
+      fs.mkdirSync(this.options.rootPath, { recursive: true });
+    } catch (err) {
+      throw new DiasporaError(ErrorCode.IO, `Failed to create root directory: ${this.options.rootPath}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  get root(): string {
+    return this.options.rootPath;
+  }
+
+  createTopic(name: string, numPartitions: number, components: JsonObject): void {
+    guard(() => createTopicStore(this.root, name, 'native', { numPartitions, components }, this.partitionOptions).close());
+  }
+
+  openTopic(name: string): TopicBackend {
+    return new FilesTopic(guard(() => openTopicStore(this.root, name, this.partitionOptions)), this.options);
+  }
+
+  topicExists(name: string): boolean {
+    return guard(() => topicStoreExists(this.root, name));
+  }
+
+  listTopics(): Map<string, JsonObject> {
+    const out = new Map<string, JsonObject>();
+    for (const { name, format } of guard(() => listTopicStores(this.root))) {
+      let entry: JsonObject = { name, path: path.join(this.root, name), format };
+      try {
+        const store = openTopicStore(this.root, name, this.partitionOptions);
+        const c = store.manifest.components;
+        entry = { ...entry, num_partitions: store.numPartitions };
+        if (isJsonObject(c.validator)) entry.validator = c.validator;
+        if (isJsonObject(c.serializer)) entry.serializer = c.serializer;
+        if (isJsonObject(c.partitionSelector)) entry.partition_selector = c.partitionSelector;
+        store.close();
+      } catch (err) {
+        entry.error = (err as Error).message;
+      }
+      out.set(name, entry);
+    }
+    return out;
+  }
+
+  deleteTopic(name: string): void {
+    guard(() => {
+      if (!topicStoreExists(this.root, name)) throw new DiasporaError(ErrorCode.TOPIC_NOT_FOUND, `Topic does not exist: ${name}`);
+      removeTopicStore(this.root, name);
+    });
+  }
+
+  convertTopic(name: string, newName: string, format: string): void {
+    if (format !== 'native' && format !== 'reference') {
+      throw new DiasporaError(ErrorCode.BAD_ARGUMENT, `format must be "native" or "reference", got ${JSON.stringify(format)}`);
+    }
+    guard(() => {
+      const src = openTopicStore(this.root, name, this.partitionOptions);
+      try {
+        convertTopic(src, this.root, newName, format, this.partitionOptions);
+      } finally {
+        src.close();
+      }
+    });
+  }
+
+  close(): void {}
+}
+
+export type { FlushBehavior };

@@ -1,0 +1,263 @@
+// The "memory" driver: topics live in this process's memory (per driver instance). Same semantics as the files
+// driver except durability; meant for tests and examples. Data is copied on append.
+
+import { EventEmitter } from 'node:events';
+import type {
+  BackendAppendEvent,
+  BackendPartitionStats,
+  BackendRecord,
+  ClaimHandle,
+  ConsumerPosition,
+  DriverBackend,
+  OffsetsBackend,
+  PartitionBackend,
+  TopicBackend,
+} from '../../backend.js';
+import { DiasporaError, ErrorCode } from '../../errors.js';
+import type { JsonObject } from '../../json.js';
+import { validateTopicName } from '../topic-name.js';
+
+interface MemRecord extends BackendRecord {
+  readonly bytes: Uint8Array;
+}
+
+class MemoryPartition implements PartitionBackend {
+  readonly records: MemRecord[] = [];
+  private readonly changes = new EventEmitter();
+  private lastTimestamp = 0;
+
+  constructor() {
+    this.changes.setMaxListeners(0);
+  }
+
+  append(events: readonly BackendAppendEvent[]): number {
+    const first = this.records.length;
+    for (const e of events) {
+      const pieces = e.data === undefined ? [] : e.data instanceof Uint8Array ? [e.data] : e.data;
+      const bytes = Buffer.concat(pieces as Uint8Array[]);
+      const ts = Math.max(this.lastTimestamp, e.timestamp ?? Date.now());
+      this.lastTimestamp = ts;
+      this.records.push({
+        id: this.records.length,
+        timestamp: ts,
+        metadata: Uint8Array.from(e.metadata),
+        dataSize: bytes.byteLength,
+        bytes,
+        data(): Uint8Array {
+          return bytes;
+        },
+      });
+    }
+    this.changes.emit('append');
+    return first;
+  }
+
+  flush(): void {}
+
+  refresh(): number {
+    return this.records.length;
+  }
+
+  startId(): number {
+    return 0;
+  }
+
+  readRange(from: number, max: number): BackendRecord[] {
+    return this.records.slice(from, from + max);
+  }
+
+  findByTime(ms: number): number {
+    let lo = 0;
+    let hi = this.records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.records[mid].timestamp < ms) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  waitForAppend(knownEnd: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.records.length > knownEnd) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const done = (v: boolean): void => {
+        clearTimeout(timer);
+        this.changes.off('append', onAppend);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      };
+      const onAppend = (): void => {
+        if (this.records.length > knownEnd) done(true);
+      };
+      const onAbort = (): void => done(false);
+      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
+      timer.unref();
+      this.changes.on('append', onAppend);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  stats(): BackendPartitionStats {
+    let metadataBytes = 0;
+    let dataBytes = 0;
+    for (const r of this.records) {
+      metadataBytes += r.metadata.byteLength;
+      dataBytes += r.dataSize;
+    }
+    const n = this.records.length;
+    return {
+      firstId: 0,
+      endId: n,
+      events: n,
+      metadataBytes,
+      dataBytes,
+      segments: 1,
+      firstTimestamp: n > 0 ? this.records[0].timestamp : null,
+      lastTimestamp: n > 0 ? this.records[n - 1].timestamp : null,
+    };
+  }
+}
+
+class MemoryTopic {
+  readonly partitions: MemoryPartition[];
+  /** consumer name -> partition -> last acknowledged id */
+  readonly offsets = new Map<string, Map<number, number | null>>();
+  /** "name\0partition" -> release notifier for standby waiters */
+  readonly claims = new Map<string, EventEmitter>();
+
+  constructor(
+    readonly name: string,
+    readonly components: JsonObject,
+    numPartitions: number,
+  ) {
+    this.partitions = Array.from({ length: numPartitions }, () => new MemoryPartition());
+  }
+}
+
+class MemoryTopicBackend implements TopicBackend {
+  constructor(private readonly topic: MemoryTopic) {}
+
+  get name(): string {
+    return this.topic.name;
+  }
+  get numPartitions(): number {
+    return this.topic.partitions.length;
+  }
+  get components(): JsonObject {
+    return this.topic.components;
+  }
+  get info(): JsonObject {
+    return { driver: 'memory', num_partitions: this.numPartitions };
+  }
+
+  partition(i: number): PartitionBackend {
+    const p = this.topic.partitions[i];
+    if (!p) throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `no partition ${i} in topic "${this.name}"`);
+    return p;
+  }
+
+  openOffsets(consumerName: string): OffsetsBackend {
+    let m = this.topic.offsets.get(consumerName);
+    if (!m) this.topic.offsets.set(consumerName, (m = new Map()));
+    const map = m;
+    return {
+      load: (p) => map.get(p) ?? null,
+      store: (p, id) => void map.set(p, id),
+      close: () => undefined,
+    };
+  }
+
+  async claim(consumerName: string, partition: number, opts: { standby: boolean; signal?: AbortSignal }): Promise<ClaimHandle> {
+    const key = `${consumerName}\0${partition}`;
+    const claims = this.topic.claims;
+    while (claims.has(key)) {
+      if (!opts.standby) {
+        throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumerName}" already reads partition ${partition} of topic "${this.name}"`);
+      }
+      const holder = claims.get(key)!;
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          holder.off('released', resolve);
+          reject(new DiasporaError(ErrorCode.CLOSED, 'claim wait aborted'));
+        };
+        if (opts.signal?.aborted) return onAbort();
+        holder.once('released', () => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    const em = new EventEmitter();
+    em.setMaxListeners(0);
+    claims.set(key, em);
+    let released = false;
+    return {
+      partition,
+      release: () => {
+        if (released) return;
+        released = true;
+        claims.delete(key);
+        em.emit('released');
+      },
+    };
+  }
+
+  listConsumers(): ConsumerPosition[] {
+    return [...this.topic.offsets.entries()].map(([name, m]) => ({
+      name,
+      partitions: [...m.entries()].sort((a, b) => a[0] - b[0]).map(([partition, lastAcknowledged]) => ({ partition, lastAcknowledged })),
+    }));
+  }
+
+  resetConsumer(consumerName: string, partition: number, lastAcked: number | null): void {
+    if (this.topic.claims.has(`${consumerName}\0${partition}`)) {
+      throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumerName}" is running on partition ${partition}`);
+    }
+    let m = this.topic.offsets.get(consumerName);
+    if (!m) this.topic.offsets.set(consumerName, (m = new Map()));
+    m.set(partition, lastAcked);
+  }
+
+  close(): void {}
+}
+
+export class MemoryDriverBackend implements DriverBackend {
+  private readonly topics = new Map<string, MemoryTopic>();
+
+  constructor(options: JsonObject) {
+    const unknown = Object.keys(options);
+    if (unknown.length > 0) throw new DiasporaError(ErrorCode.BAD_CONFIG, `memory driver takes no options (got ${unknown.join(', ')})`);
+  }
+
+  createTopic(name: string, numPartitions: number, components: JsonObject): void {
+    validateTopicName(name);
+    if (this.topics.has(name)) throw new DiasporaError(ErrorCode.TOPIC_EXISTS, `Topic already exists: ${name}`);
+    this.topics.set(name, new MemoryTopic(name, components, numPartitions));
+  }
+
+  openTopic(name: string): TopicBackend {
+    const t = this.topics.get(name);
+    if (!t) throw new DiasporaError(ErrorCode.TOPIC_NOT_FOUND, `Could not find topic "${name}"`);
+    return new MemoryTopicBackend(t);
+  }
+
+  topicExists(name: string): boolean {
+    return this.topics.has(name);
+  }
+
+  listTopics(): Map<string, JsonObject> {
+    const out = new Map<string, JsonObject>();
+    for (const [name, t] of this.topics) {
+      out.set(name, { name, num_partitions: t.partitions.length, ...t.components });
+    }
+    return out;
+  }
+
+  deleteTopic(name: string): void {
+    if (!this.topics.delete(name)) throw new DiasporaError(ErrorCode.TOPIC_NOT_FOUND, `Could not find topic "${name}"`);
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,125 @@
+// Exclusive claims of (topic, consumer name, partition) across clients: a key in a KV bucket whose entries
+// expire after `claimTtlMs`. Taking a claim is create-if-absent; the holder renews it (compare-and-set on its
+// revision) every third of the TTL, so a crashed holder's claim disappears within the TTL and a standby takes
+// over. A standby watches the key (a release is seen at once) and retries at each third of the TTL (expiry).
+
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { KvWatchInclude, type KV } from '@nats-io/kv';
+import type { ClaimHandle } from '../../backend.js';
+import { DiasporaError, ErrorCode } from '../../errors.js';
+import { apiCode, isTransient, JsCode, natsError, sleep } from './nats-errors.js';
+
+export interface ClaimOwner {
+  id: string;
+  host: string;
+  pid: number;
+  since: string;
+}
+
+export class NatsClaims {
+  constructor(
+    private readonly kv: KV,
+    private readonly ttlMs: number,
+    private readonly retryMs: number,
+  ) {}
+
+  /** Is the key currently held by a live claim? */
+  async isHeld(key: string): Promise<boolean> {
+    const e = await this.kv.get(key);
+    return e !== null && e.operation === 'PUT';
+  }
+
+  async acquire(
+    key: string,
+    what: string,
+    opts: { standby: boolean; signal?: AbortSignal; beforeRelease?: () => Promise<void> },
+  ): Promise<ClaimHandle & { readonly lost: boolean }> {
+    const owner: ClaimOwner = { id: randomBytes(8).toString('hex'), host: hostname(), pid: process.pid, since: new Date().toISOString() };
+    const value = JSON.stringify(owner);
+    const deadline = () => Date.now() + this.retryMs;
+    let transientUntil = deadline();
+    let revision: number;
+    for (;;) {
+      if (opts.signal?.aborted) throw new DiasporaError(ErrorCode.CLOSED, `${what}: claim wait aborted`);
+      try {
+        revision = await this.kv.create(key, value);
+        break;
+      } catch (err) {
+        if (apiCode(err) !== JsCode.WRONG_LAST_SEQUENCE) {
+          if (isTransient(err) && Date.now() < transientUntil) {
+            await sleep(100, opts.signal);
+            continue;
+          }
+          throw natsError(err, `${what}: claim`);
+        }
+        transientUntil = deadline();
+      }
+      if (!opts.standby) {
+        const holder = await this.kv.get(key).catch(() => null);
+        let who = '';
+        try {
+          const o = holder?.json<ClaimOwner>();
+          if (o) who = ` (held by pid ${o.pid} on ${o.host} since ${o.since})`;
+        } catch {
+          // an unreadable holder record only loses the detail
+        }
+        throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `${what} is already being read by a live consumer of that name${who}`);
+      }
+      await this.waitForRelease(key, opts.signal);
+    }
+    let lost = false;
+    let released = false;
+    let renewing: Promise<void> = Promise.resolve();
+    const renew = async (): Promise<void> => {
+      try {
+        revision = await this.kv.update(key, value, revision);
+      } catch (err) {
+        // Another client took the key after it expired (this process stalled longer than the TTL).
+        if (apiCode(err) === JsCode.WRONG_LAST_SEQUENCE) lost = true;
+      }
+    };
+    const timer = setInterval(() => {
+      if (!lost && !released) renewing = renewing.then(renew);
+    }, Math.max(100, Math.floor(this.ttlMs / 3)));
+    timer.unref();
+    return {
+      partition: -1,
+      get lost() {
+        return lost;
+      },
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(timer);
+        await renewing;
+        await opts.beforeRelease?.();
+        if (lost) return;
+        try {
+          await this.kv.delete(key, { previousSeq: revision });
+        } catch (err) {
+          // Already expired and taken: nothing to release. Anything else leaves the key to expire after the TTL.
+          if (apiCode(err) !== JsCode.WRONG_LAST_SEQUENCE && !isTransient(err)) throw natsError(err, `${what}: release`);
+        }
+      },
+    };
+  }
+
+  /** Resolves when the key is deleted, at the next third of the TTL (it may have expired), or on abort. */
+  private async waitForRelease(key: string, signal?: AbortSignal): Promise<void> {
+    const watch = await this.kv.watch({ key, include: KvWatchInclude.UpdatesOnly }).catch(() => undefined);
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const released = (async () => {
+        if (!watch) return;
+        for await (const e of watch) if (e.operation !== 'PUT') return;
+      })();
+      await Promise.race([released, sleep(Math.max(100, Math.floor(this.ttlMs / 3)), ac.signal)]);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      watch?.stop();
+    }
+  }
+}

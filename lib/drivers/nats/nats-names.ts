@@ -1,0 +1,51 @@
+// Topic and consumer names are arbitrary strings; NATS stream names, subject tokens and KV keys are not.
+// Names are encoded into one token of [A-Za-z0-9_-]: letters, digits and "-" stay, every other UTF-8 byte
+// becomes "_xx" (two lowercase hex digits). Long names keep a readable head and end with "__" + a hash
+// ("__" never appears in a short encoding, so the two forms cannot collide).
+
+import { createHash } from 'node:crypto';
+
+const MAX_TOKEN = 64;
+
+export function encodeNameToken(name: string): string {
+  let out = '';
+  for (const b of Buffer.from(name, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9-]/.test(c) ? c : `_${b.toString(16).padStart(2, '0')}`;
+  }
+  if (out.length <= MAX_TOKEN) return out;
+  return `${out.slice(0, 24)}__${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 32)}`;
+}
+
+/** Names of the engine objects of one driver prefix. */
+export class NatsNames {
+  constructor(readonly prefix: string) {}
+
+  get topicsBucket(): string {
+    return `${this.prefix}_topics`;
+  }
+  get offsetsBucket(): string {
+    return `${this.prefix}_offsets`;
+  }
+  get claimsBucket(): string {
+    return `${this.prefix}_claims`;
+  }
+  /** Key of a topic in the topics bucket; also the topic's token in every other name. */
+  topicKey(topic: string): string {
+    return encodeNameToken(topic);
+  }
+  stream(topic: string, partition: number): string {
+    return `${this.prefix}_${this.topicKey(topic)}_${partition}`;
+  }
+  subject(topic: string, partition: number): string {
+    return `${this.prefix}.${this.topicKey(topic)}.${partition}`;
+  }
+  /** Key of a consumer's partition in the offsets and claims buckets. */
+  consumerKey(topic: string, consumer: string, partition: number): string {
+    return `${this.topicKey(topic)}.${encodeNameToken(consumer)}.${partition}`;
+  }
+  /** Filter matching every consumer key of a topic. */
+  consumerKeysOf(topic: string): string {
+    return `${this.topicKey(topic)}.>`;
+  }
+}

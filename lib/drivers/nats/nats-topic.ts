@@ -1,0 +1,140 @@
+// A topic on NATS: its partitions' streams, its consumers' offsets (KV, one key per consumer and partition,
+// holding the last acknowledged id: cumulative like the files driver) and claims (KV with a TTL).
+// Offsets live in KV rather than in JetStream durable consumers because the API acknowledges cumulatively and
+// can reset a consumer to any id; a KV value is exactly that position, with no redelivery state to fight.
+
+import type { KV } from '@nats-io/kv';
+import type { ClaimHandle, ConsumerPosition, OffsetsBackend, PartitionBackend, TopicBackend } from '../../backend.js';
+import { DiasporaError, ErrorCode } from '../../errors.js';
+import type { JsonObject } from '../../json.js';
+import type { NatsClaims } from './nats-claims.js';
+import type { NatsContext } from './nats-context.js';
+import { withRetry } from './nats-errors.js';
+import { NatsPartition } from './nats-partition.js';
+
+/** What the topics bucket stores per topic. */
+export interface NatsTopicRecord {
+  name: string;
+  num_partitions: number;
+  components: JsonObject;
+  replicas: number;
+  created: string;
+}
+
+interface OffsetRecord {
+  consumer: string;
+  partition: number;
+  last: number | null;
+}
+
+export class NatsTopic implements TopicBackend {
+  private readonly partitions: NatsPartition[] = [];
+  /** Offset writes not yet confirmed, per consumer name: a claim is released only after them. */
+  private readonly pendingStores = new Map<string, Set<Promise<void>>>();
+
+  constructor(
+    private readonly ctx: NatsContext,
+    private readonly record: NatsTopicRecord,
+    private readonly offsetsKv: KV,
+    private readonly claims: NatsClaims,
+  ) {}
+
+  get name(): string {
+    return this.record.name;
+  }
+  get numPartitions(): number {
+    return this.record.num_partitions;
+  }
+  get components(): JsonObject {
+    return this.record.components;
+  }
+  get info(): JsonObject {
+    return {
+      driver: 'nats',
+      servers: this.ctx.options.servers,
+      num_partitions: this.numPartitions,
+      replicas: this.record.replicas,
+      streams: `${this.ctx.names.stream(this.name, 0).replace(/_0$/, '')}_<partition>`,
+    };
+  }
+
+  partition(i: number): PartitionBackend {
+    if (!Number.isInteger(i) || i < 0 || i >= this.numPartitions) {
+      throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `topic "${this.name}" has no partition ${i}`);
+    }
+    const names = this.ctx.names;
+    return (this.partitions[i] ??= new NatsPartition(this.ctx, names.stream(this.name, i), names.subject(this.name, i), `topic "${this.name}" partition ${i}`));
+  }
+
+  private retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(this.ctx.options.retryMs, `topic "${this.name}": ${what}`, fn);
+  }
+
+  openOffsets(consumerName: string): OffsetsBackend {
+    let pending = this.pendingStores.get(consumerName);
+    if (!pending) this.pendingStores.set(consumerName, (pending = new Set()));
+    const set = pending;
+    const key = (p: number): string => this.ctx.names.consumerKey(this.name, consumerName, p);
+    return {
+      load: async (p) => {
+        const e = await this.retry(`load offset of "${consumerName}"`, () => this.offsetsKv.get(key(p)));
+        if (!e || e.operation !== 'PUT') return null;
+        return (e.json<OffsetRecord>().last ?? null) as number | null;
+      },
+      store: (p, id) => {
+        const rec: OffsetRecord = { consumer: consumerName, partition: p, last: id };
+        const w = this.retry(`store offset of "${consumerName}"`, () => this.offsetsKv.put(key(p), JSON.stringify(rec))).then(() => undefined);
+        set.add(w);
+        void w.then(
+          () => set.delete(w),
+          () => set.delete(w),
+        );
+        return w;
+      },
+      close: async () => {
+        await Promise.allSettled([...set]);
+      },
+    };
+  }
+
+  async claim(consumerName: string, partition: number, opts: { standby: boolean; signal?: AbortSignal }): Promise<ClaimHandle> {
+    const key = this.ctx.names.consumerKey(this.name, consumerName, partition);
+    const handle = await this.claims.acquire(key, `partition ${partition} of topic "${this.name}" for consumer "${consumerName}"`, {
+      ...opts,
+      // Acknowledgements written before the release are visible to whoever claims next.
+      beforeRelease: async () => void (await Promise.allSettled([...(this.pendingStores.get(consumerName) ?? [])])),
+    });
+    return { partition, release: () => handle.release() };
+  }
+
+  async listConsumers(): Promise<ConsumerPosition[]> {
+    const keys: string[] = [];
+    await this.retry('list consumers', async () => {
+      keys.length = 0;
+      for await (const k of await this.offsetsKv.keys(this.ctx.names.consumerKeysOf(this.name))) keys.push(k);
+    });
+    const byName = new Map<string, Array<{ partition: number; lastAcknowledged: number | null }>>();
+    for (const k of keys) {
+      const e = await this.retry('list consumers', () => this.offsetsKv.get(k));
+      if (!e || e.operation !== 'PUT') continue;
+      const r = e.json<OffsetRecord>();
+      let list = byName.get(r.consumer);
+      if (!list) byName.set(r.consumer, (list = []));
+      list.push({ partition: r.partition, lastAcknowledged: r.last });
+    }
+    return [...byName.entries()]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partition - b.partition) }));
+  }
+
+  async resetConsumer(consumerName: string, partition: number, lastAcked: number | null): Promise<void> {
+    const key = this.ctx.names.consumerKey(this.name, consumerName, partition);
+    if (await this.retry('check claim', () => this.claims.isHeld(key))) {
+      throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumerName}" is running on partition ${partition} of topic "${this.name}"`);
+    }
+    const rec: OffsetRecord = { consumer: consumerName, partition, last: lastAcked };
+    await this.retry(`reset "${consumerName}"`, () => this.offsetsKv.put(key, JSON.stringify(rec)));
+  }
+
+  close(): void {}
+}

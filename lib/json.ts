@@ -1,0 +1,19 @@
+// JSON value types and the metadata-text rules shared by the API (metadata is a JSON value or JSON text).
+import { DiasporaError, ErrorCode } from './errors.js';
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export function isJsonObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses JSON text, turning a syntax error into a typed BAD_JSON error. */
+export function parseJsonText(text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (err) {
+    throw new DiasporaError(ErrorCode.BAD_JSON, `Could not parse JSON: ${(err as Error).message}`, { cause: err });
+  }
+}

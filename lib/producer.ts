@@ -1,0 +1,309 @@
+// Producer: validates, routes, serializes and batches events into a topic's partitions.
+//
+// Batching. A fixed `batchSize` n writes a partition's batch as soon as it holds n events, and flush() writes
+// the rest. `BatchSize.Adaptive` is group commit: a write starts as soon as the previous one finished, and
+// whatever accumulated meanwhile forms the next batch (with a synchronous engine that is "at the end of the
+// current job", i.e. a microtask later), so batches grow only under load and never wait for a flush.
+// A resolved push future means the event is committed: visible to consumers in every process, id final.
+//
+// Backpressure. With a synchronous engine (files) a full batch is written inside push(), which is the wait.
+// With an asynchronous engine at most `maxNumBatches` batches are in flight; further pushes are admitted
+// (validated, serialized, batched) only when one completes, so memory holds only the caller's own objects.
+
+import type { BackendAppendEvent, TopicBackend } from './backend.js';
+import type { PartitionSelector } from './components/partition-selector.js';
+import type { Serializer } from './components/serializer.js';
+import type { Validator } from './components/validator.js';
+import { DataView } from './data/data-view.js';
+import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
+import { Future } from './future.js';
+import { parseJsonText, type JsonValue } from './json.js';
+import { BatchSize, Ordering, checkBatchSize, checkPositiveInt } from './options.js';
+import { ThreadPool, defaultThreadPool } from './thread-pool.js';
+
+export interface ProducerOptions {
+  name?: string;
+  batchSize?: BatchSize;
+  /** Batches in flight per partition before push() waits (asynchronous engines). Default 2. */
+  maxNumBatches?: number;
+  threadPool?: ThreadPool;
+  ordering?: Ordering;
+}
+
+/** Data accepted by push(): one byte array, several (stored back to back), or a DataView. */
+export type PushData = Uint8Array | readonly Uint8Array[] | DataView | null | undefined;
+
+/** What the producer needs from its topic. */
+export interface ProducerTopic {
+  readonly name: string;
+  readonly backend: TopicBackend;
+  readonly validator: Validator;
+  readonly serializer: Serializer;
+  readonly partitionSelector: PartitionSelector;
+  readonly closed: boolean;
+}
+
+// Above this many pending events (or bytes) an adaptive batch is written at once instead of at the end of the job.
+const ADAPTIVE_MAX_EVENTS = 4096;
+const ADAPTIVE_MAX_BYTES = 8 << 20;
+
+interface PendingBatch {
+  events: BackendAppendEvent[];
+  futures: Future<number>[];
+  bytes: number;
+}
+
+interface PartitionQueue {
+  pending: PendingBatch;
+  inFlight: number;
+  /** Serializes writes of one partition when ordering is strict (asynchronous engines). */
+  tail: Promise<void>;
+}
+
+interface Admission {
+  metadata: unknown;
+  data: PushData;
+  partition: number | undefined;
+  future: Future<number>;
+}
+
+function newBatch(): PendingBatch {
+  return { events: [], futures: [], bytes: 0 };
+}
+
+function normalizeData(data: PushData): { data?: Uint8Array | readonly Uint8Array[]; size: number } {
+  if (data === undefined || data === null) return { size: 0 };
+  if (data instanceof Uint8Array) return { data, size: data.byteLength };
+  if (data instanceof DataView) {
+    return { data: data.segments, size: data.size };
+  }
+  if (Array.isArray(data)) {
+    let size = 0;
+    for (const piece of data) {
+      if (!(piece instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array, an array of Uint8Arrays or a DataView');
+      size += piece.byteLength;
+    }
+    return { data, size };
+  }
+  throw new TypeError('data must be a Uint8Array, an array of Uint8Arrays or a DataView');
+}
+
+export class Producer {
+  readonly name: string;
+  readonly batchSize: BatchSize;
+  readonly maxNumBatches: number;
+  readonly threadPool: ThreadPool;
+  readonly ordering: Ordering;
+  private readonly queues: PartitionQueue[];
+  private readonly admissions: Admission[] = [];
+  private adaptiveScheduled = false;
+  private isClosed = false;
+  /** Set when the engine answers asynchronously; then batches go through queues and admissions. */
+  private asyncEngine: boolean | undefined;
+  private readonly lastWrites = new Set<Promise<void>>();
+
+  constructor(
+    readonly topic: ProducerTopic,
+    options: ProducerOptions = {},
+  ) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('producer options must be an object');
+    if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError('producer name must be a string');
+    this.name = options.name ?? '';
+    this.batchSize = checkBatchSize(options.batchSize);
+    this.maxNumBatches = checkPositiveInt(options.maxNumBatches, 'maxNumBatches', 2);
+    if (options.threadPool !== undefined && !(options.threadPool instanceof ThreadPool)) throw new TypeError('threadPool must be a ThreadPool');
+    this.threadPool = options.threadPool ?? defaultThreadPool();
+    if (options.ordering !== undefined && options.ordering !== Ordering.Strict && options.ordering !== Ordering.Loose) {
+      throw new TypeError('ordering must be Ordering.Strict or Ordering.Loose');
+    }
+    this.ordering = options.ordering ?? Ordering.Strict;
+    this.queues = [];
+    for (let i = 0; i < topic.backend.numPartitions; i++) this.queues.push({ pending: newBatch(), inFlight: 0, tail: Promise.resolve() });
+  }
+
+  get closed(): boolean {
+    return this.isClosed || this.topic.closed;
+  }
+
+  /**
+   * Pushes an event. `metadata` is a JSON value, or JSON text (a string) that is parsed. `data` is held by
+   * reference, not copied: keep it unchanged until the returned future resolves.
+   * Resolves to the event's id in its partition once it is committed.
+   */
+  push(metadata: JsonValue, data?: PushData, partition?: number): Future<number> {
+    if (this.closed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `producer of topic "${this.topic.name}" is closed`));
+    if (partition !== undefined && partition !== null && (!Number.isInteger(partition) || partition < 0)) {
+      throw new TypeError('partition must be a non-negative integer');
+    }
+    if (metadata === undefined || typeof metadata === 'function' || typeof metadata === 'symbol' || typeof metadata === 'bigint') {
+      throw new TypeError('metadata must be a JSON value or JSON text');
+    }
+    if (this.asyncEngine && this.admissions.length + this.totalInFlight() >= this.maxNumBatches * this.queues.length) {
+      // Backpressure for asynchronous engines: park the call until a batch completes.
+      normalizeData(data); // type errors are still reported at once
+      const future = new Future<number>();
+      this.admissions.push({ metadata, data, partition: partition ?? undefined, future });
+      return future;
+    }
+    return this.admit(metadata, data, partition ?? undefined);
+  }
+
+  private totalInFlight(): number {
+    let n = 0;
+    for (const q of this.queues) n += q.inFlight;
+    return n;
+  }
+
+  private admit(metadata: unknown, data: PushData, partition: number | undefined, future = new Future<number>()): Future<number> {
+    let p: number;
+    let event: BackendAppendEvent;
+    let size: number;
+    try {
+      const md = typeof metadata === 'string' ? parseJsonText(metadata) : (metadata as JsonValue);
+      const norm = normalizeData(data);
+      this.topic.validator.validate(md, norm.data);
+      p = this.topic.partitionSelector.selectPartitionFor(md, partition);
+      if (!Number.isInteger(p) || p < 0 || p >= this.queues.length) {
+        throw new DiasporaError(ErrorCode.GENERIC, `Invalid index returned by PartitionSelector: ${p}`);
+      }
+      const bytes = this.topic.serializer.serialize(md);
+      event = norm.data === undefined ? { metadata: bytes } : { metadata: bytes, data: norm.data };
+      size = bytes.byteLength + norm.size;
+    } catch (err) {
+      if (err instanceof TypeError) throw err;
+      future.reject(toDiasporaError(err));
+      return future;
+    }
+    const q = this.queues[p];
+    const batch = q.pending;
+    batch.events.push(event);
+    batch.futures.push(future);
+    batch.bytes += size;
+    if (this.batchSize === BatchSize.Adaptive) {
+      if (batch.events.length >= ADAPTIVE_MAX_EVENTS || batch.bytes >= ADAPTIVE_MAX_BYTES) this.writePartition(p);
+      else if (!this.adaptiveScheduled) {
+        this.adaptiveScheduled = true;
+        queueMicrotask(() => {
+          this.adaptiveScheduled = false;
+          this.writeAll();
+        });
+      }
+    } else if (batch.events.length >= this.batchSize) {
+      this.writePartition(p);
+    }
+    return future;
+  }
+
+  private writeAll(): void {
+    for (let p = 0; p < this.queues.length; p++) if (this.queues[p].pending.events.length > 0) this.writePartition(p);
+  }
+
+  /** Writes partition p's pending batch (synchronously when the engine is synchronous). */
+  private writePartition(p: number): void {
+    const q = this.queues[p];
+    const batch = q.pending;
+    if (batch.events.length === 0) return;
+    q.pending = newBatch();
+    if (this.asyncEngine) {
+      this.writeAsync(p, batch);
+      return;
+    }
+    let result: number | Promise<number>;
+    try {
+      result = this.topic.backend.partition(p).append(batch.events);
+    } catch (err) {
+      const e = toDiasporaError(err);
+      for (const f of batch.futures) f.reject(e);
+      return;
+    }
+    if (typeof result === 'number') {
+      this.asyncEngine = false;
+      for (let i = 0; i < batch.futures.length; i++) batch.futures[i].resolve(result + i);
+      return;
+    }
+    this.asyncEngine = true;
+    this.trackWrite(p, batch, result);
+  }
+
+  private writeAsync(p: number, batch: PendingBatch): void {
+    const q = this.queues[p];
+    const run = (): Promise<number> => this.threadPool.pushWork(() => this.topic.backend.partition(p).append(batch.events));
+    let result: Promise<number>;
+    if (this.ordering === Ordering.Strict) {
+      // One append at a time per partition keeps push order.
+      result = q.tail.then(run);
+    } else {
+      result = run();
+    }
+    this.trackWrite(p, batch, result);
+  }
+
+  private trackWrite(p: number, batch: PendingBatch, result: Promise<number>): void {
+    const q = this.queues[p];
+    q.inFlight++;
+    const done = result.then(
+      (first) => {
+        for (let i = 0; i < batch.futures.length; i++) batch.futures[i].resolve(first + i);
+      },
+      (err) => {
+        const e = toDiasporaError(err);
+        for (const f of batch.futures) f.reject(e);
+      },
+    );
+    q.tail = done;
+    this.lastWrites.add(done);
+    void done.then(() => {
+      q.inFlight--;
+      this.lastWrites.delete(done);
+      this.admitParked();
+    });
+  }
+
+  private admitParked(): void {
+    while (this.admissions.length > 0 && this.totalInFlight() < this.maxNumBatches * this.queues.length) {
+      const a = this.admissions.shift()!;
+      try {
+        this.admit(a.metadata, a.data, a.partition, a.future);
+      } catch (err) {
+        a.future.reject(err);
+      }
+    }
+    if (this.admissions.length > 0 || this.batchSize !== BatchSize.Adaptive) return;
+    this.writeAll();
+  }
+
+  /**
+   * Commits everything pushed before this call and makes it durable per the driver's flush behaviour
+   * (`on_flush` and `immediate` fsync; `buffered` survives a process crash, not a power loss).
+   */
+  flush(): Future<void> {
+    if (this.closed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `producer of topic "${this.topic.name}" is closed`));
+    return Future.fromPromise(this.flushAll());
+  }
+
+  private async flushAll(): Promise<void> {
+    // Parked pushes first, then every pending batch, then wait for the writes and sync the partitions.
+    while (this.admissions.length > 0) {
+      this.admitParked();
+      if (this.admissions.length > 0) await Promise.race(this.lastWrites);
+    }
+    this.writeAll();
+    const failures: unknown[] = [];
+    await Promise.all([...this.lastWrites]);
+    for (let p = 0; p < this.queues.length; p++) {
+      try {
+        await this.topic.backend.partition(p).flush();
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    if (failures.length > 0) throw toDiasporaError(failures[0]);
+  }
+
+  /** Flushes, then refuses further calls with CLOSED. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    if (!this.topic.closed) await this.flushAll();
+    this.isClosed = true;
+  }
+}

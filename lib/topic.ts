@@ -1,0 +1,161 @@
+// TopicHandle: an opened topic — its components, producers and consumers, statistics and consumer management.
+
+import type { BackendPartitionStats, ConsumerPosition, TopicBackend, VerifyProblem } from './backend.js';
+import type { PartitionSelector } from './components/partition-selector.js';
+import type { Serializer } from './components/serializer.js';
+import type { Validator } from './components/validator.js';
+import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMetadata } from './components/registry.js';
+import { Consumer, type ConsumerOptions, type StartPosition } from './consumer.js';
+import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
+import type { JsonObject } from './json.js';
+import { Producer, type ProducerOptions } from './producer.js';
+
+export interface TopicStats {
+  name: string;
+  partitions: Array<BackendPartitionStats & { partition: number }>;
+}
+
+/** Where `resetConsumer` moves a consumer: the next event it will read. */
+export type ResetTarget = 'earliest' | 'latest' | number | Date;
+
+export interface TopicOwner {
+  readonly closed: boolean;
+}
+
+export class TopicHandle {
+  private isClosed = false;
+  private readonly children = new Set<{ close(): Promise<void> }>();
+
+  private constructor(
+    readonly driver: TopicOwner,
+    readonly backend: TopicBackend,
+    readonly validator: Validator,
+    readonly serializer: Serializer,
+    readonly partitionSelector: PartitionSelector,
+  ) {}
+
+  /** @internal built by Driver.openTopic. */
+  static async open(driver: TopicOwner, backend: TopicBackend): Promise<TopicHandle> {
+    const c = backend.components;
+    const [validator, serializer, selector] = await Promise.all([
+      validatorFromMetadata(c.validator),
+      serializerFromMetadata(c.serializer),
+      partitionSelectorFromMetadata(c.partitionSelector),
+    ]);
+    const t = new TopicHandle(driver, backend, validator, serializer, selector);
+    selector.setPartitions(t.partitions);
+    return t;
+  }
+
+  get name(): string {
+    return this.backend.name;
+  }
+
+  get closed(): boolean {
+    return this.isClosed || this.driver.closed;
+  }
+
+  /** One entry per partition (its index). */
+  get partitions(): JsonObject[] {
+    return Array.from({ length: this.backend.numPartitions }, (_, index) => ({ index }));
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
+  }
+
+  producer(options: ProducerOptions = {}): Producer {
+    this.checkOpen();
+    const p = new Producer(this, options);
+    this.children.add(p);
+    return p;
+  }
+
+  /** Creates a named consumer; fails with CONSUMER_BUSY if a live consumer of that name holds one of its partitions. */
+  async consumer(name: string, options: ConsumerOptions = {}): Promise<Consumer> {
+    this.checkOpen();
+    const c = await Consumer.open(this, name, options);
+    this.children.add(c);
+    return c;
+  }
+
+  async stats(): Promise<TopicStats> {
+    this.checkOpen();
+    const partitions = [];
+    for (let i = 0; i < this.backend.numPartitions; i++) {
+      const b = this.backend.partition(i);
+      await b.refresh();
+      partitions.push({ partition: i, ...(await b.stats()) });
+    }
+    return { name: this.name, partitions };
+  }
+
+  /**
+   * Checks every stored event (index entries, checksums, bounds) and returns the problems found, each naming the
+   * partition, file and byte offset. An empty list means the topic is intact.
+   */
+  async verify(): Promise<Array<VerifyProblem & { partition: number }>> {
+    this.checkOpen();
+    const out: Array<VerifyProblem & { partition: number }> = [];
+    for (let i = 0; i < this.backend.numPartitions; i++) {
+      const b = this.backend.partition(i);
+      if (!b.verify) throw new DiasporaError(ErrorCode.UNSUPPORTED, `topic "${this.name}": this driver cannot verify its storage`);
+      for (const p of await b.verify()) out.push({ partition: i, ...p });
+    }
+    return out;
+  }
+
+  /** Consumers that acknowledged something on this topic, with their positions. */
+  async listConsumers(): Promise<ConsumerPosition[]> {
+    this.checkOpen();
+    return this.backend.listConsumers();
+  }
+
+  /**
+   * Moves a consumer (not running) so that it next reads from `to`: 'earliest', 'latest', an event id or a time.
+   * `partitions` defaults to all.
+   */
+  async resetConsumer(name: string, to: ResetTarget, partitions?: readonly number[]): Promise<void> {
+    this.checkOpen();
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('consumer name must be a non-empty string');
+    const targets = partitions ?? Array.from({ length: this.backend.numPartitions }, (_, i) => i);
+    for (const p of targets) {
+      if (!Number.isInteger(p) || p < 0) throw new TypeError('partitions must be non-negative integers');
+      if (p >= this.backend.numPartitions) throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `no partition ${p}`);
+    }
+    for (const p of targets) {
+      const b = this.backend.partition(p);
+      const end = await b.refresh();
+      const start = await b.startId();
+      let next: number;
+      if (to === 'earliest') next = start;
+      else if (to === 'latest') next = end;
+      else if (to instanceof Date) next = await b.findByTime(to.getTime());
+      else if (typeof to === 'number' && Number.isInteger(to) && to >= 0) next = Math.min(to, end);
+      else throw new TypeError("to must be 'earliest', 'latest', a non-negative event id or a Date");
+      await this.backend.resetConsumer(name, p, next <= 0 ? null : next - 1);
+    }
+  }
+
+  /** Closes producers (flushing them) and consumers opened from this handle. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    const errors: unknown[] = [];
+    for (const c of this.children) {
+      try {
+        await c.close();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    this.isClosed = true;
+    try {
+      await this.backend.close();
+    } catch (err) {
+      errors.push(err);
+    }
+    if (errors.length > 0) throw toDiasporaError(errors[0]);
+  }
+}
+
+export type { StartPosition };

@@ -1,0 +1,105 @@
+// `npm run bench`: the API-level workloads of the issues, each beside a raw baseline measured in the same run,
+// printed as a Markdown table (pasted into the README). `--quick` divides the sizes by 10; `--driver memory` or
+// `--driver nats --config f.json` runs the same workloads on another driver.
+//   (a) 200,000 events, 128-byte metadata, no data, batch 128
+//   (b) 100,000 events, 128-byte metadata, 1 KiB data, batch 128
+//   (c) 2,000 events, 1 MiB data
+//   (d) the (b) topic consumed with data fetched for half of the events, first 256 bytes only
+import { Command } from 'commander';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Driver, type JsonObject } from '../../lib/index.js';
+import { consume, eventsPerSec, fmt, mbPerSec, memcpyGBps, produce, rawBaseline, type Measure } from './workloads.js';
+
+const program = new Command('run-all')
+  .option('--quick', 'one tenth of the sizes')
+  .option('--driver <name>', 'driver', 'files')
+  .option('--config <file>', 'driver options JSON (root_path defaults to a temp folder for files)')
+  .option('--only <list>', 'comma list of workloads among a,b,c,d', 'a,b,c,d');
+program.parse();
+const o = program.opts();
+const scale = o.quick ? 10 : 1;
+const only = new Set(String(o.only).split(','));
+
+const rows: string[][] = [];
+const row = (...cells: string[]): void => void rows.push(cells);
+const evs = (m: Measure): string => fmt(eventsPerSec(m));
+const mbs = (m: Measure): string => fmt(mbPerSec(m), 0);
+const pct = (a: number, b: number): string => `${((a / b) * 100).toFixed(0)}%`;
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-bench-'));
+let options: JsonObject = o.config ? (JSON.parse(fs.readFileSync(o.config, 'utf8')) as JsonObject) : {};
+if (o.driver === 'files' && options.root_path === undefined) options = { ...options, root_path: root };
+const driver = await Driver.create(o.driver, options);
+let topicCounter = 0;
+async function freshTopic() {
+  const name = `bench_${process.pid}_${++topicCounter}`;
+  await driver.createTopic(name);
+  return driver.openTopic(name);
+}
+
+try {
+  console.log(`driver ${o.driver}, node ${process.version}, ${os.cpus().length} cores, ${new Date().toISOString()}`);
+  const memcpy = memcpyGBps();
+  console.log(`memcpy baseline: ${fmt(memcpy, 1)} GB/s`);
+
+  if (only.has('a')) {
+    const n = 200_000 / scale;
+    const raw = rawBaseline(n, 128, 0);
+    const topic = await freshTopic();
+    const p = await produce(topic, { events: n, metadataSize: 128, dataSize: 0, batchSize: 128, flushInterval: n });
+    row('(a) produce, batch 128', evs(p), mbs(p), `raw write ${evs(raw.write)}/s`, `${pct(eventsPerSec(p), eventsPerSec(raw.write))} of raw; target >= 1,000,000/s`);
+    const base = { events: n, dataInterest: 0, dataSelectivity: 1 };
+    const cp = await consume(topic, { ...base, mode: 'process' });
+    row('(a) consume, process()', evs(cp), '-', `raw read ${evs(raw.read)}/s`, 'target >= 1,000,000/s');
+    const ci = await consume(topic, { ...base, mode: 'iterator' });
+    row('(a) consume, for await', evs(ci), '-', '', 'target >= 1,000,000/s');
+    const cl = await consume(topic, { ...base, mode: 'pull' });
+    row('(a) consume, pull()', evs(cl), '-', '', 'target >= 500,000/s');
+    const ca = await consume(topic, { ...base, mode: 'process', acknowledge: true, name: 'acker' });
+    row('(a) consume + acknowledge every event', evs(ca), '-', '', `${pct(eventsPerSec(ca), eventsPerSec(cp))} of no-ack; target >= 90%`);
+  }
+
+  if (only.has('b') || only.has('d')) {
+    const n = 100_000 / scale;
+    const raw = rawBaseline(n, 128, 1024);
+    const topic = await freshTopic();
+    const p = await produce(topic, { events: n, metadataSize: 128, dataSize: 1024, batchSize: 128, flushInterval: n });
+    if (only.has('b')) {
+      row('(b) produce 1 KiB, batch 128', evs(p), mbs(p), `raw write ${evs(raw.write)}/s`, `${pct(eventsPerSec(p), eventsPerSec(raw.write))} of raw; target >= 600,000/s`);
+      const c = await consume(topic, { events: n, mode: 'process', dataInterest: 1, dataSelectivity: 1 });
+      row('(b) consume all data (zero copy)', evs(c), fmt(c.dataBytes / 2 ** 20 / c.seconds), `raw read ${evs(raw.read)}/s`, 'target >= 800,000/s');
+    }
+    if (only.has('d')) {
+      const meta = await consume(topic, { events: n, mode: 'process', dataInterest: 0, dataSelectivity: 1 });
+      const half = await consume(topic, { events: n, mode: 'process', dataInterest: 0.5, dataSelectivity: 0.25 });
+      row('(d) metadata only', evs(meta), '-', '', '');
+      row('(d) data for 1/2, first 256 B', evs(half), fmt(half.dataBytes / 2 ** 20 / half.seconds), '', `${pct(eventsPerSec(half), eventsPerSec(meta))} of metadata-only; target >= 90%`);
+    }
+  }
+
+  if (only.has('c')) {
+    const n = Math.max(200, 2000 / scale);
+    const size = 1 << 20;
+    const raw = rawBaseline(n, 128, size);
+    const topic = await freshTopic();
+    const p = await produce(topic, { events: n, metadataSize: 128, dataSize: size, batchSize: 128, flushInterval: n });
+    row('(c) produce 1 MiB', evs(p), mbs(p), `raw write ${mbs(raw.write)} MB/s`, `${pct(mbPerSec(p), mbPerSec(raw.write))} of raw`);
+    const z = await consume(topic, { events: n, mode: 'process', dataInterest: 1, dataSelectivity: 1 });
+    const rawGBps = raw.read.bytes / 1e9 / raw.read.seconds;
+    const zGBps = z.dataBytes / 1e9 / z.seconds;
+    row('(c) consume zero copy', evs(z), `${fmt(zGBps, 1)} GB/s`, `raw read ${fmt(rawGBps, 1)} GB/s`, `${(zGBps / rawGBps).toFixed(1)}x raw; target >= 20 GB/s`);
+    const g = await consume(topic, { events: n, mode: 'process', dataInterest: 1, dataSelectivity: 1, allocator: true });
+    const gGBps = g.dataBytes / 1e9 / g.seconds;
+    row('(c) consume with allocator (gather)', evs(g), `${fmt(gGBps, 1)} GB/s`, `memcpy ${fmt(memcpy, 1)} GB/s`, `${pct(gGBps, memcpy)} of memcpy; target >= 50%`);
+  }
+
+  console.log('');
+  console.log('| workload | events/s | MB/s | baseline (same run) | vs target |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+} finally {
+  await driver.close();
+  fs.rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,212 @@
+// Storage engine benchmark: appends then reads three workloads through PartitionLog, next to a raw baseline
+// measured in the same run (the same bytes written with fs.writeSync in batches of 128 and read back with
+// fs.readSync). Run: `node dist/scripts/bench/storage.js [--quick] [--only=a,b,c]`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { PartitionLog } from '../../storage/partition-log.js';
+import type { AppendEvent } from '../../storage/types.js';
+
+const BATCH = 128;
+const quick = process.argv.includes('--quick');
+const scale = quick ? 0.1 : 1;
+
+interface Workload {
+  name: string;
+  events: number;
+  metaBytes: number;
+  dataBytes: number;
+}
+
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const allWorkloads: Workload[] = [
+  { name: '(a) 128 B metadata, no data', events: Math.round(200_000 * scale), metaBytes: 128, dataBytes: 0 },
+  { name: '(b) 1 KiB data', events: Math.round(100_000 * scale), metaBytes: 16, dataBytes: 1024 },
+  { name: '(c) 1 MiB data', events: Math.round(2_000 * scale), metaBytes: 16, dataBytes: 1024 * 1024 },
+];
+// `--only=a,c` runs a subset.
+const workloads = allWorkloads.filter((w) => only === undefined || only.split(',').includes(w.name[1]!));
+
+interface Row {
+  what: string;
+  seconds: number;
+  events: number;
+  bytes: number;
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function makeEvents(w: Workload): AppendEvent[] {
+  // A pool of distinct payloads reused cyclically: realistic bytes without allocating GiBs of input.
+  const pool = Math.min(w.events, w.dataBytes >= 1024 * 1024 ? 8 : 1024);
+  const metas: Buffer[] = [];
+  const datas: Buffer[] = [];
+  for (let i = 0; i < pool; i++) {
+    const m = Buffer.alloc(w.metaBytes, 32);
+    m.write(`{"i":${i}}`);
+    metas.push(m);
+    if (w.dataBytes > 0) datas.push(Buffer.alloc(w.dataBytes, i & 255));
+  }
+  const events: AppendEvent[] = new Array(w.events);
+  for (let i = 0; i < w.events; i++) {
+    events[i] = w.dataBytes > 0 ? { metadata: metas[i % pool]!, data: datas[i % pool]! } : { metadata: metas[i % pool]! };
+  }
+  return events;
+}
+
+/** Writes back dirty pages, so that no phase pays for the writeback of an earlier one. */
+function settle(): void {
+  execFileSync('sync');
+}
+
+function seconds(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Splits the events into the batches both sides write (outside the timed part). */
+function toBatches(events: AppendEvent[]): AppendEvent[][] {
+  const batches: AppendEvent[][] = [];
+  for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH));
+  return batches;
+}
+
+function rawWrite(file: string, batches: AppendEvent[][], w: Workload): Row {
+  const fd = fs.openSync(file, 'w');
+  // One reused buffer per batch: the bytes are gathered by copying, then written with one writeSync.
+  const stage = Buffer.allocUnsafeSlow(BATCH * (w.metaBytes + w.dataBytes));
+  let bytes = 0;
+  let events = 0;
+  const t0 = process.hrtime.bigint();
+  for (const batch of batches) {
+    let len = 0;
+    for (const ev of batch) {
+      stage.set(ev.metadata, len);
+      len += ev.metadata.length;
+      const d = ev.data as Uint8Array | undefined;
+      if (d !== undefined) {
+        stage.set(d, len);
+        len += d.length;
+      }
+    }
+    let off = 0;
+    while (off < len) off += fs.writeSync(fd, stage, off, len - off);
+    bytes += len;
+    events += batch.length;
+  }
+  const s = seconds(t0);
+  fs.closeSync(fd);
+  return { what: 'raw fs.writeSync', seconds: s, events, bytes };
+}
+
+function rawRead(file: string, w: Workload): Row {
+  const fd = fs.openSync(file, 'r');
+  const batchBytes = BATCH * (w.metaBytes + w.dataBytes);
+  const buf = Buffer.allocUnsafe(batchBytes);
+  let bytes = 0;
+  let check = 0;
+  const t0 = process.hrtime.bigint();
+  for (;;) {
+    const n = fs.readSync(fd, buf, 0, batchBytes, null);
+    if (n === 0) break;
+    bytes += n;
+    check ^= buf[0]!;
+  }
+  const s = seconds(t0);
+  fs.closeSync(fd);
+  if (check === -1) console.log('');
+  return { what: 'raw fs.readSync', seconds: s, events: w.events, bytes };
+}
+
+function engineAppend(dir: string, batches: AppendEvent[][]): Row {
+  const log = PartitionLog.open(dir, 0);
+  let bytes = 0;
+  let events = 0;
+  const t0 = process.hrtime.bigint();
+  for (const batch of batches) log.append(batch);
+  const s = seconds(t0);
+  for (const batch of batches) {
+    for (const e of batch) bytes += e.metadata.length + ((e.data as Uint8Array | undefined)?.length ?? 0);
+    events += batch.length;
+  }
+  log.close();
+  return { what: 'engine append', seconds: s, events, bytes };
+}
+
+function engineRead(dir: string, verifyData: boolean): Row {
+  const log = PartitionLog.open(dir, 0, { verifyData });
+  let bytes = 0;
+  let check = 0;
+  const end = log.endId;
+  const t0 = process.hrtime.bigint();
+  for (let id = 0; id < end; ) {
+    const evs = log.readRange(id, BATCH);
+    for (const ev of evs) {
+      const d = ev.data();
+      bytes += ev.metadata.length + d.length;
+      check ^= ev.metadata[0]!;
+    }
+    id += evs.length;
+  }
+  const s = seconds(t0);
+  log.close();
+  if (check === -1) console.log('');
+  return { what: verifyData ? 'engine read, data CRC checked' : 'engine read (zero-copy slices)', seconds: s, events: end, bytes };
+}
+
+function printRow(r: Row, baseline?: Row): void {
+  const evs = r.events / r.seconds;
+  const mbs = r.bytes / r.seconds / 1e6;
+  const ratio = baseline ? `${fmt(evs / (baseline.events / baseline.seconds), 2)}x raw` : '';
+  console.log(`  ${r.what.padEnd(32)} ${fmt(evs).padStart(12)} ev/s ${fmt(mbs, 1).padStart(10)} MB/s  ${ratio}`);
+}
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-bench-storage-'));
+console.log(`storage benchmark${quick ? ' (--quick: 10% sizes)' : ''}, batch ${BATCH}, node ${process.version}, ${os.cpus().length} cpus, dir ${root}`);
+const summary: string[] = [];
+try {
+  for (const w of workloads) {
+    const batches = toBatches(makeEvents(w));
+    console.log(`\n${w.name}: ${fmt(w.events)} events, ${w.metaBytes} B metadata, ${w.dataBytes} B data`);
+    const rawFile = path.join(root, 'raw.bin');
+    // Interleave raw and engine runs; keep the best of two to damp noise from a shared machine.
+    let bestRawW: Row | undefined;
+    let bestEngW: Row | undefined;
+    let bestRawR: Row | undefined;
+    let bestEngR: Row | undefined;
+    let bestEngRV: Row | undefined;
+    for (let round = 0; round < 2; round++) {
+      const dir = path.join(root, `engine-${round}`);
+      settle();
+      const rw = rawWrite(rawFile, batches, w);
+      const rr = rawRead(rawFile, w);
+      fs.rmSync(rawFile, { force: true });
+      settle();
+      const ew = engineAppend(dir, batches);
+      const er = engineRead(dir, false);
+      const erv = engineRead(dir, true);
+      if (!bestRawW || rw.seconds < bestRawW.seconds) bestRawW = rw;
+      if (!bestEngW || ew.seconds < bestEngW.seconds) bestEngW = ew;
+      if (!bestRawR || rr.seconds < bestRawR.seconds) bestRawR = rr;
+      if (!bestEngR || er.seconds < bestEngR.seconds) bestEngR = er;
+      if (!bestEngRV || erv.seconds < bestEngRV.seconds) bestEngRV = erv;
+      fs.rmSync(rawFile, { force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    printRow(bestRawW!);
+    printRow(bestEngW!, bestRawW);
+    printRow(bestRawR!);
+    printRow(bestEngR!, bestRawR);
+    printRow(bestEngRV!, bestRawR);
+    const appendRatio = bestRawW!.seconds / bestEngW!.seconds;
+    const readRatio = bestRawR!.seconds / bestEngR!.seconds;
+    summary.push(`${w.name}: append ${fmt(appendRatio * 100)}% of raw write (target >= 70%)` +
+      `; zero-copy read ${fmt(readRatio, 2)}x raw read${w.dataBytes >= 1024 * 1024 ? ' (target >= 5x)' : ''}`);
+  }
+  console.log('\nratios vs targets:');
+  for (const line of summary) console.log(`  ${line}`);
+} finally {
+  fs.rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,82 @@
+// Options shared by the commands that open a driver: --driver, --driver-config and the dotted --driver.<k> values.
+
+import type { Command } from 'commander';
+import { Driver, type JsonObject, type TopicHandle } from '../../lib/index.js';
+import { buildConfig, type DottedOptions } from './dotted-options.js';
+import { CliError } from './errors.js';
+
+let dotted: DottedOptions | undefined;
+
+/** Set once by the entry point, after it took the dotted options out of argv. */
+export function setDottedOptions(options: DottedOptions): void {
+  dotted = options;
+}
+
+export function dottedOptions(): DottedOptions {
+  if (!dotted) throw new Error('dotted options not initialised');
+  return dotted;
+}
+
+export interface DriverFlags {
+  driver: string;
+  driverConfig?: string;
+}
+
+/** Adds --driver/--driver-config; the reference's commands require --driver, the new ones default to "files". */
+export function addDriverOptions(cmd: Command, required: boolean): Command {
+  if (required) cmd.requiredOption('--driver <name>', 'driver type (files, memory, or name:module)');
+  else cmd.option('--driver <name>', 'driver type (files, memory, or name:module)', 'files');
+  return cmd
+    .option('--driver-config <file>', 'driver options as a JSON file (--driver.<key> <value> options win over it)')
+    .addHelpText('after', '\nDriver options: --driver.<key> <value>, e.g. --driver.root_path ./data (dots in <key> nest objects).');
+}
+
+export function driverConfig(flags: DriverFlags): JsonObject {
+  return buildConfig(flags.driverConfig, dottedOptions().driver, 'driver config');
+}
+
+/** Creates the driver; the caller closes it. */
+export async function openDriver(flags: DriverFlags): Promise<Driver> {
+  if (typeof flags.driver !== 'string' || flags.driver.length === 0) throw new CliError('--driver must name a driver');
+  return Driver.create(flags.driver, driverConfig(flags));
+}
+
+/** Runs `fn` with a driver and closes it afterwards, even on error. */
+export async function withDriver<T>(flags: DriverFlags, fn: (driver: Driver) => Promise<T>): Promise<T> {
+  const driver = await openDriver(flags);
+  try {
+    return await fn(driver);
+  } finally {
+    await driver.close();
+  }
+}
+
+/** Opens a topic, runs fn, closes it. */
+export async function withTopic<T>(driver: Driver, name: string, fn: (topic: TopicHandle) => Promise<T>): Promise<T> {
+  const topic = await driver.openTopic(name);
+  try {
+    return await fn(topic);
+  } finally {
+    await topic.close();
+  }
+}
+
+/** Parses a non-negative integer option value. */
+export function parseCount(value: string, what: string): number {
+  if (!/^\d+$/.test(value)) throw new CliError(`${what} must be a non-negative integer, got "${value}"`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new CliError(`${what} is too large: ${value}`);
+  return n;
+}
+
+/** `earliest`, `latest`, `committed` (when allowed), an event id or a date/time (ISO 8601 or anything Date parses). */
+export function parsePosition(value: string, allowCommitted: boolean): 'earliest' | 'latest' | 'committed' | number | Date {
+  if (value === 'earliest' || value === 'latest') return value;
+  if (value === 'committed' && allowCommitted) return value;
+  if (/^\d+$/.test(value)) return parseCount(value, 'event id');
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new CliError(`invalid position "${value}": expected earliest, latest${allowCommitted ? ', committed' : ''}, an event id or a date/time`);
+  }
+  return new Date(ms);
+}

@@ -1,0 +1,44 @@
+// Error reporting of diaspora-ctl: one clear line on stderr and a non-zero exit code; a stack trace only with --debug.
+
+import { DiasporaError } from '../../lib/index.js';
+
+/** A command-line mistake or a failed command, with the exit code to use. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** Exit code of `verify` when damage was found (other failures exit 1). */
+export const EXIT_DAMAGED = 3;
+
+let debug = false;
+
+export function setDebug(on: boolean): void {
+  debug = on;
+}
+
+export function isDebug(): boolean {
+  return debug;
+}
+
+/** The one-line form of an error: its message, plus the stable code of a DiasporaError. */
+export function describeError(err: unknown): string {
+  if (err instanceof DiasporaError) {
+    const where = err.details.file !== undefined ? ` (${err.details.file}${err.details.offset !== undefined ? ` at offset ${err.details.offset}` : ''})` : '';
+    return `${err.message}${where} [${err.code}]`;
+  }
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Prints `err` the CLI way and sets the exit code (does not exit, so pending output is written). */
+export function reportError(err: unknown): void {
+  process.stderr.write(`diaspora-ctl: error: ${describeError(err).replace(/\s*\n\s*/g, ' ')}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = err instanceof CliError ? err.exitCode : 1;
+}

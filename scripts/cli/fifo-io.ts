@@ -1,0 +1,92 @@
+// Non-blocking FIFO endpoints on the event loop (never on the libuv threadpool, never spinning).
+// A reader keeps a write end of its own FIFO open, so it never sees end-of-file and keeps serving later writers.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
+
+const { O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants;
+
+export function isFifo(path: string): boolean {
+  try {
+    return fs.statSync(path).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
+/** Creates a FIFO (mode 0666 minus umask); an existing FIFO is kept, any other file is an error. */
+export function ensureFifo(path: string): void {
+  if (isFifo(path)) return;
+  if (fs.existsSync(path)) throw new Error(`"${path}" exists and is not a FIFO`);
+  execFileSync('mkfifo', ['-m', '666', path]);
+}
+
+/** Reads a FIFO line by line for as long as it is open. */
+export class FifoLineReader {
+  private readonly socket: net.Socket;
+  private readonly keepAliveFd: number;
+  private readonly decoder = new StringDecoder('utf8');
+  private partial = '';
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    onLines: (lines: string[]) => void,
+    onError: (err: Error) => void,
+  ) {
+    const fd = fs.openSync(path, O_RDONLY | O_NONBLOCK);
+    try {
+      this.keepAliveFd = fs.openSync(path, O_WRONLY | O_NONBLOCK);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    this.socket = new net.Socket({ fd, readable: true, writable: false });
+    this.socket.on('data', (chunk: Buffer) => {
+      const text = this.partial + this.decoder.write(chunk);
+      const lines = text.split('\n');
+      this.partial = lines.pop() ?? '';
+      if (lines.length > 0) onLines(lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)));
+    });
+    this.socket.on('error', (err) => {
+      if (!this.closed) onError(err);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    fs.closeSync(this.keepAliveFd);
+  }
+}
+
+/**
+ * Opens a FIFO for writing once a reader has it open (ENXIO before that), checking every `retryMs` until
+ * `signal` aborts. Resolves to a socket, or undefined when aborted.
+ */
+export async function openFifoWriter(path: string, signal: AbortSignal, retryMs = 100): Promise<net.Socket | undefined> {
+  while (!signal.aborted) {
+    try {
+      const fd = fs.openSync(path, O_WRONLY | O_NONBLOCK);
+      const socket = new net.Socket({ fd, readable: false, writable: true });
+      socket.on('error', () => socket.destroy()); // reported to writeSocket's callback as well
+      return socket;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, retryMs);
+      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+  }
+  return undefined;
+}
+
+/** Writes to a socket; resolves false if the reader went away (EPIPE and the like). */
+export function writeSocket(socket: net.Socket, text: string): Promise<boolean> {
+  if (socket.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => socket.write(text, (err) => resolve(!err)));
+}

@@ -1,0 +1,161 @@
+// `forward --config F.yaml`: the reference's forwarding daemon (API.md 4.6), fixed. Each policy reads its source
+// topic with a consumer named "<srcDrv>/<srcTopic>-><dstDrv>/<dstTopic>" and pushes metadata and data into the
+// destination; a source event is acknowledged only once the destination committed it, so a restart (even after
+// SIGKILL) resumes where it stopped and nothing is lost (after a crash a few events may be forwarded twice).
+
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { Driver, type Consumer, type Event, type JsonObject, type Producer, type TopicHandle } from '../../lib/index.js';
+import { isJsonObject as isJsonObjectValue } from '../../lib/json.js';
+import { pushableMetadata } from '../../lib/testing/event-lines.js';
+import { CliError, describeError } from './errors.js';
+import { checkLogLevel, Logger } from './logger.js';
+import { onShutdown } from './shutdown.js';
+
+export interface ForwardPolicy {
+  from: { driver: string; topic: string };
+  to: { driver: string; topic: string };
+}
+
+export interface ForwardConfig {
+  drivers: Map<string, { type: string; options: JsonObject }>;
+  policies: ForwardPolicy[];
+}
+
+function topicRef(value: unknown, field: string, index: number): { driver: string; topic: string } {
+  if (typeof value !== 'string') throw new CliError(`forward entry ${index} is missing '${field}'`);
+  const slash = value.indexOf('/');
+  if (slash <= 0 || slash === value.length - 1) throw new CliError(`Invalid topic reference '${value}': expected 'driver/topic'`);
+  return { driver: value.slice(0, slash), topic: value.slice(slash + 1) };
+}
+
+/** Reads and checks the YAML configuration (same shape as the reference's). */
+export function readForwardConfig(file: string): ForwardConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`Failed to parse YAML config: ${(err as Error).message}`);
+  }
+  if (!isJsonObjectValue(doc) || !isJsonObjectValue(doc.drivers)) throw new CliError("Config missing 'drivers' section");
+  const drivers = new Map<string, { type: string; options: JsonObject }>();
+  for (const [name, d] of Object.entries(doc.drivers)) {
+    if (!isJsonObjectValue(d) || typeof d.type !== 'string') throw new CliError(`Driver '${name}' missing required 'type' field`);
+    const options = d.options ?? {};
+    if (!isJsonObjectValue(options)) throw new CliError(`Driver '${name}': 'options' must be a mapping`);
+    drivers.set(name, { type: d.type, options });
+  }
+  if (!Array.isArray(doc.forward) || doc.forward.length === 0) throw new CliError("Config missing 'forward' entries");
+  const policies = doc.forward.map((entry: unknown, i: number) => {
+    if (!isJsonObjectValue(entry)) throw new CliError(`forward entry ${i} must be a mapping with 'from' and 'to'`);
+    for (const key of ['data_selector', 'data_allocator']) {
+      if (entry[key] !== undefined) throw new CliError(`forward entry ${i}: '${key}' plugins are not supported (all data is forwarded)`);
+    }
+    const policy = { from: topicRef(entry.from, 'from', i), to: topicRef(entry.to, 'to', i) };
+    for (const ref of [policy.from, policy.to]) if (!drivers.has(ref.driver)) throw new CliError(`Unknown driver '${ref.driver}' in forward entry ${i}`);
+    return policy;
+  });
+  return { drivers, policies };
+}
+
+export function consumerNameOf(p: ForwardPolicy): string {
+  return `${p.from.driver}/${p.from.topic}->${p.to.driver}/${p.to.topic}`;
+}
+
+/** One policy: pull, push, acknowledge once committed; stop() flushes and writes the acknowledgements. */
+class ForwardWorker {
+  private stopping = false;
+  private stopSignal!: () => void;
+  private readonly stopped = new Promise<null>((r) => (this.stopSignal = () => r(null)));
+  private readonly acks = new Set<Promise<void>>();
+  forwarded = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly consumer: Consumer,
+    private readonly producer: Producer,
+    private readonly log: Logger,
+  ) {}
+
+  async run(): Promise<void> {
+    while (!this.stopping) {
+      const event: Event | null = await Promise.race([this.consumer.pull(), this.stopped]);
+      if (event === null) break;
+      this.forward(event);
+    }
+  }
+
+  private forward(event: Event): void {
+    // Pushes resolve in order (strict ordering), so per-partition acknowledgements never pass an uncommitted event.
+    const ack = this.producer.push(pushableMetadata(event.metadata), event.data).then(
+      () => {
+        this.forwarded++;
+        return event.acknowledge();
+      },
+      (err) => {
+        // Not acknowledged: forwarded again after a restart.
+        this.log.error(`${this.name}: event ${event.partition}/${event.id} not forwarded: ${describeError(err)}`);
+      },
+    );
+    const tracked: Promise<void> = ack.then(
+      () => void this.acks.delete(tracked),
+      () => void this.acks.delete(tracked),
+    );
+    this.acks.add(tracked);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.stopSignal();
+    await this.producer.flush().then(undefined, (err) => this.log.error(`${this.name}: flush failed: ${describeError(err)}`));
+    await Promise.all([...this.acks]);
+    await this.consumer.close();
+  }
+}
+
+async function runForward(flags: { config: string; logging: string }): Promise<void> {
+  const log = new Logger(checkLogLevel(flags.logging));
+  const config = readForwardConfig(flags.config);
+  const drivers = new Map<string, Driver>();
+  const topics = new Map<string, Promise<TopicHandle>>();
+  const workers: ForwardWorker[] = [];
+  let off = (): void => {};
+  try {
+    for (const [name, d] of config.drivers) drivers.set(name, await Driver.create(d.type, d.options));
+    const topic = (ref: { driver: string; topic: string }): Promise<TopicHandle> => {
+      const key = `${ref.driver}/${ref.topic}`;
+      let t = topics.get(key);
+      if (!t) topics.set(key, (t = drivers.get(ref.driver)!.openTopic(ref.topic)));
+      return t;
+    };
+    for (const p of config.policies) {
+      const src = await topic(p.from);
+      const dst = await topic(p.to);
+      const name = consumerNameOf(p);
+      workers.push(new ForwardWorker(name, await src.consumer(name), dst.producer({ name }), log));
+      log.info(`forwarding ${p.from.driver}/${p.from.topic} -> ${p.to.driver}/${p.to.topic}`);
+    }
+    let stopping: Promise<void> | undefined;
+    const stopAll = (): Promise<void> => (stopping ??= Promise.all(workers.map((w) => w.stop())).then(() => undefined));
+    off = onShutdown(() => {
+      log.info('shutting down');
+      return stopAll();
+    });
+    await Promise.all(workers.map((w) => w.run()));
+    await stopAll();
+    for (const w of workers) log.info(`${w.name}: ${w.forwarded} event(s) forwarded`);
+  } finally {
+    off();
+    for (const w of workers) await w.stop().catch(() => {});
+    for (const d of drivers.values()) await d.close().catch((err) => log.error(describeError(err)));
+  }
+}
+
+export function forwardCommand(): Command {
+  return new Command('forward')
+    .description('forwarding daemon: copies events (metadata and data) between topics per a YAML config; stop with SIGINT/SIGTERM')
+    .requiredOption('--config <file>', 'YAML: drivers: {<name>: {type, options}}, forward: [{from: <driver>/<topic>, to: <driver>/<topic>}]')
+    .option('--logging <level>', 'trace, debug, info, warn, error, critical or off (logs go to stderr)', 'info')
+    .action((flags: { config: string; logging: string }) => runForward(flags));
+}

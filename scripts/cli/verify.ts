@@ -1,0 +1,59 @@
+// `verify [T...]`: checks every segment, index entry and checksum; prints each problem with its file and offset
+// and exits with EXIT_DAMAGED when anything is wrong.
+
+import { Command } from 'commander';
+import type { VerifyProblem } from '../../lib/index.js';
+import { Progress } from '../lib/progress.js';
+import { addDriverOptions, withDriver, withTopic, type DriverFlags } from './driver-options.js';
+import { CliError, EXIT_DAMAGED } from './errors.js';
+import { writeOut } from './output.js';
+
+interface Problem extends VerifyProblem {
+  topic: string;
+  partition: number;
+}
+
+async function verify(topics: string[], flags: DriverFlags & { json?: boolean }): Promise<void> {
+  const problems: Problem[] = [];
+  let checked = 0;
+  await withDriver(flags, async (driver) => {
+    const names = topics.length > 0 ? topics : [...(await driver.listTopics()).keys()].sort();
+    for (const name of names) {
+      await withTopic(driver, name, async (topic) => {
+        const n = topic.partitions.length;
+        const progress = new Progress(`verify ${name}`, n);
+        try {
+          for (let p = 0; p < n; p++) {
+            const backend = topic.backend.partition(p);
+            if (!backend.verify) throw new CliError(`topic "${name}": driver "${flags.driver}" cannot verify its storage`);
+            await backend.refresh();
+            for (const problem of await backend.verify()) problems.push({ topic: name, partition: p, ...problem });
+            progress.tick();
+          }
+        } finally {
+          progress.stop();
+        }
+      });
+      checked++;
+    }
+  });
+  let out = '';
+  for (const p of problems) {
+    out += flags.json
+      ? JSON.stringify(p) + '\n'
+      : `${p.topic} partition ${p.partition}: ${p.file} at offset ${p.offset}${p.id !== undefined ? ` (event ${p.id})` : ''}: ${p.message}\n`;
+  }
+  if (out) await writeOut(out);
+  if (problems.length > 0) throw new CliError(`${problems.length} problem(s) found in ${checked} topic(s)`, EXIT_DAMAGED);
+  process.stderr.write(`${checked} topic(s) verified, no problems\n`);
+}
+
+export function verifyCommand(): Command {
+  return addDriverOptions(
+    new Command('verify')
+      .description(`check every segment, index entry and checksum (exit ${EXIT_DAMAGED} with the file and offset of any damage)`)
+      .argument('[topics...]', 'topics to check (default: all)')
+      .option('--json', 'problems as JSON lines'),
+    false,
+  ).action((topics: string[], flags: DriverFlags & { json?: boolean }) => verify(topics, flags));
+}

@@ -1,0 +1,117 @@
+// Wakes readers when a partition gets new commits. Appends in this process signal directly; commits by other
+// processes are seen through fs.watch on the partition folder (inotify: about a millisecond), with a slow poll
+// as a safety net (and as the only mechanism where watching is unavailable). Nothing here keeps the process alive.
+import fs from 'node:fs';
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+
+export const POLL_INTERVAL_MS = 250;
+
+const localCommits = new EventEmitter();
+localCommits.setMaxListeners(0);
+
+/** Tells every watcher of `dir` in this process that a commit happened. */
+export function signalLocalCommit(dir: string): void {
+  localCommits.emit(path.resolve(dir));
+}
+
+interface Waiter {
+  check: () => boolean;
+}
+
+export class CommitWatcher {
+  readonly dir: string;
+  private readonly waiters = new Set<Waiter>();
+  private watcher: fs.FSWatcher | null = null;
+  private watchFailed = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly onSignal = (): void => this.wake();
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+  }
+
+  /**
+   * Resolves true as soon as `ready()` holds (checked now, then on every signal), false on timeout or abort.
+   * `ready` must be cheap: it runs on every change notification.
+   */
+  wait(ready: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (ready()) return Promise.resolve(true);
+    if (this.closed || signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      const finish = (result: boolean): void => {
+        this.waiters.delete(waiter);
+        if (timer !== null) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.stopIfIdle();
+        resolve(result);
+      };
+      const waiter: Waiter = {
+        check: () => {
+          if (this.closed) {
+            finish(false);
+            return true;
+          }
+          if (!ready()) return false;
+          finish(true);
+          return true;
+        },
+      };
+      const onAbort = (): void => finish(false);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => finish(false), timeoutMs);
+      this.waiters.add(waiter);
+      this.start();
+      // A commit may have landed between the first check and the watch being set up.
+      waiter.check();
+    });
+  }
+
+  private start(): void {
+    if (this.watcher === null && !this.watchFailed) {
+      try {
+        this.watcher = fs.watch(this.dir, { persistent: false }, this.onSignal);
+        this.watcher.on('error', () => {
+          this.watcher?.close();
+          this.watcher = null;
+          this.watchFailed = true;
+        });
+        localCommits.on(this.dir, this.onSignal);
+      } catch {
+        this.watchFailed = true;
+        localCommits.on(this.dir, this.onSignal);
+      }
+    }
+    if (this.pollTimer === null) {
+      this.pollTimer = setInterval(this.onSignal, POLL_INTERVAL_MS);
+      this.pollTimer.unref();
+    }
+  }
+
+  private stopIfIdle(): void {
+    if (this.waiters.size > 0) return;
+    // The watch itself stays (re-creating an inotify watch per wait is costly); only the poll stops.
+    if (this.pollTimer !== null) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = null;
+    }
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter.check();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake();
+    this.waiters.clear();
+    if (this.pollTimer !== null) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    this.watcher?.close();
+    this.watcher = null;
+    localCommits.off(this.dir, this.onSignal);
+  }
+}

@@ -1,0 +1,480 @@
+// Durable acknowledgements of named consumers: per consumer name and partition, the last acknowledged event id.
+//
+// File `<topic>/consumers/<encoded name>/<NNNNNNNN>.offset`, 64 bytes = two 32-byte slots, little-endian:
+//   0  u32 magic 'DSOF'   4  u32 format version (1)   8  u64 sequence   16  u64 value (last acked id + 1; 0 = none)
+//   24 u32 reserved (0)   28 u32 CRC-32 of bytes 0..27
+// A store rewrites only the slot holding the older sequence, with one pwrite of 32 bytes on a descriptor kept open,
+// so a write torn by a crash damages only that slot and the other one still holds the previous value. Loading takes
+// the valid slot with the highest sequence. Writers must hold the partition's claim (consumer-claims.ts); this is the
+// lock the offsets live under, taken once per consumer and partition, never per store.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import zlib from 'node:zlib';
+import { ConsumerClaims, type Claim } from './consumer-claims.js';
+import {
+  checkPartition,
+  checkTopicDir,
+  consumerDir,
+  consumersRoot,
+  decodeConsumerName,
+  ensureConsumerDir,
+  fsyncDir,
+  parsePartitionFile,
+  partitionStem,
+} from './consumer-name.js';
+import { StorageError, type FlushBehavior } from './types.js';
+
+export const OFFSET_SLOT_BYTES = 32;
+export const OFFSET_FILE_BYTES = 2 * OFFSET_SLOT_BYTES;
+export const OFFSET_MAGIC = 0x464f5344; // bytes 'D' 'S' 'O' 'F'
+export const OFFSET_FORMAT_VERSION = 1;
+const CRC_OFFSET = 28;
+const TWO_32 = 4294967296;
+
+/** One decoded slot: empty (never written: all zero or past the end of the file), damaged, or valid. */
+export type OffsetSlot =
+  | { state: 'empty' }
+  | { state: 'damaged' }
+  | { state: 'valid'; sequence: number; lastAckedId: number | null };
+
+/** Encodes a slot into `out` (32 bytes at `at`). `value` is lastAckedId + 1, 0 for none. */
+export function encodeOffsetSlot(sequence: number, value: number, out: Buffer = Buffer.alloc(OFFSET_SLOT_BYTES), at = 0): Buffer {
+  out.writeUInt32LE(OFFSET_MAGIC, at);
+  out.writeUInt32LE(OFFSET_FORMAT_VERSION, at + 4);
+  out.writeUInt32LE(sequence % TWO_32, at + 8);
+  out.writeUInt32LE(Math.floor(sequence / TWO_32), at + 12);
+  out.writeUInt32LE(value % TWO_32, at + 16);
+  out.writeUInt32LE(Math.floor(value / TWO_32), at + 20);
+  out.writeUInt32LE(0, at + 24);
+  out.writeUInt32LE(zlib.crc32(out.subarray(at, at + CRC_OFFSET)), at + CRC_OFFSET);
+  return out;
+}
+
+/** Decodes the 32 bytes at `at` (bytes missing past the end of `buf` count as zero). */
+export function decodeOffsetSlot(buf: Uint8Array, at = 0): OffsetSlot {
+  const slot = Buffer.alloc(OFFSET_SLOT_BYTES);
+  if (at < buf.length) slot.set(buf.subarray(at, Math.min(buf.length, at + OFFSET_SLOT_BYTES)));
+  if (slot.every((b) => b === 0)) return { state: 'empty' };
+  if (
+    slot.readUInt32LE(0) !== OFFSET_MAGIC ||
+    slot.readUInt32LE(4) !== OFFSET_FORMAT_VERSION ||
+    slot.readUInt32LE(24) !== 0 ||
+    slot.readUInt32LE(CRC_OFFSET) !== zlib.crc32(slot.subarray(0, CRC_OFFSET))
+  ) {
+    return { state: 'damaged' };
+  }
+  const sequence = slot.readUInt32LE(8) + slot.readUInt32LE(12) * TWO_32;
+  const value = slot.readUInt32LE(16) + slot.readUInt32LE(20) * TWO_32;
+  if (sequence === 0 || !Number.isSafeInteger(sequence) || !Number.isSafeInteger(value)) return { state: 'damaged' };
+  return { state: 'valid', sequence, lastAckedId: value === 0 ? null : value - 1 };
+}
+
+/** What an offset file's bytes say: the current value, and where the next store goes. */
+export interface OffsetFileState {
+  lastAckedId: number | null;
+  /** Highest valid sequence (0 if none). */
+  sequence: number;
+  /** Slot holding the current value; the next store writes the other one. -1 if none is valid. */
+  newestSlot: 0 | 1 | -1;
+}
+
+/**
+ * Interprets the bytes of an offset file. Rules (see the README's crash table):
+ * - the valid slot with the highest sequence wins (equal sequences: the smaller value, never jump ahead);
+ * - no valid slot: an empty/absent file, or a damaged slot 0 beside a never-written slot 1 (the very first store was
+ *   torn) mean "never acknowledged" (null);
+ * - anything else (both slots damaged, a file of 1..63 bytes, slot 1 written but not slot 0) is CORRUPTION:
+ *   no crash of ours produces it, and guessing could skip events.
+ */
+export function interpretOffsetFile(bytes: Uint8Array, file: string): OffsetFileState {
+  if (bytes.length === 0) return { lastAckedId: null, sequence: 0, newestSlot: -1 };
+  if (bytes.length < OFFSET_FILE_BYTES) {
+    throw new StorageError('CORRUPTION', `offset file ${file} is truncated (${bytes.length} of ${OFFSET_FILE_BYTES} bytes)`, {
+      file,
+      offset: bytes.length,
+    });
+  }
+  const a = decodeOffsetSlot(bytes, 0);
+  const b = decodeOffsetSlot(bytes, OFFSET_SLOT_BYTES);
+  if (a.state === 'valid' && b.state === 'valid') {
+    const pickA = a.sequence > b.sequence || (a.sequence === b.sequence && (a.lastAckedId ?? -1) <= (b.lastAckedId ?? -1));
+    const w = pickA ? a : b;
+    return { lastAckedId: w.lastAckedId, sequence: Math.max(a.sequence, b.sequence), newestSlot: pickA ? 0 : 1 };
+  }
+  if (a.state === 'valid') return { lastAckedId: a.lastAckedId, sequence: a.sequence, newestSlot: 0 };
+  if (b.state === 'valid') return { lastAckedId: b.lastAckedId, sequence: b.sequence, newestSlot: 1 };
+  if (b.state === 'empty') return { lastAckedId: null, sequence: 0, newestSlot: -1 };
+  throw new StorageError('CORRUPTION', `offset file ${file} has no valid slot`, { file, offset: 0 });
+}
+
+/** Path of the offset file of one consumer name and partition. */
+export function offsetFilePath(topicDir: string, consumerName: string, partition: number): string {
+  return join(consumerDir(topicDir, consumerName), `${partitionStem(partition)}.offset`);
+}
+
+/** Reads an offset file without keeping it open; null if it does not exist. */
+export function readOffsetFile(file: string): OffsetFileState | null {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw ioError(`cannot read offset file ${file}`, file, cause);
+  }
+  return interpretOffsetFile(bytes, file);
+}
+
+function ioError(what: string, file: string, cause: unknown): StorageError {
+  return new StorageError('IO', `${what}: ${(cause as Error).message}`, { file, cause });
+}
+
+function checkAckedId(lastAckedId: number): void {
+  if (typeof lastAckedId !== 'number') throw new TypeError(`event id must be a number, got ${typeof lastAckedId}`);
+  if (!Number.isSafeInteger(lastAckedId) || lastAckedId < 0) {
+    throw new StorageError('OUT_OF_RANGE', `bad event id ${lastAckedId}: expected a non-negative safe integer`);
+  }
+}
+
+/** One open offset file and what we know it holds. */
+interface OpenOffset {
+  readonly file: string;
+  fd: number;
+  sequence: number;
+  value: number; // lastAckedId + 1, 0 = none
+  newestSlot: 0 | 1 | -1;
+  dirty: boolean; // written since the last fsync
+}
+
+const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
+
+function readAll(fd: number, file: string): Buffer {
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(size, OFFSET_FILE_BYTES + 1));
+    const n = buf.length ? fs.readSync(fd, buf, 0, buf.length, 0) : 0;
+    return buf.subarray(0, n);
+  } catch (cause) {
+    throw ioError(`cannot read offset file ${file}`, file, cause);
+  }
+}
+
+/**
+ * Opens (creating if needed) an offset file, sized to 64 bytes so that later stores never change its size
+ * (fdatasync then has no metadata to flush). Returns its parsed state; throws CORRUPTION on a damaged file
+ * unless `repair` (used by reset, which rewrites it).
+ */
+function openOffsetFile(file: string, durable: boolean, repair: boolean): OpenOffset {
+  let fd: number;
+  let created = false;
+  try {
+    created = !fs.existsSync(file);
+    fd = fs.openSync(file, OPEN_FLAGS, 0o644);
+  } catch (cause) {
+    throw ioError(`cannot open offset file ${file}`, file, cause);
+  }
+  try {
+    const bytes = readAll(fd, file);
+    let state: OffsetFileState;
+    try {
+      state = interpretOffsetFile(bytes, file);
+    } catch (err) {
+      if (!repair || !(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
+      state = { lastAckedId: null, sequence: 0, newestSlot: -1 };
+    }
+    if (bytes.length < OFFSET_FILE_BYTES) {
+      try {
+        fs.ftruncateSync(fd, OFFSET_FILE_BYTES);
+        if (durable) fs.fsyncSync(fd);
+        if (durable && created) fsyncDir(join(file, '..'));
+      } catch (cause) {
+        throw ioError(`cannot size offset file ${file}`, file, cause);
+      }
+    }
+    const value = state.lastAckedId === null ? 0 : state.lastAckedId + 1;
+    return { file, fd, sequence: state.sequence, value, newestSlot: state.newestSlot, dirty: false };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
+
+/** Writes `value` as the next sequence into the older slot: one pwrite. */
+function writeNext(o: OpenOffset, value: number, scratch: Buffer): void {
+  const slot = o.newestSlot === 0 ? 1 : 0;
+  const sequence = o.sequence + 1;
+  encodeOffsetSlot(sequence, value, scratch, 0);
+  let n: number;
+  try {
+    n = fs.writeSync(o.fd, scratch, 0, OFFSET_SLOT_BYTES, slot * OFFSET_SLOT_BYTES);
+  } catch (cause) {
+    throw ioError(`cannot write offset file ${o.file}`, o.file, cause);
+  }
+  if (n !== OFFSET_SLOT_BYTES) {
+    throw new StorageError('IO', `short write (${n} bytes) to offset file ${o.file}`, { file: o.file, offset: slot * OFFSET_SLOT_BYTES });
+  }
+  o.sequence = sequence;
+  o.value = value;
+  o.newestSlot = slot;
+  o.dirty = true;
+}
+
+function syncOne(o: OpenOffset): void {
+  if (!o.dirty) return;
+  try {
+    fs.fdatasyncSync(o.fd);
+  } catch (cause) {
+    throw ioError(`cannot fsync offset file ${o.file}`, o.file, cause);
+  }
+  o.dirty = false;
+}
+
+export interface ConsumerOffsetsOptions {
+  /** 'immediate': fsync after every store; 'on_flush': fsync in sync()/close(); 'buffered' (default): never. */
+  flushBehavior?: FlushBehavior;
+}
+
+export interface ConsumerListing {
+  name: string;
+  /** Partition -> last acknowledged id (null: offset file present, nothing acknowledged). */
+  partitions: Map<number, number | null>;
+  /** Partitions currently claimed by a live consumer of this name (sorted). */
+  claimed: number[];
+}
+
+export interface ManagementOptions {
+  /** Must match the consumers' claim staleness (default DEFAULT_CLAIM_STALE_MS). */
+  staleMs?: number;
+}
+
+const FLUSH_BEHAVIORS: readonly FlushBehavior[] = ['buffered', 'on_flush', 'immediate'];
+
+/**
+ * The acknowledged positions of one consumer name in one topic. Open it, acquire the partition's claim
+ * (ConsumerClaims), `load` the partition, then `store` as events are processed. `store` costs one pwrite of 32
+ * bytes (plus an fdatasync with 'immediate'); callers coalesce acknowledgements and store at most once per batch.
+ */
+export class ConsumerOffsets {
+  private readonly open = new Map<number, OpenOffset>();
+  private readonly scratch = Buffer.alloc(OFFSET_SLOT_BYTES);
+  private closed = false;
+
+  private constructor(
+    readonly topicDir: string,
+    readonly consumerName: string,
+    readonly dir: string,
+    readonly flushBehavior: FlushBehavior,
+  ) {}
+
+  /** Opens the offsets of `consumerName` in the topic at `topicDir` (TOPIC_NOT_FOUND if absent), creating its directory. */
+  static open(topicDir: string, consumerName: string, opts: ConsumerOffsetsOptions = {}): ConsumerOffsets {
+    if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
+    const flushBehavior = opts.flushBehavior ?? 'buffered';
+    if (!FLUSH_BEHAVIORS.includes(flushBehavior)) {
+      throw new StorageError('BAD_CONFIG', `unknown flushBehavior ${JSON.stringify(flushBehavior)}`);
+    }
+    const dir = ensureConsumerDir(topicDir, consumerName, flushBehavior !== 'buffered');
+    return new ConsumerOffsets(topicDir, consumerName, dir, flushBehavior);
+  }
+
+  /**
+   * Last acknowledged id of `partition`, null if never acknowledged. Always re-reads the file (so call it after
+   * acquiring the claim: it picks up a reset done meanwhile). CORRUPTION if the file is damaged beyond the
+   * torn-write cases (fix with `reset`).
+   */
+  load(partition: number): number | null {
+    this.checkOpen();
+    checkPartition(partition);
+    const file = join(this.dir, `${partitionStem(partition)}.offset`);
+    const cached = this.open.get(partition);
+    if (cached) {
+      // A reset rewrites the file in place; re-read through our descriptor, unless the file was replaced/removed.
+      let sameFile = false;
+      try {
+        const a = fs.fstatSync(cached.fd);
+        const b = fs.statSync(file);
+        sameFile = a.ino === b.ino && a.dev === b.dev;
+      } catch {
+        sameFile = false;
+      }
+      if (sameFile) {
+        const state = interpretOffsetFile(readAll(cached.fd, file), file);
+        cached.sequence = state.sequence;
+        cached.value = state.lastAckedId === null ? 0 : state.lastAckedId + 1;
+        cached.newestSlot = state.newestSlot;
+        return state.lastAckedId;
+      }
+      this.open.delete(partition);
+      fs.closeSync(cached.fd);
+    }
+    if (!fs.existsSync(file)) return null;
+    const o = openOffsetFile(file, this.flushBehavior !== 'buffered', false);
+    this.open.set(partition, o);
+    return o.value === 0 ? null : o.value - 1;
+  }
+
+  /**
+   * Records that every event of `partition` up to `lastAckedId` is processed. Storing the current value again is a
+   * no-op; a smaller one throws OUT_OF_RANGE (positions only move back through `reset`). Durable per flushBehavior.
+   */
+  store(partition: number, lastAckedId: number): void {
+    let o = this.open.get(partition);
+    if (o === undefined) {
+      this.checkOpen();
+      checkPartition(partition);
+      checkAckedId(lastAckedId);
+      o = openOffsetFile(join(this.dir, `${partitionStem(partition)}.offset`), this.flushBehavior !== 'buffered', false);
+      this.open.set(partition, o);
+    } else {
+      if (this.closed) this.checkOpen();
+      if (typeof lastAckedId !== 'number' || !Number.isSafeInteger(lastAckedId) || lastAckedId < 0) checkAckedId(lastAckedId);
+    }
+    const value = lastAckedId + 1;
+    if (value === o.value) return;
+    if (value < o.value) {
+      throw new StorageError(
+        'OUT_OF_RANGE',
+        `acknowledgement of id ${lastAckedId} on partition ${partition} would move consumer ${JSON.stringify(this.consumerName)} back from ${o.value - 1}; use reset`,
+        { file: o.file, partition, consumer: this.consumerName },
+      );
+    }
+    writeNext(o, value, this.scratch);
+    if (this.flushBehavior === 'immediate') syncOne(o);
+  }
+
+  /** fsyncs every offset file written since the last sync (what 'on_flush' relies on; harmless otherwise). */
+  sync(): void {
+    this.checkOpen();
+    for (const o of this.open.values()) syncOne(o);
+  }
+
+  /** Closes the files; with 'on_flush' and 'immediate', pending stores are fsynced first. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    let first: unknown = null;
+    for (const o of this.open.values()) {
+      try {
+        if (this.flushBehavior !== 'buffered') syncOne(o);
+      } catch (err) {
+        first ??= err;
+      }
+      try {
+        fs.closeSync(o.fd);
+      } catch {
+        // closing cannot lose data already written
+      }
+    }
+    this.open.clear();
+    this.closed = true;
+    if (first) throw first;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('CLOSED', `offsets of consumer ${JSON.stringify(this.consumerName)} are closed`);
+  }
+
+  /** Every consumer name of the topic with its stored positions and currently claimed partitions, sorted by name. */
+  static list(topicDir: string, opts: ManagementOptions = {}): ConsumerListing[] {
+    checkTopicDir(topicDir);
+    const root = consumersRoot(topicDir);
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(root, { withFileTypes: true });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw ioError(`cannot list ${root}`, root, cause);
+    }
+    const out: ConsumerListing[] = [];
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const name = decodeConsumerName(e.name);
+      if (name === null) continue; // temp or tombstone entry
+      const dir = join(root, e.name);
+      const partitions = new Map<number, number | null>();
+      const claimed: number[] = [];
+      let files: string[];
+      try {
+        files = fs.readdirSync(dir);
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed meanwhile
+        throw ioError(`cannot list ${dir}`, dir, cause);
+      }
+      for (const f of files.sort()) {
+        const p = parsePartitionFile(f, '.offset');
+        if (p !== null) {
+          const state = readOffsetFile(join(dir, f));
+          if (state !== null) partitions.set(p, state.lastAckedId);
+        }
+        const c = parsePartitionFile(f, '.claim');
+        if (c !== null && ConsumerClaims.isClaimed(topicDir, name, c, opts.staleMs)) claimed.push(c);
+      }
+      out.push({ name, partitions, claimed });
+    }
+    return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  }
+
+  /**
+   * Sets the position of a consumer that is not running on `partition`: `lastAckedId` is the last id considered
+   * processed (null: nothing, the consumer restarts from the first stored event). It may move backwards or forwards.
+   * Takes the partition's claim for the duration (CONSUMER_BUSY if a live consumer holds it), writes with the
+   * two-slot rule and fsyncs. Also repairs a CORRUPTION'd offset file.
+   */
+  static reset(topicDir: string, consumerName: string, partition: number, lastAckedId: number | null, opts: ManagementOptions = {}): void {
+    checkPartition(partition);
+    if (lastAckedId !== null) checkAckedId(lastAckedId);
+    const claim = ConsumerClaims.tryAcquireSync(topicDir, consumerName, partition, opts.staleMs);
+    try {
+      const o = openOffsetFile(offsetFilePath(topicDir, consumerName, partition), true, true);
+      try {
+        const value = lastAckedId === null ? 0 : lastAckedId + 1;
+        const scratch = Buffer.alloc(OFFSET_SLOT_BYTES);
+        if (o.newestSlot === -1 && o.sequence === 0) {
+          // Nothing valid (new or damaged file): write slot 0, then clear slot 1 so the file reads as written.
+          o.newestSlot = 1;
+          writeNext(o, value, scratch);
+          syncOne(o);
+          scratch.fill(0);
+          fs.writeSync(o.fd, scratch, 0, OFFSET_SLOT_BYTES, OFFSET_SLOT_BYTES);
+          o.dirty = true;
+        } else {
+          writeNext(o, value, scratch);
+        }
+        syncOne(o);
+      } finally {
+        fs.closeSync(o.fd);
+      }
+    } finally {
+      claim.release();
+    }
+  }
+
+  /**
+   * Deletes a consumer name and all its positions. CONSUMER_BUSY if any of its partitions is claimed by a live
+   * consumer. Returns false if there was no such consumer.
+   */
+  static remove(topicDir: string, consumerName: string, opts: ManagementOptions = {}): boolean {
+    const dir = consumerDir(topicDir, consumerName);
+    checkTopicDir(topicDir);
+    if (!fs.existsSync(dir)) return false;
+    const partitions = new Set<number>();
+    for (const f of fs.readdirSync(dir)) {
+      const p = parsePartitionFile(f, '.offset') ?? parsePartitionFile(f, '.claim');
+      if (p !== null) partitions.add(p);
+    }
+    const held: Claim[] = [];
+    try {
+      for (const p of [...partitions].sort((a, b) => a - b)) held.push(ConsumerClaims.tryAcquireSync(topicDir, consumerName, p, opts.staleMs));
+      // Rename first (atomic: the name disappears at once, no half-deleted consumer is ever listed), then delete.
+      const tomb = join(consumersRoot(topicDir), `.removed-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+      try {
+        fs.renameSync(dir, tomb);
+      } catch (cause) {
+        throw ioError(`cannot remove consumer directory ${dir}`, dir, cause);
+      }
+      for (const c of held.splice(0)) c.release(); // their lock dirs moved with the tombstone; this forgets them
+      fs.rmSync(tomb, { recursive: true, force: true });
+      return true;
+    } finally {
+      for (const c of held) c.release();
+    }
+  }
+}

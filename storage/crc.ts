@@ -1,0 +1,56 @@
+// CRC-32 (IEEE, the zlib polynomial). Large inputs go to node:zlib (native, ~6 GB/s); small ones (index entries,
+// typical metadata) are computed here, since the native call's fixed cost dominates below ~200 bytes.
+import zlib from 'node:zlib';
+
+const SMALL = 160;
+// Slicing-by-4 tables: TABLE[k * 256 + b].
+const TABLE = new Int32Array(1024);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  TABLE[n] = c;
+}
+for (let n = 0; n < 256; n++) {
+  for (let k = 1; k < 4; k++) {
+    const prev = TABLE[(k - 1) * 256 + n]!;
+    TABLE[k * 256 + n] = (prev >>> 8) ^ TABLE[prev & 255]!;
+  }
+}
+
+/** CRC-32 of bytes [start, end) of `buf`, continuing from `previous` (0 to start). */
+export function crc32Range(buf: Uint8Array, start: number, end: number, previous = 0): number {
+  if (end - start >= SMALL) return zlib.crc32(buf.subarray(start, end), previous) >>> 0;
+  const t = TABLE;
+  let c = ~previous;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    c ^= buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    c = t[768 + (c & 255)]! ^ t[512 + ((c >>> 8) & 255)]! ^ t[256 + ((c >>> 16) & 255)]! ^ t[c >>> 24]!;
+  }
+  for (; i < end; i++) c = t[(c ^ buf[i]!) & 255]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** CRC-32 of `count` little-endian 32-bit words from `w[start]` (the bytes of those words on an LE host). */
+export function crc32Words(w: Uint32Array, start: number, count: number): number {
+  const t = TABLE;
+  let c = -1;
+  for (let i = start, end = start + count; i < end; i++) {
+    c ^= w[i]!;
+    c = t[768 + (c & 255)]! ^ t[512 + ((c >>> 8) & 255)]! ^ t[256 + ((c >>> 16) & 255)]! ^ t[c >>> 24]!;
+  }
+  return ~c >>> 0;
+}
+
+/** CRC-32 of `bytes`, continuing from `previous` (0 to start). */
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  if (bytes.length >= SMALL) return zlib.crc32(bytes, previous) >>> 0;
+  return crc32Range(bytes, 0, bytes.length, previous);
+}
+
+/** CRC-32 of several pieces stored back to back, as if they were one array. */
+export function crc32Pieces(pieces: readonly Uint8Array[]): number {
+  let crc = 0;
+  for (const piece of pieces) crc = crc32(piece, crc);
+  return crc;
+}

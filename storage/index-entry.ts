@@ -1,0 +1,106 @@
+// One fixed-width index entry: the commit record of one event. Little-endian layout:
+//   0 u64 metaOffset   8 u64 dataOffset   16 u32 metaLength   20 u32 dataLength
+//  24 u64 timestamp   32 u32 metaCrc     36 u32 dataCrc      40 u32 flags (0)   44 u32 entryCrc (of bytes 0..43)
+// u64 fields are written as two u32 halves (values stay below 2^53, plain numbers are exact).
+import os from 'node:os';
+import { crc32Range, crc32Words } from './crc.js';
+
+export const ENTRY_SIZE = 48;
+const CRC_SPAN = 44;
+const TWO_32 = 0x1_0000_0000;
+
+export interface IndexEntry {
+  metaOffset: number;
+  dataOffset: number;
+  metaLength: number;
+  dataLength: number;
+  timestamp: number;
+  metaCrc: number;
+  dataCrc: number;
+  flags: number;
+}
+
+function writeU64(buf: Buffer, at: number, value: number): void {
+  buf.writeUInt32LE(value % TWO_32, at);
+  buf.writeUInt32LE(Math.floor(value / TWO_32), at + 4);
+}
+
+function readU64(buf: Buffer, at: number): number {
+  return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * TWO_32;
+}
+
+/** Typed-array stores are little-endian on LE hosts: the fast encoder below is only used there. */
+export const HOST_IS_LE = os.endianness() === 'LE';
+
+/** A buffer for index entries whose bytes can also be addressed as aligned 32-bit words. */
+export function allocEntryBuffer(bytes: number): { buf: Buffer; words: Uint32Array } {
+  const buf = Buffer.allocUnsafeSlow(Math.ceil(bytes / ENTRY_SIZE) * ENTRY_SIZE);
+  return { buf, words: new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2) };
+}
+
+/** Same as encodeEntry, on the 32-bit word view of an entry buffer (`word` = byte offset / 4). LE hosts only. */
+export function encodeEntryWords(
+  w: Uint32Array, word: number,
+  metaOffset: number, dataOffset: number, metaLength: number, dataLength: number,
+  timestamp: number, metaCrc: number, dataCrc: number,
+): void {
+  w[word] = metaOffset >>> 0;
+  w[word + 1] = Math.floor(metaOffset / TWO_32);
+  w[word + 2] = dataOffset >>> 0;
+  w[word + 3] = Math.floor(dataOffset / TWO_32);
+  w[word + 4] = metaLength;
+  w[word + 5] = dataLength;
+  w[word + 6] = timestamp >>> 0;
+  w[word + 7] = Math.floor(timestamp / TWO_32);
+  w[word + 8] = metaCrc;
+  w[word + 9] = dataCrc;
+  w[word + 10] = 0;
+  w[word + 11] = crc32Words(w, word, 11);
+}
+
+/** Writes one entry (with its own CRC) at `at`. */
+export function encodeEntry(
+  buf: Buffer, at: number,
+  metaOffset: number, dataOffset: number, metaLength: number, dataLength: number,
+  timestamp: number, metaCrc: number, dataCrc: number,
+): void {
+  writeU64(buf, at, metaOffset);
+  writeU64(buf, at + 8, dataOffset);
+  buf.writeUInt32LE(metaLength, at + 16);
+  buf.writeUInt32LE(dataLength, at + 20);
+  writeU64(buf, at + 24, timestamp);
+  buf.writeUInt32LE(metaCrc, at + 32);
+  buf.writeUInt32LE(dataCrc, at + 36);
+  buf.writeUInt32LE(0, at + 40);
+  buf.writeUInt32LE(crc32Range(buf, at, at + CRC_SPAN), at + CRC_SPAN);
+}
+
+/** True when the entry at `at` carries a matching CRC and a zero flags word. */
+export function entryIsValid(buf: Buffer, at: number): boolean {
+  return crc32Range(buf, at, at + CRC_SPAN) === buf.readUInt32LE(at + CRC_SPAN) && buf.readUInt32LE(at + 40) === 0;
+}
+
+export function decodeEntry(buf: Buffer, at: number): IndexEntry {
+  return {
+    metaOffset: readU64(buf, at),
+    dataOffset: readU64(buf, at + 8),
+    metaLength: buf.readUInt32LE(at + 16),
+    dataLength: buf.readUInt32LE(at + 20),
+    timestamp: readU64(buf, at + 24),
+    metaCrc: buf.readUInt32LE(at + 32),
+    dataCrc: buf.readUInt32LE(at + 36),
+    flags: buf.readUInt32LE(at + 40),
+  };
+}
+
+// Field readers for hot paths (no object per entry).
+export const entryMetaOffset = (buf: Buffer, at: number): number => readU64(buf, at);
+export const entryDataOffset = (buf: Buffer, at: number): number => readU64(buf, at + 8);
+export const entryMetaLength = (buf: Buffer, at: number): number => buf.readUInt32LE(at + 16);
+export const entryDataLength = (buf: Buffer, at: number): number => buf.readUInt32LE(at + 20);
+export const entryTimestamp = (buf: Buffer, at: number): number => readU64(buf, at + 24);
+export const entryMetaCrc = (buf: Buffer, at: number): number => buf.readUInt32LE(at + 32);
+export const entryDataCrc = (buf: Buffer, at: number): number => buf.readUInt32LE(at + 36);
+/** End offsets (offset + length) of an entry's metadata and data: where the next event's bytes start. */
+export const entryMetaEnd = (buf: Buffer, at: number): number => readU64(buf, at) + buf.readUInt32LE(at + 16);
+export const entryDataEnd = (buf: Buffer, at: number): number => readU64(buf, at + 8) + buf.readUInt32LE(at + 20);

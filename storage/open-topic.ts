@@ -1,0 +1,104 @@
+// One entry point for topics of either on-disk format under a root folder: native (`topic.json`) or the C++
+// reference "files" driver's layout (recognised by its partitions/ folder and three component JSON files).
+import fs from 'node:fs';
+import path from 'node:path';
+import { StorageError, type TopicStoreLike } from './types.js';
+import { validateTopicName } from './topic-name.js';
+import { MANIFEST_NAME, TopicStore, type CreateTopicConfig } from './topic-store.js';
+import { ReferenceTopicStore } from './reference/reference-topic-store.js';
+import { isReferenceTopic } from './reference/reference-layout.js';
+import type { ReferencePartitionOptions } from './reference/reference-partition-log.js';
+
+export type TopicFormat = 'native' | 'reference';
+
+/** Partition options for either format (`repairOnOpen` and the map settings only concern reference topics). */
+export type OpenTopicOptions = ReferencePartitionOptions;
+
+function checkRoot(root: unknown): asserts root is string {
+  if (typeof root !== 'string') throw new TypeError(`root must be a string, got ${typeof root}`);
+}
+
+function nativeOptions(opts: OpenTopicOptions): OpenTopicOptions {
+  const { repairOnOpen: _r, mapChunkBytes: _c, mapLimit: _l, ...rest } = opts;
+  return rest;
+}
+
+/** Format of `<root>/<name>`, or null when it is not a topic. */
+export function topicStoreFormat(root: string, name: string): TopicFormat | null {
+  checkRoot(root);
+  validateTopicName(name);
+  const dir = path.resolve(root, name);
+  if (fs.existsSync(path.join(dir, MANIFEST_NAME))) return 'native';
+  if (isReferenceTopic(dir)) return 'reference';
+  return null;
+}
+
+export function topicStoreExists(root: string, name: string): boolean {
+  return topicStoreFormat(root, name) !== null;
+}
+
+/** Opens a topic of either format; TOPIC_NOT_FOUND if `<root>/<name>` is neither. */
+export function openTopicStore(root: string, name: string, opts: OpenTopicOptions = {}): TopicStoreLike {
+  switch (topicStoreFormat(root, name)) {
+    case 'native':
+      return TopicStore.open(root, name, nativeOptions(opts));
+    case 'reference':
+      return ReferenceTopicStore.open(root, name, opts);
+    default:
+      throw new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}`, { name });
+  }
+}
+
+/**
+ * Creates a topic in the given format. TOPIC_EXISTS when `<root>/<name>` exists as anything (so a native topic is
+ * never created inside a reference topic's folder, nor the reverse).
+ */
+export function createTopicStore(
+  root: string,
+  name: string,
+  format: TopicFormat,
+  config: CreateTopicConfig,
+  opts: OpenTopicOptions = {},
+): TopicStoreLike {
+  checkRoot(root);
+  validateTopicName(name);
+  if (format !== 'native' && format !== 'reference') throw new TypeError(`format must be "native" or "reference", got ${String(format)}`);
+  if (fs.existsSync(path.resolve(root, name))) {
+    throw new StorageError('TOPIC_EXISTS', `"${name}" already exists in ${root}`, { name });
+  }
+  return format === 'native'
+    ? TopicStore.create(root, name, config, nativeOptions(opts))
+    : ReferenceTopicStore.create(root, name, config, opts);
+}
+
+/** Deletes a topic of either format (TOPIC_NOT_FOUND if there is none). */
+export function removeTopicStore(root: string, name: string): void {
+  const format = topicStoreFormat(root, name);
+  if (format === 'native') TopicStore.remove(root, name);
+  else if (format === 'reference') ReferenceTopicStore.remove(root, name);
+  else throw new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}`, { name });
+}
+
+/** Every topic directly under `root`, of either format, sorted by name (a missing root has none). */
+export function listTopicStores(root: string): Array<{ name: string; format: TopicFormat }> {
+  checkRoot(root);
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: Array<{ name: string; format: TopicFormat }> = [];
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    try {
+      validateTopicName(e.name); // skips hidden and temporary folders
+    } catch {
+      continue;
+    }
+    const format = topicStoreFormat(root, e.name);
+    if (format !== null) out.push({ name: e.name, format });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

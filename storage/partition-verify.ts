@@ -1,0 +1,84 @@
+// Full check of a partition's files, independent of any cached state: every segment, every entry, every checksum
+// (including data). Used by PartitionLog.verify() and by tools; reports problems instead of throwing.
+import fs from 'node:fs';
+import { crc32 } from './crc.js';
+import { ENTRY_SIZE, decodeEntry, entryIsValid } from './index-entry.js';
+import { listSegmentBases, segmentPaths } from './segment-files.js';
+import { MappedFile } from './segment-reader.js';
+import type { VerifyProblem } from './types.js';
+
+function sizeOf(file: string): number | null {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return null;
+  }
+}
+
+export function verifyPartition(dir: string): VerifyProblem[] {
+  const problems: VerifyProblem[] = [];
+  const bases = listSegmentBases(dir);
+  for (let s = 0; s < bases.length; s++) {
+    const base = bases[s]!;
+    const paths = segmentPaths(dir, base);
+    const metaSize = sizeOf(paths.meta);
+    const dataSize = sizeOf(paths.data);
+    if (metaSize === null) problems.push({ file: paths.meta, offset: 0, message: 'metadata file is missing' });
+    if (dataSize === null) problems.push({ file: paths.data, offset: 0, message: 'data file is missing' });
+    const index = fs.readFileSync(paths.index);
+    const whole = Math.floor(index.length / ENTRY_SIZE);
+    if (index.length % ENTRY_SIZE !== 0) {
+      problems.push({ file: paths.index, offset: whole * ENTRY_SIZE, message: `partial index entry (${index.length % ENTRY_SIZE} bytes) at the end` });
+    }
+    const next = bases[s + 1];
+    if (next !== undefined && whole !== next - base) {
+      problems.push({
+        file: paths.index, offset: Math.min(whole, next - base) * ENTRY_SIZE,
+        message: `segment holds ${whole} entries but the next segment starts at id ${next} (expected ${next - base})`,
+      });
+    }
+    const meta = new MappedFile(paths.meta);
+    const data = new MappedFile(paths.data);
+    let expectMeta = 0;
+    let expectData = 0;
+    // After an unreadable entry the next one cannot be checked for contiguity.
+    let afterBad = false;
+    let lastTs = 0;
+    try {
+      for (let i = 0; i < whole; i++) {
+        const at = i * ENTRY_SIZE;
+        const id = base + i;
+        if (!entryIsValid(index, at)) {
+          problems.push({ file: paths.index, offset: at, id, message: 'index entry fails its checksum' });
+          afterBad = true;
+          continue;
+        }
+        const e = decodeEntry(index, at);
+        if (!afterBad && (e.metaOffset !== expectMeta || e.dataOffset !== expectData)) {
+          problems.push({ file: paths.index, offset: at, id, message: `entry is not contiguous with the previous one (meta ${e.metaOffset} vs ${expectMeta}, data ${e.dataOffset} vs ${expectData})` });
+        }
+        afterBad = false;
+        expectMeta = e.metaOffset + e.metaLength;
+        expectData = e.dataOffset + e.dataLength;
+        if (e.timestamp < lastTs) problems.push({ file: paths.index, offset: at, id, message: 'timestamp goes backwards' });
+        lastTs = e.timestamp;
+        if (metaSize !== null && expectMeta > metaSize) {
+          problems.push({ file: paths.meta, offset: e.metaOffset, id, message: `metadata range ends at ${expectMeta}, past the end of the file (${metaSize})` });
+        } else if (metaSize !== null && e.metaLength > 0 && crc32(meta.cover(expectMeta).subarray(e.metaOffset, expectMeta)) !== e.metaCrc) {
+          problems.push({ file: paths.meta, offset: e.metaOffset, id, message: 'metadata fails its checksum' });
+        } else if (e.metaLength === 0 && e.metaCrc !== 0) {
+          problems.push({ file: paths.meta, offset: e.metaOffset, id, message: 'metadata fails its checksum' });
+        }
+        if (dataSize !== null && expectData > dataSize) {
+          problems.push({ file: paths.data, offset: e.dataOffset, id, message: `data range ends at ${expectData}, past the end of the file (${dataSize})` });
+        } else if (dataSize !== null && e.dataLength > 0 && crc32(data.cover(expectData).subarray(e.dataOffset, expectData)) !== e.dataCrc) {
+          problems.push({ file: paths.data, offset: e.dataOffset, id, message: 'data fails its checksum' });
+        }
+      }
+    } finally {
+      meta.close();
+      data.close();
+    }
+  }
+  return problems;
+}

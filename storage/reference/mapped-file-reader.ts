@@ -1,0 +1,126 @@
+// Read-only, zero-copy access to a file that only grows (a reference-format index, metadata or data file).
+// The reference keeps one file per kind per partition, with no segments, so a file may outgrow what one mmap-io
+// mapping can hold (sizes and offsets are 32-bit signed ints there). The file is therefore mapped in fixed chunks;
+// a range inside one chunk is a subarray of that chunk's mapping; a range crossing a chunk boundary gets a mapping
+// of its own; a range beyond mmap-io's offset limit (2 GiB) is read with pread into a fresh buffer (a copy).
+// Only bytes that exist are ever mapped (no SIGBUS); a chunk is remapped when the file grows into it.
+import fs from 'node:fs';
+import mmapModule from 'mmap-io';
+
+// mmap-io is CommonJS: at run time the default import is its exports object, while its typings declare that
+// object as `default`, so the types are taken from there.
+const mmap = mmapModule as unknown as typeof mmapModule.default;
+
+const PAGE = mmap.PAGESIZE;
+/** mmap-io passes sizes and offsets as C ints. */
+const MMAP_INT_LIMIT = 0x7fffffff;
+
+export interface MappedFileReaderOptions {
+  /** Chunk size in bytes (a multiple of the page size). Default 1 GiB. */
+  chunkBytes?: number;
+  /** Ranges ending past this file offset are read with pread (copied) instead of mapped. Default 2 GiB - 1. */
+  mapLimit?: number;
+}
+
+function alignDown(n: number): number {
+  return n - (n % PAGE);
+}
+
+export class MappedFileReader {
+  readonly file: string;
+  private readonly chunkBytes: number;
+  private readonly mapLimit: number;
+  private fd: number | null = null;
+  private readonly chunks: Buffer[] = [];
+  private knownSize = 0;
+
+  constructor(file: string, options: MappedFileReaderOptions = {}) {
+    this.file = file;
+    this.chunkBytes = options.chunkBytes ?? 1024 * 1024 * 1024;
+    this.mapLimit = Math.min(options.mapLimit ?? MMAP_INT_LIMIT, MMAP_INT_LIMIT);
+    if (this.chunkBytes <= 0 || this.chunkBytes % PAGE !== 0 || this.chunkBytes > MMAP_INT_LIMIT) {
+      throw new RangeError(`chunkBytes must be a positive multiple of ${PAGE} below 2 GiB`);
+    }
+  }
+
+  /** Opens the file lazily; a missing file reads as empty until it appears. */
+  private handle(): number | null {
+    if (this.fd === null) {
+      try {
+        this.fd = fs.openSync(this.file, 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+    }
+    return this.fd;
+  }
+
+  /** Current file size (fstat). */
+  size(): number {
+    const fd = this.handle();
+    this.knownSize = fd === null ? 0 : fs.fstatSync(fd).size;
+    return this.knownSize;
+  }
+
+  /** Size seen by the last size() call (no system call). */
+  get cachedSize(): number {
+    return this.knownSize;
+  }
+
+  /**
+   * Returns bytes [offset, offset+length) as a Buffer: a view of a mapping when possible, else a copy.
+   * Returns null when the file does not (yet) hold all of them: the caller decides whether that is corruption.
+   */
+  slice(offset: number, length: number): Buffer | null {
+    const end = offset + length;
+    if (end > this.knownSize && end > this.size()) return null;
+    if (length === 0) return Buffer.alloc(0);
+    if (end > this.mapLimit) return this.copy(offset, length);
+    const chunk = Math.floor(offset / this.chunkBytes);
+    const chunkStart = chunk * this.chunkBytes;
+    if (end <= chunkStart + this.chunkBytes) {
+      let map = this.chunks[chunk];
+      if (map === undefined || map.length < end - chunkStart) {
+        // Map as much of the chunk as exists now (fresh fstat: never map past EOF), so later reads reuse it.
+        if (end > this.size()) return null;
+        const mapEnd = Math.min(this.knownSize, chunkStart + this.chunkBytes, this.mapLimit);
+        map = this.map(chunkStart, mapEnd - chunkStart);
+        this.chunks[chunk] = map;
+      }
+      return map.subarray(offset - chunkStart, end - chunkStart);
+    }
+    // The range straddles chunks: give it a mapping of its own.
+    const start = alignDown(offset);
+    return this.map(start, end - start).subarray(offset - start, end - start);
+  }
+
+  private map(start: number, length: number): Buffer {
+    const fd = this.handle();
+    if (fd === null) throw new Error(`${this.file} disappeared`);
+    return mmap.map(length, mmap.PROT_READ, mmap.MAP_SHARED, fd, start);
+  }
+
+  private copy(offset: number, length: number): Buffer {
+    const fd = this.handle();
+    if (fd === null) throw new Error(`${this.file} disappeared`);
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, offset + done);
+      if (n === 0) throw new Error(`${this.file}: unexpected end of file at ${offset + done}`);
+      done += n;
+    }
+    return buf;
+  }
+
+  /** Forgets the mappings (slices already handed out stay valid: the GC unmaps them) and closes the fd. */
+  close(): void {
+    this.chunks.length = 0;
+    if (this.fd !== null) {
+      fs.closeSync(this.fd);
+      this.fd = null;
+    }
+    this.knownSize = 0;
+  }
+}

@@ -1,0 +1,79 @@
+// Read-only memory mappings of segment files. A mapping never extends past the end of the file as it was
+// when mapped (touching such bytes would raise SIGBUS); when a committed entry points further, the file is
+// re-measured and mapped again. Old mappings are unmapped by the GC once no slice refers to them, so slices
+// handed out stay valid after close() and even after the file is unlinked.
+import fs from 'node:fs';
+import mmapModule from 'mmap-io';
+import { StorageError } from './types.js';
+
+// mmap-io is CommonJS whose typings declare a default export that does not exist at run time (module.exports
+// itself is the API): accept either shape.
+type MmapIo = typeof mmapModule.default;
+const mmap: MmapIo = (mmapModule as unknown as { default?: MmapIo }).default ?? (mmapModule as unknown as MmapIo);
+
+/** Biggest mapping mmap-io can make (its sizes are 32-bit signed ints). */
+export const MAX_MAPPING_BYTES = 0x7fff_ffff;
+const EMPTY = Buffer.alloc(0);
+
+export class MappedFile {
+  readonly path: string;
+  private fd: number | null = null;
+  private mapping: Buffer = EMPTY;
+  /** Set once the file can no longer grow: its descriptor is closed after each mapping (no fd per old segment). */
+  sealed = false;
+
+  constructor(filePath: string) {
+    this.path = filePath;
+  }
+
+  /** A mapping covering at least bytes [0, end) of the file. Throws CORRUPTION if the file is shorter. */
+  cover(end: number): Buffer {
+    if (end <= this.mapping.length) return this.mapping;
+    return this.remap(end);
+  }
+
+  private remap(end: number): Buffer {
+    if (this.fd === null) {
+      try {
+        this.fd = fs.openSync(this.path, 'r');
+      } catch (cause) {
+        throw new StorageError('CORRUPTION', `cannot open segment file ${this.path}`, { file: this.path, offset: 0, cause });
+      }
+    }
+    const size = fs.fstatSync(this.fd).size;
+    if (size < end) {
+      throw new StorageError('CORRUPTION', `${this.path} is ${size} bytes long but a committed entry needs ${end}`, {
+        file: this.path, offset: size,
+      });
+    }
+    if (size > MAX_MAPPING_BYTES) {
+      throw new StorageError('EVENT_TOO_LARGE', `${this.path} is too large to map (${size} bytes)`, { file: this.path });
+    }
+    this.mapping = mmap.map(size, mmap.PROT_READ, mmap.MAP_SHARED, this.fd, 0, mmap.MADV_NORMAL);
+    if (this.sealed) this.closeFd();
+    return this.mapping;
+  }
+
+  /** Current size of the file on disk. */
+  size(): number {
+    if (this.fd === null) return fs.statSync(this.path).size;
+    return fs.fstatSync(this.fd).size;
+  }
+
+  /** No more growth: release the descriptor (the mapping stays). */
+  seal(): void {
+    this.sealed = true;
+    this.closeFd();
+  }
+
+  private closeFd(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+
+  /** Closes the descriptor; existing mappings (and slices of them) stay readable until collected. */
+  close(): void {
+    this.closeFd();
+    this.mapping = EMPTY;
+  }
+}

@@ -1,0 +1,194 @@
+// One segment as seen by this process: how many entries are committed, the last committed entry (where the
+// next event's bytes go), a cache of index entries for reading (each entry's CRC checked when loaded) and lazy
+// read-only mappings of the metadata and data files. A writer does not fill the cache: a process that only
+// appends never holds the index in memory; reads load what they need with one pread.
+import fs from 'node:fs';
+import {
+  ENTRY_SIZE, allocEntryBuffer, entryIsValid, entryMetaEnd, entryDataEnd, entryTimestamp,
+} from './index-entry.js';
+import { MappedFile } from './segment-reader.js';
+import { segmentPaths, type SegmentPaths } from './segment-files.js';
+import { StorageError } from './types.js';
+
+export class Segment {
+  readonly baseId: number;
+  readonly paths: SegmentPaths;
+  /** Committed entries: each one below is complete and either valid or listed in `bad`. */
+  count = 0;
+  /** Final entry count once a later segment exists (its base id minus ours); null for the last segment. */
+  sealedCount: number | null = null;
+  /** Marks the segment as complete (a later one exists): its files no longer need open descriptors. */
+  seal(finalCount: number): void {
+    this.sealedCount = finalCount;
+    this.meta.seal();
+    this.data.seal();
+    this.closeIndexIfComplete();
+  }
+
+  private closeIndexIfComplete(): void {
+    if (this.sealedCount !== null && this.count >= this.sealedCount && this.indexFd !== null) {
+      fs.closeSync(this.indexFd);
+      this.indexFd = null;
+    }
+  }
+  /** Read cache: entries [0, cached) of the index file. */
+  index: Buffer = Buffer.alloc(0);
+  cached = 0;
+  /** Positions of entries failing their CRC although valid entries follow (corruption, not a torn tail). */
+  bad: Set<number> | null = null;
+  readonly meta: MappedFile;
+  readonly data: MappedFile;
+  /** Copy of the last committed entry (valid when count > 0). */
+  private readonly last = Buffer.alloc(ENTRY_SIZE);
+  private indexFd: number | null = null;
+  private scratch: Buffer = Buffer.alloc(0);
+
+  constructor(dir: string, baseId: number) {
+    this.baseId = baseId;
+    this.paths = segmentPaths(dir, baseId);
+    this.meta = new MappedFile(this.paths.meta);
+    this.data = new MappedFile(this.paths.data);
+  }
+
+  get endId(): number {
+    return this.baseId + this.count;
+  }
+
+  private fd(): number | null {
+    if (this.indexFd === null) {
+      try {
+        this.indexFd = fs.openSync(this.paths.index, 'r');
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw new StorageError('IO', `cannot open ${this.paths.index}`, { file: this.paths.index, cause });
+      }
+    }
+    return this.indexFd;
+  }
+
+  private readInto(buf: Buffer, bufOffset: number, from: number, to: number): number {
+    const fd = this.fd();
+    if (fd === null) return from;
+    let pos = from;
+    while (pos < to) {
+      const n = fs.readSync(fd, buf, bufOffset + (pos - from), to - pos, pos);
+      if (n === 0) break;
+      pos += n;
+    }
+    return pos;
+  }
+
+  /** Reads index entries committed (by any process) since the last call; returns how many were found. */
+  catchUp(): number {
+    const fd = this.fd();
+    if (fd === null) return 0;
+    const whole = Math.floor(fs.fstatSync(fd).size / ENTRY_SIZE);
+    if (whole <= this.count) return 0;
+    const from = this.count * ENTRY_SIZE;
+    // New entries go straight into the read cache when it is complete so far, else into scratch space.
+    const intoCache = this.cached === this.count;
+    let buf: Buffer;
+    let base: number;
+    if (intoCache) {
+      this.ensureCapacity(whole * ENTRY_SIZE);
+      buf = this.index;
+      base = 0;
+    } else {
+      if (this.scratch.length < whole * ENTRY_SIZE - from) this.scratch = Buffer.allocUnsafe(whole * ENTRY_SIZE - from);
+      buf = this.scratch;
+      base = -from;
+    }
+    const got = Math.floor(this.readInto(buf, from + base, from, whole * ENTRY_SIZE) / ENTRY_SIZE);
+    let lastValid = this.count - 1;
+    let invalid: number[] | null = null;
+    for (let i = this.count; i < got; i++) {
+      if (entryIsValid(buf, i * ENTRY_SIZE + base)) lastValid = i;
+      else (invalid ??= []).push(i);
+    }
+    if (invalid !== null) for (const i of invalid) if (i < lastValid) (this.bad ??= new Set()).add(i);
+    const added = lastValid + 1 - this.count;
+    if (added > 0) {
+      buf.copy(this.last, 0, lastValid * ENTRY_SIZE + base, (lastValid + 1) * ENTRY_SIZE + base);
+      this.count = lastValid + 1;
+      if (intoCache) this.cached = this.count;
+    }
+    return added;
+  }
+
+  /** Makes entry `pos` (and all before it) available in the read cache. */
+  ensureCached(pos: number): void {
+    if (pos < this.cached) return;
+    const from = this.cached * ENTRY_SIZE;
+    const to = this.count * ENTRY_SIZE;
+    this.ensureCapacity(to);
+    const got = Math.floor(this.readInto(this.index, from, from, to) / ENTRY_SIZE);
+    for (let i = this.cached; i < got; i++) {
+      // These entries were committed; one failing now was damaged on disk since.
+      if (!entryIsValid(this.index, i * ENTRY_SIZE)) (this.bad ??= new Set()).add(i);
+    }
+    for (let i = got; i < this.count; i++) (this.bad ??= new Set()).add(i);
+    this.cached = this.count;
+    this.closeIndexIfComplete();
+  }
+
+  /** Loads everything committed so far into the cache (sealed segments: once). */
+  ensureLoaded(): void {
+    if (this.sealedCount === null || this.count < this.sealedCount) this.catchUp();
+    if (this.count > 0) this.ensureCached(this.count - 1);
+    this.closeIndexIfComplete();
+  }
+
+  /** Records entries this process just wrote (bytes [0, k * ENTRY_SIZE) of `entries`). */
+  committed(entries: Buffer, k: number): void {
+    entries.copy(this.last, 0, (k - 1) * ENTRY_SIZE, k * ENTRY_SIZE);
+    this.count += k;
+  }
+
+  private ensureCapacity(bytes: number): void {
+    if (this.index.length >= bytes) return;
+    const grown = allocEntryBuffer(Math.max(bytes, this.index.length * 2, 256 * ENTRY_SIZE)).buf;
+    this.index.copy(grown, 0, 0, this.cached * ENTRY_SIZE);
+    this.index = grown;
+  }
+
+  /** Where the next event's metadata goes (end of the last committed entry's metadata). */
+  metaEnd(): number {
+    return this.count === 0 ? 0 : entryMetaEnd(this.last, 0);
+  }
+
+  dataEnd(): number {
+    return this.count === 0 ? 0 : entryDataEnd(this.last, 0);
+  }
+
+  lastTimestamp(): number | null {
+    return this.count === 0 ? null : entryTimestamp(this.last, 0);
+  }
+
+  /** The bytes of committed entry `pos` (from the cache, else read from the file). */
+  entryBytes(pos: number): Buffer {
+    if (pos === this.count - 1) return this.last;
+    if (pos < this.cached) return this.index.subarray(pos * ENTRY_SIZE, (pos + 1) * ENTRY_SIZE);
+    const one = Buffer.alloc(ENTRY_SIZE);
+    this.readInto(one, 0, pos * ENTRY_SIZE, (pos + 1) * ENTRY_SIZE);
+    return one;
+  }
+
+  /** Forgets entries from `count` on (after a torn tail was cut). */
+  truncateTo(count: number): void {
+    if (count >= this.count) return;
+    if (count > 0) this.entryBytes(count - 1).copy(this.last);
+    this.count = count;
+    this.cached = Math.min(this.cached, count);
+    if (this.bad !== null) {
+      for (const i of this.bad) if (i >= count) this.bad.delete(i);
+      if (this.bad.size === 0) this.bad = null;
+    }
+  }
+
+  close(): void {
+    if (this.indexFd !== null) fs.closeSync(this.indexFd);
+    this.indexFd = null;
+    this.meta.close();
+    this.data.close();
+  }
+}

@@ -1,0 +1,152 @@
+// The engine's contract: what storage/ offers to whoever sits above it (lib/'s files driver, tools).
+// storage/ deals in bytes, ids and files only; it never imports from lib/.
+
+/** How commits reach the disk, named as in the reference's `flush_behavior`. */
+export type FlushBehavior = 'buffered' | 'on_flush' | 'immediate';
+
+/** Stable error codes of the engine; lib/ maps them 1:1 onto DiasporaError codes. */
+export type StorageErrorCode =
+  | 'BAD_NAME'
+  | 'BAD_CONFIG'
+  | 'TOPIC_EXISTS'
+  | 'TOPIC_NOT_FOUND'
+  | 'CORRUPTION'
+  | 'EVENT_TOO_LARGE'
+  | 'OUT_OF_RANGE'
+  | 'LOCK_FAILED'
+  | 'CONSUMER_BUSY'
+  | 'CLOSED'
+  | 'IO'
+  | 'UNSUPPORTED';
+
+export interface StorageErrorDetails {
+  file?: string;
+  offset?: number;
+  cause?: unknown;
+  [key: string]: unknown;
+}
+
+export class StorageError extends Error {
+  readonly code: StorageErrorCode;
+  readonly details: StorageErrorDetails;
+  constructor(code: StorageErrorCode, message: string, details: StorageErrorDetails = {}) {
+    super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
+    this.name = 'StorageError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export interface PartitionOptions {
+  flushBehavior?: FlushBehavior; // default 'buffered'
+  /** A segment rolls once its data+metadata would exceed this many bytes. Default 256 MiB, max 1 GiB. */
+  segmentBytes?: number;
+  /** proper-lockfile staleness for the writer lock, ms (a killed writer's lock is reclaimed after this). */
+  lockStaleMs?: number;
+  /** Verify data checksums when `StoredEvent.data()` is called (metadata and index checksums are always verified). */
+  verifyData?: boolean;
+}
+
+/** One event to append. `data` may be several pieces; they are stored back to back. */
+export interface AppendEvent {
+  metadata: Uint8Array;
+  data?: Uint8Array | readonly Uint8Array[];
+  /** ms since the epoch; default Date.now() at append time. */
+  timestamp?: number;
+}
+
+export interface AppendResult {
+  /** id of the first appended event; the batch got firstId .. firstId+count-1 (dense). */
+  firstId: number;
+  count: number;
+}
+
+/** A committed event as read from the log. Byte arrays are zero-copy slices of the mapped segment files. */
+export interface StoredEvent {
+  readonly id: number;
+  readonly timestamp: number;
+  /** Serialized metadata bytes (checksum already verified). */
+  readonly metadata: Uint8Array;
+  readonly dataSize: number;
+  /** The whole data part as a slice of the mapping (maps lazily; verifies the data checksum if so configured). */
+  data(): Uint8Array;
+}
+
+export interface RecoveryReport {
+  /** Index entries dropped from the tail (torn or failing their checksum). */
+  droppedEntries: number;
+  /** Orphan bytes cut from metadata/data files (written but never committed). */
+  droppedBytes: number;
+  /** Human-readable lines naming file and offset of what was dropped. */
+  notes: string[];
+}
+
+export interface PartitionStats {
+  firstId: number;
+  endId: number; // one past the last committed id
+  events: number;
+  metadataBytes: number;
+  dataBytes: number;
+  segments: number;
+  firstTimestamp: number | null;
+  lastTimestamp: number | null;
+}
+
+export interface VerifyProblem {
+  file: string;
+  offset: number;
+  id?: number;
+  message: string;
+}
+
+/** What lib/ needs from one partition of a topic (implemented by the native log and by the reference-format log). */
+export interface PartitionLogLike {
+  readonly dir: string;
+  readonly index: number;
+  /** Appends a batch under the writer lock; returns the dense ids assigned. Synchronous. */
+  append(events: readonly AppendEvent[]): AppendResult;
+  /** fsync what was appended (a no-op with 'buffered'). */
+  flush(): void;
+  /** Re-reads the committed end (other processes may have appended); returns it. Cheap (fstat). */
+  refresh(): number;
+  /** Cached committed end (one past the last id). */
+  readonly endId: number;
+  /** First id still stored (0 unless segments were removed). */
+  readonly startId: number;
+  /** Reads committed event `id`; throws OUT_OF_RANGE when id >= end, CORRUPTION on a bad checksum. */
+  read(id: number): StoredEvent;
+  /** Reads up to `max` committed events from `from` on (fewer at the end). */
+  readRange(from: number, max: number): StoredEvent[];
+  /** First id whose timestamp is >= `ms` (endId if none). */
+  findByTime(ms: number): number;
+  /**
+   * Resolves true when the committed end exceeds `knownEnd` (a commit by any process), false on timeout.
+   * No spinning: file watching plus a slow poll as fallback. `signal` aborts the wait (resolves false).
+   */
+  waitForAppend(knownEnd: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  stats(): PartitionStats;
+  verify(): VerifyProblem[];
+  close(): void;
+}
+
+/** The persisted description of a topic (`topic.json` in the native format). */
+export interface TopicManifest {
+  formatVersion: number;
+  numPartitions: number;
+  createdAt: number;
+  /** Opaque JSON owned by the layer above (component configs etc.); the engine stores it verbatim. */
+  components: Record<string, unknown>;
+  /** Which on-disk layout this topic uses. */
+  format: 'native' | 'reference';
+}
+
+/** What lib/ needs from one topic on disk (native layout, or the C++ reference's layout). */
+export interface TopicStoreLike {
+  readonly name: string;
+  readonly dir: string;
+  readonly manifest: TopicManifest;
+  readonly numPartitions: number;
+  /** Opens partition `i` lazily (running crash recovery the first time); same object on every call. */
+  partition(i: number): PartitionLogLike;
+  close(): void;
+}

@@ -1,0 +1,39 @@
+import test from 'ava';
+import { extractDottedOptions, mergePatch, parseDottedValue } from '../../../scripts/cli/dotted-options.js';
+import { CliError } from '../../../scripts/cli/errors.js';
+
+test('values: numbers, comma lists (trailing empty item dropped), strings; no booleans', (t) => {
+  t.is(parseDottedValue('42'), 42);
+  t.is(parseDottedValue('-3.5'), -3.5);
+  t.is(parseDottedValue('+7'), 7);
+  t.deepEqual(parseDottedValue('a,b,1'), ['a', 'b', 1]);
+  t.deepEqual(parseDottedValue('a,b,'), ['a', 'b']);
+  t.is(parseDottedValue('true'), 'true');
+  t.is(parseDottedValue('1.2.3'), '1.2.3');
+  t.is(parseDottedValue('-'), '-');
+  t.throws(() => parseDottedValue('.'), { instanceOf: CliError });
+});
+
+test('dotted keys nest, the last value wins, other arguments stay in order', (t) => {
+  const { rest, options } = extractDottedOptions([
+    'topic', 'create', '--topic.config.option1', 'v1', '--name', 'x', '--topic.config.option2=v2',
+    '--driver.root_path', '/r', '--topic.num_partitions', '2', '--topic.num_partitions', '4', '--validator.schema.type', 'object',
+  ]);
+  t.deepEqual(rest, ['topic', 'create', '--name', 'x']);
+  t.deepEqual(options.topic, { config: { option1: 'v1', option2: 'v2' }, num_partitions: 4 });
+  t.deepEqual(options.driver, { root_path: '/r' });
+  t.deepEqual(options.validator, { schema: { type: 'object' } });
+  t.deepEqual(options['partition-selector'], {});
+});
+
+test('a dotted flag without a value is left for the parser to reject; "--" ends extraction', (t) => {
+  t.deepEqual(extractDottedOptions(['--name', 'x', '--topic.a']).rest, ['--name', 'x', '--topic.a']);
+  t.deepEqual(extractDottedOptions(['--', '--topic.a', '1']).rest, ['--', '--topic.a', '1']);
+  t.deepEqual(extractDottedOptions(['--other.a', '1']).rest, ['--other.a', '1']);
+  t.throws(() => extractDottedOptions(['--topic..a', '1']), { instanceOf: CliError });
+});
+
+test('merge patch: the command line wins, null deletes, nested objects merge', (t) => {
+  t.deepEqual(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: 5 }, { a: 9, b: { c: null, x: 1 }, e: null }), { a: 9, b: { d: 3, x: 1 } });
+  t.deepEqual(mergePatch({ a: [1, 2] }, { a: [3] }), { a: [3] });
+});

@@ -1,0 +1,162 @@
+// produce | consume round trips, --follow, filters, dump and verify, run through the built CLI.
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { bytes, ctl, Daemon, jsonLines, tempDir, waitFor } from './cli-helper.js';
+
+interface Line {
+  partition: number;
+  id: number;
+  timestamp: number;
+  metadata: unknown;
+  data?: string;
+}
+
+const METADATA = [{ a: 1 }, 'a "quoted" \\ string', 42, [1, 'two', null], { nested: { deep: [true, false] }, u: 'héllo ✓' }, null, 2.5];
+
+function inputLines(n: number): string[] {
+  return Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ metadata: METADATA[i % METADATA.length], data: bytes(i, (i * 131) % 700).toString('base64') }),
+  );
+}
+
+async function setup(t: Parameters<typeof tempDir>[0], partitions: number): Promise<string[]> {
+  const root = path.join(tempDir(t), 'root');
+  const r = await ctl(['topic', 'create', '--driver', 'files', '--driver.root_path', root, '--name', 'T', '--topic.num_partitions', String(partitions)]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return ['--driver.root_path', root];
+}
+
+test('produce | consume round trip is byte for byte, in per-partition order, and ids are reported', async (t) => {
+  const D = await setup(t, 3);
+  const input = inputLines(60);
+  const produced = await ctl(['produce', 'T', ...D], input.join('\n') + '\n');
+  t.is(produced.code, 0, produced.stderr);
+  const ids = jsonLines<{ line: number; partition: number; id: number }>(produced.stdout);
+  t.deepEqual(ids.map((r) => r.line), Array.from({ length: 60 }, (_, i) => i + 1));
+  const consumed = await ctl(['consume', 'T', '--name', 'rt', ...D]);
+  t.is(consumed.code, 0, consumed.stderr);
+  const events = jsonLines<Line>(consumed.stdout);
+  t.is(events.length, 60);
+  for (const r of ids) {
+    const e = events.find((x) => x.partition === r.partition && x.id === r.id)!;
+    const src = JSON.parse(input[r.line - 1]) as { metadata: unknown; data: string };
+    t.deepEqual(e.metadata, src.metadata);
+    t.true(Buffer.from(e.data!, 'base64').equals(Buffer.from(src.data, 'base64')));
+  }
+  for (let p = 0; p < 3; p++) {
+    const inPartition = events.filter((e) => e.partition === p).map((e) => e.id);
+    t.deepEqual(inPartition, [...inPartition].sort((a, b) => a - b));
+  }
+  // Acknowledged: the same consumer name gets nothing more; consume's output can be produced again.
+  t.is((await ctl(['consume', 'T', '--name', 'rt', ...D])).stdout, '');
+  await ctl(['topic', 'create', '--driver', 'files', ...D, '--name', 'copy', '--topic.num_partitions', '3']);
+  t.is((await ctl(['produce', 'copy', ...D, '-q'], consumed.stdout)).code, 0);
+  const copy = jsonLines<Line>((await ctl(['consume', 'copy', '--name', 'x', ...D])).stdout);
+  const key = (e: Line) => `${e.partition}/${e.id}/${JSON.stringify(e.metadata)}/${e.data}`;
+  t.deepEqual(copy.map(key).sort(), events.map(key).sort(), 'the "partition" field of each line is honoured');
+});
+
+test('produce --metadata-only, --partition, --input; bad input stops with the line number and keeps earlier events', async (t) => {
+  const D = await setup(t, 2);
+  const file = path.join(tempDir(t), 'in.jsonl');
+  fs.writeFileSync(file, '{"k":1}\n\n"text"\n[1,2]\n');
+  const r = await ctl(['produce', 'T', ...D, '--metadata-only', '--partition', '1', '--input', file]);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(jsonLines<{ partition: number; id: number }>(r.stdout).map((x) => [x.partition, x.id]), [[1, 0], [1, 1], [1, 2]]);
+  t.is((await ctl(['produce', 'T', ...D, '--partition', '2'], '{"metadata":1}\n')).code, 1);
+  const bad = await ctl(['produce', 'T', ...D], '{"metadata":1}\n{"metadata":2,"data":"***"}\n{"metadata":3}\n');
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /^diaspora-ctl: error: stdin:2: "data" must be a base64 string/);
+  const notJson = await ctl(['produce', 'T', ...D], '{"metadata":1}\n{oops\n');
+  t.regex(notJson.stderr, /stdin:2: .*\[BAD_JSON\]/);
+  const all = jsonLines<Line>((await ctl(['consume', 'T', '--name', 'c', ...D, '--no-data'])).stdout);
+  t.deepEqual(all.filter((e) => e.partition === 1).map((e) => e.metadata), [{ k: 1 }, 'text', [1, 2]]);
+  t.is(all.filter((e) => e.metadata === 1).length, 2, 'the events before each bad line were committed');
+  t.false(all.some((e) => 'data' in e));
+});
+
+test('consume --from, --max, --filter, --partition', async (t) => {
+  const D = await setup(t, 1);
+  const input = Array.from({ length: 20 }, (_, i) => JSON.stringify({ kind: i % 2 === 0 ? 'even' : 'odd', i }));
+  await ctl(['produce', 'T', ...D, '--metadata-only', '-q'], input.join('\n'));
+  const md = (out: string) => jsonLines<Line>(out).map((e) => (e.metadata as { i: number }).i);
+  t.deepEqual(md((await ctl(['consume', 'T', '--name', 'a', ...D, '--max', '3'])).stdout), [0, 1, 2]);
+  t.deepEqual(md((await ctl(['consume', 'T', '--name', 'a', ...D, '--max', '2'])).stdout), [3, 4], 'resumes after the acknowledged ones');
+  t.deepEqual(md((await ctl(['consume', 'T', '--name', 'b', ...D, '--from', '17'])).stdout), [17, 18, 19]);
+  t.deepEqual(md((await ctl(['consume', 'T', '--name', 'b', ...D, '--from', 'earliest', '--max', '1'])).stdout), [0]);
+  t.deepEqual(md((await ctl(['consume', 'T', '--name', 'c', ...D, '--from', 'latest'])).stdout), []);
+  t.deepEqual(md((await ctl(['consume', 'T', '--name', 'c', ...D, '--from', '2000-01-01T00:00:00Z', '--max', '1'])).stdout), [0]);
+  const filtered = await ctl(['consume', 'T', '--name', 'f', ...D, '--filter', '{"kind":["odd"],"i":[{"numeric":[">",10]}]}']);
+  t.is(filtered.code, 0, filtered.stderr);
+  t.deepEqual(md(filtered.stdout), [11, 13, 15, 17, 19]);
+  t.is((await ctl(['consume', 'T', '--name', 'f', ...D])).stdout, '', 'filtered-out events were acknowledged too');
+  t.is((await ctl(['consume', 'T', '--name', 'g', ...D, '--filter', '{not json'])).code, 1);
+  t.is((await ctl(['consume', 'T', '--name', 'g', ...D, '--partition', '1'])).code, 1);
+  t.is((await ctl(['consume', 'T', '--name', 'g', ...D, '--follow', '--until', 'end'])).code, 1);
+});
+
+test('consume --follow prints live events, then SIGTERM exits 0 with its position saved', async (t) => {
+  const D = await setup(t, 2);
+  await ctl(['produce', 'T', ...D, '--metadata-only', '-q'], '{"n":0}\n');
+  const follower = new Daemon(['consume', 'T', '--name', 'live', ...D, '-f']);
+  t.teardown(() => void follower.stop('SIGKILL'));
+  await waitFor('the first event', () => follower.stdout.includes('"n":0'));
+  for (let n = 1; n <= 3; n++) {
+    t.is((await ctl(['produce', 'T', ...D], JSON.stringify({ metadata: { n }, data: bytes(n, 50).toString('base64') }) + '\n')).code, 0);
+    await waitFor(`live event ${n}`, () => follower.stdout.includes(`"n":${n}`));
+  }
+  const end = await follower.stop('SIGTERM');
+  t.is(end.code, 0, follower.stderr);
+  const lines = jsonLines<Line>(follower.stdout);
+  t.deepEqual(lines.map((e) => (e.metadata as { n: number }).n), [0, 1, 2, 3]);
+  t.true(Buffer.from(lines[3].data!, 'base64').equals(bytes(3, 50)));
+  // Each produce run starts its round robin at partition 0, so every event is in partition 0.
+  const pos = jsonLines<{ name: string; partitions: Array<{ partition: number; lag: number; lastAcknowledged: number }> }>((await ctl(['consumers', 'T', ...D, '--json'])).stdout);
+  t.is(pos[0].name, 'live');
+  t.deepEqual(pos[0].partitions.find((p) => p.partition === 0), { partition: 0, lastAcknowledged: 3, endId: 4, lag: 0 } as never);
+});
+
+test('dump: ranges, partitions, JSON lines and text, without touching consumer state', async (t) => {
+  const D = await setup(t, 2);
+  const input = inputLines(20);
+  await ctl(['produce', 'T', ...D, '-q'], input.join('\n'));
+  const all = jsonLines<Line>((await ctl(['dump', 'T', ...D, '--json'])).stdout);
+  t.deepEqual(all.map((e) => [e.partition, e.id]), [...Array.from({ length: 10 }, (_, i) => [0, i]), ...Array.from({ length: 10 }, (_, i) => [1, i])]);
+  const range = jsonLines<Line>((await ctl(['dump', 'T', ...D, '--json', '--partition', '1', '--from', '3', '--to', '5'])).stdout);
+  t.deepEqual(range.map((e) => [e.partition, e.id]), [[1, 3], [1, 4], [1, 5]]);
+  t.deepEqual(range[0], all[13]);
+  const text = await ctl(['dump', 'T', ...D, '--partition', '0', '--max', '2']);
+  t.is(text.code, 0);
+  const textLines = text.stdout.trim().split('\n');
+  t.is(textLines.length, 2);
+  t.true(textLines[0].startsWith('[p0 #0] '));
+  t.true(textLines[1].includes(`${(2 * 131) % 700} bytes: ${bytes(2, 32).toString('hex')}...`));
+  t.is((await ctl(['consumers', 'T', ...D])).stdout, '', 'dump left no consumer behind');
+  t.is(jsonLines((await ctl(['dump', 'T', ...D, '--json', '--filter', '{"a":[1]}'])).stdout).length, 3);
+});
+
+test('verify passes on intact data and reports a flipped byte with its file and offset', async (t) => {
+  const D = await setup(t, 2);
+  await ctl(['produce', 'T', ...D, '-q'], inputLines(30).join('\n'));
+  const ok = await ctl(['verify', 'T', ...D]);
+  t.is(ok.code, 0, ok.stdout + ok.stderr);
+  const partDir = path.join(D[1], 'T', 'partitions', '00000001');
+  const dataFile = fs.readdirSync(partDir).filter((f) => f.endsWith('.data')).map((f) => path.join(partDir, f)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+  const buf = fs.readFileSync(dataFile);
+  const at = Math.floor(buf.length / 2);
+  buf[at] ^= 0x01;
+  fs.writeFileSync(dataFile, buf);
+  const bad = await ctl(['verify', ...D, '--json']);
+  t.is(bad.code, 3);
+  const problems = jsonLines<{ topic: string; partition: number; file: string; offset: number; message: string }>(bad.stdout);
+  t.true(problems.length >= 1);
+  t.is(problems[0].topic, 'T');
+  t.is(problems[0].partition, 1);
+  t.is(problems[0].file, dataFile);
+  t.true(problems[0].offset <= at);
+  t.regex(bad.stderr, /problem\(s\) found/);
+  const textual = await ctl(['verify', 'T', ...D]);
+  t.is(textual.code, 3);
+  t.true(textual.stdout.includes(`${dataFile} at offset ${problems[0].offset}`));
+});

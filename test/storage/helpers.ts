@@ -1,0 +1,70 @@
+// Shared helpers of the storage tests: real temp folders (removed after each test) and child processes.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
+
+export function tempDir(t: ExecutionContext, prefix = 'diaspora-storage-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Forks a compiled helper from fixtures-bin/ with an IPC channel. */
+export function forkBin(t: ExecutionContext, name: string, args: string[]): ChildProcess {
+  const child = fork(path.join(here, 'fixtures-bin', `${name}.js`), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** Next IPC message from `child` satisfying `pred`. */
+export function nextMessage<T>(child: ChildProcess, pred: (m: T) => boolean = () => true): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: unknown): void => {
+      if (pred(m as T)) {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m as T);
+      }
+    };
+    const onExit = (code: number | null): void => {
+      child.off('message', onMessage);
+      reject(new Error(`child exited (${code}) before sending the expected message`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+// One block of pseudo-random bytes; event payloads are windows of it at offsets derived from (producer, index).
+const BLOCK = (() => {
+  const b = Buffer.allocUnsafe(1 << 20);
+  let x = 12345;
+  for (let k = 0; k < b.length; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    b[k] = x >>> 24;
+  }
+  return b;
+})();
+
+/** Deterministic bytes for event `i` of producer `p` (cheap: a view, no copy): lets a test check every byte. */
+export function payload(p: number, i: number, size: number): Buffer {
+  if (size > BLOCK.length) throw new RangeError('payload too large for the test block');
+  const at = (p * 7919 + i * 104_729) % (BLOCK.length - size + 1);
+  return BLOCK.subarray(at, at + size);
+}
+
+export function metaOf(p: number, i: number): Buffer {
+  return Buffer.from(JSON.stringify({ p, i }));
+}

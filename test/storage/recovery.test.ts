@@ -1,0 +1,161 @@
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PartitionLog } from '../../storage/partition-log.js';
+import { StorageError, type AppendEvent } from '../../storage/types.js';
+import { ENTRY_SIZE } from '../../storage/index-entry.js';
+import { segmentPaths } from '../../storage/segment-files.js';
+import { tempDir, payload, metaOf } from './helpers.js';
+
+const events: AppendEvent[] = Array.from({ length: 6 }, (_, i) => ({
+  metadata: metaOf(7, i),
+  data: payload(7, i, 40 + i * 5),
+  timestamp: 1_700_000_000_000 + i,
+}));
+
+function build(dir: string, n: number): void {
+  const log = PartitionLog.open(dir, 0);
+  for (let i = 0; i < n; i++) log.append([events[i]!]);
+  log.close();
+}
+
+function expectFirst(t: import('ava').ExecutionContext, log: PartitionLog, n: number): void {
+  t.is(log.endId, n);
+  for (let i = 0; i < n; i++) {
+    const ev = log.read(i);
+    t.deepEqual(Buffer.from(ev.metadata), metaOf(7, i));
+    t.deepEqual(Buffer.from(ev.data()), payload(7, i, 40 + i * 5));
+  }
+}
+
+test('a torn tail cut at every byte of the last record recovers exactly the earlier records', (t) => {
+  const root = tempDir(t);
+  const base = path.join(root, 'base');
+  const full = path.join(root, 'full');
+  const n = events.length;
+  build(base, n - 1);
+  build(full, n);
+  const bp = segmentPaths(base, 0);
+  const fp = segmentPaths(full, 0);
+  // The last record's bytes in the order a writer produces them: metadata, data, then the index entry.
+  const pieces = (['meta', 'data', 'index'] as const).map((k) => ({ k, bytes: fs.readFileSync(fp[k]).subarray(fs.statSync(bp[k]).size) }));
+  const total = pieces.reduce((s, p) => s + p.bytes.length, 0);
+  t.is(pieces[2]!.bytes.length, ENTRY_SIZE);
+  for (let cut = 0; cut <= total; cut++) {
+    const dir = path.join(root, `cut-${cut}`);
+    fs.mkdirSync(dir);
+    const dp = segmentPaths(dir, 0);
+    let left = cut;
+    for (const { k, bytes } of pieces) {
+      const take = Math.min(left, bytes.length);
+      left -= take;
+      fs.writeFileSync(dp[k], Buffer.concat([fs.readFileSync(bp[k]), bytes.subarray(0, take)]));
+    }
+    const log = PartitionLog.open(dir, 0);
+    if (cut === total) {
+      t.is(log.recovery, null);
+      expectFirst(t, log, n);
+    } else {
+      expectFirst(t, log, n - 1);
+      if (cut === 0) t.is(log.recovery, null);
+      else {
+        t.truthy(log.recovery, `cut at ${cut} is reported`);
+        const r = log.recovery!;
+        t.is(r.droppedBytes + r.droppedEntries > 0, true);
+        // The files are back to the state before the torn append.
+        for (const k of ['meta', 'data', 'index'] as const) t.is(fs.statSync(dp[k]).size, fs.statSync(bp[k]).size);
+      }
+      t.deepEqual(log.append([events[n - 1]!]), { firstId: n - 1, count: 1 }, 'the log accepts appends after recovery');
+      expectFirst(t, log, n);
+    }
+    log.close();
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test('garbage appended to index, metadata and data files is dropped on open', (t) => {
+  const dir = tempDir(t);
+  build(dir, 4);
+  const p = segmentPaths(dir, 0);
+  const sizes = { index: fs.statSync(p.index).size, meta: fs.statSync(p.meta).size, data: fs.statSync(p.data).size };
+  fs.appendFileSync(p.index, Buffer.alloc(3 * ENTRY_SIZE + 5, 0xab));
+  fs.appendFileSync(p.meta, Buffer.from('not committed'));
+  fs.appendFileSync(p.data, Buffer.alloc(1000, 0xcd));
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  expectFirst(t, log, 4);
+  t.deepEqual(log.recovery?.droppedEntries, 4);
+  t.deepEqual(log.recovery?.droppedBytes, 13 + 1000);
+  t.true(log.recovery!.notes.some((line) => line.includes(p.index)));
+  t.is(fs.statSync(p.index).size, sizes.index);
+  t.is(fs.statSync(p.meta).size, sizes.meta);
+  t.is(fs.statSync(p.data).size, sizes.data);
+  t.deepEqual(log.verify(), []);
+});
+
+test('a committed entry pointing past the end of the data file (lost by a power cut) is dropped', (t) => {
+  const dir = tempDir(t);
+  build(dir, 5);
+  const p = segmentPaths(dir, 0);
+  fs.truncateSync(p.data, fs.statSync(p.data).size - 10);
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  expectFirst(t, log, 4);
+  t.is(log.recovery?.droppedEntries, 1);
+});
+
+test('a flipped bit in committed data or metadata is reported as corruption, never returned', (t) => {
+  const dir = tempDir(t);
+  build(dir, 6);
+  const p = segmentPaths(dir, 0);
+  const log0 = PartitionLog.open(dir, 0);
+  const ev2 = log0.read(2);
+  const dataOffset = ev2.data().byteOffset - log0.read(0).data().byteOffset;
+  log0.close();
+  // Flip one bit in the data of event 2 and one in the metadata of event 4.
+  const data = fs.readFileSync(p.data);
+  data[dataOffset + 3]! ^= 0x10;
+  fs.writeFileSync(p.data, data);
+  const meta = fs.readFileSync(p.meta);
+  const metaOffset = [0, 1, 2, 3].reduce((s, i) => s + metaOf(7, i).length, 0);
+  meta[metaOffset + 1]! ^= 0x01;
+  fs.writeFileSync(p.meta, meta);
+
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  t.is(log.recovery, null, 'corruption in committed records is not a torn tail');
+  t.is(log.endId, 6);
+  const dataErr = t.throws(() => log.read(2).data(), { instanceOf: StorageError })!;
+  t.is(dataErr.code, 'CORRUPTION');
+  t.is(dataErr.details.file, p.data);
+  t.is(dataErr.details.offset, dataOffset);
+  const metaErr = t.throws(() => log.read(4), { instanceOf: StorageError })!;
+  t.is(metaErr.code, 'CORRUPTION');
+  t.is(metaErr.details.file, p.meta);
+  t.is(metaErr.details.offset, metaOffset);
+  t.throws(() => log.readRange(0, 10), { instanceOf: StorageError });
+  // Untouched events still read fine.
+  t.deepEqual(Buffer.from(log.read(5).data()), payload(7, 5, 65));
+  const problems = log.verify();
+  t.deepEqual(problems.map((q) => [q.file, q.offset, q.id]), [[p.data, dataOffset, 2], [p.meta, metaOffset, 4]]);
+});
+
+test('a damaged index entry in the middle is a CORRUPTION error, not a truncation', (t) => {
+  const dir = tempDir(t);
+  build(dir, 6);
+  const p = segmentPaths(dir, 0);
+  const index = fs.readFileSync(p.index);
+  index[2 * ENTRY_SIZE + 9]! ^= 0x40;
+  fs.writeFileSync(p.index, index);
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  t.is(log.recovery, null);
+  t.is(log.endId, 6, 'the entries after the damaged one are kept');
+  const err = t.throws(() => log.read(2), { instanceOf: StorageError })!;
+  t.is(err.code, 'CORRUPTION');
+  t.is(err.details.file, p.index);
+  t.is(err.details.offset, 2 * ENTRY_SIZE);
+  t.deepEqual(Buffer.from(log.read(3).metadata), metaOf(7, 3));
+  t.deepEqual(log.verify().map((q) => [q.file, q.offset]), [[p.index, 2 * ENTRY_SIZE]]);
+  t.is(fs.statSync(p.index).size, 6 * ENTRY_SIZE, 'nothing was cut');
+});

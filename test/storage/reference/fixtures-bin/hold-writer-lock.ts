@@ -1,0 +1,13 @@
+// Child process for tests: holds the writer lock of a partition folder until its stdin closes.
+// argv: partitionDir. Prints "held" once the lock is taken.
+import { WriterLock } from '../../../../storage/writer-lock.js';
+
+const lock = new WriterLock(process.argv[2]!);
+lock.acquire();
+// Keep the lease: proper-lockfile refreshes the lock while the event loop runs.
+process.stdout.write('held\n');
+process.stdin.resume();
+process.stdin.on('end', () => {
+  lock.release();
+  process.exit(0);
+});
