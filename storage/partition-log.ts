@@ -113,30 +113,32 @@ function validateId(name: string, value: unknown): asserts value is number {
   }
 }
 
-function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+/** Writes bytes [0, length) of `bytes` at `position`, looping over short writes. */
+function writeAll(fd: number, bytes: Uint8Array, position: number, length = bytes.length): void {
   let done = 0;
-  while (done < bytes.length) {
-    done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+  while (done < length) {
+    done += fs.writeSync(fd, bytes, done, length - done, position + done);
   }
 }
 
-/** Below this total, pieces are copied into one buffer and written with one write (cheaper than a long writev). */
+/** Below this total, a run's pieces are copied into a staging buffer and written with one write. */
 const STAGE_LIMIT = 1024 * 1024;
-let stage = Buffer.allocUnsafeSlow(64 * 1024);
+const stages: Buffer[] = [Buffer.allocUnsafeSlow(64 * 1024), Buffer.allocUnsafeSlow(64 * 1024)];
 
-/** Writes `pieces` back to back at `position` with one write, or as few writev calls as IOV_MAX allows. */
+/** Staging buffer `which` (0: metadata, 1: data) with room for `bytes`. */
+function staging(which: 0 | 1, bytes: number): Buffer {
+  let b = stages[which]!;
+  if (b.length < bytes) {
+    b = Buffer.allocUnsafeSlow(Math.min(STAGE_LIMIT, Math.max(bytes, b.length * 2)));
+    stages[which] = b;
+  }
+  return b;
+}
+
+/** Writes `pieces` back to back at `position` with as few writev calls as IOV_MAX allows. */
 function writePieces(fd: number, pieces: Uint8Array[], total: number, position: number): void {
   if (total === 0) return;
   if (pieces.length === 1) return writeAll(fd, pieces[0]!, position);
-  if (total <= STAGE_LIMIT) {
-    if (stage.length < total) stage = Buffer.allocUnsafeSlow(Math.min(STAGE_LIMIT, Math.max(total, stage.length * 2)));
-    let off = 0;
-    for (const p of pieces) {
-      stage.set(p, off);
-      off += p.length;
-    }
-    return writeAll(fd, stage.subarray(0, total), position);
-  }
   for (let i = 0; i < pieces.length; i += IOV_MAX) {
     const chunk = pieces.length <= IOV_MAX ? pieces : pieces.slice(i, i + IOV_MAX);
     let chunkBytes = 0;
@@ -426,44 +428,64 @@ export class PartitionLog implements PartitionLogLike {
     const k = to - from;
     const metaStart = seg.metaEnd();
     const dataStart = seg.dataEnd();
+    let metaTotal = 0;
+    let dataTotal = 0;
+    for (let i = from; i < to; i++) {
+      metaTotal += metaLens[i]!;
+      dataTotal += dataLens[i]!;
+    }
     if (this.entries.buf.length < k * ENTRY_SIZE) this.entries = allocEntryBuffer(k * ENTRY_SIZE);
     const { buf: entries, words } = this.entries;
-    const metaPieces: Uint8Array[] = new Array(k);
-    const dataPieces: Uint8Array[] = [];
+    // Small runs are gathered into staging buffers (one write each); big ones go out with writev, uncopied.
+    const metaStage = metaTotal <= STAGE_LIMIT ? staging(0, metaTotal) : null;
+    const dataStage = dataTotal <= STAGE_LIMIT ? staging(1, dataTotal) : null;
+    const metaPieces: Uint8Array[] | null = metaStage === null ? [] : null;
+    const dataPieces: Uint8Array[] | null = dataStage === null ? [] : null;
     const now = Date.now();
-    let metaPos = metaStart;
-    let dataPos = dataStart;
+    let metaPos = 0;
+    let dataPos = 0;
     let ts = this.lastTimestamp;
     for (let i = from; i < to; i++) {
       const ev = events[i]!;
       const meta = ev.metadata;
-      metaPieces[i - from] = meta;
+      if (metaStage !== null) metaStage.set(meta, metaPos);
+      else if (meta.length > 0) metaPieces!.push(meta);
       const data = ev.data;
       let dataCrc = 0;
       if (data instanceof Uint8Array) {
-        if (data.length > 0) dataPieces.push(data);
+        if (dataStage !== null) dataStage.set(data, dataPos);
+        else if (data.length > 0) dataPieces!.push(data);
         dataCrc = crc32(data);
       } else if (data !== undefined) {
-        for (const piece of data) if (piece.length > 0) dataPieces.push(piece);
+        let at = dataPos;
+        for (const piece of data) {
+          if (dataStage !== null) dataStage.set(piece, at);
+          else if (piece.length > 0) dataPieces!.push(piece);
+          at += piece.length;
+        }
         dataCrc = crc32Pieces(data);
       }
       const evTs = ev.timestamp === undefined ? now : Math.floor(ev.timestamp);
       if (evTs > ts) ts = evTs;
       const at = (i - from) * ENTRY_SIZE;
-      if (HOST_IS_LE) encodeEntryWords(words, at >>> 2, metaPos, dataPos, metaLens[i]!, dataLens[i]!, ts, crc32(meta), dataCrc);
-      else encodeEntry(entries, at, metaPos, dataPos, metaLens[i]!, dataLens[i]!, ts, crc32(meta), dataCrc);
-      metaPos += metaLens[i]!;
-      dataPos += dataLens[i]!;
+      const metaLen = metaLens[i]!;
+      const dataLen = dataLens[i]!;
+      if (HOST_IS_LE) encodeEntryWords(words, at >>> 2, metaStart + metaPos, dataStart + dataPos, metaLen, dataLen, ts, crc32(meta), dataCrc);
+      else encodeEntry(entries, at, metaStart + metaPos, dataStart + dataPos, metaLen, dataLen, ts, crc32(meta), dataCrc);
+      metaPos += metaLen;
+      dataPos += dataLen;
     }
-    writePieces(target.metaFd, metaPieces, metaPos - metaStart, metaStart);
-    writePieces(target.dataFd, dataPieces, dataPos - dataStart, dataStart);
+    if (metaStage !== null) writeAll(target.metaFd, metaStage, metaStart, metaTotal);
+    else writePieces(target.metaFd, metaPieces!, metaTotal, metaStart);
+    if (dataStage !== null) writeAll(target.dataFd, dataStage, dataStart, dataTotal);
+    else writePieces(target.dataFd, dataPieces!, dataTotal, dataStart);
     const immediate = this.options.flushBehavior === 'immediate';
     if (immediate) {
       // Bytes first, then the commit record: an fsynced entry never points at bytes that were lost.
       fs.fdatasyncSync(target.dataFd);
       fs.fdatasyncSync(target.metaFd);
     }
-    writeAll(target.indexFd, entries.subarray(0, k * ENTRY_SIZE), seg.count * ENTRY_SIZE);
+    writeAll(target.indexFd, entries, seg.count * ENTRY_SIZE, k * ENTRY_SIZE);
     if (immediate) fs.fdatasyncSync(target.indexFd);
     else target.dirty = true;
     seg.committed(entries, k);

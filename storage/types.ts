@@ -70,6 +70,8 @@ export interface StoredEvent {
   readonly dataSize: number;
   /** The whole data part as a slice of the mapping (maps lazily; verifies the data checksum if so configured). */
   data(): Uint8Array;
+  /** Added by storage/: the data slice without any checksum verification (native log; optional for other formats). */
+  dataUnverified?(): Uint8Array;
 }
 
 export interface RecoveryReport {

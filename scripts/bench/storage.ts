@@ -4,11 +4,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { PartitionLog } from '../../storage/partition-log.js';
 import type { AppendEvent } from '../../storage/types.js';
 
 const BATCH = 128;
+const RAW_CHUNK = 8 * 1024 * 1024;
 const quick = process.argv.includes('--quick');
 const scale = quick ? 0.1 : 1;
 
@@ -57,8 +61,15 @@ function makeEvents(w: Workload): AppendEvent[] {
   return events;
 }
 
-/** Writes back dirty pages, so that no phase pays for the writeback of an earlier one. */
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+/**
+ * Writes back dirty pages and collects garbage (which unmaps the mappings of earlier phases), so that no phase
+ * pays for the writeback or the unmapping left by an earlier one.
+ */
 function settle(): void {
+  collectGarbage();
   execFileSync('sync');
 }
 
@@ -91,8 +102,9 @@ function rawWrite(file: string, batches: AppendEvent[][], w: Workload): Row {
         len += d.length;
       }
     }
+    // At most 8 MiB per call: single writes of 128 MiB proved erratic here (sometimes 5x slower).
     let off = 0;
-    while (off < len) off += fs.writeSync(fd, stage, off, len - off);
+    while (off < len) off += fs.writeSync(fd, stage, off, Math.min(len - off, RAW_CHUNK));
     bytes += len;
     events += batch.length;
   }
@@ -163,50 +175,105 @@ function printRow(r: Row, baseline?: Row): void {
   console.log(`  ${r.what.padEnd(32)} ${fmt(evs).padStart(12)} ev/s ${fmt(mbs, 1).padStart(10)} MB/s  ${ratio}`);
 }
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-bench-storage-'));
-console.log(`storage benchmark${quick ? ' (--quick: 10% sizes)' : ''}, batch ${BATCH}, node ${process.version}, ${os.cpus().length} cpus, dir ${root}`);
-const summary: string[] = [];
-try {
-  for (const w of workloads) {
-    const batches = toBatches(makeEvents(w));
-    console.log(`\n${w.name}: ${fmt(w.events)} events, ${w.metaBytes} B metadata, ${w.dataBytes} B data`);
-    const rawFile = path.join(root, 'raw.bin');
-    // Interleave raw and engine runs; keep the best of two to damp noise from a shared machine.
-    let bestRawW: Row | undefined;
-    let bestEngW: Row | undefined;
-    let bestRawR: Row | undefined;
-    let bestEngR: Row | undefined;
-    let bestEngRV: Row | undefined;
-    for (let round = 0; round < 2; round++) {
-      const dir = path.join(root, `engine-${round}`);
-      settle();
-      const rw = rawWrite(rawFile, batches, w);
-      const rr = rawRead(rawFile, w);
-      fs.rmSync(rawFile, { force: true });
-      settle();
-      const ew = engineAppend(dir, batches);
-      const er = engineRead(dir, false);
-      const erv = engineRead(dir, true);
-      if (!bestRawW || rw.seconds < bestRawW.seconds) bestRawW = rw;
-      if (!bestEngW || ew.seconds < bestEngW.seconds) bestEngW = ew;
-      if (!bestRawR || rr.seconds < bestRawR.seconds) bestRawR = rr;
-      if (!bestEngR || er.seconds < bestEngR.seconds) bestEngR = er;
-      if (!bestEngRV || erv.seconds < bestEngRV.seconds) bestEngRV = erv;
-      fs.rmSync(rawFile, { force: true });
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-    printRow(bestRawW!);
-    printRow(bestEngW!, bestRawW);
-    printRow(bestRawR!);
-    printRow(bestEngR!, bestRawR);
-    printRow(bestEngRV!, bestRawR);
-    const appendRatio = bestRawW!.seconds / bestEngW!.seconds;
-    const readRatio = bestRawR!.seconds / bestEngR!.seconds;
-    summary.push(`${w.name}: append ${fmt(appendRatio * 100)}% of raw write (target >= 70%)` +
-      `; zero-copy read ${fmt(readRatio, 2)}x raw read${w.dataBytes >= 1024 * 1024 ? ' (target >= 5x)' : ''}`);
+// `--tail-writer <dir> <n>`: child mode of the live-tail measurement. Appends one event every ~5 ms and, at the
+// end, sends the monotonic clock reading (CLOCK_MONOTONIC, shared by all processes of the machine) taken right
+// after each append() returned, i.e. when the commit was complete.
+async function tailWriter(dir: string, n: number): Promise<void> {
+  const log = PartitionLog.open(dir, 0);
+  const committedAt: string[] = [];
+  for (let i = 0; i < n; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    log.append([{ metadata: Buffer.from(`{"i":${i}}`) }]);
+    committedAt.push(String(process.hrtime.bigint()));
   }
-  console.log('\nratios vs targets:');
-  for (const line of summary) console.log(`  ${line}`);
-} finally {
-  fs.rmSync(root, { recursive: true, force: true });
+  log.close();
+  await new Promise<void>((resolve) => process.send!(committedAt, () => resolve()));
+}
+
+/** Delay between the end of a commit in one process and a reader blocked in waitForAppend in another waking up. */
+async function tailLatency(dir: string, n: number): Promise<number[]> {
+  const log = PartitionLog.open(dir, 0);
+  const child = fork(fileURLToPath(import.meta.url), ['--tail-writer', dir, String(n)], { stdio: 'inherit' });
+  const committed = new Promise<string[]>((resolve) => child.once('message', (m) => resolve(m as string[])));
+  const wokeAt: bigint[] = [];
+  let next = 0;
+  while (next < n) {
+    if (!(await log.waitForAppend(next, 30_000))) throw new Error('no commit within 30 s');
+    const now = process.hrtime.bigint();
+    for (const ev of log.readRange(next, 100)) {
+      wokeAt[ev.id] = now;
+      next = ev.id + 1;
+    }
+  }
+  const commits = await committed;
+  log.close();
+  // A reader can wake before append() has returned in the writer (the commit is the index write inside it): 0 then.
+  return wokeAt.map((w, i) => Math.max(0, Number(w - BigInt(commits[i]!)) / 1e6)).sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-bench-storage-'));
+  console.log(`storage benchmark${quick ? ' (--quick: 10% sizes)' : ''}, batch ${BATCH}, node ${process.version}, ${os.cpus().length} cpus, dir ${root}`);
+  const summary: string[] = [];
+  try {
+    // First, in a fresh process: later, the GC unmapping GiBs of mappings left by the read phases adds pauses.
+    const tailEvents = quick ? 100 : 400;
+    const lat = await tailLatency(path.join(root, 'tail'), tailEvents);
+    const q = (f: number): string => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]!.toFixed(3);
+    console.log(`\nlive tail, reader in another process than the writer (${tailEvents} commits, one every ~5 ms):`);
+    console.log(`  end of append() -> reader wakes: median ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms, max ${lat[lat.length - 1]!.toFixed(3)} ms`);
+    for (const w of workloads) {
+      const batches = toBatches(makeEvents(w));
+      console.log(`\n${w.name}: ${fmt(w.events)} events, ${w.metaBytes} B metadata, ${w.dataBytes} B data`);
+      const rawFile = path.join(root, 'raw.bin');
+      // Interleave raw and engine runs; keep the best of two to damp noise from a shared machine.
+      let bestRawW: Row | undefined;
+      let bestEngW: Row | undefined;
+      let bestRawR: Row | undefined;
+      let bestEngR: Row | undefined;
+      let bestEngRV: Row | undefined;
+      for (let round = 0; round < 2; round++) {
+        const dir = path.join(root, `engine-${round}`);
+        settle();
+        const rw = rawWrite(rawFile, batches, w);
+        const rr = rawRead(rawFile, w);
+        fs.rmSync(rawFile, { force: true });
+        settle();
+        const ew = engineAppend(dir, batches);
+        settle();
+        const er = engineRead(dir, false);
+        settle();
+        const erv = engineRead(dir, true);
+        if (!bestRawW || rw.seconds < bestRawW.seconds) bestRawW = rw;
+        if (!bestEngW || ew.seconds < bestEngW.seconds) bestEngW = ew;
+        if (!bestRawR || rr.seconds < bestRawR.seconds) bestRawR = rr;
+        if (!bestEngR || er.seconds < bestEngR.seconds) bestEngR = er;
+        if (!bestEngRV || erv.seconds < bestEngRV.seconds) bestEngRV = erv;
+        fs.rmSync(rawFile, { force: true });
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      printRow(bestRawW!);
+      printRow(bestEngW!, bestRawW);
+      printRow(bestRawR!);
+      printRow(bestEngR!, bestRawR);
+      printRow(bestEngRV!, bestRawR);
+      const appendRatio = bestRawW!.seconds / bestEngW!.seconds;
+      const readRatio = bestRawR!.seconds / bestEngR!.seconds;
+      summary.push(`${w.name}: append ${fmt(appendRatio * 100)}% of raw write (target >= 70%)` +
+        `; zero-copy read ${fmt(readRatio, 2)}x raw read${w.dataBytes >= 1024 * 1024 ? ' (target >= 5x)' : ''}`);
+    }
+    console.log('\nratios vs targets:');
+    for (const line of summary) console.log(`  ${line}`);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+// The child of the live-tail measurement runs this same file: it must never run the benchmark itself.
+const tailIdx = process.argv.indexOf('--tail-writer');
+if (tailIdx >= 0) {
+  await tailWriter(process.argv[tailIdx + 1]!, Number(process.argv[tailIdx + 2]));
+  process.exit(0);
+} else {
+  await main();
 }

@@ -53,7 +53,9 @@ async function dump(topicName: string, flags: DumpFlags): Promise<void> {
       const all = topic.partitions.map((_, i) => i);
       const partitions = flags.partition?.map((p) => parseCount(p, '--partition')) ?? all;
       for (const p of partitions) if (p >= all.length) throw new CliError(`topic "${topicName}" has ${all.length} partitions; no partition ${p}`);
-      const progress = new Progress('dump', await rangeSize(topic, partitions, typeof from === 'number' ? from : 0, to));
+      // The bar shares the terminal with nothing only when the events go to a file or a pipe.
+      const showProgress = process.stderr.isTTY === true && process.stdout.isTTY !== true;
+      const progress = new Progress('dump', await rangeSize(topic, partitions, typeof from === 'number' ? from : 0, to), showProgress);
       let printed = 0;
       try {
         for (const p of partitions) {

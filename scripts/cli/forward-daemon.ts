@@ -66,8 +66,8 @@ export function consumerNameOf(p: ForwardPolicy): string {
 /** One policy: pull, push, acknowledge once committed; stop() flushes and writes the acknowledgements. */
 class ForwardWorker {
   private stopping = false;
-  private stopSignal!: () => void;
-  private readonly stopped = new Promise<null>((r) => (this.stopSignal = () => r(null)));
+  /** Ends the pull in progress (replaced at each pull, so nothing piles up on a long run). */
+  private wakeForStop: () => void = () => {};
   private readonly acks = new Set<Promise<void>>();
   forwarded = 0;
 
@@ -80,7 +80,12 @@ class ForwardWorker {
 
   async run(): Promise<void> {
     while (!this.stopping) {
-      const event: Event | null = await Promise.race([this.consumer.pull(), this.stopped]);
+      const pull = this.consumer.pull();
+      // An event that arrives after stop() is left unacknowledged: the next run forwards it.
+      const event: Event | null = await new Promise<Event | null>((resolve, reject) => {
+        this.wakeForStop = () => resolve(null);
+        pull.then(resolve, reject);
+      });
       if (event === null) break;
       this.forward(event);
     }
@@ -107,7 +112,7 @@ class ForwardWorker {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.stopSignal();
+    this.wakeForStop();
     await this.producer.flush().then(undefined, (err) => this.log.error(`${this.name}: flush failed: ${describeError(err)}`));
     await Promise.all([...this.acks]);
     await this.consumer.close();

@@ -31,7 +31,7 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
   const inputError = new Promise<never>((_, reject) => input.once('error', (err: Error) => reject(new CliError(`cannot read ${source}: ${err.message}`))));
   inputError.catch(() => {});
   const size = flags.input === undefined ? 0 : fs.statSync(flags.input).size;
-  const progress = new Progress('produce', size);
+  const progress = new Progress('produce', size, process.stderr.isTTY === true && (flags.quiet === true || process.stdout.isTTY !== true));
   await withDriver(flags, (driver) =>
     withTopic(driver, topicName, async (topic) => {
       if (forced !== undefined && forced >= topic.partitions.length) {

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   for await (const event of rect) {
     rects++;
     check += event.data.toBuffer()[0];
+    void event.acknowledge();
   }
   const rectMs = performance.now() - t;
   console.log(`read ${rects.toLocaleString('en-US')} ${w}x${h} rectangles (${w * h} of ${W * H} bytes each) in ${rectMs.toFixed(0)} ms (${rate(rects, rectMs)}), checksum ${check}`);

@@ -90,9 +90,9 @@ test('a writer killed with SIGKILL mid-append leaves a partition that opens, kee
   const dir = tempDir(t);
   const acksFile = `${dir}.acks`;
   t.teardown(() => fs.rmSync(acksFile, { force: true }));
-  for (const [p, killAfterMs] of [[1, 150], [2, 400]] as const) {
+  for (const [p, killAfterMs] of [[1, 100], [2, 250], [3, 400]] as const) {
     fs.rmSync(acksFile, { force: true });
-    const writer = forkBin(t, 'append-worker', [dir, String(p), 'forever', String(256 * 1024)]);
+    const writer = forkBin(t, 'append-worker', [dir, String(p), 'forever', String(4 * 1024 * 1024)]);
     await nextMessage(writer, (m: { type: string }) => m.type === 'ready');
     await new Promise((resolve) => setTimeout(resolve, killAfterMs));
     writer.kill('SIGKILL');
@@ -111,7 +111,7 @@ test('a writer killed with SIGKILL mid-append leaves a partition that opens, kee
       for (let k = 0; k < a.count; k++) {
         const i = a.from + k;
         const ev = log.read(a.firstId + k);
-        if (!Buffer.from(ev.metadata).equals(metaOf(p, i)) || !Buffer.from(ev.data()).equals(payload(p, i, (i * 131) % 20000))) {
+        if (!Buffer.from(ev.metadata).equals(metaOf(p, i)) || !Buffer.from(ev.data()).equals(payload(p, i, (i * 7919) % 200_000))) {
           t.fail(`event ${a.firstId + k} differs after the crash`);
         }
       }

@@ -2,19 +2,43 @@
 // expire after `claimTtlMs`. Taking a claim is create-if-absent; the holder renews it (compare-and-set on its
 // revision) every third of the TTL, so a crashed holder's claim disappears within the TTL and a standby takes
 // over. A standby watches the key (a release is seen at once) and retries at each third of the TTL (expiry).
+// A holder on this same machine (same hostname and boot id) that is dead (pid gone or reused) is replaced at
+// once, without waiting for the TTL, like the files driver does (a restarted daemon resumes immediately).
 
+import fs from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KvWatchInclude, type KV } from '@nats-io/kv';
 import type { ClaimHandle } from '../../backend.js';
+import { currentProcessIdentity, isProcessDead } from '../../../storage/process-liveness.js';
 import { DiasporaError, ErrorCode } from '../../errors.js';
 import { apiCode, isTransient, JsCode, natsError, sleep } from './nats-errors.js';
 
 export interface ClaimOwner {
   id: string;
   host: string;
+  boot: string;
   pid: number;
+  /** Process start time (guards against pid reuse), null where unknown. */
+  start: string | null;
   since: string;
+}
+
+function bootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+const BOOT_ID = bootId();
+
+/** The holder ran on this machine (this boot) and its process is gone. */
+function isDeadLocalHolder(o: ClaimOwner | undefined): boolean {
+  if (!o || o.host !== hostname() || !BOOT_ID || o.boot !== BOOT_ID || typeof o.pid !== 'number') return false;
+  if (o.pid === process.pid) return false;
+  return isProcessDead({ pid: o.pid, start: o.start ?? null });
 }
 
 export class NatsClaims {
@@ -35,7 +59,8 @@ export class NatsClaims {
     what: string,
     opts: { standby: boolean; signal?: AbortSignal; beforeRelease?: () => Promise<void> },
   ): Promise<ClaimHandle & { readonly lost: boolean }> {
-    const owner: ClaimOwner = { id: randomBytes(8).toString('hex'), host: hostname(), pid: process.pid, since: new Date().toISOString() };
+    const me = currentProcessIdentity();
+    const owner: ClaimOwner = { id: randomBytes(8).toString('hex'), host: hostname(), boot: BOOT_ID, pid: me.pid, start: me.start, since: new Date().toISOString() };
     const value = JSON.stringify(owner);
     const deadline = () => Date.now() + this.retryMs;
     let transientUntil = deadline();
@@ -55,15 +80,23 @@ export class NatsClaims {
         }
         transientUntil = deadline();
       }
-      if (!opts.standby) {
-        const holder = await this.kv.get(key).catch(() => null);
-        let who = '';
+      const holder = await this.kv.get(key).catch(() => null);
+      let o: ClaimOwner | undefined;
+      try {
+        o = holder?.operation === 'PUT' ? holder.json<ClaimOwner>() : undefined;
+      } catch {
+        // an unreadable holder record is left to expire
+      }
+      if (holder && isDeadLocalHolder(o)) {
         try {
-          const o = holder?.json<ClaimOwner>();
-          if (o) who = ` (held by pid ${o.pid} on ${o.host} since ${o.since})`;
+          revision = await this.kv.update(key, value, holder.revision);
+          break;
         } catch {
-          // an unreadable holder record only loses the detail
+          continue; // someone else replaced it first, or it changed: look again
         }
+      }
+      if (!opts.standby) {
+        const who = o ? ` (held by pid ${o.pid} on ${o.host} since ${o.since})` : '';
         throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `${what} is already being read by a live consumer of that name${who}`);
       }
       await this.waitForRelease(key, opts.signal);

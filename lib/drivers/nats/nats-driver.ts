@@ -62,7 +62,14 @@ export class NatsDriverBackend implements DriverBackend {
       throw new DiasporaError(ErrorCode.IO, `Could not connect to NATS servers ${options.servers.join(', ')}: ${(err as Error).message}`, { cause: err });
     }
     try {
-      const jsm = await jetstreamManager(nc, { timeout: options.requestTimeoutMs });
+      // Retried: a cluster that just started answers only once its JetStream meta group has a leader.
+      const jsm = await withRetry(options.retryMs, 'JetStream', () =>
+        jetstreamManager(nc, { timeout: options.requestTimeoutMs }).catch((err) => {
+          // A server without JetStream says so at once: that is a configuration error, not worth retrying.
+          if ((err as Error).name === 'JetStreamNotEnabled') throw new DiasporaError(ErrorCode.BAD_CONFIG, `JetStream is not enabled on ${options.servers.join(', ')} (start nats-server with -js)`, { cause: err });
+          throw err;
+        }),
+      );
       const js = jetstream(nc, { timeout: options.requestTimeoutMs });
       const ctx: NatsContext = { nc, js, jsm, options, names: new NatsNames(options.prefix), maxPayload: nc.info?.max_payload ?? 1024 * 1024 };
       const kvm = new Kvm(js);
@@ -81,9 +88,6 @@ export class NatsDriverBackend implements DriverBackend {
       return new NatsDriverBackend(ctx, topicsKv, offsetsKv, claimsKv, new NatsClaims(claimsKv, options.claimTtlMs, options.retryMs));
     } catch (err) {
       await nc.close().catch(() => undefined);
-      if ((err as Error).name === 'JetStreamNotEnabled' || /jetstream not enabled/i.test((err as Error).message)) {
-        throw new DiasporaError(ErrorCode.BAD_CONFIG, `JetStream is not enabled on ${options.servers.join(', ')} (start nats-server with -js)`, { cause: err });
-      }
       throw natsError(err, 'nats driver');
     }
   }

@@ -19,7 +19,8 @@ export function apiCode(err: unknown): number | undefined {
   return typeof e?.code === 'number' ? e.code : undefined;
 }
 
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'NoRespondersError', 'RequestError', 'ConnectionError']);
+// JetStreamNotEnabled is what a cluster answers while it has no JetStream leader (not at connect: see the driver).
+const TRANSIENT_NAMES = new Set(['TimeoutError', 'NoRespondersError', 'RequestError', 'ConnectionError', 'JetStreamNotEnabled']);
 const TRANSIENT_TEXT = /timeout|timed out|no responders|503|not available|unavailable|no suitable peers|leader|offline|insufficient resources|no quorum|catchup/i;
 
 export function isTransient(err: unknown): boolean {

@@ -5,13 +5,14 @@
 // So a batch lands contiguously or its first message is refused (another writer got there first): the writer
 // then waits until the stream ends on a complete batch and tries again. Each message has a Nats-Msg-Id, so a
 // publish retried after a timeout or a leader change is de-duplicated by the server, never stored twice.
-// Reads use direct gets (any replica), falling back to the stream leader when a replica is behind.
+// Sequential reads stream from an ordered consumer; other reads use direct gets (any replica), falling back to the
+// stream leader when a replica is behind.
 // Waiting for appends is a headers-only push consumer starting at the awaited sequence: the server pushes the
 // first new message's headers, nothing polls.
 
 import { randomBytes } from 'node:crypto';
 import { createInbox } from '@nats-io/nats-core';
-import { AckPolicy, DeliverPolicy, type PubAck, type StoredMsg, type StreamInfo } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type Consumer, type PubAck, type StoredMsg, type StreamInfo } from '@nats-io/jetstream';
 import type { BackendAppendEvent, BackendPartitionStats, BackendRecord, PartitionBackend } from '../../backend.js';
 import { DiasporaError, ErrorCode } from '../../errors.js';
 import type { NatsContext } from './nats-context.js';
@@ -24,8 +25,12 @@ const HEADER_ALLOWANCE = 512;
 const TORN_BATCH_MS = 2_000;
 /** Direct gets in flight per readRange. */
 const READ_PIPELINE = 256;
+/** Bytes in flight per publish window or readRange. */
+const WINDOW_BYTES = 8 * 1024 * 1024;
 
 const NS_PER_MS = 1_000_000;
+/** Heartbeat of the consumer behind waitForAppend (a lost server is noticed after three missed beats). */
+const WAIT_HEARTBEAT_MS = 1_000;
 
 interface Tail {
   /** Last stream sequence (0 = empty). */
@@ -47,6 +52,11 @@ export class NatsPartition implements PartitionBackend {
   private tail: number | undefined;
   /** Highest end seen (own appends, refreshes): lets waitForAppend answer without a round trip. */
   private seenEnd = 0;
+  /** Running estimate of a message's size, to bound the bytes a readRange asks for at once. */
+  private avgMessageBytes: number | undefined;
+  /** Ordered consumer positioned for the next sequential readRange. */
+  private cursor: { consumer: Consumer; next: number } | undefined;
+  private cursorBusy = false;
 
   constructor(
     private readonly ctx: NatsContext,
@@ -100,7 +110,7 @@ export class NatsPartition implements PartitionBackend {
   }
 
   private async appendBatch(payloads: Uint8Array[]): Promise<number> {
-    for (;;) {
+    restart: for (;;) {
       const tail = this.tail ?? (await this.completeTail());
       const batchId = randomBytes(9).toString('base64url');
       const msgId = (i: number): string => `${batchId}.${i}`;
@@ -110,35 +120,39 @@ export class NatsPartition implements PartitionBackend {
           expect: i === 0 ? { lastSequence: tail } : { lastMsgID: msgId(i - 1) },
           timeout: this.ctx.options.requestTimeoutMs,
         });
-      const pending = payloads.map((_, i) => publish(i));
-      const settled = await Promise.allSettled(pending);
       const acks: PubAck[] = [];
-      let failedAt = -1;
-      for (let i = 0; i < settled.length; i++) {
-        const s = settled[i];
-        if (s.status === 'fulfilled') acks.push(s.value);
-        else {
-          failedAt = i;
-          break;
-        }
-      }
-      if (failedAt === 0 && apiCode((settled[0] as PromiseRejectedResult).reason) === JsCode.WRONG_LAST_SEQUENCE) {
-        // Another writer appended first; nothing of this batch was stored (every next message chains on this one).
-        this.tail = undefined;
-        continue;
-      }
-      if (failedAt >= 0) {
-        // A transient failure (or a message that was refused because the one before it had not landed yet):
-        // finish the batch one message at a time. Retried ids are de-duplicated, so nothing is stored twice.
-        try {
-          for (let i = failedAt; i < payloads.length; i++) {
-            acks[i] = await this.publishWithRetry(() => publish(i), i === 0);
+      // Pipelined in windows of bounded bytes, so large events do not all wait in the socket at once.
+      for (let from = 0; from < payloads.length; ) {
+        let to = from;
+        let bytes = 0;
+        while (to < payloads.length && (to === from || bytes + payloads[to].byteLength <= WINDOW_BYTES)) bytes += payloads[to++].byteLength;
+        const settled = await Promise.allSettled(Array.from({ length: to - from }, (_, k) => publish(from + k)));
+        let failedAt = -1;
+        for (let k = 0; k < settled.length; k++) {
+          const r = settled[k];
+          if (r.status === 'fulfilled') acks[from + k] = r.value;
+          else {
+            failedAt = from + k;
+            break;
           }
-        } catch (err) {
-          this.tail = undefined;
-          if (err === CONFLICT) continue;
-          throw err;
         }
+        if (failedAt === 0 && apiCode((settled[0] as PromiseRejectedResult).reason) === JsCode.WRONG_LAST_SEQUENCE) {
+          // Another writer appended first; nothing of this batch was stored (every next message chains on this one).
+          this.tail = undefined;
+          continue restart;
+        }
+        if (failedAt >= 0) {
+          // A transient failure (or a message refused because the one before it had not landed yet): finish the
+          // window one message at a time. Retried ids are de-duplicated by the server, never stored twice.
+          try {
+            for (let i = failedAt; i < to; i++) acks[i] = await this.publishWithRetry(() => publish(i), i === 0);
+          } catch (err) {
+            this.tail = undefined;
+            if (err === CONFLICT) continue restart;
+            throw err;
+          }
+        }
+        from = to;
       }
       for (let i = 1; i < acks.length; i++) {
         if (acks[i].seq !== acks[0].seq + i) {
@@ -222,20 +236,67 @@ export class NatsPartition implements PartitionBackend {
   }
 
   async readRange(from: number, max: number): Promise<BackendRecord[]> {
+    // Fewer than `max` is fine (the consumer asks again): read about WINDOW_BYTES per call.
+    if (this.avgMessageBytes === undefined) {
+      const st = (await this.info()).state;
+      this.avgMessageBytes = st.messages > 0 ? Math.max(64, st.bytes / st.messages) : 64;
+    }
+    const n = Math.max(1, Math.min(max, READ_PIPELINE, Math.floor(WINDOW_BYTES / this.avgMessageBytes)));
     const out: BackendRecord[] = [];
-    for (let start = from; start < from + max; start += READ_PIPELINE) {
-      const n = Math.min(READ_PIPELINE, from + max - start);
-      const msgs = await Promise.all(Array.from({ length: n }, (_, i) => this.getMessage(start + i + 1)));
-      for (let i = 0; i < n; i++) {
+    const add = (seq: number, payload: Uint8Array, time: number): void => {
+      const id = seq - 1;
+      const env = decodeEnvelope(payload, `${this.where} event ${id}`);
+      const data = env.data;
+      this.avgMessageBytes = Math.max(64, this.avgMessageBytes! * 0.9 + payload.byteLength * 0.1);
+      out.push({ id, timestamp: time, metadata: env.metadata, dataSize: data.byteLength, data: () => data });
+    };
+    // Sequential reads stream from an ordered consumer (one request per batch); anything it did not deliver
+    // (a random access, a lost server) is read message by message with direct gets.
+    if (!this.cursorBusy) {
+      // One ordered read at a time (several consumers of this process may share the partition).
+      // A fetch that does not answer in time (its server lost mid-request) is abandoned, never awaited forever.
+      this.cursorBusy = true;
+      let live = true;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          this.readOrdered(from, n, (seq, payload, time) => live && add(seq, payload, time)),
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('ordered read timed out')), this.ctx.options.requestTimeoutMs * 2))),
+        ]);
+      } catch {
+        this.cursor = undefined;
+      } finally {
+        live = false;
+        clearTimeout(timer);
+        this.cursorBusy = false;
+      }
+    }
+    const rest = from + out.length;
+    const left = n - out.length;
+    if (left > 0) {
+      const msgs = await Promise.all(Array.from({ length: left }, (_, i) => this.getMessage(rest + i + 1)));
+      for (let i = 0; i < left; i++) {
         const m = msgs[i];
-        if (!m || m.seq !== start + i + 1) return out; // past the end (or removed): the range stops here
-        const id = start + i;
-        const env = decodeEnvelope(m.data, `${this.where} event ${id}`);
-        const data = env.data;
-        out.push({ id, timestamp: m.time.getTime(), metadata: env.metadata, dataSize: data.byteLength, data: () => data });
+        if (!m || m.seq !== rest + i + 1) break; // past the end (or removed): the range stops here
+        add(m.seq, m.data, m.time.getTime());
       }
     }
     return out;
+  }
+
+  private async readOrdered(from: number, n: number, add: (seq: number, payload: Uint8Array, time: number) => void): Promise<void> {
+    if (!this.cursor || this.cursor.next !== from + 1) {
+      this.cursor = { consumer: await this.ctx.js.consumers.get(this.stream, { opt_start_seq: from + 1 }), next: from + 1 };
+    }
+    const cursor = this.cursor;
+    const batch = await cursor.consumer.fetch({ max_messages: n, expires: this.ctx.options.requestTimeoutMs });
+    let count = 0;
+    for await (const m of batch) {
+      if (m.seq !== cursor.next) throw new Error('ordered read out of sequence'); // gap: let direct gets decide
+      cursor.next++;
+      add(m.seq, m.data, m.time.getTime());
+      if (++count >= n) break;
+    }
   }
 
   async findByTime(ms: number): Promise<number> {
@@ -259,27 +320,44 @@ export class NatsPartition implements PartitionBackend {
     if (signal?.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve, reject) => {
       const inbox = createInbox();
-      const sub = this.ctx.nc.subscribe(inbox, { max: 1 });
+      const sub = this.ctx.nc.subscribe(inbox);
       let consumerName: string | undefined;
       let finished = false;
+      let lastBeat = Date.now();
+      const dropConsumer = (): void => {
+        if (consumerName) void this.ctx.jsm.consumers.delete(this.stream, consumerName).catch(() => undefined);
+        consumerName = undefined;
+      };
       const finish = (grew: boolean | Error): void => {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
+        clearInterval(watchdog);
         signal?.removeEventListener('abort', onAbort);
         sub.unsubscribe();
-        if (consumerName) void this.ctx.jsm.consumers.delete(this.stream, consumerName).catch(() => undefined);
+        dropConsumer();
         if (grew instanceof Error) reject(grew);
         else resolve(grew);
       };
       const onAbort = (): void => finish(false);
       const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
       timer.unref?.();
+      // The consumer lives on one server: if that server is lost its heartbeats stop, and it is made again.
+      const watchdog = setInterval(() => {
+        if (finished || !consumerName || Date.now() - lastBeat < 3 * WAIT_HEARTBEAT_MS) return;
+        dropConsumer();
+        lastBeat = Date.now();
+        void create();
+      }, WAIT_HEARTBEAT_MS);
+      watchdog.unref?.();
       signal?.addEventListener('abort', onAbort, { once: true });
       void (async () => {
         for await (const m of sub) {
-          // Reply subject: $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
-          const seq = Number(m.reply?.split('.')[5]);
+          lastBeat = Date.now();
+          // An event's reply subject: $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>;
+          // idle heartbeats have none.
+          if (!m.reply?.startsWith('$JS.ACK.')) continue;
+          const seq = Number(m.reply.split('.')[5]);
           if (Number.isFinite(seq)) this.seenEnd = Math.max(this.seenEnd, seq);
           finish(true);
         }
@@ -295,12 +373,14 @@ export class NatsPartition implements PartitionBackend {
               opt_start_seq: knownEnd + 1,
               ack_policy: AckPolicy.None,
               headers_only: true,
+              idle_heartbeat: WAIT_HEARTBEAT_MS * NS_PER_MS,
               inactive_threshold: 5_000 * NS_PER_MS,
               mem_storage: true,
               num_replicas: 1,
             });
+            lastBeat = Date.now();
             consumerName = ci.name;
-            if (finished) void this.ctx.jsm.consumers.delete(this.stream, ci.name).catch(() => undefined);
+            if (finished) dropConsumer();
             return;
           } catch (err) {
             if (!isTransient(err)) return finish(natsError(err, `${this.where}: wait for events`));

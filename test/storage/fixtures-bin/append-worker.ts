@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     await send({ type: 'ready' });
     for (let i = 0, b = 0; ; b++) {
       const size = 1 + ((b * 7 + p) % 40);
-      const r = log.append(batch(i, size, (k) => (k * 131) % 20000));
+      const r = log.append(batch(i, size, (k) => (k * 7919) % 200_000));
       fs.writeSync(ackFd, `${r.firstId} ${r.count} ${i}\n`);
       i += size;
     }

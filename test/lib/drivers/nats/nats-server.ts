@@ -64,8 +64,16 @@ export async function startNatsServer(opts: StartOptions = {}): Promise<NatsServ
     );
   }
   const proc = spawn(NATS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A test process that ends without stopping its server (a timeout, a crash) must not leave it running.
+  const reap = (): void => void proc.kill('SIGKILL');
+  process.once('exit', reap);
   let out = '';
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    proc.once('exit', () => {
+      process.off('exit', reap);
+      resolve();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     const onData = (c: Buffer): void => {
       out += c.toString('utf8');

@@ -1,0 +1,107 @@
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { TopicStore } from '../../storage/topic-store.js';
+import { PartitionLog } from '../../storage/partition-log.js';
+import { StorageError } from '../../storage/types.js';
+import { tempDir, metaOf } from './helpers.js';
+
+const code = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof StorageError ? err.code : `not a StorageError: ${String(err)}`;
+  }
+  return undefined;
+};
+
+test('create writes topic.json and one folder per partition; open reads it back', (t) => {
+  const root = tempDir(t);
+  const store = TopicStore.create(root, 'orders', { numPartitions: 3, components: { validator: { type: 'default' } } });
+  t.is(store.numPartitions, 3);
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'orders', 'topic.json'), 'utf8'));
+  t.like(manifest, { formatVersion: 1, format: 'native', numPartitions: 3, components: { validator: { type: 'default' } } });
+  t.is(typeof manifest.createdAt, 'number');
+  t.deepEqual(fs.readdirSync(path.join(root, 'orders', 'partitions')), ['00000000', '00000001', '00000002']);
+  t.deepEqual(fs.readdirSync(path.join(root, 'orders')).sort(), ['partitions', 'topic.json'], 'no temporary file left behind');
+  store.partition(1).append([{ metadata: metaOf(0, 0) }]);
+  t.is(store.partition(1), store.partition(1), 'same object every time');
+  store.close();
+  t.is(code(() => store.partition(0)), 'CLOSED');
+
+  const again = TopicStore.open(root, 'orders');
+  t.teardown(() => again.close());
+  t.deepEqual(again.manifest, manifest);
+  t.is(again.partition(1).endId, 1);
+  t.is(again.partition(0).endId, 0);
+  t.is(code(() => again.partition(3)), 'OUT_OF_RANGE');
+  t.throws(() => again.partition('1' as never), { instanceOf: TypeError });
+});
+
+test('exists, list and remove', (t) => {
+  const root = tempDir(t);
+  t.deepEqual(TopicStore.list(root), []);
+  TopicStore.create(root, 'b', { numPartitions: 1 }).close();
+  TopicStore.create(root, 'a', { numPartitions: 2 }).close();
+  fs.mkdirSync(path.join(root, 'not-a-topic'));
+  t.deepEqual(TopicStore.list(root), ['a', 'b']);
+  t.true(TopicStore.exists(root, 'a'));
+  t.false(TopicStore.exists(root, 'zzz'));
+  TopicStore.remove(root, 'a');
+  t.false(TopicStore.exists(root, 'a'));
+  t.deepEqual(TopicStore.list(root), ['b']);
+  t.deepEqual(fs.readdirSync(root).sort(), ['b', 'not-a-topic']);
+  t.is(code(() => TopicStore.remove(root, 'a')), 'TOPIC_NOT_FOUND');
+  t.deepEqual(TopicStore.list(path.join(root, 'missing')), []);
+});
+
+test('create of an existing topic, open of a missing one, bad partition counts', (t) => {
+  const root = tempDir(t);
+  TopicStore.create(root, 't', { numPartitions: 1 }).close();
+  t.is(code(() => TopicStore.create(root, 't', { numPartitions: 1 })), 'TOPIC_EXISTS');
+  t.is(code(() => TopicStore.open(root, 'nope')), 'TOPIC_NOT_FOUND');
+  for (const n of [0, -1, 1.5, 65537, Number.NaN]) t.is(code(() => TopicStore.create(root, `n${String(n).replace('.', '_')}`, { numPartitions: n })), 'BAD_CONFIG', String(n));
+  t.throws(() => TopicStore.create(root, 'x', { numPartitions: '2' as never }), { instanceOf: TypeError });
+  t.is(code(() => TopicStore.create(root, 'y', { numPartitions: 1 }, { flushBehavior: 'never' as never })), 'BAD_CONFIG');
+  t.deepEqual(TopicStore.list(root), ['t'], 'failed creates leave nothing');
+  t.deepEqual(fs.readdirSync(root), ['t']);
+});
+
+test('bad topic names are typed errors and create nothing', (t) => {
+  const root = tempDir(t);
+  const bad = ['', '.', '..', '../escape', 'a/b', 'a\\b', 'nul\0byte', '.hidden', 'x'.repeat(201), 'é'.repeat(101)];
+  for (const name of bad) {
+    t.is(code(() => TopicStore.create(root, name, { numPartitions: 1 })), 'BAD_NAME', JSON.stringify(name));
+    t.is(code(() => TopicStore.open(root, name)), 'BAD_NAME');
+    t.is(code(() => TopicStore.validateName(name)), 'BAD_NAME');
+  }
+  t.throws(() => TopicStore.validateName(42), { instanceOf: TypeError });
+  t.deepEqual(fs.readdirSync(root), []);
+  t.deepEqual(fs.readdirSync(path.dirname(root)).filter((f) => f === 'escape'), []);
+  for (const name of ['ok', 'with space', 'dots.in.the.middle', 'x'.repeat(200), 'ünïcödé']) {
+    TopicStore.create(root, name, { numPartitions: 1 }).close();
+  }
+  t.is(TopicStore.list(root).length, 5);
+});
+
+test('topic.json with a newer format version or another format is UNSUPPORTED; garbage is CORRUPTION', (t) => {
+  const root = tempDir(t);
+  TopicStore.create(root, 'v', { numPartitions: 1 }).close();
+  const file = path.join(root, 'v', 'topic.json');
+  const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.writeFileSync(file, JSON.stringify({ ...m, formatVersion: 2 }));
+  t.is(code(() => TopicStore.open(root, 'v')), 'UNSUPPORTED');
+  fs.writeFileSync(file, JSON.stringify({ ...m, format: 'reference' }));
+  t.is(code(() => TopicStore.open(root, 'v')), 'UNSUPPORTED');
+  fs.writeFileSync(file, '{ not json');
+  t.is(code(() => TopicStore.open(root, 'v')), 'CORRUPTION');
+});
+
+test('a missing partition folder is CORRUPTION, not silently recreated', (t) => {
+  const root = tempDir(t);
+  const store = TopicStore.create(root, 'p', { numPartitions: 2 });
+  t.teardown(() => store.close());
+  fs.rmSync(path.join(root, 'p', 'partitions', '00000001'), { recursive: true });
+  t.is(code(() => store.partition(1)), 'CORRUPTION');
+  t.true(store.partition(0) instanceof PartitionLog);
+});
