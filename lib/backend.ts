@@ -2,6 +2,7 @@
 // Kept byte-oriented (serialized metadata, raw data) so the API logic exists once for every driver.
 // Methods may answer synchronously (the files engine) or with a promise (a networked engine).
 
+import type { PartitionStats } from '../storage/types.js';
 import type { JsonObject } from './json.js';
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -21,16 +22,8 @@ export interface BackendRecord {
   data(): Uint8Array;
 }
 
-export interface BackendPartitionStats {
-  firstId: number;
-  endId: number;
-  events: number;
-  metadataBytes: number;
-  dataBytes: number;
-  segments: number;
-  firstTimestamp: number | null;
-  lastTimestamp: number | null;
-}
+/** Per-partition counts (the engine's own type: first/end id, events, bytes, segments, first/last timestamp). */
+export type BackendPartitionStats = PartitionStats;
 
 export interface PartitionBackend {
   /** Commits a batch; resolves to the first id assigned (ids are dense). */

@@ -7,6 +7,7 @@ import type { PartitionSelector } from './components/partition-selector.js';
 import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMetadata } from './components/registry.js';
 import type { Serializer } from './components/serializer.js';
 import type { Validator } from './components/validator.js';
+import { closeAll } from './close-all.js';
 import { resolveDriverFactory } from './driver-registry.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
@@ -180,20 +181,6 @@ export class Driver {
   /** Closes every topic opened from this driver (flushing producers, closing consumers), then the engine. */
   async close(): Promise<void> {
     if (this.isClosed) return;
-    const errors: unknown[] = [];
-    for (const t of this.topics) {
-      try {
-        await t.close();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    this.isClosed = true;
-    try {
-      await this.backend.close();
-    } catch (err) {
-      errors.push(err);
-    }
-    if (errors.length > 0) throw toDiasporaError(errors[0]);
+    await closeAll(this.topics, () => this.backend.close(), () => (this.isClosed = true));
   }
 }

@@ -6,7 +6,8 @@ import type { Serializer } from './components/serializer.js';
 import type { Validator } from './components/validator.js';
 import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMetadata } from './components/registry.js';
 import { Consumer, type ConsumerOptions, type StartPosition } from './consumer.js';
-import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
+import { closeAll } from './close-all.js';
+import { DiasporaError, ErrorCode } from './errors.js';
 import type { JsonObject } from './json.js';
 import { Producer, type ProducerOptions } from './producer.js';
 
@@ -140,21 +141,7 @@ export class TopicHandle {
   /** Closes producers (flushing them) and consumers opened from this handle. */
   async close(): Promise<void> {
     if (this.isClosed) return;
-    const errors: unknown[] = [];
-    for (const c of this.children) {
-      try {
-        await c.close();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    this.isClosed = true;
-    try {
-      await this.backend.close();
-    } catch (err) {
-      errors.push(err);
-    }
-    if (errors.length > 0) throw toDiasporaError(errors[0]);
+    await closeAll(this.children, () => this.backend.close(), () => (this.isClosed = true));
   }
 }
 

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { StorageError } from './types.js';
+import { fsyncDir } from './fs-helpers.js';
 
 /** Longest encoded name accepted: stays under the usual 255-byte limit for one path component. */
 export const MAX_ENCODED_CONSUMER_NAME = 240;
@@ -117,15 +118,7 @@ export function checkTopicDir(topicDir: string): void {
   if (!st.isDirectory()) throw new StorageError('TOPIC_NOT_FOUND', `${topicDir} is not a directory`, { file: topicDir });
 }
 
-/** fsync a directory so that entries created in it survive power loss. */
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+export { fsyncDir };
 
 /**
  * Creates `<topicDir>/consumers/<encoded name>/` and its `name` file (the original name in UTF-8, for people and

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StorageError, type TopicStoreLike } from './types.js';
 import { validateTopicName } from './topic-name.js';
+import { readDirEntries } from './fs-helpers.js';
 import { MANIFEST_NAME, TopicStore, type CreateTopicConfig } from './topic-store.js';
 import { ReferenceTopicStore } from './reference/reference-topic-store.js';
 import { isReferenceTopic } from './reference/reference-layout.js';
@@ -82,13 +83,7 @@ export function removeTopicStore(root: string, name: string): void {
 /** Every topic directly under `root`, of either format, sorted by name (a missing root has none). */
 export function listTopicStores(root: string): Array<{ name: string; format: TopicFormat }> {
   checkRoot(root);
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(root, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const entries = readDirEntries(root);
   const out: Array<{ name: string; format: TopicFormat }> = [];
   for (const e of entries) {
     if (!e.isDirectory()) continue;

@@ -1,6 +1,7 @@
 // Names and paths of the files of a partition: one folder per partition, three files per segment.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fsyncDir } from './fs-helpers.js';
 
 export const PARTITION_DIR_DIGITS = 8;
 export const SEGMENT_NAME_DIGITS = 20;
@@ -34,12 +35,4 @@ export function listSegmentBases(dir: string): number[] {
   return bases.sort((a, b) => a - b);
 }
 
-/** Makes a new file's directory entry durable (needed after creating files under fsyncing modes). */
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+export { fsyncDir };

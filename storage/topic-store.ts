@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { validateTopicName } from './topic-name.js';
+import { readDirEntries } from './fs-helpers.js';
 import { PartitionLog, resolvePartitionOptions } from './partition-log.js';
 import { partitionDirName } from './segment-files.js';
 import { StorageError, type PartitionOptions, type TopicManifest, type TopicStoreLike } from './types.js';
@@ -145,13 +146,7 @@ export class TopicStore implements TopicStoreLike {
   /** Names of the topics under `root` (folders holding a topic.json), sorted. */
   static list(root: string): string[] {
     checkRoot(root);
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(root, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+    const entries = readDirEntries(root);
     return entries
       .filter((e) => e.isDirectory() && !e.name.startsWith('.') && fs.existsSync(path.join(root, e.name, MANIFEST_NAME)))
       .map((e) => e.name)

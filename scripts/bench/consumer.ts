@@ -2,18 +2,9 @@
 // selectivity (-s) are really applied through the data selector. Prints a raw fs.readSync baseline too.
 import { Command } from 'commander';
 import { openBenchTopic } from './bench-driver.js';
+import { fraction, nonNegativeInt } from '../lib/parse-numbers.js';
 import { consume, eventsPerSec, fmt, memcpyGBps, type ConsumeMode } from './workloads.js';
 
-const int = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`not a non-negative integer: ${v}`);
-  return n;
-};
-const frac = (v: string): number => {
-  const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new Error('Invalid value (should be between 0 and 1)');
-  return n;
-};
 
 const program = new Command('diaspora-consumer-benchmark')
   .description('Measures consumer throughput on an existing topic')
@@ -21,10 +12,10 @@ const program = new Command('diaspora-consumer-benchmark')
   .option('-c, --driver-config <file>', 'driver config JSON file')
   .option('-r, --root <dir>', 'root_path of the files driver (overrides the config)')
   .option('-t, --topic <name>', 'topic', 'benchmark')
-  .option('-n, --num-events <n>', 'events to consume', int, 1000)
-  .option('-p, --num-threads <n>', 'thread pool size for process()', int, 0)
-  .option('-i, --data-interest <f>', 'fraction of events whose data is fetched', frac, 1)
-  .option('-s, --data-selectivity <f>', 'fraction of each fetched data (a prefix)', frac, 1)
+  .option('-n, --num-events <n>', 'events to consume', nonNegativeInt, 1000)
+  .option('-p, --num-threads <n>', 'thread pool size for process()', nonNegativeInt, 0)
+  .option('-i, --data-interest <f>', 'fraction of events whose data is fetched', fraction, 1)
+  .option('-s, --data-selectivity <f>', 'fraction of each fetched data (a prefix)', fraction, 1)
   .option('--mode <mode>', 'process | iterator | pull', 'process')
   .option('--ack', 'acknowledge every event (durable named consumer)')
   .option('--allocator', 'gather data into allocated buffers instead of zero-copy slices');

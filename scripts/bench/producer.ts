@@ -3,13 +3,9 @@
 import { Command } from 'commander';
 import { BatchSize } from '../../lib/index.js';
 import { openBenchTopic } from './bench-driver.js';
+import { nonNegativeInt } from '../lib/parse-numbers.js';
 import { eventsPerSec, fmt, mbPerSec, produce, rawBaseline } from './workloads.js';
 
-const int = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`not a non-negative integer: ${v}`);
-  return n;
-};
 
 const program = new Command('diaspora-producer-benchmark')
   .description('Measures producer throughput')
@@ -17,13 +13,13 @@ const program = new Command('diaspora-producer-benchmark')
   .option('-c, --driver-config <file>', 'driver config JSON file')
   .option('-r, --root <dir>', 'root_path of the files driver (overrides the config)')
   .option('-t, --topic <name>', 'topic (created if missing)', 'benchmark')
-  .option('-n, --num-events <n>', 'events', int, 1000)
-  .option('-m, --metadata-size <bytes>', 'metadata size (compact JSON bytes, >= 8)', int, 128)
-  .option('-s, --data-size <bytes>', 'data size', int, 0)
+  .option('-n, --num-events <n>', 'events', nonNegativeInt, 1000)
+  .option('-m, --metadata-size <bytes>', 'metadata size (compact JSON bytes, >= 8)', nonNegativeInt, 128)
+  .option('-s, --data-size <bytes>', 'data size', nonNegativeInt, 0)
   .option('-b, --batch-size <n|adaptive>', 'batch size', 'adaptive')
-  .option('-p, --num-threads <n>', 'thread pool size', int, 0)
-  .option('-f, --flush-interval <n>', 'flush every n events', int, 1_000_000_000)
-  .option('--partitions <n>', 'partitions when creating the topic', int, 1)
+  .option('-p, --num-threads <n>', 'thread pool size', nonNegativeInt, 0)
+  .option('-f, --flush-interval <n>', 'flush every n events', nonNegativeInt, 1_000_000_000)
+  .option('--partitions <n>', 'partitions when creating the topic', nonNegativeInt, 1)
   .option('--no-baseline', 'skip the raw fs.writeSync baseline');
 
 program.parse();
@@ -32,7 +28,7 @@ if (o.metadataSize < 8) {
   console.error('error: --metadata-size must be at least 8 (the smallest JSON object used)');
   process.exit(2);
 }
-const batchSize = o.batchSize === 'adaptive' ? BatchSize.Adaptive : int(o.batchSize);
+const batchSize = o.batchSize === 'adaptive' ? BatchSize.Adaptive : nonNegativeInt(o.batchSize);
 const { driver, topic } = await openBenchTopic({ driver: o.driver, config: o.driverConfig, root: o.root, topic: o.topic, partitions: o.partitions }, true);
 console.log('--- Benchmark Options ---');
 console.log(JSON.stringify({ driver: o.driver, topic: o.topic, events: o.numEvents, metadataSize: o.metadataSize, dataSize: o.dataSize, batchSize, threads: o.numThreads, flushInterval: o.flushInterval }));

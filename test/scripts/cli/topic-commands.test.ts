@@ -1,10 +1,12 @@
 // topic create/list/describe/delete/convert, consumers, errors and help, run through the built CLI.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { ctl, jsonLines, tempDir } from './cli-helper.js';
 
-const REFERENCE_ROOT = '/work/shared/fixtures/reference-files-driver/root';
+// The C++ reference fixture, committed as fixtures/reference-cpp (dist/test/scripts/cli -> project root).
+const REFERENCE_ROOT = fileURLToPath(new URL('../../../../fixtures/reference-cpp/root', import.meta.url));
 
 test('--help exits 0 on every command; no arguments and unknown commands exit 1', async (t) => {
   for (const args of [[], ['topic'], ['bogus']]) {

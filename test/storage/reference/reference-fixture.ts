@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import crypto from 'node:crypto';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** dist/test/storage/reference -> the project root -> ../shared/fixtures/... */
-export const FIXTURE_DIR = path.resolve(here, '../../../../../shared/fixtures/reference-files-driver');
+/** dist/test/storage/reference -> the project root -> fixtures/reference-cpp (a byte-exact copy of the C++ fixture
+ *  from ../shared/fixtures/reference-files-driver, committed so the tests need nothing outside the repository). */
+export const FIXTURE_DIR = path.resolve(here, '../../../../fixtures/reference-cpp');
 export const FIXTURE_ROOT = path.join(FIXTURE_DIR, 'root');
 
 export interface ExpectedEvent {
