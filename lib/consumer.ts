@@ -282,11 +282,13 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
   // ---- delivery -------------------------------------------------------------------------------------------
 
   /** Next record of a partition, refilling its buffer synchronously when the engine allows; undefined if none now. */
-  private nextRecord(st: PartitionState, now: number): BackendRecord | undefined | Promise<void> {
+  private nextRecord(st: PartitionState): BackendRecord | undefined | Promise<void> {
     if (st.pos < st.buffer.length) return st.buffer[st.pos++];
     if (!st.active || st.next >= st.stopAt) return undefined;
     if (st.loading) return st.loading;
     if (st.next >= st.end) {
+      // Only a caught-up partition needs the clock (it is not read per event).
+      const now = performance.now();
       if (now - st.lastRefresh < REFRESH_INTERVAL_MS) return undefined;
       st.lastRefresh = now;
       const end = st.backend.refresh();
@@ -340,7 +342,6 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     }
     const parts = this.parts;
     const n = parts.length;
-    const now = performance.now();
     let loading: Promise<void> | undefined;
     let allDone = this.until === 'end';
     for (let i = 0; i < n; i++) {
@@ -348,7 +349,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
       const st = parts[idx];
       let rec: BackendRecord | undefined | Promise<void>;
       try {
-        rec = this.nextRecord(st, now);
+        rec = this.nextRecord(st);
       } catch (err) {
         // A read error (e.g. corruption) is reported for this partition; skip past it so the consumer is not stuck.
         this.cursor = (idx + 1) % n;

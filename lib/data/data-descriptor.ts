@@ -146,6 +146,8 @@ export class DataDescriptor {
     // offset == size selects nothing too: unlike the reference (a size-0 view keeping the location), we return EMPTY.
     if (offset >= this.size || size === 0) return DataDescriptor.EMPTY;
     const clamped = Math.min(this.size - offset, size);
+    // A sub view of the whole data is one absolute piece: no mapping through the parent (the common selector case).
+    if (this.pieces === null) return this.derive({ kind: 'sub', offset, size: clamped }, clamped, [offset, clamped]);
     const mapper = new PieceMapper(this.piecesOrFull());
     mapper.add(offset, clamped);
     return this.derive({ kind: 'sub', offset, size: clamped }, clamped, mapper.out);

@@ -46,7 +46,7 @@ export function selectData(
     return dataSize === 0 ? DataView.EMPTY : new DataView(wholeData(source, dataSize));
   }
 
-  const full = new DataDescriptor(location, dataSize);
+  const full = fullDescriptor(location, dataSize);
   let chosen: DataDescriptor = full;
   if (selector != null) {
     const result: unknown = selector(metadata, full);
@@ -67,6 +67,13 @@ export function selectData(
   if (allocator == null) return sliceSelection(wholeData(source, dataSize), chosen);
   const memory = allocatorSegments(allocator(metadata, chosen));
   return gatherSelection(wholeData(source, dataSize), chosen, memory);
+}
+
+// Descriptors are immutable: consecutive events of the same size (the common case) share one full descriptor.
+let lastFull = new DataDescriptor('', 0);
+function fullDescriptor(location: string, dataSize: number): DataDescriptor {
+  if (lastFull.baseSize !== dataSize || lastFull.location !== location) lastFull = new DataDescriptor(location, dataSize);
+  return lastFull;
 }
 
 function wholeData(source: () => Uint8Array, dataSize: number): Uint8Array {
