@@ -82,9 +82,10 @@ export class MappedFileReader {
     if (end <= chunkStart + this.chunkBytes) {
       let map = this.chunks[chunk];
       if (map === undefined || map.length < end - chunkStart) {
-        // Map as much of the chunk as exists now (fresh fstat: never map past EOF), so later reads reuse it.
+        // Map the whole chunk, past the current end of a growing file too (never touched there: every read is
+        // checked against a fresh fstat first), so a reader tailing a writer does not need a mapping per batch.
         if (end > this.size()) return null;
-        const mapEnd = Math.min(this.knownSize, chunkStart + this.chunkBytes, this.mapLimit);
+        const mapEnd = Math.min(chunkStart + this.chunkBytes, this.mapLimit);
         map = this.map(chunkStart, mapEnd - chunkStart);
         this.chunks[chunk] = map;
       }
