@@ -151,3 +151,30 @@ test('three-stage pipeline across processes: every event arrives once, in order,
   }
   t.true(events.every((e) => e.doubled === e.seq * 2));
 });
+
+test('exclusivity across processes: CONSUMER_BUSY while another process holds the name; a standby takes over on SIGTERM and on SIGKILL', async (t) => {
+  const root = tempRoot(t);
+  await makeTopics(root, [['shared', 2]]);
+  const d = await Driver.create('files', { root_path: root });
+  t.teardown(() => d.close());
+  const topic = await d.openTopic('shared');
+  const producer = topic.producer();
+  for (let i = 0; i < 4; i++) await producer.push({ i });
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    const holder = startChild('claim-holder.js', [root, 'shared', `worker-${signal}`]);
+    t.teardown(() => holder.proc.kill('SIGKILL'));
+    await holder.waitFor(/^READY/);
+    const busy = await t.throwsAsync(topic.consumer(`worker-${signal}`));
+    t.is((busy as { code?: string }).code, 'CONSUMER_BUSY');
+    const standby = await topic.consumer(`worker-${signal}`, { standby: true, until: 'end' });
+    const first = standby.pull();
+    t.is(await first.wait(300), undefined, 'nothing is delivered while the other process holds the partitions');
+    holder.proc.kill(signal);
+    const e = await first.wait(10_000);
+    t.truthy(e, `standby took over after ${signal}`);
+    const ids = [e!.id];
+    for await (const ev of standby) ids.push(ev.id);
+    t.is(ids.length, 4);
+    await standby.close();
+  }
+});
