@@ -93,7 +93,9 @@ export class NativeStoredEvent implements StoredEvent {
   /** The data slice without checking its CRC (for callers that verify elsewhere or not at all). */
   dataUnverified(): Uint8Array {
     if (this.dataSize === 0) return EMPTY;
-    return this.segment.data.cover(this.dataOffset + this.dataSize).subarray(this.dataOffset, this.dataOffset + this.dataSize);
+    const map = this.segment.data.cover(this.dataOffset + this.dataSize);
+    // A plain Uint8Array view of the mapping (cheaper to make than Buffer#subarray; same memory).
+    return new Uint8Array(map.buffer, map.byteOffset + this.dataOffset, this.dataSize);
   }
 }
 

@@ -4,7 +4,7 @@
 // views here compose RELATIVELY: a view's offsets are positions in its parent's selected bytes, packed. To keep
 // flatten() cheap for deep chains, every descriptor carries its selection already flattened into absolute
 // (offset, size) pieces; a new view maps its relative ranges through the parent's pieces in one linear pass.
-// The stack of selections is kept too (as a shared linked list), because save() writes it in the reference's layout.
+// The stack of selections is kept too (each view points to its parent), because save() writes it in the reference's layout.
 import { DiasporaError, ErrorCode } from '../errors.js';
 
 /** One selection of the stack, in the coordinates of the view it was applied to. */
@@ -18,11 +18,6 @@ export type Selection =
       readonly gapSize: number;
     }
   | { readonly kind: 'unstructured'; readonly segments: ReadonlyArray<readonly [number, number]> };
-
-interface SelectionNode {
-  readonly selection: Selection;
-  readonly previous: SelectionNode | null;
-}
 
 // Tags of the reference's binary layout (API.md 2.5).
 const TAG_SUB = 1;
@@ -88,7 +83,9 @@ export class DataDescriptor {
   readonly baseSize: number;
   /** Number of bytes this descriptor selects. */
   readonly size: number;
-  private readonly stack: SelectionNode | null;
+  /** The selection that made this view from `parent` (null for a descriptor of the whole data). */
+  private readonly selection: Selection | null;
+  private readonly parent: DataDescriptor | null;
   /** Absolute pieces as [offset0, size0, offset1, size1, ...]; null means "all of the base data". */
   private readonly pieces: readonly number[] | null;
 
@@ -99,7 +96,8 @@ export class DataDescriptor {
     this.location = location;
     this.baseSize = size;
     this.size = size;
-    this.stack = null;
+    this.selection = null;
+    this.parent = null;
     this.pieces = null;
   }
 
@@ -132,7 +130,7 @@ export class DataDescriptor {
   /** The selections applied so far, bottom first, each in its parent's coordinates. */
   get selections(): Selection[] {
     const result: Selection[] = [];
-    for (let node = this.stack; node !== null; node = node.previous) result.push(node.selection);
+    for (let view: DataDescriptor | null = this; view !== null && view.selection !== null; view = view.parent) result.push(view.selection);
     return result.reverse();
   }
 
@@ -365,9 +363,10 @@ export class DataDescriptor {
 
   private derive(selection: Selection, size: number, pieces: number[]): DataDescriptor {
     const view = new DataDescriptor(this.location, this.baseSize);
-    const fields = view as unknown as { size: number; stack: SelectionNode; pieces: readonly number[] };
+    const fields = view as unknown as { size: number; selection: Selection; parent: DataDescriptor; pieces: readonly number[] };
     fields.size = size;
-    fields.stack = { selection, previous: this.stack };
+    fields.selection = selection;
+    fields.parent = this;
     fields.pieces = pieces;
     return view;
   }

@@ -93,8 +93,8 @@ function sliceSelection(bytes: Uint8Array, descriptor: DataDescriptor): DataView
   if (descriptor.isFull) return new DataView(bytes);
   const count = descriptor.pieceCount;
   if (count === 1) {
-    const offset = descriptor.pieceOffset(0);
-    return new DataView(bytes.subarray(offset, offset + descriptor.pieceSize(0)));
+    // A plain Uint8Array view costs less than Buffer#subarray (no species lookup); it shares the same memory.
+    return new DataView(new Uint8Array(bytes.buffer, bytes.byteOffset + descriptor.pieceOffset(0), descriptor.pieceSize(0)));
   }
   const slices = new Array<Uint8Array>(count);
   for (let i = 0; i < count; i++) {
