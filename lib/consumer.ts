@@ -126,6 +126,8 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
   private processing = 0;
   private processDone: Promise<void> = Promise.resolve();
   private startupError: unknown;
+  private deliveries = 0;
+  private sliceStart = performance.now();
 
   private constructor(
     readonly topic: ConsumerTopic,
@@ -409,13 +411,21 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
   pull(): Future<Event | null> {
     if (this.closed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`));
     if (this.waiters.length === 0) {
+      if (this.yieldDue()) {
+        // A caller pulling a long backlog in a loop gets its events from resolved futures (microtasks only):
+        // now and then, deliver after a macrotask so timers and I/O (claim refreshes, acknowledgement writes) run.
+        const f = new Future<Event | null>();
+        this.waiters.push(f);
+        setImmediate(() => {
+          this.persistAcks();
+          this.serveWaiters();
+        });
+        return f;
+      }
       try {
         const r = this.step();
         if (r === null) return Future.resolved<Event | null>(null);
-        if (r instanceof Event) {
-          this.afterDelivery();
-          return Future.resolved<Event | null>(r);
-        }
+        if (r instanceof Event) return Future.resolved<Event | null>(r);
       } catch (err) {
         return Future.rejected(err);
       }
@@ -450,7 +460,6 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
       }
       const w = this.waiters.shift()!;
       w.resolve(r);
-      if (r !== null) this.afterDelivery();
     }
   }
 
@@ -491,8 +500,16 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     if (!this.waiting && this.waiters.length > 0) this.serveWaiters();
   }
 
-  private afterDelivery(): void {
-    // Nothing per event for now: acknowledgements are persisted by scheduleAckWrite.
+  /**
+   * True about every YIELD_EVERY_MS of continuous synchronous delivery (checked every 256 events, so the clock is not
+   * read per event): time to let the event loop turn.
+   */
+  private yieldDue(): boolean {
+    if ((++this.deliveries & 255) !== 0) return false;
+    const now = performance.now();
+    if (now - this.sliceStart < YIELD_EVERY_MS) return false;
+    this.sliceStart = now;
+    return true;
   }
 
   /**
@@ -605,6 +622,11 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<Event> {
     while (!this.stopped) {
+      if (this.yieldDue()) {
+        // Let timers and I/O run during a long backlog (see pull()); acknowledgements are written meanwhile.
+        this.persistAcks();
+        await new Promise<void>((r) => setImmediate(r));
+      }
       let ev: Event | null | undefined | Promise<void> = this.step();
       if (ev === undefined || isPromise(ev)) {
         this.persistAcks();

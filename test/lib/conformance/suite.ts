@@ -509,6 +509,40 @@ export function defineConformanceSuite(test: TestFn, label: string, make: () => 
     });
   });
 
+  t0(`${label}: a long backlog read with for-await or pull() lets timers run and persists acknowledgements meanwhile`, async (t) => {
+    await withDriver(async (d) => {
+      const topic = await topicWith(d);
+      const p = topic.producer();
+      for (let i = 0; i < 20_000; i++) p.push({ i });
+      await p.flush();
+      const busy = (): void => {
+        const until = performance.now() + 0.01; // ~10 µs of work per event: the backlog takes ~200 ms
+        while (performance.now() < until);
+      };
+      for (const mode of ['iterator', 'pull'] as const) {
+        const c = await topic.consumer(`backlog-${mode}`, { until: 'end' });
+        let timerFired = false;
+        setTimeout(() => (timerFired = true), 5);
+        let n = 0;
+        let persistedMidway: number | null | undefined;
+        const onEvent = async (e: Event): Promise<void> => {
+          busy();
+          void e.acknowledge();
+          if (++n === 15_000) {
+            const mine = (await topic.listConsumers()).find((x) => x.name === `backlog-${mode}`);
+            persistedMidway = mine?.partitions[0]?.lastAcknowledged;
+          }
+        };
+        if (mode === 'iterator') for await (const e of c) await onEvent(e);
+        else for (let e = await c.pull(); e !== null; e = await c.pull()) await onEvent(e);
+        t.is(n, 20_000);
+        t.true(timerFired, `${mode}: a timer ran during the backlog`);
+        t.true(typeof persistedMidway === 'number' && persistedMidway > 1000, `${mode}: acknowledged position stored midway: ${persistedMidway}`);
+        await c.close();
+      }
+    });
+  });
+
   t0(`${label}: every method on closed objects fails with CLOSED`, async (t) => {
     await withDriver(async (d) => {
       const topic = await topicWith(d);
