@@ -2,7 +2,7 @@
 import AjvModule from 'ajv';
 import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import { DiasporaError, ErrorCode } from '../errors.js';
-import type { JsonValue } from '../json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 
 // ajv is CommonJS: depending on the loader the default import is the class or the module object holding it.
 type AjvClass = new (options?: Options) => { compile(schema: object | boolean): ValidateFunction };
@@ -45,4 +45,16 @@ function formatSchemaError(err: ErrorObject): string {
     instance = String(err.data);
   }
   return `'${err.instancePath}' - '${instance}': ${err.message ?? err.keyword}`;
+}
+
+/**
+ * Reads the `{type: "schema", schema: <JSON schema>}` config shared by the schema validator and serializer:
+ * BAD_CONFIG (with the reference's messages) when it is not an object or has no schema.
+ */
+export function readSchemaConfig(config: JsonObject, owner: string): { config: JsonObject; check: JsonSchemaCheck } {
+  if (!isJsonObject(config)) throw new DiasporaError(ErrorCode.BAD_CONFIG, 'Provided Metadata is not a JSON object');
+  if (!Object.hasOwn(config, 'schema')) {
+    throw new DiasporaError(ErrorCode.BAD_CONFIG, `${owner} is expecting a "schema" entry in its configuration`);
+  }
+  return { check: compileJsonSchema(config.schema, owner), config: structuredClone({ ...config, type: config.type ?? 'schema' }) };
 }

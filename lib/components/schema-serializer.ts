@@ -1,8 +1,8 @@
 // The "schema" serializer: same wire format as the default one (as in the reference, whose schema encoder is
 // disabled), but metadata is checked against the schema when serialized instead of the schema being ignored.
-import { DiasporaError, ErrorCode, InvalidMetadata } from '../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
-import { compileJsonSchema, type JsonSchemaCheck } from './json-schema.js';
+import { InvalidMetadata } from '../errors.js';
+import type { JsonObject, JsonValue } from '../json.js';
+import { readSchemaConfig, type JsonSchemaCheck } from './json-schema.js';
 import { decodeJsonMetadata, encodeJsonMetadata, type Serializer } from './serializer.js';
 
 export class SchemaSerializer implements Serializer {
@@ -11,15 +11,7 @@ export class SchemaSerializer implements Serializer {
 
   /** `config` is `{type: "schema", schema: <JSON schema>}`. */
   constructor(config: JsonObject) {
-    if (!isJsonObject(config)) throw new DiasporaError(ErrorCode.BAD_CONFIG, 'Provided Metadata is not a JSON object');
-    if (!Object.hasOwn(config, 'schema')) {
-      throw new DiasporaError(
-        ErrorCode.BAD_CONFIG,
-        'SchemaSerializer is expecting a "schema" entry in its configuration',
-      );
-    }
-    this.check = compileJsonSchema(config.schema, 'SchemaSerializer');
-    this.config = structuredClone({ ...config, type: config.type ?? 'schema' });
+    ({ config: this.config, check: this.check } = readSchemaConfig(config, 'SchemaSerializer'));
   }
 
   serialize(metadata: JsonValue): Uint8Array {

@@ -1,7 +1,7 @@
 // The "schema" validator: metadata must comply to a JSON Schema (draft 7).
-import { DiasporaError, ErrorCode, InvalidMetadata } from '../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
-import { compileJsonSchema, type JsonSchemaCheck } from './json-schema.js';
+import { InvalidMetadata } from '../errors.js';
+import type { JsonObject, JsonValue } from '../json.js';
+import { readSchemaConfig, type JsonSchemaCheck } from './json-schema.js';
 import type { Validator } from './validator.js';
 
 export class SchemaValidator implements Validator {
@@ -10,15 +10,7 @@ export class SchemaValidator implements Validator {
 
   /** `config` is `{type: "schema", schema: <JSON schema>}`. */
   constructor(config: JsonObject) {
-    if (!isJsonObject(config)) throw new DiasporaError(ErrorCode.BAD_CONFIG, 'Provided Metadata is not a JSON object');
-    if (!Object.hasOwn(config, 'schema')) {
-      throw new DiasporaError(
-        ErrorCode.BAD_CONFIG,
-        'SchemaValidator is expecting a "schema" entry in its configuration',
-      );
-    }
-    this.check = compileJsonSchema(config.schema, 'SchemaValidator');
-    this.config = structuredClone({ ...config, type: config.type ?? 'schema' });
+    ({ config: this.config, check: this.check } = readSchemaConfig(config, 'SchemaValidator'));
   }
 
   validate(metadata: JsonValue, _data?: unknown): void {
