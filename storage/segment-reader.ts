@@ -1,4 +1,4 @@
-// Read-only memory mappings of segment files. Bytes are only ever touched below the file size measured by
+// Memory mappings of segment files (copy-on-write, see map-file.ts). Bytes are only ever touched below the file size measured by
 // fstat (touching a page past the end of the file raises SIGBUS): a committed entry pointing further is
 // re-measured first, and is CORRUPTION if the file is still too short. A file that may still grow (the last
 // segment) is mapped with headroom past its current end, so that a reader tailing a live writer does not need a
@@ -7,13 +7,9 @@
 // allows 65,530 per process). Old mappings are unmapped by the GC once no slice refers to them, so slices handed
 // out stay valid after close() and even after the file is unlinked.
 import fs from 'node:fs';
-import mmapModule from 'mmap-io';
+import { mapFile } from './map-file.js';
 import { StorageError } from './types.js';
 
-// mmap-io is CommonJS whose typings declare a default export that does not exist at run time (module.exports
-// itself is the API): accept either shape.
-type MmapIo = typeof mmapModule.default;
-const mmap: MmapIo = (mmapModule as unknown as { default?: MmapIo }).default ?? (mmapModule as unknown as MmapIo);
 
 /** Biggest mapping mmap-io can make (its sizes are 32-bit signed ints). */
 export const MAX_MAPPING_BYTES = 0x7fff_ffff;
@@ -64,7 +60,7 @@ export class MappedFile {
       return this.mapping;
     }
     const length = this.sealed ? size : Math.min(MAX_MAPPING_BYTES, size + GROWTH_HEADROOM_BYTES);
-    this.mapping = mmap.map(length, mmap.PROT_READ, mmap.MAP_SHARED, this.fd, 0, mmap.MADV_NORMAL);
+    this.mapping = mapFile(this.fd, length);
     if (this.sealed) this.closeFd();
     return this.mapping;
   }

@@ -1,17 +1,13 @@
-// Read-only, zero-copy access to a file that only grows (a reference-format index, metadata or data file).
+// Zero-copy access (copy-on-write mappings, see ../map-file.ts) to a file that only grows (a reference-format index, metadata or data file).
 // The reference keeps one file per kind per partition, with no segments, so a file may outgrow what one mmap-io
 // mapping can hold (sizes and offsets are 32-bit signed ints there). The file is therefore mapped in fixed chunks;
 // a range inside one chunk is a subarray of that chunk's mapping; a range crossing a chunk boundary gets a mapping
 // of its own; a range beyond mmap-io's offset limit (2 GiB) is read with pread into a fresh buffer (a copy).
-// Only bytes that exist are ever mapped (no SIGBUS); a chunk is remapped when the file grows into it.
+// A chunk is mapped whole, also past the end of a growing file; bytes are only touched below a fresh fstat (no SIGBUS).
 import fs from 'node:fs';
-import mmapModule from 'mmap-io';
+import { mapFile, PAGE_SIZE } from '../map-file.js';
 
-// mmap-io is CommonJS: at run time the default import is its exports object, while its typings declare that
-// object as `default`, so the types are taken from there.
-const mmap = mmapModule as unknown as typeof mmapModule.default;
-
-const PAGE = mmap.PAGESIZE;
+const PAGE = PAGE_SIZE;
 /** mmap-io passes sizes and offsets as C ints. */
 const MMAP_INT_LIMIT = 0x7fffffff;
 
@@ -99,7 +95,7 @@ export class MappedFileReader {
   private map(start: number, length: number): Buffer {
     const fd = this.handle();
     if (fd === null) throw new Error(`${this.file} disappeared`);
-    return mmap.map(length, mmap.PROT_READ, mmap.MAP_SHARED, fd, start);
+    return mapFile(fd, length, start);
   }
 
   private copy(offset: number, length: number): Buffer {

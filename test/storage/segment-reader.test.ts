@@ -44,3 +44,18 @@ test('bytes past the measured end of a file are refused, not touched', (t) => {
   t.is(grown[149], 9);
   m.close();
 });
+
+test('writing into a delivered slice neither crashes the process nor changes the stored event', (t) => {
+  const dir = path.join(tempDir(t), 'p');
+  const log = PartitionLog.open(dir, 0, {});
+  t.teardown(() => log.close());
+  log.append([{ metadata: Buffer.from('{"a":1}'), data: Buffer.from('original') }]);
+  const slice = log.read(0).data();
+  slice.set(Buffer.from('CHANGED!')); // a read-only mapping would kill the process here (SIGSEGV)
+  t.is(Buffer.from(slice).toString(), 'CHANGED!');
+  const other = PartitionLog.open(dir, 0, {});
+  t.teardown(() => other.close());
+  t.is(Buffer.from(other.read(0).data()).toString(), 'original', 'the file is unchanged (copy-on-write)');
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.data'))!;
+  t.is(fs.readFileSync(path.join(dir, file)).toString(), 'original');
+});
