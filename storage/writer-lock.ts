@@ -7,6 +7,7 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { StorageError } from './types.js';
 import { WRITER_LOCK_NAME } from './segment-files.js';
+import { breakLockOfDeadHolder, removeOwnIdentity, writeOwner } from './process-liveness.js';
 
 export const DEFAULT_LOCK_STALE_MS = 5000;
 /** proper-lockfile never treats a lock younger than this as stale, whatever is asked. */
@@ -32,6 +33,9 @@ export class WriterLock {
   readonly lockPath: string;
   private readonly target: string;
   private readonly staleMs: number;
+  private get ownerFile(): string {
+    return `${this.lockPath}.owner`;
+  }
   private heldSince = 0;
   private lastTouch = 0;
   private ourMtimeMs = 0;
@@ -63,7 +67,7 @@ export class WriterLock {
     if (this.isHeld) return true;
     const other = heldInProcess.get(this.lockPath);
     if (other !== undefined && other !== this) other.release();
-    try {
+    const take = (): void => {
       lockfile.lockSync(this.target, {
         stale: this.staleMs,
         realpath: false,
@@ -72,6 +76,16 @@ export class WriterLock {
           this.compromised = true;
         },
       });
+    };
+    try {
+      try {
+        take();
+      } catch (err) {
+        // A holder that died on this machine (pid + start time in the owner file) is recognised at once.
+        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED' || !breakLockOfDeadHolder(this.lockPath, this.ownerFile)) throw err;
+        take();
+      }
+      writeOwner(this.ownerFile);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return false;
       throw new StorageError('LOCK_FAILED', `cannot take writer lock ${this.lockPath}: ${(err as Error).message}`, {
@@ -152,7 +166,10 @@ export class WriterLock {
     const ours = !this.compromised && this.stillOursUnchecked();
     this.compromised = false;
     try {
-      if (ours) lockfile.unlockSync(this.target, { realpath: false, lockfilePath: this.lockPath });
+      if (ours) {
+        removeOwnIdentity(this.ownerFile);
+        lockfile.unlockSync(this.target, { realpath: false, lockfilePath: this.lockPath });
+      }
     } catch {
       // Already released or removed: nothing of ours is left to clean up.
     }
