@@ -6,11 +6,12 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Socket } from 'node:net';
 import { Command } from 'commander';
 import { BatchSize, type Driver, type JsonValue, type Producer, type TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, openDriver, type DriverFlags } from './driver-options.js';
 import { describeError } from './errors.js';
-import { ensureFifo, FifoLineReader, isFifo, openFifoWriter, writeSocket } from './fifo-io.js';
+import { ensureFifo, FifoLineReader, isFifo, openFifoKeeper, openFifoWriter, writeSocket } from './fifo-io.js';
 import { checkLogLevel, Logger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
@@ -173,27 +174,43 @@ export class FifoBridge {
     const format = formatOption(cmd, this.log);
     const batchSize = batchOption(cmd, this.log);
     const topic = await this.topic(cmd.topic);
-    while (!signal.aborted) {
-      const socket = await openFifoWriter(cmd.path, signal);
-      if (!socket) return;
-      const consumer = await topic.consumer(cmd.path, { dataSelector: () => null, batchSize });
-      const stop = (): void => void consumer.close();
-      signal.addEventListener('abort', stop, { once: true });
-      try {
-        for await (const event of consumer) {
-          const md = event.metadata;
-          const line = format === 'raw' && typeof md === 'string' ? md : JSON.stringify(md);
-          if (!(await writeSocket(socket, line + '\n'))) {
-            this.log.info(`${cmd.path}: reader closed; waiting for the next one`);
-            break; // this event stays unacknowledged and is written to the next reader
-          }
-          void event.acknowledge();
-        }
-      } finally {
-        signal.removeEventListener('abort', stop);
-        await consumer.close();
-        socket.destroy();
+    let keeper: number | undefined;
+    try {
+      while (!signal.aborted) {
+        const socket = await openFifoWriter(cmd.path, signal);
+        if (!socket) return;
+        const previous = keeper;
+        keeper = openFifoKeeper(cmd.path);
+        if (previous !== undefined) fs.closeSync(previous);
+        await this.writeSession(cmd, topic, socket, signal, format, batchSize);
       }
+    } finally {
+      if (keeper !== undefined) fs.closeSync(keeper);
+    }
+  }
+
+  /** Writes events to one reader of a consumer FIFO until it leaves (or shutdown); acknowledges what it wrote. */
+  private async writeSession(
+    cmd: BridgeCommand, topic: TopicHandle, socket: Socket, signal: AbortSignal,
+    format: string, batchSize: ReturnType<typeof batchOption>,
+  ): Promise<void> {
+    const consumer = await topic.consumer(cmd.path, { dataSelector: () => null, batchSize });
+    const stop = (): void => void consumer.close();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const event of consumer) {
+        const md = event.metadata;
+        const line = format === 'raw' && typeof md === 'string' ? md : JSON.stringify(md);
+        if (!(await writeSocket(socket, line + '\n'))) {
+          this.log.info(`${cmd.path}: reader closed; waiting for the next one`);
+          break; // this event stays unacknowledged and is written to the next reader
+        }
+        void event.acknowledge();
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      await consumer.close();
+      socket.destroy();
     }
   }
 

@@ -78,11 +78,33 @@ export async function openFifoWriter(path: string, signal: AbortSignal, retryMs 
       if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
     }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, retryMs);
-      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      const onAbort = (): void => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, retryMs);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
   return undefined;
+}
+
+/**
+ * A second write descriptor held across write sessions of a consumer FIFO. A reader that opens the FIFO just as
+ * the previous session's descriptor is being closed (its reader gone, EPIPE) would otherwise see no writer left and
+ * read end-of-file; with this one open, it waits for the next session's lines instead. Opened when a reader is
+ * present (undefined if it already left); closing it at shutdown gives readers their end-of-file.
+ */
+export function openFifoKeeper(path: string): number | undefined {
+  try {
+    return fs.openSync(path, O_WRONLY | O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO') return undefined;
+    throw err;
+  }
 }
 
 /** Writes to a socket; resolves false if the reader went away (EPIPE and the like). */
