@@ -621,6 +621,15 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Event> {
+    try {
+      yield* this.iterate();
+    } finally {
+      // The loop ended (the end was reached, or the caller broke out): write what it acknowledged.
+      this.persistAcks();
+    }
+  }
+
+  private async *iterate(): AsyncGenerator<Event> {
     while (!this.stopped) {
       if (this.yieldDue()) {
         // Let timers and I/O run during a long backlog (see pull()); acknowledgements are written meanwhile.

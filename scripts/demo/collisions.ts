@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     void event.acknowledge();
   }
   const rectMs = performance.now() - t;
+  await rect.close();
   console.log(`read ${rects.toLocaleString('en-US')} ${w}x${h} rectangles (${w * h} of ${W * H} bytes each) in ${rectMs.toFixed(0)} ms (${rate(rects, rectMs)}), checksum ${check}`);
   const lag = await topic.listConsumers();
   for (const c of lag) console.log(`consumer "${c.name}": last acknowledged ${c.partitions.map((p) => `p${p.partition}=${p.lastAcknowledged}`).join(' ')}`);

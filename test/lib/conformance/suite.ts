@@ -543,6 +543,26 @@ export function defineConformanceSuite(test: TestFn, label: string, make: () => 
     });
   });
 
+  t0(`${label}: acknowledgements made in a for-await loop are stored when the loop ends (end reached or break)`, async (t) => {
+    await withDriver(async (d) => {
+      const topic = await topicWith(d);
+      const p = topic.producer();
+      for (let i = 0; i < 10; i++) p.push({ i });
+      await p.flush();
+      const position = async (name: string): Promise<number | null | undefined> =>
+        (await topic.listConsumers()).find((x) => x.name === name)?.partitions[0]?.lastAcknowledged;
+      const c = await topic.consumer('loop-end', { until: 'end' });
+      for await (const e of c) void e.acknowledge();
+      t.is(await position('loop-end'), 9);
+      const b = await topic.consumer('loop-break');
+      for await (const e of b) {
+        void e.acknowledge();
+        if (e.id === 4) break;
+      }
+      t.is(await position('loop-break'), 4);
+    });
+  });
+
   t0(`${label}: every method on closed objects fails with CLOSED`, async (t) => {
     await withDriver(async (d) => {
       const topic = await topicWith(d);
