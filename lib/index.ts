@@ -15,7 +15,7 @@ export {
 export { Event } from './event.js';
 export { Future } from './future.js';
 export { ThreadPool, makeThreadPool, defaultThreadPool } from './thread-pool.js';
-export { BatchSize, Ordering, NoMoreEvents } from './options.js';
+export { BatchSize, Ordering } from './options.js';
 export { DiasporaError, InvalidMetadata, StopEventProcessor, ErrorCode, type ErrorDetails } from './errors.js';
 export type { JsonValue, JsonObject, JsonPrimitive } from './json.js';
 export { DataDescriptor, DataView, selectData, fullDataSelector, bufferAllocator, type DataSelector, type DataAllocator } from './data/index.js';

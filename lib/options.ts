@@ -13,9 +13,6 @@ export const Ordering = {
 } as const;
 export type Ordering = (typeof Ordering)[keyof typeof Ordering];
 
-/** Sentinel id the reference uses for "end of stream". */
-export const NoMoreEvents = Number.MAX_SAFE_INTEGER;
-
 export function checkBatchSize(v: unknown, what = 'batchSize'): BatchSize {
   if (v === undefined || v === BatchSize.Adaptive) return BatchSize.Adaptive;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return v;

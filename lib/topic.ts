@@ -5,7 +5,7 @@ import type { PartitionSelector } from './components/partition-selector.js';
 import type { Serializer } from './components/serializer.js';
 import type { Validator } from './components/validator.js';
 import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMetadata } from './components/registry.js';
-import { Consumer, type ConsumerOptions, type StartPosition } from './consumer.js';
+import { Consumer, type ConsumerOptions } from './consumer.js';
 import { closeAll } from './close-all.js';
 import { DiasporaError, ErrorCode } from './errors.js';
 import type { JsonObject } from './json.js';
@@ -145,4 +145,3 @@ export class TopicHandle {
   }
 }
 
-export type { StartPosition };

@@ -1,0 +1,73 @@
+// A damaged event in the middle of a partition: the consumer reports it (CORRUPTION naming file and offset) and
+// delivers every other event, before and after it; a flipped data byte is caught by the data checksum.
+import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DiasporaError, Driver, ErrorCode, type JsonObject } from '../../../../lib/index.js';
+
+async function seeded(t: { teardown(fn: () => void): void }): Promise<{ root: string; partitionDir: string }> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-corrupt-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const d = await Driver.create('files', { root_path: root });
+  await d.createTopic('t');
+  const p = (await d.openTopic('t')).producer();
+  for (let i = 0; i < 100; i++) p.push({ i }, Buffer.from(`data-of-${String(i).padStart(3, '0')}`));
+  await p.flush();
+  await d.close();
+  return { root, partitionDir: path.join(root, 't', 'partitions', '00000000') };
+}
+
+function flipIn(file: string, needle: string): number {
+  const bytes = fs.readFileSync(file);
+  const at = bytes.indexOf(needle);
+  if (at < 0) throw new Error(`${needle} not in ${file}`);
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.from([bytes[at + needle.length - 2] ^ 0x01]), 0, 1, at + needle.length - 2);
+  fs.closeSync(fd);
+  return at;
+}
+
+async function readAll(root: string): Promise<{ ids: number[]; errors: DiasporaError[] }> {
+  const d = await Driver.create('files', { root_path: root });
+  const c = await (await d.openTopic('t')).consumer('reader', { until: 'end' });
+  const ids: number[] = [];
+  const errors: DiasporaError[] = [];
+  for (;;) {
+    try {
+      const e = await c.pull();
+      if (e === null) break;
+      t0(e.metadata as JsonObject, e.id, e.data.toBuffer().toString());
+      ids.push(e.id);
+    } catch (err) {
+      errors.push(err as DiasporaError);
+    }
+  }
+  await d.close();
+  return { ids, errors };
+}
+
+function t0(md: JsonObject, id: number, data: string): void {
+  if (md.i !== id || data !== `data-of-${String(id).padStart(3, '0')}`) throw new Error(`wrong bytes for event ${id}`);
+}
+
+test('a flipped metadata byte: that event is a CORRUPTION error naming file and offset, all others are delivered', async (t) => {
+  const { root, partitionDir } = await seeded(t);
+  const meta = fs.readdirSync(partitionDir).find((f) => f.endsWith('.meta'))!;
+  flipIn(path.join(partitionDir, meta), '{"i":37}');
+  const { ids, errors } = await readAll(root);
+  t.is(errors.length, 1);
+  t.is(errors[0].code, ErrorCode.CORRUPTION);
+  t.regex(errors[0].message, /\.meta/);
+  t.deepEqual(ids, Array.from({ length: 100 }, (_, i) => i).filter((i) => i !== 37));
+});
+
+test('a flipped data byte is caught by the data checksum (verify_data, the default) and only that event fails', async (t) => {
+  const { root, partitionDir } = await seeded(t);
+  const data = fs.readdirSync(partitionDir).find((f) => f.endsWith('.data'))!;
+  flipIn(path.join(partitionDir, data), 'data-of-064');
+  const { ids, errors } = await readAll(root);
+  t.is(errors.length, 1);
+  t.is(errors[0].code, ErrorCode.CORRUPTION);
+  t.deepEqual(ids, Array.from({ length: 100 }, (_, i) => i).filter((i) => i !== 64));
+});
