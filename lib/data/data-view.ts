@@ -52,20 +52,7 @@ export class DataView {
     const available = Math.max(0, this.totalSize - offset);
     const length = size === undefined ? available : Math.min(checkCount('size', size), available);
     const out = Buffer.allocUnsafe(length);
-    let copied = 0;
-    let segmentStart = 0;
-    for (const segment of this.segments) {
-      if (copied === length) break;
-      const segmentEnd = segmentStart + segment.length;
-      const from = offset + copied;
-      if (from < segmentEnd) {
-        const within = from - segmentStart;
-        const take = Math.min(length - copied, segment.length - within);
-        out.set(segment.subarray(within, within + take), copied);
-        copied += take;
-      }
-      segmentStart = segmentEnd;
-    }
+    this.spans(offset, length, (segment, within, done, take) => out.set(segment.subarray(within, within + take), done));
     return out;
   }
 
@@ -74,21 +61,30 @@ export class DataView {
     if (!(source instanceof Uint8Array)) throw new TypeError(`write expects a Uint8Array, got ${describe(source)}`);
     checkCount('offset', offset);
     const length = Math.min(source.length, Math.max(0, this.totalSize - offset));
-    let written = 0;
+    this.spans(offset, length, (segment, within, done, take) => segment.set(source.subarray(done, done + take), within));
+    return length;
+  }
+
+  /**
+   * Visits the pieces of segments covering logical bytes [offset, offset + length): for each, the segment, the
+   * position inside it, how many bytes came before (`done`) and how many it contributes. A range starting inside a
+   * segment is handled (the reference copied min(size, segment size) there and overran the segment).
+   */
+  private spans(offset: number, length: number, visit: (segment: Uint8Array, within: number, done: number, take: number) => void): void {
+    let done = 0;
     let segmentStart = 0;
     for (const segment of this.segments) {
-      if (written === length) break;
+      if (done === length) break;
       const segmentEnd = segmentStart + segment.length;
-      const to = offset + written;
-      if (to < segmentEnd) {
-        const within = to - segmentStart;
-        const take = Math.min(length - written, segment.length - within);
-        segment.set(source.subarray(written, written + take), within);
-        written += take;
+      const at = offset + done;
+      if (at < segmentEnd) {
+        const within = at - segmentStart;
+        const take = Math.min(length - done, segment.length - within);
+        visit(segment, within, done, take);
+        done += take;
       }
       segmentStart = segmentEnd;
     }
-    return written;
   }
 
   /** All bytes as one Buffer: no copy when there is exactly one segment, a concatenated copy otherwise. */
