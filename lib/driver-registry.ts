@@ -1,10 +1,9 @@
 // Registry of drivers by name ("files", "memory", ...). A name of the form "name:module" imports the module
 // (which registers `name` when loaded) before looking the name up, like the reference's "name:library.so".
 
-import { pathToFileURL } from 'node:url';
-import path from 'node:path';
 import type { DriverBackend, MaybePromise } from './backend.js';
 import { DiasporaError, ErrorCode } from './errors.js';
+import { importPluginModule } from './plugin-module.js';
 import type { JsonObject } from './json.js';
 
 export type DriverFactory = (options: JsonObject) => MaybePromise<DriverBackend>;
@@ -22,13 +21,6 @@ export function registeredDrivers(): string[] {
   return [...factories.keys()];
 }
 
-/** Imports a module given as a path (relative to the working directory) or a package name. */
-export async function importPlugin(spec: string): Promise<unknown> {
-  const isPath = spec.startsWith('.') || spec.startsWith('/') || /\.[cm]?js$/.test(spec);
-  const target = isPath ? pathToFileURL(path.resolve(spec)).href : spec;
-  return import(target);
-}
-
 export async function resolveDriverFactory(type: string): Promise<DriverFactory> {
   if (typeof type !== 'string' || type.length === 0) throw new TypeError('driver type must be a non-empty string');
   const colon = type.indexOf(':');
@@ -37,7 +29,7 @@ export async function resolveDriverFactory(type: string): Promise<DriverFactory>
     const spec = type.slice(colon + 1);
     let mod: unknown;
     try {
-      mod = await importPlugin(spec);
+      mod = await importPluginModule(spec);
     } catch (err) {
       throw new DiasporaError(ErrorCode.UNKNOWN_DRIVER, `Could not import driver module ${spec}: ${(err as Error).message}`, { cause: err });
     }

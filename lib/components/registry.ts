@@ -2,7 +2,7 @@
 import { DiasporaError, ErrorCode } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import { EventbridgeValidator } from './eventbridge-validator.js';
-import { importComponentModule } from './module-loader.js';
+import { importPluginModule } from '../plugin-module.js';
 import { DefaultPartitionSelector, isPartitionSelector, type PartitionSelector } from './partition-selector.js';
 import { SchemaSerializer } from './schema-serializer.js';
 import { SchemaValidator } from './schema-validator.js';
@@ -91,7 +91,7 @@ async function resolveFactory<T>(registry: Registry<T>, type: string): Promise<F
   }
   let loaded: Record<string, unknown>;
   try {
-    loaded = await importComponentModule(modulePath);
+    loaded = await importPluginModule(modulePath);
   } catch (err) {
     throw new DiasporaError(
       ErrorCode.UNKNOWN_COMPONENT,

@@ -1,4 +1,4 @@
-// Imports the module named in a "name:module-path" component type.
+// Imports the module named in a "name:module-path" driver or component type.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
  * with `.`, or any path naming an existing file relative to process.cwd() as a file; otherwise a package name,
  * looked up from process.cwd() first, then from this library's own location.
  */
-export async function importComponentModule(spec: string): Promise<Record<string, unknown>> {
+export async function importPluginModule(spec: string): Promise<Record<string, unknown>> {
   if (spec.startsWith('file:')) return (await import(spec)) as Record<string, unknown>;
   const asFile = path.resolve(process.cwd(), spec);
   if (path.isAbsolute(spec) || spec.startsWith('.') || existsSync(asFile)) {
