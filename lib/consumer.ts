@@ -12,10 +12,11 @@ import { Event, type Acknowledger } from './event.js';
 import { Future } from './future.js';
 import type { JsonValue } from './json.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from './options.js';
+import { idAt, isPosition, type Position } from './positions.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
 
 /** Where a consumer starts in each partition. */
-export type StartPosition = 'committed' | 'earliest' | 'latest' | number | Date;
+export type StartPosition = 'committed' | Position;
 
 export interface ConsumerOptions {
   dataSelector?: DataSelector;
@@ -152,11 +153,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     this.standby = options.standby ?? false;
     if (typeof this.standby !== 'boolean') throw new TypeError('standby must be a boolean');
     const from = options.from ?? 'committed';
-    if (
-      !(from instanceof Date && !Number.isNaN(from.getTime())) &&
-      !(typeof from === 'number' && Number.isInteger(from) && from >= 0) &&
-      from !== 'committed' && from !== 'earliest' && from !== 'latest'
-    ) {
+    if (from !== 'committed' && !isPosition(from)) {
       throw new TypeError("from must be 'committed', 'earliest', 'latest', a non-negative event id or a valid Date");
     }
     this.from = from;
@@ -270,12 +267,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     st.committed = this.offsets ? await this.offsets.load(st.index) : null;
     st.ackTarget = st.committed;
     const from = this.from;
-    let next: number;
-    if (from === 'committed') next = st.committed === null ? start : st.committed + 1;
-    else if (from === 'earliest') next = start;
-    else if (from === 'latest') next = end;
-    else if (from instanceof Date) next = await b.findByTime(from.getTime());
-    else next = from;
+    const next = from === 'committed' ? (st.committed === null ? start : st.committed + 1) : await idAt(b, from, start, end);
     st.next = Math.max(start, next);
     if (this.until === 'end') st.stopAt = end;
     st.active = true;

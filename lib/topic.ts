@@ -9,6 +9,7 @@ import { Consumer, type ConsumerOptions } from './consumer.js';
 import { closeAll } from './close-all.js';
 import { DiasporaError, ErrorCode } from './errors.js';
 import type { JsonObject } from './json.js';
+import { idAt, isPosition, type Position } from './positions.js';
 import { Producer, type ProducerOptions } from './producer.js';
 
 export interface TopicStats {
@@ -17,7 +18,7 @@ export interface TopicStats {
 }
 
 /** Where `resetConsumer` moves a consumer: the next event it will read. */
-export type ResetTarget = 'earliest' | 'latest' | number | Date;
+export type ResetTarget = Position;
 
 export interface TopicOwner {
   readonly closed: boolean;
@@ -124,16 +125,11 @@ export class TopicHandle {
       if (!Number.isInteger(p) || p < 0) throw new TypeError('partitions must be non-negative integers');
       if (p >= this.backend.numPartitions) throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `no partition ${p}`);
     }
+    if (!isPosition(to)) throw new TypeError("to must be 'earliest', 'latest', a non-negative event id or a Date");
     for (const p of targets) {
       const b = this.backend.partition(p);
       const end = await b.refresh();
-      const start = await b.startId();
-      let next: number;
-      if (to === 'earliest') next = start;
-      else if (to === 'latest') next = end;
-      else if (to instanceof Date) next = await b.findByTime(to.getTime());
-      else if (typeof to === 'number' && Number.isInteger(to) && to >= 0) next = Math.min(to, end);
-      else throw new TypeError("to must be 'earliest', 'latest', a non-negative event id or a Date");
+      const next = Math.min(await idAt(b, to, await b.startId(), end), end);
       await this.backend.resetConsumer(name, p, next <= 0 ? null : next - 1);
     }
   }
