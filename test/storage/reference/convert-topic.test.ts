@@ -6,7 +6,7 @@ import { convertTopic } from '../../../storage/convert-topic.js';
 import { openTopicStore, topicStoreFormat } from '../../../storage/open-topic.js';
 import { TopicStore } from '../../../storage/topic-store.js';
 import { StorageError, type TopicStoreLike } from '../../../storage/types.js';
-import { FIXTURE_ROOT, copyFixtureRoot, loadExpected, removeTemp, sha256 } from './reference-fixture.js';
+import { FIXTURE_ROOT, copyFixtureRoot, loadExpected, removeTemp, sha256, treeDigest } from './reference-fixture.js';
 
 interface Flat {
   partition: number;
@@ -26,18 +26,6 @@ function flatten(store: TopicStoreLike): Flat[] {
   return out;
 }
 
-function treeBytes(dir: string): Map<string, string> {
-  const m = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else m.set(path.relative(dir, p), sha256(fs.readFileSync(p)));
-    }
-  };
-  walk(dir);
-  return m;
-}
 
 test('reference -> native -> reference reproduces the C++ fixture events and its exact files', (t) => {
   const root = copyFixtureRoot();
@@ -68,7 +56,7 @@ test('reference -> native -> reference reproduces the C++ fixture events and its
       t.is(r2.totalEvents, total);
       native.close();
       src.close();
-      t.deepEqual(treeBytes(path.join(root, `${topic}-back`)), treeBytes(path.join(FIXTURE_ROOT, topic)), `${topic}: files byte-identical`);
+      t.deepEqual(treeDigest(path.join(root, `${topic}-back`)), treeDigest(path.join(FIXTURE_ROOT, topic)), `${topic}: files byte-identical`);
     }
   } finally {
     removeTemp(root);

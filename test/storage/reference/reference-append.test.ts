@@ -17,6 +17,7 @@ import {
   sha256,
   sortedCompactJson,
   tempDir,
+  treeDigest,
 } from './reference-fixture.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -108,18 +109,6 @@ function replay(root: string, topic: string, numPartitions: number): void {
   }
 }
 
-function allFiles(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), fs.readFileSync(p));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 for (const [topic, n] of [['strings', 1], ['collisions', 2], ['empty', 3]] as const) {
   test(`a ${topic} topic created and filled here is byte-identical to the one the C++ library wrote`, (t) => {
@@ -128,8 +117,8 @@ for (const [topic, n] of [['strings', 1], ['collisions', 2], ['empty', 3]] as co
       const root = path.join(dir, 'root');
       if (topic === 'empty') ReferenceTopicStore.create(root, topic, { numPartitions: n }).close();
       else replay(root, topic, n);
-      const ours = allFiles(path.join(root, topic));
-      const theirs = allFiles(path.join(FIXTURE_ROOT, topic));
+      const ours = treeDigest(path.join(root, topic));
+      const theirs = treeDigest(path.join(FIXTURE_ROOT, topic));
       t.deepEqual([...ours.keys()].sort(), [...theirs.keys()].sort());
       for (const [name, bytes] of theirs) t.deepEqual(ours.get(name), bytes, name);
     } finally {

@@ -137,3 +137,17 @@ export function ageFiles(root: string, topic: string, partition: number, ageMs =
     if (fs.existsSync(p)) fs.utimesSync(p, t, t);
   }
 }
+
+/** SHA-256 of every file below `dir`, by path relative to it: two trees are byte-identical iff these are equal. */
+export function treeDigest(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(dir, p), sha256(fs.readFileSync(p)));
+    }
+  };
+  walk(dir);
+  return out;
+}

@@ -12,6 +12,7 @@ import {
   partitionFile,
   removeTemp,
   sha256,
+  treeDigest,
 } from './reference-fixture.js';
 
 const expected = loadExpected();
@@ -122,18 +123,7 @@ test('data and metadata are zero-copy slices of shared mappings at the offsets t
 });
 
 test('reading never modifies the files (byte-identical after reading everything)', (t) => {
-  const snapshot = (): Map<string, string> => {
-    const m = new Map<string, string>();
-    const walk = (d: string): void => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else m.set(path.relative(root, p), sha256(fs.readFileSync(p)));
-      }
-    };
-    walk(root);
-    return m;
-  };
+  const snapshot = (): Map<string, string> => treeDigest(root);
   const before = snapshot();
   for (const topic of ['collisions', 'strings', 'empty']) {
     const store = ReferenceTopicStore.open(root, topic);

@@ -28,6 +28,7 @@ function flipIn(file: string, needle: string): number {
   return at;
 }
 
+/** Reads the whole topic, collecting the ids delivered (checking their bytes) and the errors reported. */
 async function readAll(root: string): Promise<{ ids: number[]; errors: DiasporaError[] }> {
   const d = await Driver.create('files', { root_path: root });
   const c = await (await d.openTopic('t')).consumer('reader', { until: 'end' });
@@ -37,37 +38,40 @@ async function readAll(root: string): Promise<{ ids: number[]; errors: DiasporaE
     try {
       const e = await c.pull();
       if (e === null) break;
-      t0(e.metadata as JsonObject, e.id, e.data.toBuffer().toString());
+      if ((e.metadata as JsonObject).i !== e.id || e.data.toBuffer().toString() !== `data-of-${String(e.id).padStart(3, '0')}`) {
+        throw new Error(`wrong bytes delivered for event ${e.id}`);
+      }
       ids.push(e.id);
     } catch (err) {
-      errors.push(err as DiasporaError);
+      if (!(err instanceof DiasporaError)) throw err;
+      errors.push(err);
     }
   }
   await d.close();
   return { ids, errors };
 }
 
-function t0(md: JsonObject, id: number, data: string): void {
-  if (md.i !== id || data !== `data-of-${String(id).padStart(3, '0')}`) throw new Error(`wrong bytes for event ${id}`);
+/** Damages the event whose bytes contain `needle` in the segment file ending in `suffix`, then reads everything. */
+async function readDamaged(t: { teardown(fn: () => void): void }, suffix: string, needle: string) {
+  const { root, partitionDir } = await seeded(t);
+  const file = fs.readdirSync(partitionDir).find((f) => f.endsWith(suffix))!;
+  flipIn(path.join(partitionDir, file), needle);
+  return readAll(root);
 }
 
+const allBut = (skip: number): number[] => Array.from({ length: 100 }, (_, i) => i).filter((i) => i !== skip);
+
 test('a flipped metadata byte: that event is a CORRUPTION error naming file and offset, all others are delivered', async (t) => {
-  const { root, partitionDir } = await seeded(t);
-  const meta = fs.readdirSync(partitionDir).find((f) => f.endsWith('.meta'))!;
-  flipIn(path.join(partitionDir, meta), '{"i":37}');
-  const { ids, errors } = await readAll(root);
+  const { ids, errors } = await readDamaged(t, '.meta', '{"i":37}');
   t.is(errors.length, 1);
   t.is(errors[0].code, ErrorCode.CORRUPTION);
   t.regex(errors[0].message, /\.meta/);
-  t.deepEqual(ids, Array.from({ length: 100 }, (_, i) => i).filter((i) => i !== 37));
+  t.deepEqual(ids, allBut(37));
 });
 
 test('a flipped data byte is caught by the data checksum (verify_data, the default) and only that event fails', async (t) => {
-  const { root, partitionDir } = await seeded(t);
-  const data = fs.readdirSync(partitionDir).find((f) => f.endsWith('.data'))!;
-  flipIn(path.join(partitionDir, data), 'data-of-064');
-  const { ids, errors } = await readAll(root);
+  const { ids, errors } = await readDamaged(t, '.data', 'data-of-064');
   t.is(errors.length, 1);
   t.is(errors[0].code, ErrorCode.CORRUPTION);
-  t.deepEqual(ids, Array.from({ length: 100 }, (_, i) => i).filter((i) => i !== 64));
+  t.deepEqual(ids, allBut(64));
 });
