@@ -1,8 +1,29 @@
-// CRC-32 (IEEE, the zlib polynomial). Large inputs go to node:zlib (native, ~6 GB/s); small ones (index entries,
-// typical metadata) are computed here, since the native call's fixed cost dominates below ~200 bytes.
+// CRC-32 (IEEE, the zlib polynomial). Large inputs go to a native implementation; small ones (index entries,
+// typical metadata) are computed here, since a native call's fixed cost (~70 ns) dominates below ~100 bytes.
+// The native one is @node-rs/crc32 (SIMD carry-less multiply, ~17 GB/s here, 2.3x node:zlib's crc32); where its
+// prebuilt binary is not available for the platform, node:zlib's crc32 (same polynomial, same values) is used.
+import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 
-const SMALL = 160;
+type NativeCrc32 = (input: Uint8Array, initial?: number) => number;
+
+function loadNative(): { crc32: NativeCrc32; name: string } {
+  try {
+    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32: NativeCrc32 };
+    // A binary that loads but computes something else must not be trusted: check a known value.
+    if (mod.crc32(Buffer.from('123456789')) === 0xcbf43926) return { crc32: mod.crc32, name: '@node-rs/crc32' };
+  } catch {
+    // No binary for this platform: fall through.
+  }
+  return { crc32: (input, initial) => zlib.crc32(input, initial), name: 'node:zlib' };
+}
+
+const native = loadNative();
+const nativeCrc32 = native.crc32;
+/** Which native CRC-32 is in use (for benchmarks and diagnostics). */
+export const NATIVE_CRC32 = native.name;
+
+const SMALL = 112;
 // Slicing-by-4 tables: TABLE[k * 256 + b].
 const TABLE = new Int32Array(1024);
 for (let n = 0; n < 256; n++) {
@@ -19,7 +40,7 @@ for (let n = 0; n < 256; n++) {
 
 /** CRC-32 of bytes [start, end) of `buf`, continuing from `previous` (0 to start). */
 export function crc32Range(buf: Uint8Array, start: number, end: number, previous = 0): number {
-  if (end - start >= SMALL) return zlib.crc32(buf.subarray(start, end), previous) >>> 0;
+  if (end - start >= SMALL) return nativeCrc32(buf.subarray(start, end), previous) >>> 0;
   const t = TABLE;
   let c = ~previous;
   let i = start;
@@ -44,7 +65,7 @@ export function crc32Words(w: Uint32Array, start: number, count: number): number
 
 /** CRC-32 of `bytes`, continuing from `previous` (0 to start). */
 export function crc32(bytes: Uint8Array, previous = 0): number {
-  if (bytes.length >= SMALL) return zlib.crc32(bytes, previous) >>> 0;
+  if (bytes.length >= SMALL) return nativeCrc32(bytes, previous) >>> 0;
   return crc32Range(bytes, 0, bytes.length, previous);
 }
 
