@@ -4,14 +4,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { NATIVE_CRC32, crc32 } from '../../storage/crc.js';
 import { ENTRY_SIZE } from '../../storage/index-entry.js';
 import { PartitionLog } from '../../storage/partition-log.js';
 import type { AppendEvent } from '../../storage/types.js';
+import { settle } from '../lib/settle.js';
 
 const BATCH = 128;
 const RAW_CHUNK = 8 * 1024 * 1024;
@@ -61,18 +60,6 @@ function makeEvents(w: Workload): AppendEvent[] {
     events[i] = w.dataBytes > 0 ? { metadata: metas[i % pool]!, data: datas[i % pool]! } : { metadata: metas[i % pool]! };
   }
   return events;
-}
-
-v8.setFlagsFromString('--expose-gc');
-const collectGarbage = vm.runInNewContext('gc') as () => void;
-
-/**
- * Writes back dirty pages and collects garbage (which unmaps the mappings of earlier phases), so that no phase
- * pays for the writeback or the unmapping left by an earlier one.
- */
-function settle(): void {
-  collectGarbage();
-  execFileSync('sync');
 }
 
 function seconds(start: bigint): number {
