@@ -13,6 +13,8 @@ import type { AppendEvent } from '../../storage/types.js';
 import { settle } from '../lib/settle.js';
 
 const BATCH = 128;
+/** Interleaved rounds per workload; the best of each side is kept (the first round also warms up the JIT). */
+const ROUNDS = 3;
 const RAW_CHUNK = 8 * 1024 * 1024;
 const quick = process.argv.includes('--quick');
 const scale = quick ? 0.1 : 1;
@@ -273,7 +275,7 @@ async function main(): Promise<void> {
       const batches = toBatches(makeEvents(w));
       console.log(`\n${w.name}: ${fmt(w.events)} events, ${w.metaBytes} B metadata, ${w.dataBytes} B data`);
       const rawFile = path.join(root, 'raw.bin');
-      // Interleave raw and engine runs; keep the best of two to damp noise from a shared machine.
+      // Interleave raw and engine runs; keep the best of ROUNDS to damp noise from a shared machine.
       let bestRawW: Row | undefined;
       let bestEngW: Row | undefined;
       let bestRawR: Row | undefined;
@@ -281,7 +283,7 @@ async function main(): Promise<void> {
       let bestEngRV: Row | undefined;
       let bestFloor: Row | undefined;
       let bestFloorCrc: Row | undefined;
-      for (let round = 0; round < 2; round++) {
+      for (let round = 0; round < ROUNDS; round++) {
         const dir = path.join(root, `engine-${round}`);
         settle();
         const rw = rawWrite(rawFile, batches, w);
