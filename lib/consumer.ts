@@ -6,7 +6,7 @@
 import type { BackendRecord, ClaimHandle, OffsetsBackend, PartitionBackend, TopicBackend } from './backend.js';
 import type { Serializer } from './components/serializer.js';
 import { DataView } from './data/data-view.js';
-import { selectData, type DataAllocator, type DataSelector } from './data/selection.js';
+import { selectEventData, type DataAllocator, type DataSelector } from './data/selection.js';
 import { DiasporaError, ErrorCode, StopEventProcessor, toDiasporaError } from './errors.js';
 import { Event, type Acknowledger } from './event.js';
 import { Future } from './future.js';
@@ -97,6 +97,29 @@ interface PartitionState {
 }
 
 const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
+
+// The errors of one event are built out of line, so that makeEvent (run per event) stays small enough to be inlined
+// with what it calls (metadata decoding, data selection).
+function undecodableMetadata(partition: number, id: number, err: unknown): DiasporaError {
+  return new DiasporaError(ErrorCode.CORRUPTION, `partition ${partition} event ${id}: ${(err as Error).message}`, {
+    partition,
+    id,
+    cause: err,
+  });
+}
+
+/** A data selection failure, naming the event; a TypeError (a programming error) is passed on unchanged. */
+function dataSelectionError(partition: number, id: number, err: unknown): unknown {
+  if (err instanceof TypeError) return err;
+  const e = toDiasporaError(err);
+  const code = e instanceof DiasporaError ? e.code : ErrorCode.GENERIC;
+  return new DiasporaError(code, `partition ${partition} event ${id}: ${e.message}`, {
+    ...(e instanceof DiasporaError ? e.details : {}),
+    partition,
+    id,
+    cause: err,
+  });
+}
 
 
 export class Consumer implements Acknowledger, AsyncIterable<Event> {
@@ -394,24 +417,13 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     try {
       metadata = this.topic.serializer.deserialize(rec.metadata);
     } catch (err) {
-      throw new DiasporaError(ErrorCode.CORRUPTION, `partition ${st.index} event ${rec.id}: ${(err as Error).message}`, {
-        partition: st.index,
-        id: rec.id,
-        cause: err,
-      });
+      throw undecodableMetadata(st.index, rec.id, err);
     }
     let data: DataView;
     try {
-      data = selectData(metadata, rec.dataSize, () => rec.data(), this.dataSelector, this.dataAllocator);
+      data = selectEventData(metadata, rec, this.dataSelector, this.dataAllocator);
     } catch (err) {
-      if (err instanceof TypeError) throw err;
-      const e = toDiasporaError(err);
-      throw new DiasporaError((e instanceof DiasporaError ? e.code : ErrorCode.GENERIC), `partition ${st.index} event ${rec.id}: ${e.message}`, {
-        ...(e instanceof DiasporaError ? e.details : {}),
-        partition: st.index,
-        id: rec.id,
-        cause: err,
-      });
+      throw dataSelectionError(st.index, rec.id, err);
     }
     return new Event(this, st.index, rec.id, rec.timestamp, metadata, data);
   }

@@ -5,6 +5,8 @@
 // flatten() cheap for deep chains, every descriptor carries its selection already flattened into absolute
 // (offset, size) pieces; a new view maps its relative ranges through the parent's pieces in one linear pass.
 // The stack of selections is kept too (each view points to its parent), because save() writes it in the reference's layout.
+// A selector runs once per consumed event, and its view is nearly always one contiguous piece (a sub view): such a
+// view is a single object (its piece and its sub selection are plain number fields), with no arrays to allocate.
 import { DiasporaError, ErrorCode } from '../errors.js';
 
 /** One selection of the stack, in the coordinates of the view it was applied to. */
@@ -73,6 +75,9 @@ class PieceMapper {
   }
 }
 
+/** The sub view made last (any parent): returned again when the same parent asks for the same range. */
+let lastSubView: DataDescriptor | null = null;
+
 export class DataDescriptor {
   /** The empty descriptor: selects nothing. Frozen and shared. */
   static readonly EMPTY: DataDescriptor = Object.freeze(new DataDescriptor()) as DataDescriptor;
@@ -83,10 +88,17 @@ export class DataDescriptor {
   readonly baseSize: number;
   /** Number of bytes this descriptor selects. */
   readonly size: number;
-  /** The selection that made this view from `parent` (null for a descriptor of the whole data). */
+  /**
+   * The selection that made this view from `parent`: null for a descriptor of the whole data, and for a sub view
+   * (rebuilt from `subOffset` and `size` when asked for, so that making one allocates no selection object).
+   */
   private readonly selection: Selection | null;
+  /** Offset argument of the sub view that made this view (used only when `parent` is set and `selection` null). */
+  private readonly subOffset: number;
   private readonly parent: DataDescriptor | null;
-  /** Absolute pieces as [offset0, size0, offset1, size1, ...]; null means "all of the base data". */
+  /** Absolute offset of the single piece [start, size) when `pieces` is null (0 for the whole data). */
+  private readonly start: number;
+  /** Absolute pieces as [offset0, size0, offset1, size1, ...] when there are two or more; null: at most one. */
   private readonly pieces: readonly number[] | null;
 
   /** `new DataDescriptor()` is the empty descriptor; `new DataDescriptor(location, n)` selects all n bytes. */
@@ -97,7 +109,9 @@ export class DataDescriptor {
     this.baseSize = size;
     this.size = size;
     this.selection = null;
+    this.subOffset = 0;
     this.parent = null;
+    this.start = 0;
     this.pieces = null;
   }
 
@@ -108,29 +122,32 @@ export class DataDescriptor {
 
   /** True when every byte of the data is selected, in order (no copy or gather needed). */
   get isFull(): boolean {
-    return this.size === this.baseSize && (this.pieces === null || this.pieces.length === 2);
+    // Selected pieces never overlap and touching ones are merged, so selecting baseSize bytes means one piece.
+    return this.size === this.baseSize && this.pieces === null;
   }
 
   /** Number of contiguous pieces `flatten()` would return. */
   get pieceCount(): number {
-    if (this.pieces === null) return this.baseSize > 0 ? 1 : 0;
+    if (this.pieces === null) return this.size > 0 ? 1 : 0;
     return this.pieces.length >> 1;
   }
 
   /** Absolute offset of piece `i` (0 <= i < pieceCount); allocation-free access for the data path. */
   pieceOffset(i: number): number {
-    return this.pieces === null ? 0 : this.pieces[i * 2];
+    return this.pieces === null ? this.start : this.pieces[i * 2];
   }
 
   /** Size of piece `i` (0 <= i < pieceCount). */
   pieceSize(i: number): number {
-    return this.pieces === null ? this.baseSize : this.pieces[i * 2 + 1];
+    return this.pieces === null ? this.size : this.pieces[i * 2 + 1];
   }
 
   /** The selections applied so far, bottom first, each in its parent's coordinates. */
   get selections(): Selection[] {
     const result: Selection[] = [];
-    for (let view: DataDescriptor | null = this; view !== null && view.selection !== null; view = view.parent) result.push(view.selection);
+    for (let view: DataDescriptor = this; view.parent !== null; view = view.parent) {
+      result.push(view.selection ?? { kind: 'sub', offset: view.subOffset, size: view.size });
+    }
     return result.reverse();
   }
 
@@ -144,11 +161,24 @@ export class DataDescriptor {
     // offset == size selects nothing too: unlike the reference (a size-0 view keeping the location), we return EMPTY.
     if (offset >= this.size || size === 0) return DataDescriptor.EMPTY;
     const clamped = Math.min(this.size - offset, size);
-    // A sub view of the whole data is one absolute piece: no mapping through the parent (the common selector case).
-    if (this.pieces === null) return this.derive({ kind: 'sub', offset, size: clamped }, clamped, [offset, clamped]);
-    const mapper = new PieceMapper(this.piecesOrFull());
-    mapper.add(offset, clamped);
-    return this.derive({ kind: 'sub', offset, size: clamped }, clamped, mapper.out);
+    // Descriptors are immutable, so asking the same descriptor for the same view again may return the same object:
+    // a selector sees one shared descriptor for consecutive events of one size, and most ask for a fixed range.
+    const last = lastSubView;
+    if (last !== null && last.parent === this && last.subOffset === offset && last.size === clamped) return last;
+    // A sub view of a one-piece view (the whole data: the common selector case) is one piece: no mapping.
+    const view =
+      this.pieces === null
+        ? this.derive(null, offset, clamped, this.start + offset, null)
+        : this.mappedSubView(this.pieces, offset, clamped);
+    lastSubView = view;
+    return view;
+  }
+
+  /** A sub view of a view of several pieces (out of line: makeSubView runs per event in selectors). */
+  private mappedSubView(pieces: readonly number[], offset: number, size: number): DataDescriptor {
+    const mapper = new PieceMapper(pieces);
+    mapper.add(offset, size);
+    return this.deriveMapped(null, offset, size, mapper.out);
   }
 
   /**
@@ -179,7 +209,7 @@ export class DataDescriptor {
       const stride = blockSize + gapSize;
       for (let i = 0, at = offset; i < numBlocks; i++, at += stride) mapper.add(at, blockSize);
     }
-    return this.derive({ kind: 'strided', offset, numBlocks, blockSize, gapSize }, size, mapper.out);
+    return this.deriveMapped({ kind: 'strided', offset, numBlocks, blockSize, gapSize }, 0, size, mapper.out);
   }
 
   /**
@@ -221,7 +251,7 @@ export class DataDescriptor {
     if (total === 0) return DataDescriptor.EMPTY; // only empty pieces: a view of nothing is the empty descriptor
     const mapper = new PieceMapper(this.piecesOrFull());
     for (const [offset, size] of merged) mapper.add(offset, size);
-    return this.derive({ kind: 'unstructured', segments: merged }, total, mapper.out);
+    return this.deriveMapped({ kind: 'unstructured', segments: merged }, 0, total, mapper.out);
   }
 
   /**
@@ -358,15 +388,38 @@ export class DataDescriptor {
   }
 
   private piecesOrFull(): readonly number[] {
-    return this.pieces ?? [0, this.baseSize];
+    return this.pieces ?? [this.start, this.size];
   }
 
-  private derive(selection: Selection, size: number, pieces: number[]): DataDescriptor {
+  /** A view made by `selection` (null: a sub view at `subOffset`) whose absolute pieces the mapper produced. */
+  private deriveMapped(selection: Selection | null, subOffset: number, size: number, pieces: number[]): DataDescriptor {
+    // One piece is kept as `start` (no array), so that every one-piece view takes the same fast paths.
+    return pieces.length === 2
+      ? this.derive(selection, subOffset, size, pieces[0], null)
+      : this.derive(selection, subOffset, size, 0, pieces);
+  }
+
+  private derive(
+    selection: Selection | null,
+    subOffset: number,
+    size: number,
+    start: number,
+    pieces: number[] | null,
+  ): DataDescriptor {
     const view = new DataDescriptor(this.location, this.baseSize);
-    const fields = view as unknown as { size: number; selection: Selection; parent: DataDescriptor; pieces: readonly number[] };
+    const fields = view as unknown as {
+      size: number;
+      selection: Selection | null;
+      subOffset: number;
+      parent: DataDescriptor;
+      start: number;
+      pieces: readonly number[] | null;
+    };
     fields.size = size;
     fields.selection = selection;
+    fields.subOffset = subOffset;
     fields.parent = this;
+    fields.start = start;
     fields.pieces = pieces;
     return view;
   }
