@@ -20,6 +20,11 @@ export interface BackendRecord {
   readonly dataSize: number;
   /** The whole data part; zero-copy where the engine can. */
   data(): Uint8Array;
+  /**
+   * Optional: bytes [offset, offset + size) of the data part (within it), checked as data() is. Lets a zero-copy
+   * selection of one piece cost one slice instead of a slice of the whole part plus a slice of that.
+   */
+  dataSlice?(offset: number, size: number): Uint8Array;
 }
 
 /** Per-partition counts (the engine's own type: first/end id, events, bytes, segments, first/last timestamp). */

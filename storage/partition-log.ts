@@ -79,15 +79,24 @@ export class NativeStoredEvent implements StoredEvent {
 
   data(): Uint8Array {
     const bytes = this.dataUnverified();
-    if (this.verifyData && !this.verified) {
-      if (crc32(bytes) !== this.dataCrc) {
-        throw new StorageError('CORRUPTION', `data of event ${this.id} fails its checksum (${this.segment.paths.data} at offset ${this.dataOffset})`, {
-          file: this.segment.paths.data, offset: this.dataOffset, id: this.id,
-        });
-      }
-      this.verified = true;
-    }
+    if (this.verifyData && !this.verified) this.verify(bytes);
     return bytes;
+  }
+
+  dataSlice(offset: number, size: number): Uint8Array {
+    if (this.verifyData && !this.verified) this.verify(this.dataUnverified());
+    if (size === 0) return EMPTY;
+    const map = this.segment.data.cover(this.dataOffset + this.dataSize);
+    return new Uint8Array(map.buffer, map.byteOffset + this.dataOffset + offset, size);
+  }
+
+  private verify(bytes: Uint8Array): void {
+    if (crc32(bytes) !== this.dataCrc) {
+      throw new StorageError('CORRUPTION', `data of event ${this.id} fails its checksum (${this.segment.paths.data} at offset ${this.dataOffset})`, {
+        file: this.segment.paths.data, offset: this.dataOffset, id: this.id,
+      });
+    }
+    this.verified = true;
   }
 
   /** The data slice without checking its CRC (for callers that verify elsewhere or not at all). */

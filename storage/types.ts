@@ -72,6 +72,12 @@ export interface StoredEvent {
   data(): Uint8Array;
   /** Added by storage/: the data slice without any checksum verification (native log; optional for other formats). */
   dataUnverified?(): Uint8Array;
+  /**
+   * Bytes [offset, offset + size) of the data part as one slice of the mapping, checked exactly as data() is
+   * (the whole part's checksum when verification is on), without making a slice of the whole part first.
+   * The caller keeps within the data part (0 <= offset, offset + size <= dataSize). Optional for other formats.
+   */
+  dataSlice?(offset: number, size: number): Uint8Array;
 }
 
 export interface RecoveryReport {

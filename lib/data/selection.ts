@@ -25,6 +25,8 @@ export interface DataSource {
   readonly dataSize: number;
   /** The event's whole data bytes; called only when some data is selected. */
   data(): Uint8Array;
+  /** Optional: one slice of the data, [offset, offset + size) within it (see BackendRecord.dataSlice). */
+  dataSlice?(offset: number, size: number): Uint8Array;
 }
 
 /**
@@ -89,7 +91,13 @@ function select(
   }
   if (chosen.isEmpty) return DataView.EMPTY;
   if (chosen.baseSize !== dataSize) throw otherDataSize(chosen, dataSize);
-  if (allocator == null) return sliceSelection(wholeData(record, source, dataSize), chosen);
+  if (allocator == null) {
+    // One piece from a source that slices itself: a single view of the mapping, not a view of a view.
+    if (record !== null && record.dataSlice !== undefined && chosen.pieceCount === 1) {
+      return new DataView(pieceOf(record, chosen.pieceOffset(0), chosen.pieceSize(0)));
+    }
+    return sliceSelection(wholeData(record, source, dataSize), chosen);
+  }
   const memory = allocatorSegments(allocator(metadata, chosen));
   return gatherSelection(wholeData(record, source, dataSize), chosen, memory);
 }
@@ -142,6 +150,13 @@ function wholeData(record: DataSource | null, source: (() => Uint8Array) | null,
   if (length === dataSize) return bytes;
   if (length < dataSize) throw shortData(bytes, dataSize);
   return bytes.subarray(0, dataSize);
+}
+
+function pieceOf(record: DataSource, offset: number, size: number): Uint8Array {
+  const bytes = (record.dataSlice as (offset: number, size: number) => Uint8Array).call(record, offset, size);
+  if (!(bytes instanceof Uint8Array)) throw notBytes(bytes);
+  if (bytes.length !== size) throw shortData(bytes, size);
+  return bytes;
 }
 
 /** Zero copy: one subarray of `bytes` per selected piece (they share its ArrayBuffer). */

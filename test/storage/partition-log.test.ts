@@ -129,6 +129,27 @@ test('slices stay valid after close', (t) => {
   t.deepEqual(Buffer.from(ev.metadata), metaOf(0, 0));
 });
 
+test('dataSlice returns one view of the mapping: the same bytes and memory as a subarray of data()', (t) => {
+  const dir = tempDir(t);
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  log.append([0, 1, 2].map((i) => ({ metadata: metaOf(3, i), data: payload(3, i, 300) })));
+  for (const verifyData of [true, false]) {
+    const reader = PartitionLog.open(dir, 0, { verifyData });
+    const ev = reader.read(1);
+    const whole = ev.data();
+    for (const [offset, size] of [[0, 300], [0, 1], [17, 200], [299, 1], [150, 0]] as const) {
+      const slice = ev.dataSlice!(offset, size);
+      t.deepEqual(Buffer.from(slice), Buffer.from(whole.subarray(offset, offset + size)), `${offset}+${size}`);
+      if (size > 0) {
+        t.is(slice.buffer, whole.buffer, 'a view of the same mapping');
+        t.is(slice.byteOffset, whole.byteOffset + offset);
+      }
+    }
+    reader.close();
+  }
+});
+
 test('readRange stops at the end; findByTime uses non-decreasing timestamps', (t) => {
   const dir = tempDir(t);
   const log = PartitionLog.open(dir, 0, { segmentBytes: 200 });

@@ -127,6 +127,9 @@ test('a flipped bit in committed data or metadata is reported as corruption, nev
   t.is(log.endId, 6);
   const dataErr = t.throws(() => log.read(2).data(), { instanceOf: StorageError })!;
   t.is(dataErr.code, 'CORRUPTION');
+  // A slice of the data (even one avoiding the flipped byte) is checked against the whole part's checksum too.
+  const sliceErr = t.throws(() => log.read(2).dataSlice!(10, 5), { instanceOf: StorageError })!;
+  t.is(sliceErr.code, 'CORRUPTION');
   t.is(dataErr.details.file, p.data);
   t.is(dataErr.details.offset, dataOffset);
   const metaErr = t.throws(() => log.read(4), { instanceOf: StorageError })!;

@@ -79,3 +79,51 @@ test('the same errors as selectData', (t) => {
   const tooSmall = t.throws(() => selectEventData({}, new EngineRecord(LETTERS), (_m, d) => d, () => Buffer.alloc(3)));
   t.is((tooSmall as DiasporaError).code, ErrorCode.BUFFER_TOO_SMALL);
 });
+
+/** A record that also slices itself (as the files driver's does), counting both kinds of calls. */
+class SlicingRecord extends EngineRecord {
+  sliceCalls = 0;
+  dataSlice(offset: number, size: number): Uint8Array {
+    this.sliceCalls++;
+    return this.bytes.subarray(offset, offset + size);
+  }
+}
+
+test('a one-piece zero-copy selection uses the record\'s dataSlice: one view, same bytes and memory', (t) => {
+  for (const [name, selector] of selectors) {
+    const record = new SlicingRecord(LETTERS);
+    const view = selectEventData({}, record, selector, undefined);
+    const expected = selectData({}, LETTERS.length, () => record.bytes, selector, undefined);
+    t.is(view.toBuffer().toString(), expected.toBuffer().toString(), name);
+    for (const s of view.segments) t.is(s.buffer, record.bytes.buffer, `${name}: zero copy`);
+    // With a selector, dataSlice for one selected piece (all data included); data() for several pieces or no
+    // selector at all; never both.
+    const onePiece = selector !== undefined && view.size > 0 && view.segments.length === 1;
+    t.is(record.sliceCalls, onePiece ? 1 : 0, name);
+    t.is(record.calls + record.sliceCalls, view.size > 0 ? 1 : 0, name);
+  }
+});
+
+test('with an allocator the gather reads data(), not dataSlice', (t) => {
+  const record = new SlicingRecord(LETTERS);
+  const view = selectEventData({}, record, (_m, d) => d.makeSubView(2, 5), bufferAllocator);
+  t.is(view.toBuffer().toString(), 'cdefg');
+  t.is(record.sliceCalls, 0);
+  t.is(record.calls, 1);
+});
+
+test('a dataSlice of the wrong length is CORRUPTION; not bytes is a TypeError', (t) => {
+  const short = new (class extends SlicingRecord {
+    override dataSlice(offset: number, size: number): Uint8Array {
+      return this.bytes.subarray(offset, offset + size - 1);
+    }
+  })(LETTERS);
+  const err = t.throws(() => selectEventData({}, short, (_m, d) => d.makeSubView(3, 4), undefined), { instanceOf: DiasporaError })!;
+  t.is(err.code, ErrorCode.CORRUPTION);
+  const notBytes = new (class extends SlicingRecord {
+    override dataSlice(): Uint8Array {
+      return 'abc' as unknown as Uint8Array;
+    }
+  })(LETTERS);
+  t.throws(() => selectEventData({}, notBytes, (_m, d) => d.makeSubView(3, 4), undefined), { instanceOf: TypeError });
+});
