@@ -44,8 +44,11 @@ class SliceRecord {
   readonly dataSize = EVENT;
   constructor(private readonly index: number) {}
   data(): Uint8Array {
-    const at = (this.index % EVENTS) * EVENT;
-    return new Uint8Array(segment.buffer, segment.byteOffset + at, EVENT); // as the files engine does
+    return this.dataSlice(0, EVENT);
+  }
+  dataSlice(offset: number, size: number): Uint8Array {
+    const at = (this.index % EVENTS) * EVENT + offset;
+    return new Uint8Array(segment.buffer, segment.byteOffset + at, size); // as the files engine does
   }
 }
 let counter = 0;
