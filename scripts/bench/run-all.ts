@@ -68,9 +68,9 @@ try {
     const base = { events: n, dataInterest: 0, dataSelectivity: 1 };
     const cp = await best(2, () => consume(topic, { ...base, mode: 'process' }));
     row('(a) consume, process()', evs(cp), '-', `raw read ${evs(raw.read)}/s`, 'target >= 1,000,000/s');
-    const ci = await consume(topic, { ...base, mode: 'iterator' });
+    const ci = await best(2, () => consume(topic, { ...base, mode: 'iterator' }));
     row('(a) consume, for await', evs(ci), '-', '', 'target >= 1,000,000/s');
-    const cl = await consume(topic, { ...base, mode: 'pull' });
+    const cl = await best(2, () => consume(topic, { ...base, mode: 'pull' }));
     row('(a) consume, pull()', evs(cl), '-', '', 'target >= 500,000/s');
     let ackRun = 0;
     const ca = await best(2, () => consume(topic, { ...base, mode: 'process', acknowledge: true, name: `acker-${++ackRun}` }));
@@ -87,10 +87,11 @@ try {
     settle();
     if (only.has('b')) {
       row('(b) produce 1 KiB, batch 128', evs(p), mbs(p), `raw write ${evs(raw.write)}/s`, `${pct(eventsPerSec(p), eventsPerSec(raw.write))} of raw; target >= 600,000/s`);
-      const c = await consume(topic, { events: n, mode: 'process', dataInterest: 1, dataSelectivity: 1 });
+      const c = await best(2, () => consume(topic, { events: n, mode: 'process', dataInterest: 1, dataSelectivity: 1 }));
       row('(b) consume all data (zero copy)', evs(c), fmt(c.dataBytes / 2 ** 20 / c.seconds), `raw read ${evs(raw.read)}/s`, 'target >= 800,000/s');
       if (fast) {
-        const f = await consume(await fast.openTopic(topic.name), { events: n, mode: 'process', dataInterest: 1, dataSelectivity: 1 });
+        const ft = await fast.openTopic(topic.name);
+        const f = await best(2, () => consume(ft, { events: n, mode: 'process', dataInterest: 1, dataSelectivity: 1 }));
         row('(b) same, verify_data: false', evs(f), fmt(f.dataBytes / 2 ** 20 / f.seconds), '', 'target >= 800,000/s');
       }
     }
