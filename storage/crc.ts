@@ -75,3 +75,44 @@ export function crc32Pieces(pieces: readonly Uint8Array[]): number {
   for (const piece of pieces) crc = crc32(piece, crc);
   return crc;
 }
+
+// Combining: the CRC of A followed by B from the CRCs of A and B and the length of B. Appending n zero bytes to a
+// CRC register is linear over GF(2); ZEROS holds that operator for n = 2^k (k = 0..MAX_LEVEL-1), each as four
+// 256-entry tables (one per byte of the register, like the slicing tables). Levels are built on first use.
+const MAX_LEVEL = 31; // lengths below 2^31 (a data part is at most 1 GiB)
+const ZEROS = new Int32Array(MAX_LEVEL * 1024);
+let zeroLevels = 0;
+
+function applyLevel(level: number, r: number): number {
+  const z = ZEROS;
+  const at = level * 1024;
+  return z[at + (r & 255)]! ^ z[at + 256 + ((r >>> 8) & 255)]! ^ z[at + 512 + ((r >>> 16) & 255)]! ^ z[at + 768 + (r >>> 24)]!;
+}
+
+function buildZeroLevels(upTo: number): void {
+  for (; zeroLevels < upTo; zeroLevels++) {
+    const at = zeroLevels * 1024;
+    for (let j = 0; j < 4; j++) {
+      for (let b = 0; b < 256; b++) {
+        const r = (b << (8 * j)) >>> 0;
+        // Level 0: one zero byte through the plain table. Level k: level k-1 applied twice.
+        ZEROS[at + j * 256 + b] =
+          zeroLevels === 0 ? (r >>> 8) ^ TABLE[r & 255]! : applyLevel(zeroLevels - 1, applyLevel(zeroLevels - 1, r));
+      }
+    }
+  }
+}
+
+/** CRC-32 of A‖B given crcA = CRC-32(A), crcB = CRC-32(B) and B's length in bytes (as zlib's crc32_combine). */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  if (!Number.isInteger(lengthB) || lengthB < 0 || lengthB >= 2 ** MAX_LEVEL) throw new RangeError(`bad length ${lengthB}`);
+  let r = crcA | 0;
+  let level = 0;
+  for (let n = lengthB; n > 0; n = Math.floor(n / 2), level++) {
+    if (n % 2 === 1) {
+      if (level >= zeroLevels) buildZeroLevels(level + 1);
+      r = applyLevel(level, r);
+    }
+  }
+  return (r ^ crcB) >>> 0;
+}

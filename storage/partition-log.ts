@@ -11,6 +11,7 @@ import {
   ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, encodeEntry, encodeEntryWords, entryDataCrc, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
   entryMetaOffset, entryTimestamp,
 } from './index-entry.js';
+import { DataCheckRun } from './data-check-run.js';
 import { Segment } from './segment.js';
 import { fsyncDir, listSegmentBases, segmentPaths } from './segment-files.js';
 import { WriterLock, DEFAULT_LOCK_STALE_MS, MAX_HOLD_MS, sleepSync } from './writer-lock.js';
@@ -75,19 +76,27 @@ export class NativeStoredEvent implements StoredEvent {
     private readonly dataOffset: number,
     private readonly dataCrc: number,
     private readonly verifyData: boolean,
+    /** The readRange() run this event belongs to (checks data a window at a time); null for read(). */
+    private readonly run: DataCheckRun | null = null,
   ) {}
 
   data(): Uint8Array {
     const bytes = this.dataUnverified();
-    if (this.verifyData && !this.verified) this.verify(bytes);
+    if (this.verifyData && !this.verified) this.check(bytes);
     return bytes;
   }
 
   dataSlice(offset: number, size: number): Uint8Array {
-    if (this.verifyData && !this.verified) this.verify(this.dataUnverified());
+    if (this.verifyData && !this.verified) this.check(null);
     if (size === 0) return EMPTY;
     const map = this.segment.data.cover(this.dataOffset + this.dataSize);
     return new Uint8Array(map.buffer, map.byteOffset + this.dataOffset + offset, size);
+  }
+
+  /** Checks the data checksum, through the run's window when it covers this event. */
+  private check(bytes: Uint8Array | null): void {
+    if (this.run !== null && this.run.covers(this.id - this.segment.baseId)) this.verified = true;
+    else this.verify(bytes ?? this.dataUnverified());
   }
 
   private verify(bytes: Uint8Array): void {
@@ -578,12 +587,13 @@ export class PartitionLog implements PartitionLogLike {
       const seg = this.segmentFor(id);
       const segStop = Math.min(stop, seg.endId);
       seg.ensureCached(segStop - 1 - seg.baseId);
-      for (; id < segStop; id++) out[id - from] = this.eventAt(seg, id);
+      const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, id - seg.baseId, segStop - seg.baseId) : null;
+      for (; id < segStop; id++) out[id - from] = this.eventAt(seg, id, run);
     }
     return out;
   }
 
-  private eventAt(seg: Segment, id: number): NativeStoredEvent {
+  private eventAt(seg: Segment, id: number, run: DataCheckRun | null = null): NativeStoredEvent {
     const pos = id - seg.baseId;
     const at = pos * ENTRY_SIZE;
     const buf = seg.index;
@@ -605,7 +615,7 @@ export class PartitionLog implements PartitionLogLike {
     }
     return new NativeStoredEvent(
       id, entryTimestamp(buf, at), metadata, entryDataLength(buf, at), seg, entryDataOffset(buf, at), entryDataCrc(buf, at),
-      this.options.verifyData,
+      this.options.verifyData, run,
     );
   }
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import zlib from 'node:zlib';
-import { NATIVE_CRC32, crc32, crc32Pieces, crc32Range } from '../../storage/crc.js';
+import { NATIVE_CRC32, crc32, crc32Combine, crc32Pieces, crc32Range } from '../../storage/crc.js';
 
 test('the SIMD CRC-32 (@node-rs/crc32) is the one in use on linux-x64', (t) => {
   // Its prebuilt binary is an optional dependency: if npm ci skipped it here, checksums would silently get 2x slower.
@@ -36,4 +36,15 @@ test('a 1 MiB input: every single flipped bit in a sampled position changes the 
     t.not(crc32(big), good, `flip at ${at}`);
     big[at]! ^= 0x10;
   }
+});
+
+test('crc32Combine gives the CRC of the concatenation, for any lengths', (t) => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.uint8Array({ maxLength: 3000 }), (a, b) => {
+    t.is(crc32Combine(crc32(a), crc32(b), b.length), crc32(Buffer.concat([a, b])));
+  }), { numRuns: 300 });
+  // A long B (many levels of the zero operator) and a run of several parts.
+  const parts = [Buffer.alloc(1 << 20, 7), Buffer.from('x'), Buffer.alloc(65_537, 3), Buffer.alloc(0)];
+  let acc = crc32(parts[0]!);
+  for (const p of parts.slice(1)) acc = crc32Combine(acc, crc32(p), p.length);
+  t.is(acc, crc32(Buffer.concat(parts)));
 });
