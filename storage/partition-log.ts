@@ -11,7 +11,7 @@ import {
   ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, encodeEntry, encodeEntryWords, entryDataCrc, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
   entryMetaOffset, entryTimestamp,
 } from './index-entry.js';
-import { DataCheckRun } from './data-check-run.js';
+import { DataCheckRun, metadataRunIntact } from './run-checks.js';
 import { Segment } from './segment.js';
 import { fsyncDir, listSegmentBases, segmentPaths } from './segment-files.js';
 import { WriterLock, DEFAULT_LOCK_STALE_MS, MAX_HOLD_MS, sleepSync } from './writer-lock.js';
@@ -587,13 +587,16 @@ export class PartitionLog implements PartitionLogLike {
       const seg = this.segmentFor(id);
       const segStop = Math.min(stop, seg.endId);
       seg.ensureCached(segStop - 1 - seg.baseId);
-      const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, id - seg.baseId, segStop - seg.baseId) : null;
-      for (; id < segStop; id++) out[id - from] = this.eventAt(seg, id, run);
+      const runEnd = segStop - seg.baseId;
+      const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd) : null;
+      // Metadata checked for the whole run at once; if anything is off, event by event (which names the culprit).
+      const metadataChecked = segStop - id > 1 && metadataRunIntact(seg, id - seg.baseId, runEnd);
+      for (; id < segStop; id++) out[id - from] = this.eventAt(seg, id, run, metadataChecked);
     }
     return out;
   }
 
-  private eventAt(seg: Segment, id: number, run: DataCheckRun | null = null): NativeStoredEvent {
+  private eventAt(seg: Segment, id: number, run: DataCheckRun | null = null, metadataChecked = false): NativeStoredEvent {
     const pos = id - seg.baseId;
     const at = pos * ENTRY_SIZE;
     const buf = seg.index;
@@ -606,9 +609,11 @@ export class PartitionLog implements PartitionLogLike {
     const metaLength = entryMetaLength(buf, at);
     let metadata: Uint8Array = EMPTY;
     if (metaLength > 0) {
-      metadata = seg.meta.cover(metaOffset + metaLength).subarray(metaOffset, metaOffset + metaLength);
+      // A plain Uint8Array view: cheaper to make than Buffer#subarray, and decoded twice as fast by TextDecoder.
+      const map = seg.meta.cover(metaOffset + metaLength);
+      metadata = new Uint8Array(map.buffer, map.byteOffset + metaOffset, metaLength);
     }
-    if (crc32(metadata) !== entryMetaCrc(buf, at)) {
+    if (!metadataChecked && crc32(metadata) !== entryMetaCrc(buf, at)) {
       throw new StorageError('CORRUPTION', `metadata of event ${id} fails its checksum (${seg.paths.meta} at offset ${metaOffset})`, {
         file: seg.paths.meta, offset: metaOffset, id,
       });

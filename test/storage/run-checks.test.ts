@@ -1,4 +1,4 @@
-// Data checksums checked a window at a time (storage/data-check-run.ts): the same verdicts as one check per event.
+// Data checksums checked a window at a time (storage/run-checks.ts): the same verdicts as one check per event.
 import test from 'ava';
 import fs from 'node:fs';
 import { PartitionLog } from '../../storage/partition-log.js';
@@ -103,4 +103,32 @@ test('windows check ahead: data asked for in order is checked once per window, a
   // ...while any later read sees the damage.
   t.deepEqual(failingIds(log), [5]);
   t.throws(() => log.read(5).data(), { instanceOf: StorageError });
+});
+
+test('metadata of a readRange is checked at once; a damaged one is named, the runs around it read fine', (t) => {
+  const dir = tempDir(t);
+  build(dir);
+  const metaOffsets: number[] = [];
+  let at = 0;
+  for (let i = 0; i < N; i++) {
+    metaOffsets.push(at);
+    at += metaOf(5, i).length;
+  }
+  const file = segmentPaths(dir, 0).meta;
+  const bytes = fs.readFileSync(file);
+  bytes[metaOffsets[77]! + 2]! ^= 0x01;
+  fs.writeFileSync(file, bytes);
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  const err = t.throws(() => log.readRange(0, N), { instanceOf: StorageError })!;
+  t.is(err.code, 'CORRUPTION');
+  t.is(err.details.id, 77);
+  t.is(err.details.file, file);
+  t.is(err.details.offset, metaOffsets[77]);
+  const before = log.readRange(0, 77);
+  t.is(before.length, 77);
+  before.forEach((ev, i) => t.true(Buffer.from(ev.metadata).equals(metaOf(5, i))));
+  const after = log.readRange(78, N);
+  t.is(after.length, N - 78);
+  after.forEach((ev, i) => t.true(Buffer.from(ev.metadata).equals(metaOf(5, 78 + i))));
 });
