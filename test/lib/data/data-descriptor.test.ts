@@ -1,18 +1,10 @@
 // DataDescriptor: the reference's single-level results (API.md 2.4), relative composition, errors, save/load.
 import test from 'ava';
 import { DataDescriptor } from '../../../lib/data/data-descriptor.js';
+import { AZ, pick } from './pick.js';
 import { DiasporaError, ErrorCode } from '../../../lib/errors.js';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz' + 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const AZ = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-
-/** Bytes a descriptor selects from `text`, read through flatten(). */
-function pick(text: string, d: DataDescriptor): string {
-  return d
-    .flatten()
-    .map(([o, s]) => text.slice(o, o + s))
-    .join('');
-}
 
 const isInvalidView = (message: string) => ({ instanceOf: DiasporaError, message, code: ErrorCode.INVALID_VIEW });
 

@@ -4,15 +4,7 @@
 // again may return the same (immutable) object. Every case is checked against flatten() and the selections stack.
 import test from 'ava';
 import { DataDescriptor } from '../../../lib/data/data-descriptor.js';
-
-const AZ = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-
-function pick(text: string, d: DataDescriptor): string {
-  return d
-    .flatten()
-    .map(([o, s]) => text.slice(o, o + s))
-    .join('');
-}
+import { AZ, pick } from './pick.js';
 
 test('contiguous views made in every way are one piece, and their sub views map from its start', (t) => {
   const D = new DataDescriptor('loc', 26);
