@@ -5,6 +5,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ReferenceTopicStore } from '../../../storage/reference/reference-topic-store.js';
+import { exitOf } from '../helpers.js';
 import { tempDir } from './reference-fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -16,8 +17,9 @@ function startAppender(root: string, topic: string, tag: string, count: number, 
   });
 }
 
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+/** Exit code of the child, also when it has already exited (a fast child can be gone before we ask). */
+async function exited(child: ChildProcess): Promise<number | null> {
+  return (await exitOf(child)).code;
 }
 
 interface Decoded {
