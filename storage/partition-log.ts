@@ -87,6 +87,9 @@ export class NativeStoredEvent implements StoredEvent {
   }
 
   dataSlice(offset: number, size: number): Uint8Array {
+    if (!(offset >= 0 && size >= 0 && offset + size <= this.dataSize)) {
+      throw new RangeError(`slice [${offset}, ${offset + size}) is outside the ${this.dataSize} data bytes of event ${this.id}`);
+    }
     if (this.verifyData && !this.verified) this.check(null);
     if (size === 0) return EMPTY;
     const map = this.segment.data.cover(this.dataOffset + this.dataSize);

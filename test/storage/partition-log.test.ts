@@ -146,6 +146,9 @@ test('dataSlice returns one view of the mapping: the same bytes and memory as a 
         t.is(slice.byteOffset, whole.byteOffset + offset);
       }
     }
+    for (const [offset, size] of [[-1, 2], [0, 301], [300, 1], [10, -1]] as const) {
+      t.throws(() => ev.dataSlice!(offset, size), { instanceOf: RangeError }, `${offset}+${size}`);
+    }
     reader.close();
   }
 });
