@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { bytes, ctl, Daemon, jsonLines, tempDir, waitFor } from './cli-helper.js';
+import { writeForwardConfig } from './forward-config.js';
 
 interface Line {
   partition: number;
@@ -28,16 +29,8 @@ async function setup(t: Parameters<typeof tempDir>[0], pairs: Array<[string, str
     await ctl(['topic', 'create', '--driver', 'files', ...D, '--name', dst]);
   }
   const config = path.join(dir, 'forward.yaml');
-  fs.writeFileSync(config, [
-    'drivers:',
-    '  local:',
-    '    type: files',
-    '    options:',
-    `      root_path: "${root}"`,
-    'forward:',
-    ...pairs.flatMap(([src, dst]) => [`  - from: local/${src}`, `    to: local/${dst}`]),
-    '',
-  ].join('\n'));
+  writeForwardConfig(config, { local: { type: 'files', options: { root_path: root } } },
+    pairs.map(([src, dst]) => [`local/${src}`, `local/${dst}`]));
   const dump = async (topic: string) => jsonLines<Line>((await ctl(['dump', topic, ...D, '--json'])).stdout);
   return { dir, root, D, config, dump };
 }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Driver, type JsonObject, type TopicHandle } from '../../../../lib/index.js';
+import { writeForwardConfig } from '../../../scripts/cli/forward-config.js';
 import { natsServerUnavailable, startNatsServer, type NatsServer } from './nats-server.js';
 
 const CTL = fileURLToPath(new URL('../../../../scripts/cli/diaspora-ctl.js', import.meta.url));
@@ -93,24 +94,10 @@ if (unavailable) {
       await local.createTopic('back');
       await remote.createTopic('remote');
       const config = path.join(dir, 'forward.yaml');
-      fs.writeFileSync(config, [
-        'drivers:',
-        '  local:',
-        '    type: files',
-        '    options:',
-        `      root_path: ${JSON.stringify(root)}`,
-        '  far:',
-        '    type: nats',
-        '    options:',
-        `      servers: ${JSON.stringify(server!.url)}`,
-        `      prefix: ${prefix}`,
-        'forward:',
-        '  - from: local/source',
-        '    to: far/remote',
-        '  - from: far/remote',
-        '    to: local/back',
-        '',
-      ].join('\n'));
+      writeForwardConfig(config, {
+        local: { type: 'files', options: { root_path: root } },
+        far: { type: 'nats', options: { servers: server!.url, prefix } },
+      }, [['local/source', 'far/remote'], ['far/remote', 'local/back']]);
       const source = await local.openTopic('source');
       const back = await local.openTopic('back');
       const far = await remote.openTopic('remote');
