@@ -91,9 +91,7 @@ export class NativeStoredEvent implements StoredEvent {
       throw new RangeError(`slice [${offset}, ${offset + size}) is outside the ${this.dataSize} data bytes of event ${this.id}`);
     }
     if (this.verifyData && !this.verified) this.check(null);
-    if (size === 0) return EMPTY;
-    const map = this.segment.data.cover(this.dataOffset + this.dataSize);
-    return new Uint8Array(map.buffer, map.byteOffset + this.dataOffset + offset, size);
+    return this.view(offset, size);
   }
 
   /** Checks the data checksum, through the run's window when it covers this event. */
@@ -113,10 +111,15 @@ export class NativeStoredEvent implements StoredEvent {
 
   /** The data slice without checking its CRC (for callers that verify elsewhere or not at all). */
   dataUnverified(): Uint8Array {
-    if (this.dataSize === 0) return EMPTY;
+    return this.view(0, this.dataSize);
+  }
+
+  /** Bytes [offset, offset + size) of the data as a view of the mapping (the whole data part is mapped first). */
+  private view(offset: number, size: number): Uint8Array {
+    if (size === 0) return EMPTY;
     const map = this.segment.data.cover(this.dataOffset + this.dataSize);
     // A plain Uint8Array view of the mapping (cheaper to make than Buffer#subarray; same memory).
-    return new Uint8Array(map.buffer, map.byteOffset + this.dataOffset, this.dataSize);
+    return new Uint8Array(map.buffer, map.byteOffset + this.dataOffset + offset, size);
   }
 }
 
