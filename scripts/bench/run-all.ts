@@ -47,6 +47,20 @@ async function best<T extends Measure>(rounds: number, run: () => Promise<T>): P
   }
   return top!;
 }
+/**
+ * Producer rows: best of two runs, each into a fresh topic and started with no dirty pages (written-back bytes of
+ * an earlier phase, the raw baseline's among them, would otherwise throttle its writes: seen (b) at 0.3 M/s instead
+ * of 0.8 M/s). Consumers then read the last topic.
+ */
+async function produceBest(n: number, dataSize: number) {
+  let topic: Awaited<ReturnType<typeof freshTopic>> | undefined;
+  const p = await best(2, async () => {
+    topic = await freshTopic();
+    settle();
+    return produce(topic, { events: n, metadataSize: 128, dataSize, batchSize: 128, flushInterval: n });
+  });
+  return { topic: topic!, p };
+}
 async function freshTopic() {
   const name = `bench_${process.pid}_${++topicCounter}`;
   await driver.createTopic(name);
@@ -61,16 +75,7 @@ try {
   if (only.has('a')) {
     const n = 200_000 / scale;
     const raw = rawBaseline(n, 128, 0);
-    // Best of two runs, each into a fresh topic (as for the consumer rows); consumers read the second topic.
-    // Each run starts with no dirty pages: written-back bytes of an earlier phase (the raw baseline's among them)
-    // would otherwise throttle its writes to the disk's speed (seen: (b) at 0.3 M/s instead of 0.8 M/s).
-    let topic = await freshTopic();
-    settle();
-    const first = await produce(topic, { events: n, metadataSize: 128, dataSize: 0, batchSize: 128, flushInterval: n });
-    topic = await freshTopic();
-    settle();
-    const second = await produce(topic, { events: n, metadataSize: 128, dataSize: 0, batchSize: 128, flushInterval: n });
-    const p = eventsPerSec(first) > eventsPerSec(second) ? first : second;
+    const { topic, p } = await produceBest(n, 0);
     settle();
     row('(a) produce, batch 128', evs(p), mbs(p), `raw write ${evs(raw.write)}/s`, `${pct(eventsPerSec(p), eventsPerSec(raw.write))} of raw; target >= 1,000,000/s`);
     const base = { events: n, dataInterest: 0, dataSelectivity: 1 };
@@ -90,16 +95,7 @@ try {
   if (only.has('b') || only.has('d')) {
     const n = 100_000 / scale;
     const raw = rawBaseline(n, 128, 1024);
-    // Best of two runs, each into a fresh topic (as for the consumer rows); consumers read the second topic.
-    // Each run starts with no dirty pages: written-back bytes of an earlier phase (the raw baseline's among them)
-    // would otherwise throttle its writes to the disk's speed (seen: (b) at 0.3 M/s instead of 0.8 M/s).
-    let topic = await freshTopic();
-    settle();
-    const first = await produce(topic, { events: n, metadataSize: 128, dataSize: 1024, batchSize: 128, flushInterval: n });
-    topic = await freshTopic();
-    settle();
-    const second = await produce(topic, { events: n, metadataSize: 128, dataSize: 1024, batchSize: 128, flushInterval: n });
-    const p = eventsPerSec(first) > eventsPerSec(second) ? first : second;
+    const { topic, p } = await produceBest(n, 1024);
     settle();
     if (only.has('b')) {
       row('(b) produce 1 KiB, batch 128', evs(p), mbs(p), `raw write ${evs(raw.write)}/s`, `${pct(eventsPerSec(p), eventsPerSec(raw.write))} of raw; target >= 600,000/s`);
