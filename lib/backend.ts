@@ -3,6 +3,7 @@
 // Methods may answer synchronously (the files engine) or with a promise (a networked engine).
 
 import type { PartitionStats } from '../storage/types.js';
+import type { DataSource } from './data/selection.js';
 import type { JsonObject } from './json.js';
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -13,18 +14,11 @@ export interface BackendAppendEvent {
   timestamp?: number;
 }
 
-export interface BackendRecord {
+/** One stored event; its data part is read through DataSource's data() (zero-copy where the engine can). */
+export interface BackendRecord extends DataSource {
   readonly id: number;
   readonly timestamp: number;
   readonly metadata: Uint8Array;
-  readonly dataSize: number;
-  /** The whole data part; zero-copy where the engine can. */
-  data(): Uint8Array;
-  /**
-   * Optional: bytes [offset, offset + size) of the data part (within it), checked as data() is. Lets a zero-copy
-   * selection of one piece cost one slice instead of a slice of the whole part plus a slice of that.
-   */
-  dataSlice?(offset: number, size: number): Uint8Array;
 }
 
 /** Per-partition counts (the engine's own type: first/end id, events, bytes, segments, first/last timestamp). */

@@ -20,12 +20,15 @@ export { fullDataSelector, bufferAllocator } from './selection-helpers.js';
 // Below this many bytes a plain loop beats the native call of TypedArray.prototype.set.
 const SMALL_COPY = 32;
 
-/** Where an event's data comes from: its size, and its whole bytes on demand (a BackendRecord is one). */
+/** Where an event's data comes from: its size, and its bytes on demand (a driver's BackendRecord is one). */
 export interface DataSource {
   readonly dataSize: number;
-  /** The event's whole data bytes; called only when some data is selected. */
+  /** The event's whole data bytes, zero-copy where the engine can; called only when some data is selected. */
   data(): Uint8Array;
-  /** Optional: one slice of the data, [offset, offset + size) within it (see BackendRecord.dataSlice). */
+  /**
+   * Optional: bytes [offset, offset + size) of the data (within it), checked as data() is. Lets a zero-copy selection
+   * of one piece cost one slice instead of a slice of the whole data plus a slice of that.
+   */
   dataSlice?(offset: number, size: number): Uint8Array;
 }
 
@@ -47,7 +50,7 @@ export function selectData(
   checkDataSize(dataSize);
   if (selector != null && typeof selector !== 'function') throw new TypeError('dataSelector must be a function');
   if (allocator != null && typeof allocator !== 'function') throw new TypeError('dataAllocator must be a function');
-  return select(metadata, dataSize, null, source, selector, allocator, location);
+  return select(metadata, { dataSize, data: source }, selector, allocator, location);
 }
 
 /**
@@ -61,24 +64,21 @@ export function selectEventData(
   allocator: DataAllocator | null | undefined,
   location = '',
 ): DataView {
-  const dataSize = record.dataSize;
-  checkDataSize(dataSize);
-  return select(metadata, dataSize, record, null, selector, allocator, location);
+  checkDataSize(record.dataSize);
+  return select(metadata, record, selector, allocator, location);
 }
 
-/** The data comes from `record.data()` when there is a record, else from `source()`. */
 function select(
   metadata: JsonValue,
-  dataSize: number,
-  record: DataSource | null,
-  source: (() => Uint8Array) | null,
+  record: DataSource,
   selector: DataSelector | null | undefined,
   allocator: DataAllocator | null | undefined,
   location: string,
 ): DataView {
+  const dataSize = record.dataSize;
   // Fast path (the consumer's default): all data, zero copy, no descriptor at all.
   if (selector == null && allocator == null) {
-    return dataSize === 0 ? DataView.EMPTY : new DataView(wholeData(record, source, dataSize));
+    return dataSize === 0 ? DataView.EMPTY : new DataView(wholeData(record, dataSize));
   }
 
   const full = fullDescriptor(location, dataSize);
@@ -93,13 +93,13 @@ function select(
   if (chosen.baseSize !== dataSize) throw otherDataSize(chosen, dataSize);
   if (allocator == null) {
     // One piece from a source that slices itself: a single view of the mapping, not a view of a view.
-    if (record !== null && record.dataSlice !== undefined && chosen.pieceCount === 1) {
+    if (record.dataSlice !== undefined && chosen.pieceCount === 1) {
       return new DataView(pieceOf(record, chosen.pieceOffset(0), chosen.pieceSize(0)));
     }
-    return sliceSelection(wholeData(record, source, dataSize), chosen);
+    return sliceSelection(wholeData(record, dataSize), chosen);
   }
   const memory = allocatorSegments(allocator(metadata, chosen));
-  return gatherSelection(wholeData(record, source, dataSize), chosen, memory);
+  return gatherSelection(wholeData(record, dataSize), chosen, memory);
 }
 
 // Errors are built out of line: the per-event functions stay small enough for the optimizing compiler to inline them
@@ -143,8 +143,8 @@ function fullDescriptor(location: string, dataSize: number): DataDescriptor {
   return lastFull;
 }
 
-function wholeData(record: DataSource | null, source: (() => Uint8Array) | null, dataSize: number): Uint8Array {
-  const bytes = record !== null ? record.data() : (source as () => Uint8Array)();
+function wholeData(record: DataSource, dataSize: number): Uint8Array {
+  const bytes = record.data();
   if (!(bytes instanceof Uint8Array)) throw notBytes(bytes);
   const length = bytes.length;
   if (length === dataSize) return bytes;
