@@ -16,6 +16,10 @@ import { Segment } from './segment.js';
 import { fsyncDir, listSegmentBases, segmentPaths } from './segment-files.js';
 import { WriterLock, DEFAULT_LOCK_STALE_MS, MAX_HOLD_MS, sleepSync } from './writer-lock.js';
 import { repairTail, mergeReports } from './recovery.js';
+import {
+  RecoveryPointWriter, currentBootId, protectedEnd, readRecoveryPoint, recoveryPointPath, type RecoveryPointState,
+} from './recovery-point.js';
+import { structureProblems } from './partition-structure.js';
 import { CommitWatcher, signalLocalCommit } from './commit-watcher.js';
 import { verifyPartition } from './partition-verify.js';
 import {
@@ -191,8 +195,12 @@ export class PartitionLog implements PartitionLogLike {
   readonly dir: string;
   readonly index: number;
   readonly options: ResolvedPartitionOptions;
-  /** What crash recovery dropped (on open or when a dead writer's lock was reclaimed); null if nothing. */
+  /** What crash recovery cut (run by a writer when it takes the writer lock); null if nothing. */
   recovery: RecoveryReport | null = null;
+  /** The recovery point as last read (before the index, by refresh()). */
+  private pointState: RecoveryPointState = { kind: 'missing' };
+  /** The writer's handle on the recovery point (created by the first append). */
+  private pointWriter: RecoveryPointWriter | null = null;
   private segments: Segment[] = [];
   private readonly firstBase: number;
   private lastUsed: Segment | null = null;
@@ -211,8 +219,10 @@ export class PartitionLog implements PartitionLogLike {
     this.index = index;
     this.options = options;
     this.lock = new WriterLock(dir, options.lockStaleMs);
+    this.pointState = readRecoveryPoint(dir);
     const bases = listSegmentBases(dir);
-    this.firstBase = bases[0] ?? 0;
+    // The recorded first id wins over the files: a first segment that vanished must not make the log start later.
+    this.firstBase = this.pointState.kind === 'ok' ? this.pointState.point.firstId : bases[0] ?? 0;
     for (let i = 0; i < bases.length; i++) {
       const seg = new Segment(dir, bases[i]!);
       if (i + 1 < bases.length) seg.seal(bases[i + 1]! - bases[i]!);
@@ -221,24 +231,19 @@ export class PartitionLog implements PartitionLogLike {
   }
 
   /**
-   * Opens (creating the folder if needed) partition `index` stored in `dir`. If no other writer is active,
-   * a torn tail left by a crash is cut first and reported in `recovery`.
+   * Opens partition `index` stored in `dir`, read-only: nothing is created, locked, cut or renamed (a torn tail is
+   * only left out of the readable range). The first append takes the writer lock and repairs (see recovery.ts).
    */
   static open(dir: string, index = 0, opts: PartitionOptions = {}): PartitionLog {
     if (typeof dir !== 'string') throw new TypeError('partition dir must be a string');
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0) throw new TypeError('partition index must be a non-negative integer');
     const options = resolvePartitionOptions(opts);
-    const absDir = path.resolve(dir);
-    fs.mkdirSync(absDir, { recursive: true });
-    const log = new PartitionLog(absDir, index, options);
-    if (log.lock.tryAcquire()) {
-      try {
-        log.syncUnderLock();
-      } finally {
-        log.lock.release();
-      }
-    } else {
+    const log = new PartitionLog(path.resolve(dir), index, options);
+    try {
       log.refresh();
+    } catch (err) {
+      log.close();
+      throw err;
     }
     return log;
   }
@@ -259,9 +264,17 @@ export class PartitionLog implements PartitionLogLike {
 
   refresh(): number {
     this.assertOpen();
+    // The recovery point first, the index after (a writer writes them in the other order): entries below the point
+    // were in the index before the point was written, so one this reader cannot find was lost, not yet to come.
+    this.pointState = readRecoveryPoint(this.dir);
+    const guard = protectedEnd(this.pointState);
+    let grew = false;
     for (;;) {
       const last = this.segments[this.segments.length - 1];
-      if (last !== undefined && last.catchUp() > 0) continue;
+      if (last !== undefined && last.catchUp() > 0) {
+        grew = true;
+        continue;
+      }
       // Nothing new in the last segment: has a writer rolled over to a new one? (Writers only roll away from a
       // non-empty segment, so an empty last segment cannot have a successor.)
       if (last !== undefined && last.count === 0) break;
@@ -270,6 +283,18 @@ export class PartitionLog implements PartitionLogLike {
       if (last !== undefined) last.seal(last.count);
       const seg = new Segment(this.dir, nextBase);
       this.segments.push(seg);
+    }
+    let last = this.segments[this.segments.length - 1];
+    // New entries above the point whose bytes are not in the files were torn by a power loss: not events.
+    if (grew && last !== undefined) last.dropEntriesPastEnd(Math.max(0, (guard ?? 0) - last.baseId));
+    if (guard !== null && guard > this.endId) {
+      // The point records more than the files hold: those ids exist and read as CORRUPTION; the end never
+      // moves back below the point (so no writer can hand them out again).
+      if (last === undefined) {
+        last = new Segment(this.dir, this.firstBase);
+        this.segments.push(last);
+      }
+      last.extendTo(guard - last.baseId);
     }
     return this.endId;
   }
@@ -357,6 +382,10 @@ export class PartitionLog implements PartitionLogLike {
       fs.fdatasyncSync(t.metaFd);
       fs.fdatasyncSync(t.indexFd);
       t.dirty = false;
+      // Everything up to our end is on disk now. Only recorded while the lease is ours: without it another
+      // writer may have recorded a later end that ours must not overwrite (a stale durable end only makes
+      // recovery after a power loss less strict, never wrong).
+      if (this.lock.isHeld && this.pointWriter !== null) this.pointWriter.write(this.endId, this.endId);
     }
   }
 
@@ -370,6 +399,8 @@ export class PartitionLog implements PartitionLogLike {
       this.lock.release();
       if (ours) sleepSync(ROTATION_GAP_MS);
     }
+    // The lock lives in the partition folder, which only a writer creates (read-only opens create nothing).
+    fs.mkdirSync(this.dir, { recursive: true });
     this.lock.acquire();
     try {
       this.syncUnderLock();
@@ -379,15 +410,54 @@ export class PartitionLog implements PartitionLogLike {
     }
   }
 
-  /** With the lock held: catch up with other writers' commits and cut a torn tail a dead writer left. */
+  /**
+   * With the lock held: catch up with other writers' commits, refuse to append to a damaged partition
+   * (CORRUPTION: ids must never be handed out twice), cut a torn tail a dead writer left, and bring the recovery
+   * point up to date (re-creating it when it is missing or invalid).
+   */
   private syncUnderLock(): void {
     this.refresh();
+    const state = this.pointState;
+    const guard = protectedEnd(state);
+    const damage = structureProblems(this.dir, state.kind === 'ok' ? state.point.firstId : null, guard);
+    if (damage.length > 0) {
+      const d = damage[0]!;
+      throw new StorageError('CORRUPTION', `${d.file} at offset ${d.offset}: ${d.message}; no append is accepted`, {
+        file: d.file, offset: d.offset, id: d.id,
+      });
+    }
     const last = this.segments[this.segments.length - 1];
-    if (last === undefined) return;
-    if (this.writeTarget !== null && this.writeTarget.segment !== last) this.closeWriteTarget();
-    this.recovery = mergeReports(this.recovery, repairTail(last));
-    // Timestamps never decrease within a partition: findByTime relies on it.
-    this.lastTimestamp = Math.max(this.lastTimestamp, last.lastTimestamp() ?? 0);
+    if (last !== undefined) {
+      if (this.writeTarget !== null && this.writeTarget.segment !== last) this.closeWriteTarget();
+      this.recovery = mergeReports(this.recovery, repairTail(last, guard, this.index));
+      // Timestamps never decrease within a partition: findByTime relies on it.
+      this.lastTimestamp = Math.max(this.lastTimestamp, last.lastTimestamp() ?? 0);
+    }
+    this.syncRecoveryPoint(state);
+  }
+
+  /** Makes the recovery point say what the files hold now (under the lock, after repair). */
+  private syncRecoveryPoint(state: RecoveryPointState): void {
+    const end = this.endId;
+    if (state.kind === 'ok') {
+      this.pointWriter ??= new RecoveryPointWriter(this.dir, { ...state.point });
+      this.pointWriter.point = { ...state.point };
+      // After a reboot the point is re-stamped: what is on disk now is what this boot's writers build on.
+      if (!state.sameBoot || state.point.committedEnd !== end) this.pointWriter.write(end);
+      return;
+    }
+    this.pointWriter ??= new RecoveryPointWriter(this.dir, { firstId: this.firstBase, committedEnd: end, durableEnd: this.firstBase, bootId: currentBootId() });
+    this.pointWriter.point = { firstId: this.firstBase, committedEnd: end, durableEnd: this.firstBase, bootId: currentBootId() };
+    this.pointWriter.write(end);
+    const file = recoveryPointPath(this.dir);
+    if (state.kind === 'invalid') fs.truncateSync(file, this.pointWriter.size);
+    if (state.kind === 'invalid' || this.segments.length > 0) {
+      const why = state.kind === 'invalid' ? state.reason : `${file} is missing (a topic of an earlier version, or a deleted file)`;
+      const note = `${why}: the tail was checked with checksums only; recovery point re-created at end ${end}`;
+      this.recovery = mergeReports(this.recovery, {
+        partition: this.index, firstCutId: null, droppedEntries: 0, droppedBytes: 0, notes: [note], cuts: [], truncated: false,
+      });
+    }
   }
 
   private writableTarget(): WriteTarget {
@@ -516,6 +586,8 @@ export class PartitionLog implements PartitionLogLike {
     else target.dirty = true;
     seg.committed(entries, k);
     this.lastTimestamp = ts;
+    // After the entries (and their fsync in 'immediate'): the point never claims an entry not yet written.
+    this.pointWriter!.write(seg.endId, immediate ? seg.endId : undefined);
   }
 
   /** After a failed write: cut what was not committed (best effort) and give up the lease so that state is re-read. */
@@ -525,7 +597,7 @@ export class PartitionLog implements PartitionLogLike {
         const last = this.segments[this.segments.length - 1];
         if (last !== undefined) {
           last.catchUp();
-          this.recovery = mergeReports(this.recovery, repairTail(last));
+          this.recovery = mergeReports(this.recovery, repairTail(last, this.pointWriter?.point.committedEnd ?? null, this.index));
         }
       }
     } catch {
@@ -556,6 +628,12 @@ export class PartitionLog implements PartitionLogLike {
       else hi = mid - 1;
     }
     const seg = segs[lo]!;
+    if (id < seg.baseId) {
+      const missing = segmentPaths(this.dir, this.firstBase).index;
+      throw new StorageError('CORRUPTION', `event ${id} is missing: the partition starts at id ${this.firstBase} but its first segment file starts at ${seg.baseId} (${missing} is missing)`, {
+        file: missing, offset: 0, id,
+      });
+    }
     if (seg.sealedCount !== null && seg.count < seg.sealedCount) seg.catchUp();
     if (id >= seg.endId) {
       throw new StorageError('CORRUPTION', `index entry of event ${id} is missing or damaged in ${seg.paths.index}`, {
@@ -574,7 +652,9 @@ export class PartitionLog implements PartitionLogLike {
       throw new StorageError('OUT_OF_RANGE', `event ${id} does not exist yet (end of partition ${this.index} is ${this.endId})`, { id });
     }
     if (id < this.firstBase) throw new StorageError('OUT_OF_RANGE', `event ${id} is before the first stored event ${this.firstBase}`, { id });
-    return this.eventAt(this.segmentFor(id), id);
+    const seg = this.segmentFor(id);
+    this.measure(seg);
+    return this.eventAt(seg, id);
   }
 
   readRange(from: number, max: number): StoredEvent[] {
@@ -593,6 +673,7 @@ export class PartitionLog implements PartitionLogLike {
       const seg = this.segmentFor(id);
       const segStop = Math.min(stop, seg.endId);
       seg.ensureCached(segStop - 1 - seg.baseId);
+      this.measure(seg);
       const runEnd = segStop - seg.baseId;
       const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd) : null;
       // Metadata checked for the whole run at once; if anything is off, event by event (which names the culprit).
@@ -602,12 +683,24 @@ export class PartitionLog implements PartitionLogLike {
     return out;
   }
 
+  /**
+   * One fstat per file per call (not per event): bytes are only touched below sizes measured here, so a file that
+   * another process truncated is CORRUPTION (naming file and offset) instead of SIGBUS.
+   */
+  private measure(seg: Segment): void {
+    seg.meta.measure();
+    seg.data.measure();
+  }
+
   private eventAt(seg: Segment, id: number, run: DataCheckRun | null = null, metadataChecked = false): NativeStoredEvent {
     const pos = id - seg.baseId;
     const at = pos * ENTRY_SIZE;
     const buf = seg.index;
     if (seg.bad !== null && seg.bad.has(pos)) {
-      throw new StorageError('CORRUPTION', `index entry of event ${id} fails its checksum (${seg.paths.index} at offset ${at})`, {
+      const what = seg.missingFrom !== null && pos >= seg.missingFrom
+        ? `is missing or damaged although the recovery point records it as committed`
+        : 'fails its checksum';
+      throw new StorageError('CORRUPTION', `index entry of event ${id} ${what} (${seg.paths.index} at offset ${at})`, {
         file: seg.paths.index, offset: at, id,
       });
     }
@@ -699,6 +792,7 @@ export class PartitionLog implements PartitionLogLike {
     } finally {
       this.lock.release();
       this.watcher?.close();
+      this.pointWriter?.close();
       for (const seg of this.segments) seg.close();
     }
   }

@@ -82,6 +82,7 @@ export class DataCheckRun {
     if (!sequential) return false;
     const to = Math.min(this.to, pos + WINDOW_EVENTS);
     const seg = this.segment;
+    seg.data.measure(); // one fstat per window: a file truncated since the readRange() is CORRUPTION, not SIGBUS
     const end = checkRun(seg, seg.data, entryDataOffset, entryDataLength, entryDataCrc, pos, to, WINDOW_BYTES);
     if (end === pos) return false;
     this.checkedFrom = pos;

@@ -7,7 +7,7 @@ export const PARTITION_DIR_DIGITS = 8;
 export const SEGMENT_NAME_DIGITS = 20;
 export const WRITER_LOCK_NAME = 'writer.lock';
 
-const SEGMENT_INDEX_RE = /^(\d{20})\.index$/;
+const SEGMENT_FILE_RE = /^(\d{20})\.(index|meta|data)$/;
 
 export function partitionDirName(index: number): string {
   return String(index).padStart(PARTITION_DIR_DIGITS, '0');
@@ -25,14 +25,33 @@ export function segmentPaths(dir: string, baseId: number): SegmentPaths {
   return { index: `${stem}.index`, meta: `${stem}.meta`, data: `${stem}.data` };
 }
 
-/** Base ids of the segments of a partition (those with an index file), ascending. */
-export function listSegmentBases(dir: string): number[] {
-  const bases: number[] = [];
-  for (const name of fs.readdirSync(dir)) {
-    const m = SEGMENT_INDEX_RE.exec(name);
-    if (m) bases.push(Number(m[1]));
+/** Which of its three files each segment of a partition has, by base id (a missing folder has no segments). */
+export function listSegmentFiles(dir: string): Map<number, Set<'index' | 'meta' | 'data'>> {
+  const found = new Map<number, Set<'index' | 'meta' | 'data'>>();
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return found;
+    throw err;
   }
-  return bases.sort((a, b) => a - b);
+  for (const name of names) {
+    const m = SEGMENT_FILE_RE.exec(name);
+    if (m === null) continue;
+    const base = Number(m[1]);
+    let kinds = found.get(base);
+    if (kinds === undefined) found.set(base, (kinds = new Set()));
+    kinds.add(m[2] as 'index' | 'meta' | 'data');
+  }
+  return found;
+}
+
+/**
+ * Base ids of the segments of a partition, ascending: every base that has any of the three files, so that a
+ * segment whose index was deleted still occupies its id range (and reads of it fail) instead of vanishing.
+ */
+export function listSegmentBases(dir: string): number[] {
+  return [...listSegmentFiles(dir).keys()].sort((a, b) => a - b);
 }
 
 export { fsyncDir };

@@ -1,11 +1,14 @@
-// Memory mappings of segment files (copy-on-write, see map-file.ts). Bytes are only ever touched below the file size measured by
-// fstat (touching a page past the end of the file raises SIGBUS): a committed entry pointing further is
-// re-measured first, and is CORRUPTION if the file is still too short. A file that may still grow (the last
-// segment) is mapped with headroom past its current end, so that a reader tailing a live writer does not need a
-// new mapping per batch: the pages past the end become readable as the file grows (MAP_SHARED), and measured
-// without headroom a tailing consumer piled up thousands of mappings faster than the GC released them (Linux
-// allows 65,530 per process). Old mappings are unmapped by the GC once no slice refers to them, so slices handed
-// out stay valid after close() and even after the file is unlinked.
+// Memory mappings of segment files (copy-on-write, see map-file.ts). Touching a page past the end of a file raises
+// SIGBUS, which kills the process: bytes are only ever touched below the file size measured by the last measure()
+// (one fstat). Readers call measure() once per readRange()/read() and per data-check window, not per event, so a
+// file that another process truncates is seen at the next call and reported as CORRUPTION naming file and offset.
+// What remains is the window between that fstat and the touch (microseconds within one call; for data() called
+// later on a delivered event, until that call), and slices a user already holds (see docs/durability-and-recovery.md).
+// A file that may still grow (the last segment) is mapped with headroom past its current end, so that a reader
+// tailing a live writer does not need a new mapping per batch: the pages past the end become readable as the file
+// grows, and measured without headroom a tailing consumer piled up thousands of mappings faster than the GC
+// released them (Linux allows 65,530 per process). Old mappings are unmapped by the GC once no slice refers to
+// them, so slices handed out stay valid after close() and even after the file is unlinked.
 import fs from 'node:fs';
 import { mapFile } from './map-file.js';
 import { StorageError } from './types.js';
@@ -23,6 +26,9 @@ export class MappedFile {
   private mapping: Buffer = EMPTY;
   /** File size measured by the last fstat: bytes below it may be touched. */
   private knownSize = 0;
+  /** Identity of the file the mapping is of (a path may later name another file). */
+  private mappedIno = -1;
+  private mappedDev = -1;
   /** Set once the file can no longer grow: its descriptor is closed after each mapping (no fd per old segment). */
   sealed = false;
 
@@ -36,6 +42,30 @@ export class MappedFile {
     return this.remap(end);
   }
 
+  /**
+   * Re-measures the file (one fstat; a stat by path, checked to be the same file, once the descriptor of a sealed
+   * file is closed): cover() trusts this size until the next call. Returns it.
+   */
+  measure(): number {
+    let size: number;
+    if (this.fd !== null) size = fs.fstatSync(this.fd).size;
+    else if (this.mapping.length === 0) return this.knownSize; // nothing mapped yet: the next cover() measures
+    else {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(this.path);
+      } catch (cause) {
+        throw new StorageError('CORRUPTION', `segment file ${this.path} was deleted`, { file: this.path, offset: 0, cause });
+      }
+      if (st.ino !== this.mappedIno || st.dev !== this.mappedDev) {
+        throw new StorageError('CORRUPTION', `segment file ${this.path} was replaced by another file`, { file: this.path, offset: 0 });
+      }
+      size = st.size;
+    }
+    this.knownSize = size;
+    return size;
+  }
+
   private remap(end: number): Buffer {
     if (this.fd === null) {
       try {
@@ -44,8 +74,11 @@ export class MappedFile {
         throw new StorageError('CORRUPTION', `cannot open segment file ${this.path}`, { file: this.path, offset: 0, cause });
       }
     }
-    const size = fs.fstatSync(this.fd).size;
+    const st = fs.fstatSync(this.fd);
+    const size = st.size;
     if (size < end) {
+      this.knownSize = size;
+      if (this.sealed) this.closeFd();
       throw new StorageError('CORRUPTION', `${this.path} is ${size} bytes long but a committed entry needs ${end}`, {
         file: this.path, offset: size,
       });
@@ -54,21 +87,28 @@ export class MappedFile {
       throw new StorageError('EVENT_TOO_LARGE', `${this.path} is too large to map (${size} bytes)`, { file: this.path });
     }
     this.knownSize = size;
-    if (end <= this.mapping.length) {
+    if (end <= this.mapping.length && st.ino === this.mappedIno && st.dev === this.mappedDev) {
       // The file grew into the headroom already mapped.
       if (this.sealed) this.closeFd();
       return this.mapping;
     }
     const length = this.sealed ? size : Math.min(MAX_MAPPING_BYTES, size + GROWTH_HEADROOM_BYTES);
     this.mapping = mapFile(this.fd, length);
+    this.mappedIno = st.ino;
+    this.mappedDev = st.dev;
     if (this.sealed) this.closeFd();
     return this.mapping;
   }
 
-  /** Current size of the file on disk. */
+  /** Current size of the file on disk (0 when it does not exist). Does not change what cover() trusts. */
   size(): number {
-    if (this.fd === null) return fs.statSync(this.path).size;
-    return fs.fstatSync(this.fd).size;
+    if (this.fd !== null) return fs.fstatSync(this.fd).size;
+    try {
+      return fs.statSync(this.path).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
   }
 
   /** No more growth: release the descriptor (the mapping stays). */

@@ -36,6 +36,12 @@ export class Segment {
   cached = 0;
   /** Positions of entries failing their CRC although valid entries follow (corruption, not a torn tail). */
   bad: Set<number> | null = null;
+  /**
+   * Set when the recovery point records more committed entries than the index holds valid ones at its end: the
+   * first such position. Positions from here to `count` are in `bad` once cached (reads fail with CORRUPTION), and
+   * the last-entry copy is stale (no writer may append: recovery refuses).
+   */
+  missingFrom: number | null = null;
   readonly meta: MappedFile;
   readonly data: MappedFile;
   /** Copy of the last committed entry (valid when count > 0). */
@@ -171,6 +177,38 @@ export class Segment {
     const one = Buffer.alloc(ENTRY_SIZE);
     this.readInto(one, 0, pos * ENTRY_SIZE, (pos + 1) * ENTRY_SIZE);
     return one;
+  }
+
+  /**
+   * Counts entries up to `count` as committed although the index does not hold them valid (the recovery point
+   * says they were): they read as CORRUPTION instead of the log silently ending early.
+   */
+  extendTo(count: number): void {
+    if (count <= this.count) return;
+    this.missingFrom ??= this.count;
+    if (this.cached === this.count) {
+      // The read cache must not claim them: ensureCached re-reads them and marks them bad.
+      this.cached = Math.min(this.cached, this.missingFrom);
+    }
+    this.count = count;
+  }
+
+  /**
+   * Drops trailing entries at positions >= `floor` whose bytes lie past the end of the metadata/data files (a
+   * power loss kept the entry but not its bytes): they were never complete. Measures both files (one stat each).
+   */
+  dropEntriesPastEnd(floor: number): void {
+    if (this.count <= floor || this.missingFrom !== null) return;
+    const metaSize = this.meta.size();
+    const dataSize = this.data.size();
+    let count = this.count;
+    while (count > floor) {
+      if (this.bad?.has(count - 1)) break;
+      const e = this.entryBytes(count - 1);
+      if (entryMetaEnd(e, 0) <= metaSize && entryDataEnd(e, 0) <= dataSize) break;
+      count--;
+    }
+    this.truncateTo(count);
   }
 
   /** Forgets entries from `count` on (after a torn tail was cut). */

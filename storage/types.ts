@@ -80,13 +80,30 @@ export interface StoredEvent {
   dataSlice?(offset: number, size: number): Uint8Array;
 }
 
+/** One piece of a file that recovery cut (or, when `truncated` is false, found and left for the next writer). */
+export interface RecoveryCut {
+  file: string;
+  /** Where the cut starts (the new size of the file). */
+  offset: number;
+  bytes: number;
+  reason: string;
+}
+
 export interface RecoveryReport {
+  /** Partition number. */
+  partition: number;
+  /** First id of the cut entries (ids never handed out to anyone as events); null when only orphan bytes were cut. */
+  firstCutId: number | null;
   /** Index entries dropped from the tail (torn or failing their checksum). */
   droppedEntries: number;
   /** Orphan bytes cut from metadata/data files (written but never committed). */
   droppedBytes: number;
-  /** Human-readable lines naming file and offset of what was dropped. */
+  /** Human-readable lines naming file and offset of what was dropped (and of a recovery point re-created). */
   notes: string[];
+  /** Per file: where, how much and why. */
+  cuts: RecoveryCut[];
+  /** True when the files were cut; false when the tail was only found (a read-only open) and left in place. */
+  truncated: boolean;
 }
 
 export interface PartitionStats {

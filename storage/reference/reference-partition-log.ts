@@ -13,6 +13,7 @@ import {
   type PartitionLogLike,
   type PartitionOptions,
   type PartitionStats,
+  type RecoveryCut,
   type RecoveryReport,
   type StoredEvent,
   type VerifyProblem,
@@ -282,17 +283,25 @@ export class ReferencePartitionLog implements PartitionLogLike {
           ')',
       );
     }
+    const cuts: RecoveryCut[] = [];
+    if (scan.indexBytes > goodIndexBytes) {
+      cuts.push({ file: this.indexPath, offset: goodIndexBytes, bytes: scan.indexBytes - goodIndexBytes, reason: 'partial entry or entries whose records are not complete' });
+    }
     let droppedBytes = 0;
     if (scan.metadataBytes > scan.metadataEnd) {
       droppedBytes += scan.metadataBytes - scan.metadataEnd;
       notes.push(`${this.metadataPath}: ${scan.metadataBytes - scan.metadataEnd} orphan bytes from offset ${scan.metadataEnd}`);
+      cuts.push({ file: this.metadataPath, offset: scan.metadataEnd, bytes: scan.metadataBytes - scan.metadataEnd, reason: 'bytes past the last committed record' });
     }
     if (scan.dataBytes > scan.dataEnd) {
       droppedBytes += scan.dataBytes - scan.dataEnd;
       notes.push(`${this.dataPath}: ${scan.dataBytes - scan.dataEnd} orphan bytes from offset ${scan.dataEnd}`);
+      cuts.push({ file: this.dataPath, offset: scan.dataEnd, bytes: scan.dataBytes - scan.dataEnd, reason: 'bytes past the last committed record' });
     }
     if (notes.length === 0) return null;
-    return { droppedEntries, droppedBytes, notes, truncated: false };
+    return {
+      partition: this.index, firstCutId: droppedEntries > 0 ? scan.committed : null, droppedEntries, droppedBytes, notes, cuts, truncated: false,
+    };
   }
 
   /** Cuts the files back to the committed end; the caller holds the writer lock. */
@@ -312,6 +321,9 @@ export class ReferencePartitionLog implements PartitionLogLike {
       return;
     }
     this.recovery = {
+      partition: this.index,
+      firstCutId: this.recovery.firstCutId ?? report.firstCutId,
+      cuts: [...this.recovery.cuts, ...report.cuts],
       droppedEntries: this.recovery.droppedEntries + report.droppedEntries,
       droppedBytes: this.recovery.droppedBytes + report.droppedBytes,
       notes: [...this.recovery.notes, ...report.notes],

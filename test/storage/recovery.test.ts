@@ -5,6 +5,7 @@ import { PartitionLog } from '../../storage/partition-log.js';
 import { StorageError, type AppendEvent } from '../../storage/types.js';
 import { ENTRY_SIZE } from '../../storage/index-entry.js';
 import { segmentPaths } from '../../storage/segment-files.js';
+import { decodeRecoveryPoint, encodeRecoveryPoint, recoveryPointPath } from '../../storage/recovery-point.js';
 import { tempDir, payload, metaOf } from './helpers.js';
 
 const events: AppendEvent[] = Array.from({ length: 6 }, (_, i) => ({
@@ -13,8 +14,8 @@ const events: AppendEvent[] = Array.from({ length: 6 }, (_, i) => ({
   timestamp: 1_700_000_000_000 + i,
 }));
 
-function build(dir: string, n: number): void {
-  const log = PartitionLog.open(dir, 0);
+function build(dir: string, n: number, flushBehavior: 'buffered' | 'on_flush' | 'immediate' = 'buffered'): void {
+  const log = PartitionLog.open(dir, 0, { flushBehavior });
   for (let i = 0; i < n; i++) log.append([events[i]!]);
   log.close();
 }
@@ -45,35 +46,45 @@ test('a torn tail cut at every byte of the last record recovers exactly the earl
     const dir = path.join(root, `cut-${cut}`);
     fs.mkdirSync(dir);
     const dp = segmentPaths(dir, 0);
+    // The writer died before recording the batch in the recovery point (it does so after the index entries).
+    fs.copyFileSync(recoveryPointPath(base), recoveryPointPath(dir));
     let left = cut;
     for (const { k, bytes } of pieces) {
       const take = Math.min(left, bytes.length);
       left -= take;
       fs.writeFileSync(dp[k], Buffer.concat([fs.readFileSync(bp[k]), bytes.subarray(0, take)]));
     }
+    const sizesBefore = (['meta', 'data', 'index'] as const).map((k) => fs.statSync(dp[k]).size);
     const log = PartitionLog.open(dir, 0);
     if (cut === total) {
       t.is(log.recovery, null);
       expectFirst(t, log, n);
     } else {
+      // A read-only open leaves the torn tail out of the log without touching the files.
       expectFirst(t, log, n - 1);
+      t.is(log.recovery, null);
+      t.deepEqual((['meta', 'data', 'index'] as const).map((k) => fs.statSync(dp[k]).size), sizesBefore, 'opening changed nothing');
+      t.deepEqual(log.append([events[n - 1]!]), { firstId: n - 1, count: 1 }, 'the log accepts appends after recovery');
+      expectFirst(t, log, n);
       if (cut === 0) t.is(log.recovery, null);
       else {
         t.truthy(log.recovery, `cut at ${cut} is reported`);
         const r = log.recovery!;
         t.is(r.droppedBytes + r.droppedEntries > 0, true);
-        // The files are back to the state before the torn append.
-        for (const k of ['meta', 'data', 'index'] as const) t.is(fs.statSync(dp[k]).size, fs.statSync(bp[k]).size);
+        t.true(r.truncated);
+        t.is(r.partition, 0);
+        t.true(r.cuts.length > 0);
+        if (r.droppedEntries > 0) t.is(r.firstCutId, n - 1);
+        // The torn bytes were cut before the new event was written at the old end.
+        for (const k of ['meta', 'data', 'index'] as const) t.is(fs.statSync(dp[k]).size, fs.statSync(fp[k]).size);
       }
-      t.deepEqual(log.append([events[n - 1]!]), { firstId: n - 1, count: 1 }, 'the log accepts appends after recovery');
-      expectFirst(t, log, n);
     }
     log.close();
     fs.rmSync(dir, { recursive: true });
   }
 });
 
-test('garbage appended to index, metadata and data files is dropped on open', (t) => {
+test('garbage appended to index, metadata and data files is left out by readers and cut by the next writer', (t) => {
   const dir = tempDir(t);
   build(dir, 4);
   const p = segmentPaths(dir, 0);
@@ -84,24 +95,65 @@ test('garbage appended to index, metadata and data files is dropped on open', (t
   const log = PartitionLog.open(dir, 0);
   t.teardown(() => log.close());
   expectFirst(t, log, 4);
+  t.is(log.recovery, null, 'a read-only open cuts nothing');
+  t.is(fs.statSync(p.index).size, sizes.index + 3 * ENTRY_SIZE + 5);
+  t.deepEqual(log.append([events[4]!]), { firstId: 4, count: 1 });
+  expectFirst(t, log, 5);
   t.deepEqual(log.recovery?.droppedEntries, 4);
   t.deepEqual(log.recovery?.droppedBytes, 13 + 1000);
   t.true(log.recovery!.notes.some((line) => line.includes(p.index)));
-  t.is(fs.statSync(p.index).size, sizes.index);
-  t.is(fs.statSync(p.meta).size, sizes.meta);
-  t.is(fs.statSync(p.data).size, sizes.data);
+  t.deepEqual(log.recovery!.cuts.map((c) => [c.file, c.offset]), [[p.index, sizes.index], [p.meta, sizes.meta], [p.data, sizes.data]]);
+  t.is(fs.statSync(p.index).size, sizes.index + ENTRY_SIZE);
+  t.is(fs.statSync(p.meta).size, sizes.meta + metaOf(7, 4).length);
+  t.is(fs.statSync(p.data).size, sizes.data + 60);
   t.deepEqual(log.verify(), []);
 });
 
-test('a committed entry pointing past the end of the data file (lost by a power cut) is dropped', (t) => {
+/** Rewrites the recovery point as if written before a reboot, with the given durable end. */
+function pointFromEarlierBoot(dir: string, durableEnd: number): void {
+  const p = decodeRecoveryPoint(fs.readFileSync(recoveryPointPath(dir)));
+  if (typeof p === 'string') throw new Error(p);
+  fs.writeFileSync(recoveryPointPath(dir), encodeRecoveryPoint({ ...p, durableEnd, bootId: Buffer.alloc(16, 0x5a) }));
+}
+
+test('after a reboot, an entry past the durable end pointing past the end of the data file (lost by a power cut) is cut', (t) => {
   const dir = tempDir(t);
   build(dir, 5);
   const p = segmentPaths(dir, 0);
   fs.truncateSync(p.data, fs.statSync(p.data).size - 10);
+  pointFromEarlierBoot(dir, 4);
   const log = PartitionLog.open(dir, 0);
   t.teardown(() => log.close());
   expectFirst(t, log, 4);
+  t.deepEqual(log.append([events[4]!]), { firstId: 4, count: 1 });
   t.is(log.recovery?.droppedEntries, 1);
+  t.is(log.recovery?.firstCutId, 4);
+  expectFirst(t, log, 5);
+});
+
+test('in the same boot (or below the durable end) the same loss is CORRUPTION: nothing cut, no id reused', (t) => {
+  for (const rebooted of [false, true]) {
+    const dir = tempDir(t);
+    build(dir, 5, 'immediate');
+    const p = segmentPaths(dir, 0);
+    const dataSize = fs.statSync(p.data).size;
+    fs.truncateSync(p.data, dataSize - 10);
+    if (rebooted) pointFromEarlierBoot(dir, 5);
+    const log = PartitionLog.open(dir, 0);
+    t.is(log.endId, 5, 'the end does not move back');
+    for (let i = 0; i < 4; i++) t.deepEqual(Buffer.from(log.read(i).data()), payload(7, i, 40 + i * 5));
+    const readErr = t.throws(() => log.read(4).data(), { instanceOf: StorageError })!;
+    t.is(readErr.code, 'CORRUPTION');
+    t.is(readErr.details.file, p.data);
+    const err = t.throws(() => log.append([events[5]!]), { instanceOf: StorageError })!;
+    t.is(err.code, 'CORRUPTION');
+    t.is(err.details.file, p.index);
+    t.is(err.details.offset, 4 * ENTRY_SIZE);
+    t.is(fs.statSync(p.data).size, dataSize - 10, 'nothing was cut');
+    t.is(fs.statSync(p.index).size, 5 * ENTRY_SIZE);
+    t.true(log.verify().some((q) => q.file === p.data && q.id === 4));
+    log.close();
+  }
 });
 
 test('a flipped bit in committed data or metadata is reported as corruption, never returned', (t) => {

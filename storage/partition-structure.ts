@@ -1,0 +1,68 @@
+// The shape of a partition's id range, checked from file names and sizes only (no entry is read): every segment
+// has its three files, the first segment starts at the partition's recorded first id, and each sealed segment
+// holds exactly the entries up to the next segment's base. A break in that shape means committed events are
+// missing: it is CORRUPTION (a writer refuses to append, verify() lists it), never a silent new start.
+import fs from 'node:fs';
+import { ENTRY_SIZE } from './index-entry.js';
+import { listSegmentFiles, segmentPaths } from './segment-files.js';
+import type { VerifyProblem } from './types.js';
+
+function sizeOf(file: string): number | null {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Structural damage of partition folder `dir`. `firstId` is the first id the recovery point records (null when
+ * there is no usable point); `recordedEnd` the end it protects (null likewise). A last segment whose index was
+ * never created (a writer died while creating it) with empty metadata/data files is not damage.
+ */
+export function structureProblems(dir: string, firstId: number | null, recordedEnd: number | null): VerifyProblem[] {
+  const problems: VerifyProblem[] = [];
+  const files = listSegmentFiles(dir);
+  const bases = [...files.keys()].sort((a, b) => a - b);
+  if (bases.length === 0) {
+    if (firstId !== null && recordedEnd !== null && recordedEnd > firstId) {
+      problems.push({
+        file: segmentPaths(dir, firstId).index, offset: 0, id: firstId,
+        message: `every segment file is missing, but the recovery point records events ${firstId}..${recordedEnd - 1}`,
+      });
+    }
+    return problems;
+  }
+  if (firstId !== null && bases[0] !== firstId) {
+    problems.push({
+      file: segmentPaths(dir, Math.min(firstId, bases[0]!)).index, offset: 0, id: firstId,
+      message: bases[0]! > firstId
+        ? `segments holding ids ${firstId}..${bases[0]! - 1} are missing (the partition starts at id ${firstId})`
+        : `segment ${bases[0]} starts before the partition's first id ${firstId}`,
+    });
+  }
+  for (let s = 0; s < bases.length; s++) {
+    const base = bases[s]!;
+    const kinds = files.get(base)!;
+    const paths = segmentPaths(dir, base);
+    const isLast = s === bases.length - 1;
+    if (isLast && !kinds.has('index') && (sizeOf(paths.meta) ?? 0) === 0 && (sizeOf(paths.data) ?? 0) === 0) {
+      continue; // an interrupted segment creation: nothing was ever committed in it
+    }
+    for (const kind of ['index', 'meta', 'data'] as const) {
+      if (!kinds.has(kind)) problems.push({ file: paths[kind], offset: 0, id: base, message: `segment file is missing` });
+    }
+    const next = bases[s + 1];
+    if (next !== undefined && kinds.has('index')) {
+      const size = sizeOf(paths.index) ?? 0;
+      const expected = (next - base) * ENTRY_SIZE;
+      if (size < expected) {
+        problems.push({
+          file: paths.index, offset: size - (size % ENTRY_SIZE), id: base + Math.floor(size / ENTRY_SIZE),
+          message: `sealed segment holds ${Math.floor(size / ENTRY_SIZE)} entries but the next segment starts at id ${next} (ids ${base + Math.floor(size / ENTRY_SIZE)}..${next - 1} are missing)`,
+        });
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,160 @@
+// The recovery point of a partition (`recovery.point`): a 64-byte record, rewritten in place with one pwrite by
+// the writer after each batch's index entries, that says how far the log is known to be committed. Recovery uses
+// it to tell a torn tail (bad entries past it: never complete, cut) from damage to committed data (bad or missing
+// entries below it: CORRUPTION, nothing cut). Layout, little-endian:
+//    0 u32 magic 'DSRP'   4 u32 version (1)   8 u64 firstId   16 u64 committedEnd   24 u64 durableEnd
+//   32 16 bytes boot id of the machine when committedEnd was written   48..59 reserved (0)   60 u32 CRC-32 of 0..59
+// committedEnd is what the writer put in the page cache: it survives any process crash, but only a power loss or OS
+// crash that did not happen (same boot id) makes it trustworthy. durableEnd is what was fsynced before the record
+// was written (every batch in 'immediate', each flush() in 'on_flush', never in 'buffered'): true after any crash.
+import fs from 'node:fs';
+import path from 'node:path';
+import { crc32Range } from './crc.js';
+import { StorageError } from './types.js';
+
+export const RECOVERY_POINT_NAME = 'recovery.point';
+export const RECOVERY_POINT_SIZE = 64;
+const MAGIC = 0x50525344; // 'DSRP' little-endian
+const VERSION = 1;
+const CRC_SPAN = 60;
+const TWO_32 = 0x1_0000_0000;
+
+export interface RecoveryPoint {
+  firstId: number;
+  committedEnd: number;
+  durableEnd: number;
+  /** 16 bytes; all zero when the boot id could not be read. */
+  bootId: Buffer;
+}
+
+/** What a partition's recovery point says, read without any lock. */
+export type RecoveryPointState =
+  | { kind: 'ok'; point: RecoveryPoint; sameBoot: boolean }
+  | { kind: 'missing' }
+  | { kind: 'invalid'; reason: string };
+
+let cachedBootId: Buffer | null = null;
+
+/** This boot's id (Linux: /proc/sys/kernel/random/boot_id), or 16 zero bytes where there is none. */
+export function currentBootId(): Buffer {
+  if (cachedBootId !== null) return cachedBootId;
+  let id = Buffer.alloc(16);
+  try {
+    const hex = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
+    if (/^[0-9a-f]{32}$/i.test(hex)) id = Buffer.from(hex, 'hex');
+  } catch {
+    // No boot id (not Linux): every point is treated as written before a reboot (only durableEnd is trusted).
+  }
+  cachedBootId = id;
+  return id;
+}
+
+export function recoveryPointPath(dir: string): string {
+  return path.join(dir, RECOVERY_POINT_NAME);
+}
+
+export function encodeRecoveryPoint(p: RecoveryPoint, buf: Buffer = Buffer.alloc(RECOVERY_POINT_SIZE)): Buffer {
+  buf.fill(0, 0, RECOVERY_POINT_SIZE);
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt32LE(VERSION, 4);
+  const u64 = (at: number, v: number): void => {
+    buf.writeUInt32LE(v % TWO_32, at);
+    buf.writeUInt32LE(Math.floor(v / TWO_32), at + 4);
+  };
+  u64(8, p.firstId);
+  u64(16, p.committedEnd);
+  u64(24, p.durableEnd);
+  p.bootId.copy(buf, 32, 0, 16);
+  buf.writeUInt32LE(crc32Range(buf, 0, CRC_SPAN), CRC_SPAN);
+  return buf;
+}
+
+/** Decodes a record; a string says why it is not a valid one. */
+export function decodeRecoveryPoint(buf: Buffer): RecoveryPoint | string {
+  if (buf.length < RECOVERY_POINT_SIZE) return `${buf.length} bytes long instead of ${RECOVERY_POINT_SIZE}`;
+  if (crc32Range(buf, 0, CRC_SPAN) !== buf.readUInt32LE(CRC_SPAN)) return 'fails its checksum';
+  if (buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== VERSION) return 'has an unknown magic or version';
+  const u64 = (at: number): number => buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * TWO_32;
+  const p = { firstId: u64(8), committedEnd: u64(16), durableEnd: u64(24), bootId: Buffer.from(buf.subarray(32, 48)) };
+  if (!(p.firstId <= p.durableEnd && p.durableEnd <= p.committedEnd && p.committedEnd <= Number.MAX_SAFE_INTEGER)) {
+    return `holds inconsistent ids (first ${p.firstId}, durable end ${p.durableEnd}, committed end ${p.committedEnd})`;
+  }
+  return p;
+}
+
+/** True when `bootId` is this boot's (and known): no power loss or OS crash happened since it was written. */
+export function isThisBoot(bootId: Buffer): boolean {
+  const now = currentBootId();
+  return !now.every((b) => b === 0) && now.equals(bootId);
+}
+
+/**
+ * Reads the recovery point of partition folder `dir`. A record being rewritten by a live writer can be read torn
+ * (a checksum failure): it is read again a few times before being called invalid.
+ */
+export function readRecoveryPoint(dir: string): RecoveryPointState {
+  const file = recoveryPointPath(dir);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    throw new StorageError('IO', `cannot open ${file}`, { file, cause });
+  }
+  try {
+    const buf = Buffer.alloc(RECOVERY_POINT_SIZE + 1);
+    let why = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      if (n !== RECOVERY_POINT_SIZE) {
+        why = `is ${n === buf.length ? 'longer' : `${n} bytes long`} instead of ${RECOVERY_POINT_SIZE} bytes`;
+        continue;
+      }
+      const p = decodeRecoveryPoint(buf.subarray(0, RECOVERY_POINT_SIZE));
+      if (typeof p !== 'string') return { kind: 'ok', point: p, sameBoot: isThisBoot(p.bootId) };
+      why = p;
+    }
+    return { kind: 'invalid', reason: `${file} ${why}` };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The id below which every entry must be intact, per the point (null: no usable point, checksum-only rule). */
+export function protectedEnd(state: RecoveryPointState): number | null {
+  if (state.kind !== 'ok') return null;
+  return state.sameBoot ? state.point.committedEnd : state.point.durableEnd;
+}
+
+/** The writer's handle on the record: one pwrite per update, no fsync (see the header for why none is needed). */
+export class RecoveryPointWriter {
+  readonly file: string;
+  private fd: number | null = null;
+  private readonly buf = Buffer.alloc(RECOVERY_POINT_SIZE);
+  /** What was last written (or read under the lock). */
+  point: RecoveryPoint;
+
+  constructor(dir: string, point: RecoveryPoint) {
+    this.file = recoveryPointPath(dir);
+    this.point = point;
+  }
+
+  /** Writes the point with the given ends (durableEnd never moves backwards: it only grows with fsyncs). */
+  write(committedEnd: number, durableEnd = this.point.durableEnd): void {
+    const p = this.point;
+    p.committedEnd = committedEnd;
+    p.durableEnd = Math.min(Math.max(p.durableEnd, durableEnd), committedEnd);
+    p.bootId = currentBootId();
+    encodeRecoveryPoint(p, this.buf);
+    this.fd ??= fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    let done = 0;
+    while (done < RECOVERY_POINT_SIZE) done += fs.writeSync(this.fd, this.buf, done, RECOVERY_POINT_SIZE - done, done);
+  }
+
+  readonly size = RECOVERY_POINT_SIZE;
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
