@@ -12,6 +12,7 @@ import {
   entryMetaOffset, entryTimestamp,
 } from './index-entry.js';
 import { DataCheckRun, metadataRunIntact } from './run-checks.js';
+import { NativeStoredEvent } from './stored-event.js';
 import { Segment } from './segment.js';
 import { fsyncDir, listSegmentBases, segmentPaths } from './segment-files.js';
 import { WriterLock, DEFAULT_LOCK_STALE_MS, MAX_HOLD_MS, sleepSync } from './writer-lock.js';
@@ -26,6 +27,8 @@ import {
   StorageError, type AppendEvent, type AppendResult, type FlushBehavior, type PartitionLogLike, type PartitionOptions,
   type PartitionStats, type RecoveryReport, type StoredEvent, type VerifyProblem,
 } from './types.js';
+
+export { NativeStoredEvent };
 
 export const DEFAULT_SEGMENT_BYTES = 256 * 1024 * 1024;
 export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
@@ -66,65 +69,6 @@ export function resolvePartitionOptions(opts: PartitionOptions = {}): ResolvedPa
   const verifyData = opts.verifyData ?? true;
   if (typeof verifyData !== 'boolean') throw new TypeError('verifyData must be a boolean');
   return { flushBehavior, segmentBytes, lockStaleMs, verifyData };
-}
-
-/** A committed event: byte arrays are slices of the mapped segment files (no copy). */
-export class NativeStoredEvent implements StoredEvent {
-  private verified = false;
-  constructor(
-    readonly id: number,
-    readonly timestamp: number,
-    readonly metadata: Uint8Array,
-    readonly dataSize: number,
-    private readonly segment: Segment,
-    private readonly dataOffset: number,
-    private readonly dataCrc: number,
-    private readonly verifyData: boolean,
-    /** The readRange() run this event belongs to (checks data a window at a time); null for read(). */
-    private readonly run: DataCheckRun | null = null,
-  ) {}
-
-  data(): Uint8Array {
-    const bytes = this.dataUnverified();
-    if (this.verifyData && !this.verified) this.check(bytes);
-    return bytes;
-  }
-
-  dataSlice(offset: number, size: number): Uint8Array {
-    if (!(offset >= 0 && size >= 0 && offset + size <= this.dataSize)) {
-      throw new RangeError(`slice [${offset}, ${offset + size}) is outside the ${this.dataSize} data bytes of event ${this.id}`);
-    }
-    if (this.verifyData && !this.verified) this.check(null);
-    return this.view(offset, size);
-  }
-
-  /** Checks the data checksum, through the run's window when it covers this event. */
-  private check(bytes: Uint8Array | null): void {
-    if (this.run !== null && this.run.covers(this.id - this.segment.baseId)) this.verified = true;
-    else this.verify(bytes ?? this.dataUnverified());
-  }
-
-  private verify(bytes: Uint8Array): void {
-    if (crc32(bytes) !== this.dataCrc) {
-      throw new StorageError('CORRUPTION', `data of event ${this.id} fails its checksum (${this.segment.paths.data} at offset ${this.dataOffset})`, {
-        file: this.segment.paths.data, offset: this.dataOffset, id: this.id,
-      });
-    }
-    this.verified = true;
-  }
-
-  /** The data slice without checking its CRC (for callers that verify elsewhere or not at all). */
-  dataUnverified(): Uint8Array {
-    return this.view(0, this.dataSize);
-  }
-
-  /** Bytes [offset, offset + size) of the data as a view of the mapping (the whole data part is mapped first). */
-  private view(offset: number, size: number): Uint8Array {
-    if (size === 0) return EMPTY;
-    const map = this.segment.data.cover(this.dataOffset + this.dataSize);
-    // A plain Uint8Array view of the mapping (cheaper to make than Buffer#subarray; same memory).
-    return new Uint8Array(map.buffer, map.byteOffset + this.dataOffset + offset, size);
-  }
 }
 
 /** Write descriptors of the segment this process appends to. */
@@ -719,7 +663,7 @@ export class PartitionLog implements PartitionLogLike {
     }
     return new NativeStoredEvent(
       id, entryTimestamp(buf, at), metadata, entryDataLength(buf, at), seg, entryDataOffset(buf, at), entryDataCrc(buf, at),
-      this.options.verifyData, run,
+      this.options.verifyData, run, metaOffset + metaLength,
     );
   }
 

@@ -1,0 +1,53 @@
+// Child process for the SIGBUS test: a consumer holding a batch of events while another process truncates the
+// segment files under it. A touch past the end of a file would kill this process with SIGBUS; every access must
+// instead throw a typed error. Reports each access's outcome over IPC.
+//   truncated-reader <dir> <verifyData: 0|1>
+// Messages: {type:'held', end} after reading and touching event 0; on 'go': {type:'outcomes', outcomes:[...]}.
+import { PartitionLog } from '../../../storage/partition-log.js';
+import { StorageError } from '../../../storage/types.js';
+
+const [dir, verifyArg] = process.argv.slice(2);
+const log = PartitionLog.open(dir!, 0, { verifyData: verifyArg === '1' });
+
+interface Outcome {
+  what: string;
+  code: string | null;
+  file?: unknown;
+  offset?: unknown;
+  value?: number;
+}
+
+/** Runs one access: its result's first byte, or the error code it threw (anything but StorageError re-thrown). */
+function attempt(what: string, fn: () => Uint8Array): Outcome {
+  try {
+    const bytes = fn();
+    let sum = 0;
+    for (let i = 0; i < bytes.length; i += 4096) sum += bytes[i]!; // touch every page
+    return { what, code: null, value: sum };
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    return { what, code: err.code, file: err.details.file, offset: err.details.offset };
+  }
+}
+
+const batch = log.readRange(0, 8);
+const first = attempt('event 0 data', () => batch[0]!.data());
+process.send!({ type: 'held', end: log.endId, first });
+
+process.on('message', (m: { type: string }) => {
+  if (m.type !== 'go') return;
+  const outcomes: Outcome[] = [
+    // Events of the batch read before the truncation (a consumer delivering its buffer one event at a time).
+    attempt('held event 1 data', () => batch[1]!.data()),
+    attempt('held event 2 dataSlice', () => batch[2]!.dataSlice!(4096, 8192)),
+    attempt('held event 3 dataUnverified', () => batch[3]!.dataUnverified!()),
+    attempt('held event 4 metadata', () => batch[4]!.metadata),
+    // A new read after the truncation.
+    attempt('readRange(5) data', () => log.readRange(5, 3)[0]!.data()),
+    attempt('read(6) data', () => log.read(6).data()),
+  ];
+  process.send!({ type: 'outcomes', outcomes }, () => {
+    log.close();
+    process.exit(0);
+  });
+});
