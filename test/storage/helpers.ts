@@ -28,22 +28,26 @@ export function exitOf(child: ChildProcess): Promise<{ code: number | null; sign
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-/** Next IPC message from `child` satisfying `pred`. */
+/**
+ * Next IPC message from `child` satisfying `pred`. Gives up when the IPC channel closes ('disconnect', which comes
+ * after every message sent was delivered; 'exit' can come before the last messages under load).
+ */
 export function nextMessage<T>(child: ChildProcess, pred: (m: T) => boolean = () => true): Promise<T> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: unknown): void => {
       if (pred(m as T)) {
         child.off('message', onMessage);
-        child.off('exit', onExit);
+        child.off('disconnect', onGone);
         resolve(m as T);
       }
     };
-    const onExit = (code: number | null): void => {
+    const onGone = (): void => {
       child.off('message', onMessage);
-      reject(new Error(`child exited (${code}) before sending the expected message`));
+      reject(new Error(`child ${child.pid} closed its IPC channel (exit ${child.exitCode ?? child.signalCode}) before sending the expected message`));
     };
+    if (!child.connected) return onGone();
     child.on('message', onMessage);
-    child.once('exit', onExit);
+    child.once('disconnect', onGone);
   });
 }
 

@@ -1,15 +1,17 @@
 // Child process for multi-process tests: appends events of producer `p` to one partition.
 //   append-worker <dir> <p> <count> [segmentBytes]   appends `count` events in varied batches, reports firstIds
-//   append-worker <dir> <p> forever [segmentBytes]   appends until killed, logging each returned append to <dir>.acks
+//   append-worker <dir> <p> forever [segmentBytes] [flushBehavior]   appends until killed, logging each returned
+//                                                                   append to <dir>.acks
 import fs from 'node:fs';
 import { PartitionLog } from '../../../storage/partition-log.js';
-import type { AppendEvent } from '../../../storage/types.js';
+import type { AppendEvent, FlushBehavior } from '../../../storage/types.js';
 import { payload, metaOf } from '../helpers.js';
 
-const [dir, pArg, countArg, segArg] = process.argv.slice(2);
+const [dir, pArg, countArg, segArg, flushArg] = process.argv.slice(2);
 const p = Number(pArg);
 const segmentBytes = segArg === undefined ? 64 * 1024 : Number(segArg);
-const log = PartitionLog.open(dir!, 0, { segmentBytes, lockStaleMs: 2000 });
+const flushBehavior = (flushArg ?? 'buffered') as FlushBehavior;
+const log = PartitionLog.open(dir!, 0, { segmentBytes, lockStaleMs: 2000, flushBehavior });
 const send = (m: unknown): Promise<void> => new Promise((resolve) => process.send!(m, () => resolve()));
 
 function batch(from: number, size: number, dataSize: (i: number) => number): AppendEvent[] {
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     for (let i = 0, b = 0; ; b++) {
       const size = 1 + ((b * 7 + p) % 40);
       const r = log.append(batch(i, size, (k) => (k * 7919) % 200_000));
+      if (flushBehavior === 'on_flush' && b % 3 === 0) log.flush();
       fs.writeSync(ackFd, `${r.firstId} ${r.count} ${i}\n`);
       i += size;
     }
