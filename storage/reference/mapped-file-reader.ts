@@ -3,9 +3,13 @@
 // mapping can hold (sizes and offsets are 32-bit signed ints there). The file is therefore mapped in fixed chunks;
 // a range inside one chunk is a subarray of that chunk's mapping; a range crossing a chunk boundary gets a mapping
 // of its own; a range beyond mmap-io's offset limit (2 GiB) is read with pread into a fresh buffer (a copy).
-// A chunk is mapped whole, also past the end of a growing file; bytes are only touched below a fresh fstat (no SIGBUS).
+// A chunk is mapped whole, also past the end of a growing file; bytes are only touched below a size measured by
+// fstat: once per read call (the log measures its files), and again for bytes asked for later (sliceFresh, e.g. data
+// of an event a consumer delivers from a batch) when that measure is older than TRUST_MS. A file truncated by
+// another process is then reported (null: the log turns it into CORRUPTION) instead of killing the process with SIGBUS.
 import fs from 'node:fs';
 import { mapFile, PAGE_SIZE } from '../map-file.js';
+import { TRUST_MS } from '../segment-reader.js';
 
 const PAGE = PAGE_SIZE;
 /** mmap-io passes sizes and offsets as C ints. */
@@ -29,6 +33,7 @@ export class MappedFileReader {
   private fd: number | null = null;
   private readonly chunks: Buffer[] = [];
   private knownSize = 0;
+  private measuredAt = -Infinity;
 
   constructor(file: string, options: MappedFileReaderOptions = {}) {
     this.file = file;
@@ -56,12 +61,25 @@ export class MappedFileReader {
   size(): number {
     const fd = this.handle();
     this.knownSize = fd === null ? 0 : fs.fstatSync(fd).size;
+    this.measuredAt = performance.now();
     return this.knownSize;
   }
 
   /** Size seen by the last size() call (no system call). */
   get cachedSize(): number {
     return this.knownSize;
+  }
+
+  /** As slice(), re-measuring the file first when the last measure is older than TRUST_MS. */
+  sliceFresh(offset: number, length: number): Buffer | null {
+    if (performance.now() - this.measuredAt >= TRUST_MS) this.size();
+    return this.slice(offset, length);
+  }
+
+  /** Null when bytes [0, end) are no longer all in the file (measured at most TRUST_MS ago). */
+  stillCovers(end: number): boolean {
+    if (performance.now() - this.measuredAt >= TRUST_MS) this.size();
+    return end <= this.knownSize;
   }
 
   /**

@@ -108,10 +108,17 @@ class ReferenceStoredEvent implements StoredEvent {
   constructor(
     private readonly log: ReferencePartitionLog,
     readonly id: number,
-    readonly metadata: Uint8Array,
+    private readonly meta: Uint8Array,
     private readonly dataOffset: number,
     readonly dataSize: number,
+    /** End of this event's record in the metadata file. */
+    private readonly metadataEnd: number,
   ) {}
+  /** The metadata slice, after checking the file still holds it (a consumer reads it long after readRange()). */
+  get metadata(): Uint8Array {
+    this.log.checkMetadataStillThere(this.id, this.metadataEnd);
+    return this.meta;
+  }
   data(): Uint8Array {
     return this.dataSize === 0 ? EMPTY : this.log.dataSlice(this.id, this.dataOffset, this.dataSize);
   }
@@ -180,7 +187,7 @@ export class ReferencePartitionLog implements PartitionLogLike {
    * Detects a torn tail left by a crashed writer; cuts it per `repairOnOpen` when the writer lock is free.
    */
   static open(dir: string, index: number, opts: ReferencePartitionOptions = {}): ReferencePartitionLog {
-    const mode = opts.repairOnOpen ?? 'if-idle';
+    const mode = opts.repairOnOpen ?? 'never';
     if (!['if-idle', 'always', 'never'].includes(mode)) {
       throw new StorageError('BAD_CONFIG', `repairOnOpen must be "if-idle", "always" or "never", got ${JSON.stringify(mode)}`);
     }
@@ -404,6 +411,7 @@ export class ReferencePartitionLog implements PartitionLogLike {
   read(id: number): StoredEvent {
     this.ensureOpen();
     this.checkId(id);
+    this.measureFiles();
     if (id >= this.count && id >= this.refresh()) {
       throw new StorageError('OUT_OF_RANGE', `event ${id} does not exist in partition ${this.index} (end ${this.count})`, {
         id,
@@ -420,6 +428,7 @@ export class ReferencePartitionLog implements PartitionLogLike {
     this.ensureOpen();
     this.checkId(from);
     if (typeof max !== 'number' || !Number.isInteger(max) || max < 0) throw new TypeError('max must be a non-negative integer');
+    this.measureFiles();
     if (from + max > this.count) this.refresh();
     const end = Math.min(this.count, from + max);
     if (end <= from) return [];
@@ -456,15 +465,29 @@ export class ReferencePartitionLog implements PartitionLogLike {
     if (dataEnd > this.dataReader.cachedSize && dataEnd > this.dataReader.size()) {
       throw this.corruption(this.dataPath, e.dataOffset, id, `data of ${e.dataSize} bytes points beyond the end of the file`);
     }
-    return new ReferenceStoredEvent(this, id, record.subarray(METADATA_PREFIX_BYTES), e.dataOffset, e.dataSize);
+    return new ReferenceStoredEvent(this, id, record.subarray(METADATA_PREFIX_BYTES), e.dataOffset, e.dataSize, e.metadataOffset + e.metadataSize);
   }
 
-  /** @internal Data bytes of event `id` (a slice of the mapping). */
+  /** @internal Data bytes of event `id` (a slice of the mapping; the file re-measured if the last fstat is old). */
   dataSlice(id: number, offset: number, size: number): Uint8Array {
     this.ensureOpen();
-    const s = this.dataReader.slice(offset, size);
+    const s = this.dataReader.sliceFresh(offset, size);
     if (s === null) throw this.corruption(this.dataPath, offset, id, `data of ${size} bytes points beyond the end of the file`);
     return s;
+  }
+
+  /** @internal CORRUPTION when the metadata file no longer holds bytes up to `end` (truncated by someone). */
+  checkMetadataStillThere(id: number, end: number): void {
+    if (!this.metadataReader.stillCovers(end)) {
+      throw this.corruption(this.metadataPath, this.metadataReader.cachedSize, id, `the metadata file was truncated to ${this.metadataReader.cachedSize} bytes under a reader`);
+    }
+  }
+
+  /** One fstat per file per read call: slices below are only taken within these sizes (no SIGBUS). */
+  private measureFiles(): void {
+    this.indexReader.size();
+    this.metadataReader.size();
+    this.dataReader.size();
   }
 
   findByTime(_ms: number): number {

@@ -1,13 +1,14 @@
 // Child process for the SIGBUS test: a consumer holding a batch of events while another process truncates the
 // segment files under it. A touch past the end of a file would kill this process with SIGBUS; every access must
 // instead throw a typed error. Reports each access's outcome over IPC.
-//   truncated-reader <dir> <verifyData: 0|1>
+//   truncated-reader <root> <topic> <verifyData: 0|1>      (a native or a reference-format topic, partition 0)
 // Messages: {type:'held', end} after reading and touching event 0; on 'go': {type:'outcomes', outcomes:[...]}.
-import { PartitionLog } from '../../../storage/partition-log.js';
+import { openTopicStore } from '../../../storage/open-topic.js';
 import { StorageError } from '../../../storage/types.js';
 
-const [dir, verifyArg] = process.argv.slice(2);
-const log = PartitionLog.open(dir!, 0, { verifyData: verifyArg === '1' });
+const [root, name, verifyArg] = process.argv.slice(2);
+const topic = openTopicStore(root!, name!, { verifyData: verifyArg === '1' });
+const log = topic.partition(0);
 
 interface Outcome {
   what: string;
@@ -39,15 +40,15 @@ process.on('message', (m: { type: string }) => {
   const outcomes: Outcome[] = [
     // Events of the batch read before the truncation (a consumer delivering its buffer one event at a time).
     attempt('held event 1 data', () => batch[1]!.data()),
-    attempt('held event 2 dataSlice', () => batch[2]!.dataSlice!(4096, 8192)),
-    attempt('held event 3 dataUnverified', () => batch[3]!.dataUnverified!()),
+    attempt('held event 2 dataSlice', () => batch[2]!.dataSlice?.(4096, 8192) ?? batch[2]!.data()),
+    attempt('held event 3 dataUnverified', () => batch[3]!.dataUnverified?.() ?? batch[3]!.data()),
     attempt('held event 4 metadata', () => batch[4]!.metadata),
     // A new read after the truncation.
     attempt('readRange(5) data', () => log.readRange(5, 3)[0]!.data()),
     attempt('read(6) data', () => log.read(6).data()),
   ];
   process.send!({ type: 'outcomes', outcomes }, () => {
-    log.close();
+    topic.close();
     process.exit(0);
   });
 });

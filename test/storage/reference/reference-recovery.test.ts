@@ -37,9 +37,9 @@ test('index cut at every byte of the last entry: the previous events remain, the
       t.false(log.recovery!.truncated);
       t.is(size(idx), 5 * 32 + keep, 'left in place');
       store.close();
-      // Idle files (the writer is gone): opening cuts the torn entry and the orphan metadata record.
+      // Idle files (the writer is gone) and repair asked for: opening cuts the torn entry and the orphan record.
       ageFiles(root, 'strings', 0);
-      store = ReferenceTopicStore.open(root, 'strings');
+      store = ReferenceTopicStore.open(root, 'strings', { repairOnOpen: 'if-idle' });
       log = store.partition(0);
       t.is(log.endId, 5);
       const rec = log.recovery!;
@@ -72,7 +72,7 @@ test('an entry pointing past the end of data or metadata is torn; junk after the
     fs.appendFileSync(idx, Buffer.from('garbage-garbage-garbage'));
     fs.appendFileSync(meta, Buffer.alloc(100, 0xee));
     ageFiles(root, 'collisions', 1);
-    const store = ReferenceTopicStore.open(root, 'collisions');
+    const store = ReferenceTopicStore.open(root, 'collisions', { repairOnOpen: 'if-idle' });
     const log = store.partition(1);
     t.is(log.endId, 23);
     t.is(log.recovery!.droppedEntries, 2, 'the torn entry and the partial junk entry');
