@@ -267,6 +267,22 @@ export class ReferencePartitionLog implements PartitionLogLike {
     return e;
   }
 
+  /**
+   * Under the writer lock, before cutting anything: CORRUPTION when entries this process saw committed are gone,
+   * or when the last committed entry's records are no longer in the files (appending after it would leave a hole
+   * that reads as zeros: this format has no checksums to catch it).
+   */
+  private refuseIfCommittedLost(scan: TailScan): void {
+    if (scan.entries < this.count) {
+      const at = scan.entries * REFERENCE_ENTRY_BYTES;
+      throw this.corruption(this.indexPath, at, scan.entries, `the index holds ${scan.entries} entries but events up to ${this.count - 1} were committed; no append is accepted`);
+    }
+    if (scan.committed > 0 && (scan.metadataEnd > scan.metadataBytes || scan.dataEnd > scan.dataBytes)) {
+      const [file, size] = scan.metadataEnd > scan.metadataBytes ? [this.metadataPath, scan.metadataBytes] : [this.dataPath, scan.dataBytes];
+      throw this.corruption(file, size, scan.committed - 1, `committed event ${scan.committed - 1} ends past the end of the file (${size} bytes); no append is accepted`);
+    }
+  }
+
   private adopt(scan: TailScan): void {
     this.count = scan.committed;
     this.metadataEnd = scan.metadataEnd;
@@ -400,8 +416,9 @@ export class ReferencePartitionLog implements PartitionLogLike {
     const size = this.indexReader.size();
     if (size === this.cleanIndexSize) return this.count;
     if (size < this.count * REFERENCE_ENTRY_BYTES) {
-      // Someone cut committed entries (outside our protocol): never read past what exists.
-      this.adopt(this.scanTail(0));
+      // Someone cut entries this process saw committed (outside our protocol): the end does not move back (reads
+      // of the lost ids fail with CORRUPTION, slices are only taken below the measured sizes) and no append is
+      // accepted, so their ids are never handed out again.
       return this.count;
     }
     this.adopt(this.scanTail(this.count));
@@ -539,6 +556,7 @@ export class ReferencePartitionLog implements PartitionLogLike {
       if (reacquire) {
         // Other processes may have appended, or died leaving a torn tail (cut now: we hold the lock).
         const scan = this.scanTail(this.count);
+        this.refuseIfCommittedLost(scan);
         const torn = this.describeTail(scan);
         if (torn !== null) {
           this.truncateTail(scan);

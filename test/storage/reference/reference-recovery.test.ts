@@ -235,3 +235,45 @@ test('refresh picks up entries appended by another handle but never a torn one',
     removeTemp(root);
   }
 });
+
+test('entries cut under an open partition (outside the protocol): its end does not move back, the lost ids are CORRUPTION, appends are refused', (t) => {
+  const root = copyFixtureRoot();
+  try {
+    const idx = partitionFile(root, 'strings', 0, 'index');
+    const store = ReferenceTopicStore.open(root, 'strings');
+    const log = store.partition(0);
+    const n = log.endId;
+    t.true(n >= 3);
+    fs.truncateSync(idx, (n - 2) * 32);
+    t.is(log.refresh(), n);
+    t.deepEqual(Buffer.from(log.read(0).metadata).toString(), stringsMeta[0]);
+    const err = t.throws(() => log.read(n - 1), { instanceOf: StorageError })!;
+    t.is(err.code, 'CORRUPTION');
+    t.is(err.details.file, idx);
+    const push = t.throws(() => log.append([{ metadata: enc('{"x":1}') }]), { instanceOf: StorageError })!;
+    t.is(push.code, 'CORRUPTION');
+    t.is(push.details.offset, (n - 2) * 32);
+    t.is(fs.statSync(idx).size, (n - 2) * 32, 'nothing written');
+    store.close();
+  } finally {
+    removeTemp(root);
+  }
+});
+
+test('the last committed event\'s records cut under an open partition: appends are refused (a hole would read as zeros)', (t) => {
+  const root = copyFixtureRoot();
+  try {
+    const data = partitionFile(root, 'collisions', 1, 'data');
+    const store = ReferenceTopicStore.open(root, 'collisions');
+    const log = store.partition(1);
+    const n = log.endId;
+    fs.truncateSync(data, fs.statSync(data).size - 5);
+    const push = t.throws(() => log.append([{ metadata: enc('{"x":1}'), data: enc('abc') }]), { instanceOf: StorageError })!;
+    t.is(push.code, 'CORRUPTION');
+    t.is(push.details.file, data);
+    t.is(log.endId, n);
+    store.close();
+  } finally {
+    removeTemp(root);
+  }
+});
