@@ -13,9 +13,13 @@ import {
 } from './index-entry.js';
 import { DataCheckRun, metadataRunIntact } from './run-checks.js';
 import { NativeStoredEvent } from './stored-event.js';
+import {
+  DEFAULT_SEGMENT_BYTES, MAX_EVENT_PART_BYTES, MAX_SEGMENT_BYTES, resolvePartitionOptions, type ResolvedPartitionOptions,
+} from './partition-options.js';
+import { STAGE_LIMIT, staging, writeAll, writePieces } from './write-pieces.js';
 import { Segment } from './segment.js';
 import { fsyncDir, listSegmentBases, segmentPaths } from './segment-files.js';
-import { WriterLock, DEFAULT_LOCK_STALE_MS, MAX_HOLD_MS, sleepSync } from './writer-lock.js';
+import { WriterLock, MAX_HOLD_MS, sleepSync } from './writer-lock.js';
 import { repairTail, mergeReports } from './recovery.js';
 import {
   RecoveryPointWriter, currentBootId, protectedEnd, readRecoveryPoint, recoveryPointPath, type RecoveryPointState,
@@ -24,52 +28,19 @@ import { structureProblems } from './partition-structure.js';
 import { CommitWatcher, signalLocalCommit } from './commit-watcher.js';
 import { verifyPartition } from './partition-verify.js';
 import {
-  StorageError, type AppendEvent, type AppendResult, type FlushBehavior, type PartitionLogLike, type PartitionOptions,
+  StorageError, type AppendEvent, type AppendResult, type PartitionLogLike, type PartitionOptions,
   type PartitionStats, type RecoveryReport, type StoredEvent, type VerifyProblem,
 } from './types.js';
 
 export { NativeStoredEvent };
 
-export const DEFAULT_SEGMENT_BYTES = 256 * 1024 * 1024;
-export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
-/** Largest metadata or data part of one event: more could not be mapped safely. */
-export const MAX_EVENT_PART_BYTES = 1024 * 1024 * 1024;
-/** writev() takes at most IOV_MAX (1024 on Linux) pieces per call. */
-const IOV_MAX = 1024;
+export {
+  DEFAULT_SEGMENT_BYTES, MAX_SEGMENT_BYTES, MAX_EVENT_PART_BYTES, resolvePartitionOptions, type ResolvedPartitionOptions,
+};
+
 /** Pause after a forced lease rotation so that a writer waiting in another process can take the lock. */
 const ROTATION_GAP_MS = 1;
-const FLUSH_BEHAVIORS: readonly FlushBehavior[] = ['buffered', 'on_flush', 'immediate'];
 const EMPTY = new Uint8Array(0);
-
-export interface ResolvedPartitionOptions {
-  flushBehavior: FlushBehavior;
-  segmentBytes: number;
-  lockStaleMs: number;
-  verifyData: boolean;
-}
-
-/** Checks options (TypeError for wrong types, BAD_CONFIG for bad values) and fills in defaults. */
-export function resolvePartitionOptions(opts: PartitionOptions = {}): ResolvedPartitionOptions {
-  if (opts === null || typeof opts !== 'object') throw new TypeError('partition options must be an object');
-  const flushBehavior = opts.flushBehavior ?? 'buffered';
-  if (typeof flushBehavior !== 'string') throw new TypeError('flushBehavior must be a string');
-  if (!FLUSH_BEHAVIORS.includes(flushBehavior)) {
-    throw new StorageError('BAD_CONFIG', `Invalid flush_behavior: ${flushBehavior}. Valid values are: ${FLUSH_BEHAVIORS.join(', ')}`);
-  }
-  const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-  if (typeof segmentBytes !== 'number') throw new TypeError('segmentBytes must be a number');
-  if (!Number.isInteger(segmentBytes) || segmentBytes < 1 || segmentBytes > MAX_SEGMENT_BYTES) {
-    throw new StorageError('BAD_CONFIG', `segmentBytes must be an integer in [1, ${MAX_SEGMENT_BYTES}], got ${segmentBytes}`);
-  }
-  const lockStaleMs = opts.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
-  if (typeof lockStaleMs !== 'number') throw new TypeError('lockStaleMs must be a number');
-  if (!Number.isFinite(lockStaleMs) || lockStaleMs <= 0) {
-    throw new StorageError('BAD_CONFIG', `lockStaleMs must be a positive number of ms, got ${lockStaleMs}`);
-  }
-  const verifyData = opts.verifyData ?? true;
-  if (typeof verifyData !== 'boolean') throw new TypeError('verifyData must be a boolean');
-  return { flushBehavior, segmentBytes, lockStaleMs, verifyData };
-}
 
 /** Write descriptors of the segment this process appends to. */
 interface WriteTarget {
@@ -84,54 +55,6 @@ function validateId(name: string, value: unknown): asserts value is number {
   if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new StorageError('OUT_OF_RANGE', `${name} must be a non-negative integer, got ${value}`);
-  }
-}
-
-/** Writes bytes [0, length) of `bytes` at `position`, looping over short writes. */
-function writeAll(fd: number, bytes: Uint8Array, position: number, length = bytes.length): void {
-  let done = 0;
-  while (done < length) {
-    done += fs.writeSync(fd, bytes, done, length - done, position + done);
-  }
-}
-
-/** Below this total, a run's pieces are copied into a staging buffer and written with one write. */
-const STAGE_LIMIT = 1024 * 1024;
-const stages: Buffer[] = [Buffer.allocUnsafeSlow(64 * 1024), Buffer.allocUnsafeSlow(64 * 1024)];
-
-/** Staging buffer `which` (0: metadata, 1: data) with room for `bytes`. */
-function staging(which: 0 | 1, bytes: number): Buffer {
-  let b = stages[which]!;
-  if (b.length < bytes) {
-    b = Buffer.allocUnsafeSlow(Math.min(STAGE_LIMIT, Math.max(bytes, b.length * 2)));
-    stages[which] = b;
-  }
-  return b;
-}
-
-/** Writes `pieces` back to back at `position` with as few writev calls as IOV_MAX allows. */
-function writePieces(fd: number, pieces: Uint8Array[], total: number, position: number): void {
-  if (total === 0) return;
-  if (pieces.length === 1) return writeAll(fd, pieces[0]!, position);
-  for (let i = 0; i < pieces.length; i += IOV_MAX) {
-    const chunk = pieces.length <= IOV_MAX ? pieces : pieces.slice(i, i + IOV_MAX);
-    let chunkBytes = 0;
-    for (const p of chunk) chunkBytes += p.length;
-    let written = fs.writevSync(fd, chunk, position);
-    if (written < chunkBytes) {
-      // A short write (huge batch, signal): finish the chunk piece by piece.
-      let skip = written;
-      for (const p of chunk) {
-        if (skip >= p.length) {
-          skip -= p.length;
-          continue;
-        }
-        writeAll(fd, p.subarray(skip), position + written);
-        written += p.length - skip;
-        skip = 0;
-      }
-    }
-    position += chunkBytes;
   }
 }
 

@@ -1,0 +1,39 @@
+// Options of a native partition: checked (TypeError for wrong types, BAD_CONFIG for bad values) and defaulted.
+import { StorageError, type FlushBehavior, type PartitionOptions } from './types.js';
+import { DEFAULT_LOCK_STALE_MS } from './writer-lock.js';
+
+export const DEFAULT_SEGMENT_BYTES = 256 * 1024 * 1024;
+export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
+/** Largest metadata or data part of one event: more could not be mapped safely. */
+export const MAX_EVENT_PART_BYTES = 1024 * 1024 * 1024;
+const FLUSH_BEHAVIORS: readonly FlushBehavior[] = ['buffered', 'on_flush', 'immediate'];
+
+export interface ResolvedPartitionOptions {
+  flushBehavior: FlushBehavior;
+  segmentBytes: number;
+  lockStaleMs: number;
+  verifyData: boolean;
+}
+
+/** Checks options (TypeError for wrong types, BAD_CONFIG for bad values) and fills in defaults. */
+export function resolvePartitionOptions(opts: PartitionOptions = {}): ResolvedPartitionOptions {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('partition options must be an object');
+  const flushBehavior = opts.flushBehavior ?? 'buffered';
+  if (typeof flushBehavior !== 'string') throw new TypeError('flushBehavior must be a string');
+  if (!FLUSH_BEHAVIORS.includes(flushBehavior)) {
+    throw new StorageError('BAD_CONFIG', `Invalid flush_behavior: ${flushBehavior}. Valid values are: ${FLUSH_BEHAVIORS.join(', ')}`);
+  }
+  const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  if (typeof segmentBytes !== 'number') throw new TypeError('segmentBytes must be a number');
+  if (!Number.isInteger(segmentBytes) || segmentBytes < 1 || segmentBytes > MAX_SEGMENT_BYTES) {
+    throw new StorageError('BAD_CONFIG', `segmentBytes must be an integer in [1, ${MAX_SEGMENT_BYTES}], got ${segmentBytes}`);
+  }
+  const lockStaleMs = opts.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
+  if (typeof lockStaleMs !== 'number') throw new TypeError('lockStaleMs must be a number');
+  if (!Number.isFinite(lockStaleMs) || lockStaleMs <= 0) {
+    throw new StorageError('BAD_CONFIG', `lockStaleMs must be a positive number of ms, got ${lockStaleMs}`);
+  }
+  const verifyData = opts.verifyData ?? true;
+  if (typeof verifyData !== 'boolean') throw new TypeError('verifyData must be a boolean');
+  return { flushBehavior, segmentBytes, lockStaleMs, verifyData };
+}
