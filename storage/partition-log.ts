@@ -294,21 +294,32 @@ export class PartitionLog implements PartitionLogLike {
       });
     }
     const last = this.segments[this.segments.length - 1];
+    let found = this.endId;
     if (last !== undefined) {
       if (this.writeTarget !== null && this.writeTarget.segment !== last) this.closeWriteTarget();
-      this.recovery = mergeReports(this.recovery, repairTail(last, guard, this.index));
+      const cut = repairTail(last, guard, this.index);
+      // Ids the files still had some trace of (cut just now) are not counted again as lost below.
+      found = this.endId + (cut?.droppedEntries ?? 0);
+      this.recovery = mergeReports(this.recovery, cut);
       // Timestamps never decrease within a partition: findByTime relies on it.
       this.lastTimestamp = Math.max(this.lastTimestamp, last.lastTimestamp() ?? 0);
     }
-    this.syncRecoveryPoint(state);
+    this.syncRecoveryPoint(state, found);
   }
 
-  /** Makes the recovery point say what the files hold now (under the lock, after repair). */
-  private syncRecoveryPoint(state: RecoveryPointState): void {
+  /** Makes the recovery point say what the files hold now (under the lock, after repair; `found`: end before it). */
+  private syncRecoveryPoint(state: RecoveryPointState, found: number): void {
     const end = this.endId;
     if (state.kind === 'ok') {
       this.pointWriter ??= new RecoveryPointWriter(this.dir, { ...state.point });
       this.pointWriter.point = { ...state.point };
+      if (!state.sameBoot && state.point.committedEnd > found) {
+        // Committed in the previous boot but never made durable, and not even a torn entry of them is left.
+        this.recovery = mergeReports(this.recovery, {
+          partition: this.index, firstCutId: found, droppedEntries: state.point.committedEnd - found, droppedBytes: 0, cuts: [], truncated: false,
+          notes: [`${recoveryPointPath(this.dir)}: events ${found}..${state.point.committedEnd - 1} were committed before a reboot but not durable (durable end ${state.point.durableEnd}); the files no longer hold them`],
+        });
+      }
       // After a reboot the point is re-stamped: what is on disk now is what this boot's writers build on.
       if (!state.sameBoot || state.point.committedEnd !== end) this.pointWriter.write(end);
       return;

@@ -149,6 +149,8 @@ test('after a reboot, bad entries above the durable end are a torn tail (cut); b
     if (durableEnd <= 7) {
       t.is(log.endId, 7);
       t.deepEqual(log.append([ev(7)]), { firstId: 7, count: 1 });
+      t.is(log.recovery!.firstCutId, 7, 'the events lost in the power loss are reported');
+      t.is(log.recovery!.droppedEntries, 3);
       t.is(pointOf(dir).point.committedEnd, 8);
       t.true(pointOf(dir).sameBoot, 're-stamped with this boot');
     } else {
