@@ -1,10 +1,10 @@
 // Memory mappings of segment files (copy-on-write, see map-file.ts). Touching a page past the end of a file raises
 // SIGBUS, which kills the process: bytes are only ever touched below the file size measured by the last measure()
 // (one fstat). Readers call measure() once per readRange()/read() and per data-check window, not per event, and
-// data asked for later (a consumer delivering a batch one event at a time) goes through coverFresh(), which trusts
-// a size for at most TRUST_MS: a file another process truncates is seen and reported as CORRUPTION naming file and
-// offset. What remains is the window between an fstat and the touch (at most TRUST_MS), and slices a user already
-// holds (see docs/durability-and-recovery.md).
+// bytes asked for later (a consumer delivering a batch one event at a time) go through coverFresh(), which trusts a
+// size only within the turn of the event loop it was measured in (size-trust.ts): a file another process truncates
+// is seen and reported as CORRUPTION naming file and offset. What remains is the time between an fstat and the touch
+// within one synchronous run, and slices a user already holds (see docs/durability-and-recovery.md).
 // A file that may still grow (the last segment) is mapped with headroom past its current end, so that a reader
 // tailing a live writer does not need a new mapping per batch: the pages past the end become readable as the file
 // grows, and measured without headroom a tailing consumer piled up thousands of mappings faster than the GC
@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import { mapFile } from './map-file.js';
 import { StorageError } from './types.js';
+import { stampMeasure, stillThisTurn } from './size-trust.js';
 
 
 /** Biggest mapping mmap-io can make (its sizes are 32-bit signed ints). */
@@ -20,17 +21,15 @@ export const MAX_MAPPING_BYTES = 0x7fff_ffff;
 /** How far past the current end a growing file is mapped. */
 export const GROWTH_HEADROOM_BYTES = 64 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
-/** How long a measured size is trusted by coverFresh() (one clock read per call instead of one fstat). */
-export const TRUST_MS = 1;
 
 export class MappedFile {
   readonly path: string;
   private fd: number | null = null;
   private mapping: Buffer = EMPTY;
   /** File size measured by the last fstat: bytes below it may be touched. */
-  private knownSize = 0;
-  /** performance.now() of the last fstat. */
-  private measuredAt = -Infinity;
+  /** Read-only outside this class: the size cover() trusts, and the turn stamp of its measurement (size-trust.ts). */
+  knownSize = 0;
+  measuredIn = -1;
   /** Identity of the file the mapping is of (a path may later name another file). */
   private mappedIno = -1;
   private mappedDev = -1;
@@ -47,9 +46,9 @@ export class MappedFile {
     return this.remap(end);
   }
 
-  /** As cover(), re-measuring the file first when the last measure is older than TRUST_MS. */
+  /** As cover(), re-measuring the file first unless it was measured in this turn of the event loop. */
   coverFresh(end: number): Buffer {
-    if (end <= this.knownSize && end <= this.mapping.length && performance.now() - this.measuredAt < TRUST_MS) return this.mapping;
+    if (end <= this.knownSize && end <= this.mapping.length && stillThisTurn(this.measuredIn)) return this.mapping;
     this.measure();
     return this.cover(end);
   }
@@ -75,7 +74,7 @@ export class MappedFile {
       size = st.size;
     }
     this.knownSize = size;
-    this.measuredAt = performance.now();
+    this.measuredIn = stampMeasure();
     return size;
   }
 
@@ -100,7 +99,7 @@ export class MappedFile {
       throw new StorageError('EVENT_TOO_LARGE', `${this.path} is too large to map (${size} bytes)`, { file: this.path });
     }
     this.knownSize = size;
-    this.measuredAt = performance.now();
+    this.measuredIn = stampMeasure();
     if (end <= this.mapping.length && st.ino === this.mappedIno && st.dev === this.mappedDev) {
       // The file grew into the headroom already mapped.
       if (this.sealed) this.closeFd();

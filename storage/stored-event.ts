@@ -1,6 +1,7 @@
 // A committed event of the native log: metadata and data are zero-copy views of the mapped segment files, checked
 // against their CRCs and re-checked against the files' sizes when touched (see segment-reader.ts on SIGBUS).
 import { crc32 } from './crc.js';
+import { stillThisTurn } from './size-trust.js';
 import type { DataCheckRun } from './run-checks.js';
 import type { Segment } from './segment.js';
 import { StorageError, type StoredEvent } from './types.js';
@@ -26,14 +27,17 @@ export class NativeStoredEvent implements StoredEvent {
   ) {}
 
   /**
-   * The metadata slice. Re-checked against the file's size (a clock read, an fstat at most every TRUST_MS) on each
+   * The metadata slice. Re-checked against the file's size (an fstat once per turn of the event loop) on each
    * access: a consumer reads it long after readRange() (batches are delivered one event at a time), and a .meta
    * file truncated since then must be CORRUPTION, not SIGBUS.
    */
   get metadata(): Uint8Array {
-    const m = this.meta;
-    if (m.length > 0) this.segment.meta.coverFresh(this.metaEnd);
-    return m;
+    const file = this.segment.meta;
+    // Inlined fast path of coverFresh() (this getter runs once per delivered event).
+    if (this.metaEnd > file.knownSize || !stillThisTurn(file.measuredIn)) {
+      if (this.meta.length > 0) file.coverFresh(this.metaEnd);
+    }
+    return this.meta;
   }
 
   data(): Uint8Array {
@@ -74,7 +78,7 @@ export class NativeStoredEvent implements StoredEvent {
   private view(offset: number, size: number): Uint8Array {
     if (size === 0) return EMPTY;
     // Data is often asked for long after the readRange() that measured the file (a consumer delivers a batch one
-    // event at a time): re-measured if that was more than TRUST_MS ago, so a truncated file is CORRUPTION, not SIGBUS.
+    // event at a time): re-measured once per turn of the event loop, so a truncated file is CORRUPTION, not SIGBUS.
     const map = this.segment.data.coverFresh(this.dataOffset + this.dataSize);
     // A plain Uint8Array view of the mapping (cheaper to make than Buffer#subarray; same memory).
     return new Uint8Array(map.buffer, map.byteOffset + this.dataOffset + offset, size);

@@ -5,11 +5,11 @@
 // of its own; a range beyond mmap-io's offset limit (2 GiB) is read with pread into a fresh buffer (a copy).
 // A chunk is mapped whole, also past the end of a growing file; bytes are only touched below a size measured by
 // fstat: once per read call (the log measures its files), and again for bytes asked for later (sliceFresh, e.g. data
-// of an event a consumer delivers from a batch) when that measure is older than TRUST_MS. A file truncated by
+// of an event a consumer delivers from a batch) unless measured in this turn of the event loop (../size-trust.ts). A file truncated by
 // another process is then reported (null: the log turns it into CORRUPTION) instead of killing the process with SIGBUS.
 import fs from 'node:fs';
 import { mapFile, PAGE_SIZE } from '../map-file.js';
-import { TRUST_MS } from '../segment-reader.js';
+import { stampMeasure, stillThisTurn } from '../size-trust.js';
 
 const PAGE = PAGE_SIZE;
 /** mmap-io passes sizes and offsets as C ints. */
@@ -33,7 +33,7 @@ export class MappedFileReader {
   private fd: number | null = null;
   private readonly chunks: Buffer[] = [];
   private knownSize = 0;
-  private measuredAt = -Infinity;
+  private measuredIn = -1;
 
   constructor(file: string, options: MappedFileReaderOptions = {}) {
     this.file = file;
@@ -61,7 +61,7 @@ export class MappedFileReader {
   size(): number {
     const fd = this.handle();
     this.knownSize = fd === null ? 0 : fs.fstatSync(fd).size;
-    this.measuredAt = performance.now();
+    this.measuredIn = stampMeasure();
     return this.knownSize;
   }
 
@@ -70,15 +70,15 @@ export class MappedFileReader {
     return this.knownSize;
   }
 
-  /** As slice(), re-measuring the file first when the last measure is older than TRUST_MS. */
+  /** As slice(), re-measuring the file first unless it was measured in this turn of the event loop. */
   sliceFresh(offset: number, length: number): Buffer | null {
-    if (performance.now() - this.measuredAt >= TRUST_MS) this.size();
+    if (!stillThisTurn(this.measuredIn)) this.size();
     return this.slice(offset, length);
   }
 
-  /** Null when bytes [0, end) are no longer all in the file (measured at most TRUST_MS ago). */
+  /** False when bytes [0, end) are no longer all in the file (measured in this turn of the event loop). */
   stillCovers(end: number): boolean {
-    if (performance.now() - this.measuredAt >= TRUST_MS) this.size();
+    if (!stillThisTurn(this.measuredIn)) this.size();
     return end <= this.knownSize;
   }
 
