@@ -21,10 +21,9 @@ export function verifyPartition(dir: string): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const point = readRecoveryPoint(dir);
   const bases = listSegmentBases(dir);
+  // A missing point is not a problem here: topics of the earlier version have none (the next writer creates it and
+  // says so in its recovery report). A damaged one is.
   if (point.kind === 'invalid') problems.push({ file: recoveryPointPath(dir), offset: 0, message: point.reason });
-  else if (point.kind === 'missing' && bases.length > 0) {
-    problems.push({ file: recoveryPointPath(dir), offset: 0, message: 'recovery point is missing (a topic of an earlier version, or a deleted file): damage at the tail cannot be told from a torn write until the next append re-creates it' });
-  }
   const guard = protectedEnd(point);
   problems.push(...structureProblems(dir, point.kind === 'ok' ? point.point.firstId : null, guard));
   let end = bases[0] ?? 0;

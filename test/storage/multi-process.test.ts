@@ -94,6 +94,10 @@ for (const flushBehavior of ['buffered', 'on_flush', 'immediate'] as const) test
     fs.rmSync(acksFile, { force: true });
     const writer = forkBin(t, 'append-worker', [dir, String(p), 'forever', String(4 * 1024 * 1024), flushBehavior]);
     await nextMessage(writer, (m: { type: string }) => m.type === 'ready');
+    // Kill only after some appends returned (fsyncs under load can make the first one slow).
+    for (let waited = 0; !(fs.existsSync(acksFile) && fs.statSync(acksFile).size > 0) && waited < 30_000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     await new Promise((resolve) => setTimeout(resolve, killAfterMs));
     writer.kill('SIGKILL');
     t.is((await exitOf(writer)).signal, 'SIGKILL');
