@@ -68,6 +68,8 @@ export class PartitionLog implements PartitionLogLike {
   private pointState: RecoveryPointState = { kind: 'missing' };
   /** The writer's handle on the recovery point (created by the first append). */
   private pointWriter: RecoveryPointWriter | null = null;
+  /** Number of segments whose structure was last found intact by a full check (-1: never checked). */
+  private segmentsChecked = -1;
   private segments: Segment[] = [];
   private readonly firstBase: number;
   private lastUsed: Segment | null = null;
@@ -252,7 +254,11 @@ export class PartitionLog implements PartitionLogLike {
       // Everything up to our end is on disk now. Only recorded while the lease is ours: without it another
       // writer may have recorded a later end that ours must not overwrite (a stale durable end only makes
       // recovery after a power loss less strict, never wrong).
-      if (this.lock.isHeld && this.pointWriter !== null) this.pointWriter.write(this.endId, this.endId);
+      try {
+        if (this.lock.isHeld && this.pointWriter !== null) this.pointWriter.write(this.endId, this.endId);
+      } catch {
+        // The data is durable; an older durable end in the point only makes recovery after a power loss less strict.
+      }
     }
   }
 
@@ -286,7 +292,7 @@ export class PartitionLog implements PartitionLogLike {
     this.refresh();
     const state = this.pointState;
     const guard = protectedEnd(state);
-    const damage = structureProblems(this.dir, state.kind === 'ok' ? state.point.firstId : null, guard);
+    const damage = this.structureDamage(state.kind === 'ok' ? state.point.firstId : null, guard);
     if (damage.length > 0) {
       const d = damage[0]!;
       throw new StorageError('CORRUPTION', `${d.file} at offset ${d.offset}: ${d.message}; no append is accepted`, {
@@ -305,6 +311,27 @@ export class PartitionLog implements PartitionLogLike {
       this.lastTimestamp = Math.max(this.lastTimestamp, last.lastTimestamp() ?? 0);
     }
     this.syncRecoveryPoint(state, found);
+  }
+
+  /**
+   * Structural damage (partition-structure.ts). The whole partition is checked (a readdir and a stat per segment)
+   * the first time and whenever the number of segments changed; otherwise only the last segment's files, so that a
+   * writer taking the lock often on a partition of many segments does not stat them all each time. A sealed
+   * segment damaged later is still found by reads and verify(), and cannot make an id be handed out twice.
+   */
+  private structureDamage(firstId: number | null, guard: number | null): VerifyProblem[] {
+    const last = this.segments[this.segments.length - 1];
+    if (this.segmentsChecked !== this.segments.length || last === undefined) {
+      const damage = structureProblems(this.dir, firstId, guard);
+      if (damage.length === 0) this.segmentsChecked = this.segments.length;
+      return damage;
+    }
+    const missing: VerifyProblem[] = [];
+    for (const kind of ['index', 'meta', 'data'] as const) {
+      if (!fs.existsSync(last.paths[kind])) missing.push({ file: last.paths[kind], offset: 0, id: last.baseId, message: 'segment file is missing' });
+    }
+    // Only the interrupted creation of a still-empty last segment may lack its index (see partition-structure.ts).
+    return missing.length > 0 ? structureProblems(this.dir, firstId, guard) : missing;
   }
 
   /** Makes the recovery point say what the files hold now (under the lock, after repair; `found`: end before it). */
@@ -464,8 +491,14 @@ export class PartitionLog implements PartitionLogLike {
     else target.dirty = true;
     seg.committed(entries, k);
     this.lastTimestamp = ts;
-    // After the entries (and their fsync in 'immediate'): the point never claims an entry not yet written.
-    this.pointWriter!.write(seg.endId, immediate ? seg.endId : undefined);
+    // After the entries (and their fsync in 'immediate'): the point never claims an entry not yet written. The
+    // batch is committed already: a failing point write must not make append() report a failure (a retry would
+    // store the events twice); a point left behind only makes recovery less strict until the next batch.
+    try {
+      this.pointWriter!.write(seg.endId, immediate ? seg.endId : undefined);
+    } catch {
+      // see above
+    }
   }
 
   /** After a failed write: cut what was not committed (best effort) and give up the lease so that state is re-read. */
