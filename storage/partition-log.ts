@@ -22,7 +22,7 @@ import { fsyncDir, listSegmentBases, segmentPaths } from './segment-files.js';
 import { WriterLock, MAX_HOLD_MS, sleepSync } from './writer-lock.js';
 import { repairTail, mergeReports } from './recovery.js';
 import {
-  RecoveryPointWriter, currentBootId, protectedEnd, readRecoveryPoint, recoveryPointPath, type RecoveryPointState,
+  RecoveryPointReader, RecoveryPointWriter, currentBootId, protectedEnd, readRecoveryPoint, recoveryPointPath, type RecoveryPointState,
 } from './recovery-point.js';
 import { structureProblems } from './partition-structure.js';
 import { CommitWatcher, signalLocalCommit } from './commit-watcher.js';
@@ -68,6 +68,8 @@ export class PartitionLog implements PartitionLogLike {
   private pointState: RecoveryPointState = { kind: 'missing' };
   /** The writer's handle on the recovery point (created by the first append). */
   private pointWriter: RecoveryPointWriter | null = null;
+  private readonly pointReader: RecoveryPointReader;
+  private readingUnderLock = false;
   /** Number of segments whose structure was last found intact by a full check (-1: never checked). */
   private segmentsChecked = -1;
   private segments: Segment[] = [];
@@ -88,7 +90,8 @@ export class PartitionLog implements PartitionLogLike {
     this.index = index;
     this.options = options;
     this.lock = new WriterLock(dir, options.lockStaleMs);
-    this.pointState = readRecoveryPoint(dir);
+    this.pointReader = new RecoveryPointReader(recoveryPointPath(dir));
+    this.pointState = this.pointReader.read();
     const bases = listSegmentBases(dir);
     // The recorded first id wins over the files: a first segment that vanished must not make the log start later.
     this.firstBase = this.pointState.kind === 'ok' ? this.pointState.point.firstId : bases[0] ?? 0;
@@ -135,7 +138,7 @@ export class PartitionLog implements PartitionLogLike {
     this.assertOpen();
     // The recovery point first, the index after (a writer writes them in the other order): entries below the point
     // were in the index before the point was written, so one this reader cannot find was lost, not yet to come.
-    this.pointState = readRecoveryPoint(this.dir);
+    this.pointState = this.readingUnderLock ? readRecoveryPoint(this.dir) : this.pointReader.read();
     const guard = protectedEnd(this.pointState);
     let grew = false;
     for (;;) {
@@ -289,7 +292,13 @@ export class PartitionLog implements PartitionLogLike {
    * point up to date (re-creating it when it is missing or invalid).
    */
   private syncUnderLock(): void {
-    this.refresh();
+    // The writer reads the point by path: the file as it is now, not one a reader's descriptor may still hold.
+    this.readingUnderLock = true;
+    try {
+      this.refresh();
+    } finally {
+      this.readingUnderLock = false;
+    }
     const state = this.pointState;
     const guard = protectedEnd(state);
     const damage = this.structureDamage(state.kind === 'ok' ? state.point.firstId : null, guard);
@@ -704,6 +713,7 @@ export class PartitionLog implements PartitionLogLike {
       this.lock.release();
       this.watcher?.close();
       this.pointWriter?.close();
+      this.pointReader.close();
       for (const seg of this.segments) seg.close();
     }
   }

@@ -88,35 +88,66 @@ export function isThisBoot(bootId: Buffer): boolean {
   return !now.every((b) => b === 0) && now.equals(bootId);
 }
 
+/** Reads a record from an open descriptor; retries a record caught half-rewritten by a live writer. */
+function readFrom(fd: number, file: string): RecoveryPointState {
+  const buf = Buffer.alloc(RECOVERY_POINT_SIZE + 1);
+  let why = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    if (n !== RECOVERY_POINT_SIZE) {
+      why = `is ${n === buf.length ? 'longer' : `${n} bytes long`} instead of ${RECOVERY_POINT_SIZE} bytes`;
+      continue;
+    }
+    const p = decodeRecoveryPoint(buf.subarray(0, RECOVERY_POINT_SIZE));
+    if (typeof p !== 'string') return { kind: 'ok', point: p, sameBoot: isThisBoot(p.bootId) };
+    why = p;
+  }
+  return { kind: 'invalid', reason: `${file} ${why}` };
+}
+
+function openForRead(file: string): number | null {
+  try {
+    return fs.openSync(file, 'r');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new StorageError('IO', `cannot open ${file}`, { file, cause });
+  }
+}
+
 /**
- * Reads the recovery point of partition folder `dir`. A record being rewritten by a live writer can be read torn
- * (a checksum failure): it is read again a few times before being called invalid.
+ * Reads the recovery point of partition folder `dir` (opened by path: what a writer repairing under the lock and
+ * verify() use). A record being rewritten by a live writer can be read torn (a checksum failure): it is read again
+ * a few times before being called invalid.
  */
 export function readRecoveryPoint(dir: string): RecoveryPointState {
   const file = recoveryPointPath(dir);
-  let fd: number;
+  const fd = openForRead(file);
+  if (fd === null) return { kind: 'missing' };
   try {
-    fd = fs.openSync(file, 'r');
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    throw new StorageError('IO', `cannot open ${file}`, { file, cause });
-  }
-  try {
-    const buf = Buffer.alloc(RECOVERY_POINT_SIZE + 1);
-    let why = '';
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const n = fs.readSync(fd, buf, 0, buf.length, 0);
-      if (n !== RECOVERY_POINT_SIZE) {
-        why = `is ${n === buf.length ? 'longer' : `${n} bytes long`} instead of ${RECOVERY_POINT_SIZE} bytes`;
-        continue;
-      }
-      const p = decodeRecoveryPoint(buf.subarray(0, RECOVERY_POINT_SIZE));
-      if (typeof p !== 'string') return { kind: 'ok', point: p, sameBoot: isThisBoot(p.bootId) };
-      why = p;
-    }
-    return { kind: 'invalid', reason: `${file} ${why}` };
+    return readFrom(fd, file);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * A reader's handle on the point: the file stays open, so each refresh costs one pread. If the file is later
+ * deleted or replaced, the old record keeps being read: its end was committed, so that is still true (only a newer
+ * end is missed, which makes reads of damage at the very tail less strict, never wrong).
+ */
+export class RecoveryPointReader {
+  private fd: number | null = null;
+  constructor(private readonly file: string) {}
+
+  read(): RecoveryPointState {
+    this.fd ??= openForRead(this.file);
+    if (this.fd === null) return { kind: 'missing' };
+    return readFrom(this.fd, this.file);
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
   }
 }
 
