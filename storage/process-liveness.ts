@@ -1,13 +1,20 @@
 // Who holds a lock, and is that process still alive? Locks are taken by processes of this machine, so a holder
-// that died (SIGKILL, crash) can be recognised at once from its pid and start time instead of waiting for the
-// lock's mtime to go stale. The start time guards against pid reuse.
+// that died (SIGKILL, crash) can be recognised at once from its pid and start time; the start time guards against
+// pid reuse. A holder seen from another host or pid namespace cannot be judged: it is never declared dead.
 
 import fs from 'node:fs';
+import os from 'node:os';
 
 export interface ProcessIdentity {
   pid: number;
   /** Start time of the process in clock ticks since boot (Linux /proc/<pid>/stat field 22), or null elsewhere. */
   start: string | null;
+  /** Host name (absent in identities written by older versions, which are judged as local). */
+  host?: string;
+  /** Linux boot id: a holder recorded under another boot of this host died with that boot. */
+  boot?: string | null;
+  /** Pid namespace (`/proc/self/ns/pid` link text): pids of another namespace mean nothing here. */
+  pidns?: string | null;
 }
 
 function startTimeOf(pid: number): string | null {
@@ -21,12 +28,41 @@ function startTimeOf(pid: number): string | null {
   }
 }
 
-export function currentProcessIdentity(): ProcessIdentity {
-  return { pid: process.pid, start: startTimeOf(process.pid) };
+function readOrNull(read: () => string): string | null {
+  try {
+    return read().trim() || null;
+  } catch {
+    return null;
+  }
 }
 
-/** True when the process is certainly gone (no such pid, or the pid now belongs to a newer process). */
+let self: Required<ProcessIdentity> | null = null;
+
+/** This process (computed once: none of it changes while the process lives). */
+export function currentProcessIdentity(): ProcessIdentity {
+  self ??= {
+    pid: process.pid,
+    start: startTimeOf(process.pid),
+    host: os.hostname(),
+    boot: readOrNull(() => fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+    pidns: readOrNull(() => fs.readlinkSync('/proc/self/ns/pid')),
+  };
+  return { ...self };
+}
+
+/** True when the holder's liveness can be checked from here (same host and pid namespace, or an older record). */
+export function isJudgeable(id: ProcessIdentity): boolean {
+  const me = currentProcessIdentity();
+  if (id.host !== undefined && id.host !== me.host) return false;
+  if (id.boot != null && me.boot != null && id.boot !== me.boot) return true; // rebooted since: judgeable (dead)
+  return !(id.pidns != null && me.pidns != null && id.pidns !== me.pidns);
+}
+
+/** True when the process is certainly gone (no such pid, the pid now belongs to a newer process, or its boot ended). */
 export function isProcessDead(id: ProcessIdentity): boolean {
+  if (!isJudgeable(id)) return false;
+  const me = currentProcessIdentity();
+  if (id.boot != null && me.boot != null && id.boot !== me.boot) return true;
   try {
     process.kill(id.pid, 0);
   } catch (err) {
@@ -37,13 +73,15 @@ export function isProcessDead(id: ProcessIdentity): boolean {
   return now !== null && now !== id.start;
 }
 
-/** Writes the owner file beside a lock (atomically: temp file + rename). */
-export function writeOwner(ownerFile: string): void {
-  const tmp = `${ownerFile}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(currentProcessIdentity()));
-  fs.renameSync(tmp, ownerFile);
+/** "pid 123" or "pid 123 on host h" / "... in another pid namespace": for error messages. */
+export function describeProcess(id: ProcessIdentity): string {
+  const me = currentProcessIdentity();
+  if (id.host !== undefined && id.host !== me.host) return `pid ${id.pid} on host ${id.host} (its liveness cannot be checked from here)`;
+  if (!isJudgeable(id)) return `pid ${id.pid} of another pid namespace (its liveness cannot be checked from here)`;
+  return `pid ${id.pid}`;
 }
 
+/** Reads a JSON identity file (the owner file older versions wrote beside their lock directories); null if unusable. */
 export function readOwner(ownerFile: string): ProcessIdentity | null {
   try {
     const v = JSON.parse(fs.readFileSync(ownerFile, 'utf8')) as ProcessIdentity;
@@ -51,30 +89,4 @@ export function readOwner(ownerFile: string): ProcessIdentity | null {
   } catch {
     return null;
   }
-}
-
-/** Removes the owner file only if it still names this process (never another holder's). */
-export function removeOwnIdentity(ownerFile: string): void {
-  const owner = readOwner(ownerFile);
-  if (owner && owner.pid === process.pid) fs.rmSync(ownerFile, { force: true });
-}
-
-/**
- * If the lock directory `lockDir` is held by a process that is dead, moves it out of the way (rename, atomic) so
- * the next attempt can take it. Returns true if it did. A lock without an owner file is left to staleness.
- */
-export function breakLockOfDeadHolder(lockDir: string, ownerFile: string): boolean {
-  const owner = readOwner(ownerFile);
-  if (!owner || owner.pid === process.pid || !isProcessDead(owner)) return false;
-  const tomb = `${lockDir}.dead-${process.pid}-${Date.now()}`;
-  try {
-    fs.renameSync(lockDir, tomb);
-  } catch {
-    return false; // someone else broke (or released) it first
-  }
-  fs.rmSync(tomb, { recursive: true, force: true });
-  // Only drop the owner file if it is still the dead holder's (a new holder may have written its own).
-  const again = readOwner(ownerFile);
-  if (again && again.pid === owner.pid && again.start === owner.start) fs.rmSync(ownerFile, { force: true });
-  return true;
 }
