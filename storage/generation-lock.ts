@@ -89,6 +89,13 @@ export function isAbandoned(r: LockRecord | null): boolean {
   return r === null || (r.state === 'held' && isProcessDead(r));
 }
 
+/** The state as read: the highest generation, its exact text and its record (null: unreadable). */
+export interface Snapshot {
+  readonly gen: number;
+  readonly text: string;
+  readonly record: LockRecord | null;
+}
+
 interface Listing {
   max: number;
   /** Generations below max, ascending. */
@@ -169,61 +176,78 @@ export class GenerationLock {
   }
 
   /**
-   * One attempt to take the lock. A held generation is taken over only when `isAbandoned` (holder dead) or when
-   * `mayTake` says so (e.g. an orphan of this very thread); otherwise the result names the holder.
+   * Reads the current state, creating and initializing the folder when needed: the highest generation and its
+   * exact text (takeFrom() checks that it is unchanged). Null only if the folder keeps changing under us.
    */
-  tryTake(mayTake: (r: LockRecord) => boolean = () => false): TakeResult {
+  look(): Snapshot | null {
+    for (let i = 0; i < MAX_TRIES; i++) {
+      const l = this.list();
+      if (l === null) {
+        this.createFolder();
+        continue;
+      }
+      if (l.max === 0) {
+        this.initialize();
+        continue;
+      }
+      const text = this.readText(l.max);
+      if (text === null) continue; // superseded meanwhile
+      return { gen: l.max, text, record: parseRecord(text) };
+    }
+    return null;
+  }
+
+  /**
+   * Publishes generation s.gen+1 as held by us, where `s` was free or abandoned when looked at. Null when another
+   * contender got there first, or when our generation turned out stale: s.gen+1 had existed and been cleaned up
+   * while we were slow (a higher generation exists then), or the folder was re-created (s.gen is gone or
+   * replaced). A stale generation of ours is removed at once; nobody builds on it meanwhile (it reads as held
+   * by a live process).
+   */
+  takeFrom(s: Snapshot): Lease | null {
+    const held = newRecord('held');
     let heldTmp: string | null = null;
     let freeTmp: string | null = null;
-    let last: { gen: number; holder: LockRecord | null } = { gen: 0, holder: null };
     try {
-      for (let i = 0; i < MAX_TRIES; i++) {
-        const l = this.list();
-        if (l === null) {
-          this.createFolder();
-          continue;
-        }
-        if (l.max === 0) {
-          this.initialize();
-          continue;
-        }
-        const g = l.max;
-        const text = this.readText(g);
-        if (text === null) continue; // superseded meanwhile
-        const record = parseRecord(text);
-        last = { gen: g, holder: record };
-        if (record !== null && record.state === 'held' && !isAbandoned(record) && !mayTake(record)) {
-          return { taken: false, ...last };
-        }
-        const held = newRecord('held');
-        try {
-          if (heldTmp !== null) unlinkQuietly(heldTmp);
-          heldTmp = this.prepare(held);
-          freeTmp ??= this.prepare(newRecord('free'));
-          if (!this.publish(heldTmp, g + 1)) continue; // another contender got g+1
-        } catch (err) {
-          if (code(err) !== 'ENOENT') throw err;
-          // The folder was removed (and maybe re-created) meanwhile: start over with fresh temp files.
-          heldTmp = freeTmp = null;
-          continue;
-        }
-        // g+1 may have existed before and been cleaned up while we were slow: then a higher generation exists,
-        // or g is gone or replaced (the folder was re-created). Either way our g+1 is stale and nobody builds on it.
-        const after = this.list();
-        if (after === null || after.max !== g + 1 || this.readText(g) !== text) {
-          unlinkQuietly(this.file(g + 1));
-          continue;
-        }
-        this.cleanUp(after, g + 1);
-        const lease: Lease = { gen: g + 1, token: held.token, freeTmp: freeTmp };
-        freeTmp = null; // now owned by the lease
-        return { taken: true, lease };
+      try {
+        heldTmp = this.prepare(held);
+        freeTmp = this.prepare(newRecord('free'));
+        if (!this.publish(heldTmp, s.gen + 1)) return null;
+      } catch (err) {
+        if (code(err) === 'ENOENT') return null; // the folder went away meanwhile
+        throw err;
       }
-      return { taken: false, ...last };
+      const after = this.list();
+      if (after === null || after.max !== s.gen + 1 || this.readText(s.gen) !== s.text) {
+        unlinkQuietly(this.file(s.gen + 1));
+        return null;
+      }
+      this.cleanUp(after, s.gen + 1);
+      const lease: Lease = { gen: s.gen + 1, token: held.token, freeTmp };
+      freeTmp = null; // the lease owns it now
+      return lease;
     } finally {
       if (heldTmp !== null) unlinkQuietly(heldTmp);
       if (freeTmp !== null) unlinkQuietly(freeTmp);
     }
+  }
+
+  /**
+   * One attempt to take the lock. A held generation is taken over only when `isAbandoned` (holder dead) or when
+   * `mayTake` says so (e.g. an orphan of this very thread); otherwise the result names the holder.
+   */
+  tryTake(mayTake: (r: LockRecord) => boolean = () => false): TakeResult {
+    let last: { gen: number; holder: LockRecord | null } = { gen: 0, holder: null };
+    for (let i = 0; i < MAX_TRIES; i++) {
+      const s = this.look();
+      if (s === null) break;
+      last = { gen: s.gen, holder: s.record };
+      const r = s.record;
+      if (r !== null && r.state === 'held' && !isAbandoned(r) && !mayTake(r)) break;
+      const lease = this.takeFrom(s);
+      if (lease !== null) return { taken: true, lease };
+    }
+    return { taken: false, ...last };
   }
 
   private createFolder(): void {

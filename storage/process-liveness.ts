@@ -17,15 +17,20 @@ export interface ProcessIdentity {
   pidns?: string | null;
 }
 
-function startTimeOf(pid: number): string | null {
+/** State letter and start time of a process (Linux /proc/<pid>/stat fields 3 and 22), or null if unreadable. */
+function procStat(pid: number): { state: string; start: string | null } | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: fields after the last ')' are fixed.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null; // field 22 overall
+    return { state: rest[0] ?? '', start: rest[19] ?? null };
   } catch {
     return null;
   }
+}
+
+function startTimeOf(pid: number): string | null {
+  return procStat(pid)?.start ?? null;
 }
 
 function readOrNull(read: () => string): string | null {
@@ -58,7 +63,7 @@ export function isJudgeable(id: ProcessIdentity): boolean {
   return !(id.pidns != null && me.pidns != null && id.pidns !== me.pidns);
 }
 
-/** True when the process is certainly gone (no such pid, the pid now belongs to a newer process, or its boot ended). */
+/** True when the process is certainly gone (no such pid, a zombie, the pid now a newer process's, or its boot ended). */
 export function isProcessDead(id: ProcessIdentity): boolean {
   if (!isJudgeable(id)) return false;
   const me = currentProcessIdentity();
@@ -68,9 +73,12 @@ export function isProcessDead(id: ProcessIdentity): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
-  if (id.start === null) return false;
-  const now = startTimeOf(id.pid);
-  return now !== null && now !== id.start;
+  const now = procStat(id.pid);
+  if (now === null) return false; // no /proc (not Linux): the pid exists, that is all we know
+  // A zombie (killed, not yet reaped by its parent) will never run again: a parent that waits synchronously for
+  // the lock would otherwise never reap it.
+  if (now.state === 'Z' || now.state === 'X') return true;
+  return id.start !== null && now.start !== null && now.start !== id.start;
 }
 
 /** "pid 123" or "pid 123 on host h" / "... in another pid namespace": for error messages. */

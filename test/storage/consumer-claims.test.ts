@@ -204,3 +204,26 @@ test('a claim whose folder was wiped and re-claimed before it noticed: its relea
   fresh.release();
   t.false(ConsumerClaims.isClaimed(topic, 'c', 2));
 });
+
+test('old-format claim leftovers: a live owner\'s claim counts (a standby waits for it), a dead owner\'s is removed', async (t) => {
+  const topic = tempTopic(t);
+  (await ConsumerClaims.acquire(topic, 'c', 1, { standby: false })).release(); // creates the consumer's folder
+  const legacy = join(consumerDir(topic, 'c'), '00000001.claim');
+  const old = fork(holderScript, [topic, 'other', '0', '3000', '0'], { stdio: 'ignore' }); // any live process
+  t.teardown(() => {
+    if (old.exitCode === null && old.signalCode === null) old.kill('SIGKILL');
+  });
+  fs.mkdirSync(legacy);
+  fs.writeFileSync(`${legacy}.owner`, JSON.stringify({ pid: old.pid, start: null }));
+  t.true(ConsumerClaims.isClaimed(topic, 'c', 1));
+  const err = await rejection(ConsumerClaims.acquire(topic, 'c', 1, { standby: false }));
+  t.is(err.code, 'CONSUMER_BUSY');
+  t.regex(err.message, new RegExp(`pid ${old.pid} of an older diaspora-stream version`));
+  const standby = ConsumerClaims.acquire(topic, 'c', 1, { standby: true, pollMs: 50 });
+  old.kill('SIGKILL');
+  const claim = await standby;
+  t.false(fs.existsSync(legacy));
+  t.false(fs.existsSync(`${legacy}.owner`));
+  t.true(ConsumerClaims.isClaimed(topic, 'c', 1));
+  claim.release();
+});
