@@ -25,6 +25,7 @@ const MAX_TRIES = 64;
 /** Distinguishes this module instance (one per thread) from others of the same process. */
 const INSTANCE = randomBytes(6).toString('hex');
 let tmpSerial = 0;
+const readBuffer = Buffer.allocUnsafe(4096);
 
 export interface LockRecord extends ProcessIdentity {
   state: 'held' | 'free';
@@ -131,12 +132,21 @@ export class GenerationLock {
     return { max, lower: gens, tmps };
   }
 
+  /** A record's exact text (null if the generation does not exist). One read: records are a few hundred bytes. */
   private readText(gen: number): string | null {
+    const file = this.file(gen);
+    let fd: number;
     try {
-      return fs.readFileSync(this.file(gen), 'utf8');
+      fd = fs.openSync(file, 'r');
     } catch (err) {
       if (code(err) === 'ENOENT') return null;
       throw err;
+    }
+    try {
+      const n = fs.readSync(fd, readBuffer, 0, readBuffer.length, 0);
+      return n < readBuffer.length ? readBuffer.toString('utf8', 0, n) : fs.readFileSync(file, 'utf8');
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
