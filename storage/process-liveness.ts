@@ -15,22 +15,45 @@ export interface ProcessIdentity {
   boot?: string | null;
   /** Pid namespace (`/proc/self/ns/pid` link text): pids of another namespace mean nothing here. */
   pidns?: string | null;
+  /** Kernel thread id and start time of the JS thread (a worker thread that ended left its locks behind). */
+  thread?: number | null;
+  threadStart?: string | null;
 }
 
-/** State letter and start time of a process (Linux /proc/<pid>/stat fields 3 and 22), or null if unreadable. */
-function procStat(pid: number): { state: string; start: string | null } | null {
+/**
+ * State letter and start time of a process or thread (`/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat`,
+ * fields 3 and 22); 'gone' if it does not exist, null if it cannot be read.
+ */
+function procStat(proc: string): { state: string; start: string | null } | 'gone' | null {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(`/proc/${proc}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: fields after the last ')' are fixed.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { state: rest[0] ?? '', start: rest[19] ?? null };
-  } catch {
-    return null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : null;
   }
 }
 
-function startTimeOf(pid: number): string | null {
-  return procStat(pid)?.start ?? null;
+function isGone(s: ReturnType<typeof procStat>, start: string | null | undefined): boolean {
+  if (s === 'gone') return true;
+  if (s === null) return false; // cannot be read: all we know is that it may exist
+  // A zombie (killed, not yet reaped by its parent) will never run again: a parent that waits synchronously for
+  // the lock would otherwise never reap it.
+  if (s.state === 'Z' || s.state === 'X') return true;
+  return start != null && s.start !== null && s.start !== start;
+}
+
+function startTimeOf(proc: string): string | null {
+  const s = procStat(proc);
+  return s === null || s === 'gone' ? null : s.start;
+}
+
+/** This thread's kernel id (`/proc/thread-self` -> "<pid>/task/<tid>"), or null off Linux. */
+function currentThread(): number | null {
+  const link = readOrNull(() => fs.readlinkSync('/proc/thread-self'));
+  const tid = link === null ? NaN : Number(link.split('/').pop());
+  return Number.isInteger(tid) && tid > 0 ? tid : null;
 }
 
 function readOrNull(read: () => string): string | null {
@@ -45,13 +68,18 @@ let self: Required<ProcessIdentity> | null = null;
 
 /** This process (computed once: none of it changes while the process lives). */
 export function currentProcessIdentity(): ProcessIdentity {
-  self ??= {
-    pid: process.pid,
-    start: startTimeOf(process.pid),
-    host: os.hostname(),
-    boot: readOrNull(() => fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
-    pidns: readOrNull(() => fs.readlinkSync('/proc/self/ns/pid')),
-  };
+  if (self === null) {
+    const thread = currentThread();
+    self = {
+      pid: process.pid,
+      start: startTimeOf(String(process.pid)),
+      host: os.hostname(),
+      boot: readOrNull(() => fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+      pidns: readOrNull(() => fs.readlinkSync('/proc/self/ns/pid')),
+      thread,
+      threadStart: thread === null ? null : startTimeOf(`${process.pid}/task/${thread}`),
+    };
+  }
   return { ...self };
 }
 
@@ -63,7 +91,10 @@ export function isJudgeable(id: ProcessIdentity): boolean {
   return !(id.pidns != null && me.pidns != null && id.pidns !== me.pidns);
 }
 
-/** True when the process is certainly gone (no such pid, a zombie, the pid now a newer process's, or its boot ended). */
+/**
+ * True when the holder is certainly gone: no such pid, a zombie, the pid now a newer process's, its boot ended, or
+ * (for a record naming a thread) that thread ended.
+ */
 export function isProcessDead(id: ProcessIdentity): boolean {
   if (!isJudgeable(id)) return false;
   const me = currentProcessIdentity();
@@ -73,12 +104,14 @@ export function isProcessDead(id: ProcessIdentity): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
-  const now = procStat(id.pid);
-  if (now === null) return false; // no /proc (not Linux): the pid exists, that is all we know
-  // A zombie (killed, not yet reaped by its parent) will never run again: a parent that waits synchronously for
-  // the lock would otherwise never reap it.
-  if (now.state === 'Z' || now.state === 'X') return true;
-  return id.start !== null && now.start !== null && now.start !== id.start;
+  const proc = procStat(String(id.pid));
+  // Gone since kill() said it exists: the next look will get ESRCH. Unreadable (no /proc): the pid exists, that is all.
+  if (proc === 'gone' || proc === null) return false;
+  if (isGone(proc, id.start)) return true;
+  // The process lives (and /proc shows it as recorded); the thread that held the lock may not: a worker thread that
+  // ended or crashed.
+  if (id.thread == null || id.thread === id.pid) return false;
+  return isGone(procStat(`${id.pid}/task/${id.thread}`), id.threadStart);
 }
 
 /** "pid 123" or "pid 123 on host h" / "... in another pid namespace": for error messages. */

@@ -4,7 +4,10 @@ import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import { ConsumerClaims } from '../../storage/consumer-claims.js';
 import { VERIFY_EVERY_MS, WriterLock, WRITER_LOCK_FOLDER } from '../../storage/writer-lock.js';
 import { WRITER_LOCK_NAME } from '../../storage/segment-files.js';
 import { StorageError } from '../../storage/types.js';
@@ -119,4 +122,35 @@ test('stillOurs() notices a lock folder removed from under the holder, and relea
   const b = new WriterLock(dir);
   t.true(b.tryAcquire(), 'the dead process\'s record is taken over');
   b.release();
+});
+
+test('locks held by a worker thread that ended without releasing are taken over; while the thread lives they are not', async (t) => {
+  const dir = tempDir(t);
+  const topic = tempDir(t);
+  const mod = (f: string): string => pathToFileURL(path.resolve('dist/storage', f)).href;
+  const worker = new Worker(
+    `const { parentPort, workerData: w } = require('node:worker_threads');
+     (async () => {
+       const { WriterLock } = await import(w.lockMod);
+       const { ConsumerClaims } = await import(w.claimsMod);
+       new WriterLock(w.dir).acquire();
+       await ConsumerClaims.acquire(w.topic, 'c', 0, { standby: false });
+       parentPort.postMessage('held');
+       parentPort.once('message', () => process.exit(0)); // in a worker this ends the thread only, releasing nothing
+     })();`,
+    { eval: true, workerData: { lockMod: mod('writer-lock.js'), claimsMod: mod('consumer-claims.js'), dir, topic } },
+  );
+  t.teardown(() => void worker.terminate());
+  await once(worker, 'message');
+  const lock = new WriterLock(dir);
+  t.false(lock.tryAcquire(), 'held by a live thread of this process');
+  t.is((t.throws(() => ConsumerClaims.tryAcquireSync(topic, 'c', 0)) as StorageError).code, 'CONSUMER_BUSY');
+  worker.postMessage('exit');
+  await once(worker, 'exit');
+  // The kernel thread may take a moment longer than the 'exit' event to disappear.
+  for (let i = 0; i < 500 && !lock.tryAcquire(); i++) await new Promise((r) => setTimeout(r, 10));
+  t.true(lock.isHeld);
+  const claim = ConsumerClaims.tryAcquireSync(topic, 'c', 0);
+  claim.release();
+  lock.release();
 });
