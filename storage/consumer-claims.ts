@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { checkPartition, consumerDir, ensureConsumerDir, parsePartitionFile, partitionStem } from './consumer-name.js';
 import { StorageError } from './types.js';
-import { GenerationLock, isAbandoned, type Lease, type LockRecord } from './generation-lock.js';
+import { GenerationLock, isAbandoned, type Lease } from './generation-lock.js';
 import { legacyHolder } from './legacy-lock.js';
 import { describeProcess } from './process-liveness.js';
 
@@ -205,7 +205,10 @@ function attempt(topicDir: string, consumerName: string, partition: number, stal
       }
       const gens = new GenerationLock(folder);
       const r = gens.tryTake();
-      if (!r.taken) return { busy: r.holder === null ? 'contended' : describeProcess(r.holder) };
+      if (!r.taken) {
+        const h = r.holder;
+        return { busy: h === null || h.state === 'free' ? 'contended' : h.state === 'unknown' ? 'a record this version does not understand' : describeProcess(h) };
+      }
       return { claim: new HeldClaim(consumerName, partition, gens, r.lease, Math.max(1000, Math.floor(stale / 4))) };
     } catch (cause) {
       if (cause instanceof StorageError) throw cause;
@@ -270,14 +273,10 @@ export class ConsumerClaims {
     try {
       if (legacyHolder(legacyClaimDir(topicDir, consumerName, partition), stale) !== null) return true;
       const now = new GenerationLock(folder).current();
-      return now !== null && isHeldRecord(now.record) && !isAbandoned(now.record);
+      return now !== null && now.record !== null && now.record.state !== 'free' && !isAbandoned(now.record);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw new StorageError('IO', `cannot check claim ${folder}: ${(cause as Error).message}`, { file: folder, cause });
     }
   }
-}
-
-function isHeldRecord(r: LockRecord | null): r is LockRecord {
-  return r !== null && r.state === 'held';
 }

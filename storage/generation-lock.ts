@@ -28,7 +28,8 @@ let tmpSerial = 0;
 const readBuffer = Buffer.allocUnsafe(4096);
 
 export interface LockRecord extends ProcessIdentity {
-  state: 'held' | 'free';
+  /** 'unknown': a record this version cannot read, treated as held by a live holder. */
+  state: 'held' | 'free' | 'unknown';
   /** Module instance (thread) of the process that wrote the record. */
   owner: string;
   /** Unique per record: tells this generation apart from any other, even in a re-created folder. */
@@ -65,19 +66,25 @@ function unlinkQuietly(file: string): void {
   }
 }
 
-function newRecord(state: LockRecord['state']): LockRecord {
+function newRecord(state: 'held' | 'free'): LockRecord {
   return { state, ...currentProcessIdentity(), owner: INSTANCE, token: randomBytes(9).toString('base64url'), at: Date.now() };
 }
 
+/**
+ * The record in a generation file; null if it is not JSON at all (only a machine crash can leave that: the file is
+ * complete when it appears). A JSON record this version does not understand (a newer version's?) is 'unknown':
+ * held by someone, never taken over.
+ */
 function parseRecord(text: string): LockRecord | null {
+  let r: LockRecord;
   try {
-    const r = JSON.parse(text) as LockRecord;
-    if ((r.state !== 'held' && r.state !== 'free') || typeof r.token !== 'string') return null;
-    if (r.state === 'held' && !(Number.isInteger(r.pid) && r.pid > 0)) return null;
-    return r;
+    r = JSON.parse(text) as LockRecord;
   } catch {
     return null;
   }
+  if (r === null || typeof r !== 'object') return null;
+  const known = (r.state === 'free' || (r.state === 'held' && Number.isInteger(r.pid) && r.pid > 0)) && typeof r.token === 'string';
+  return known ? r : { ...r, state: 'unknown' };
 }
 
 /** True when the record was written by this module instance (this thread of this process). */
@@ -253,7 +260,7 @@ export class GenerationLock {
       if (s === null) break;
       last = { gen: s.gen, holder: s.record };
       const r = s.record;
-      if (r !== null && r.state === 'held' && !isAbandoned(r) && !mayTake(r)) break;
+      if (r !== null && r.state !== 'free' && !isAbandoned(r) && !mayTake(r)) break;
       const lease = this.takeFrom(s);
       if (lease !== null) return { taken: true, lease };
     }

@@ -126,6 +126,7 @@ export class WriterLock {
       const who = h.owner === null ? 'a process' : describeProcess(h.owner);
       return ` (held by ${who} of an older diaspora-stream version through ${h.lockDir}: stop it first)`;
     }
+    if (h.state === 'unknown') return ' (held according to a record this version does not understand)';
     return h.state === 'held' ? ` (held by ${describeProcess(h)}, which is alive; a stopped holder is never overruled)` : '';
   }
 

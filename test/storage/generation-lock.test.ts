@@ -54,7 +54,7 @@ test('a fresh folder is created and taken; release publishes "free"; only the cu
   t.deepEqual(entries(dir).filter((e) => !e.startsWith('.tmp-')), [genName(4)], 'lower generations cleaned up');
 });
 
-test('a dead holder\'s generation is taken over; so is an unreadable one (a crash leftover); temp files of dead processes are removed', (t) => {
+test('a dead holder\'s generation is taken over, so is a non-JSON one (a crash leftover), not one of unknown shape; temp files of dead processes are removed', (t) => {
   const dir = path.join(tempDir(t), 'lock');
   const dead = deadPid();
   plant(dir, 7, { pid: dead });
@@ -73,6 +73,11 @@ test('a dead holder\'s generation is taken over; so is an unreadable one (a cras
   const g = lock.tryTake();
   t.true(g.taken);
   if (g.taken) t.is(g.lease.gen, 11);
+  // A JSON record this version does not understand (a newer version's) counts as held, even naming a dead pid.
+  plant(dir, 12, { state: 'held-v9' as never, pid: dead });
+  const u = lock.tryTake();
+  t.false(u.taken);
+  if (!u.taken) t.is(u.holder!.state, 'unknown');
 });
 
 test('a holder that cannot be judged from here (other host, other pid namespace) is never taken over', (t) => {
