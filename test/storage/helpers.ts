@@ -34,16 +34,17 @@ export function nextMessage<T>(child: ChildProcess, pred: (m: T) => boolean = ()
     const onMessage = (m: unknown): void => {
       if (pred(m as T)) {
         child.off('message', onMessage);
-        child.off('exit', onExit);
+        child.off('close', onClose);
         resolve(m as T);
       }
     };
-    const onExit = (code: number | null): void => {
+    // 'close', not 'exit': 'exit' can be seen before the last messages the child sent are read from the channel.
+    const onClose = (code: number | null): void => {
       child.off('message', onMessage);
       reject(new Error(`child exited (${code}) before sending the expected message`));
     };
     child.on('message', onMessage);
-    child.once('exit', onExit);
+    child.once('close', onClose);
   });
 }
 
