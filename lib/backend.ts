@@ -60,7 +60,7 @@ export interface OffsetsBackend {
 export interface ClaimHandle {
   readonly partition: number;
   release(): MaybePromise<void>;
-  /** Called if the claim is taken away (e.g. this process stalled past the staleness limit). */
+  /** Called if the claim is taken away (e.g. its lock folder was removed, or a NATS claim expired). */
   onLost?(cb: () => void): void;
 }
 

@@ -1,26 +1,35 @@
 // Exclusivity of named consumers: at most one live consumer of a given name reads a given partition.
-// A claim is a proper-lockfile lock directory `<topic>/consumers/<encoded name>/<NNNNNNNN>.claim` whose mtime the
-// holder refreshes every second or so; a holder that dies stops refreshing and its claim goes stale after
-// `staleMs`, so a standby (or a new consumer) takes it over within seconds without any manual cleanup.
+// A claim is a GenerationLock in the folder `<topic>/consumers/<encoded name>/<NNNNNNNN>.claim.d` (see
+// generation-lock.ts, docs/locks.md): a holder that dies (on this machine) is recognised at once and its claim is
+// taken by exactly one contender; a live holder's claim is never taken, however long it stalls.
 import fs from 'node:fs';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
-import { checkPartition, consumerDir, ensureConsumerDir, partitionStem } from './consumer-name.js';
+import { checkPartition, consumerDir, ensureConsumerDir, parsePartitionFile, partitionStem } from './consumer-name.js';
 import { StorageError } from './types.js';
+import { GenerationLock, isAbandoned, type Lease } from './generation-lock.js';
+import { legacyHolder } from './legacy-lock.js';
+import { describeProcess } from './process-liveness.js';
 
-/** A claim older than this (no mtime refresh) belongs to a dead holder. proper-lockfile's minimum is 2000. */
+/** Default of `staleMs`: sets how often a held claim checks that it is still held (a quarter of it, >= 1 s). */
 export const DEFAULT_CLAIM_STALE_MS = 5000;
-/** How often a standby retries when nothing wakes it earlier (a claim removal wakes it at once via fs.watch). */
+/** How often a standby retries when nothing wakes it earlier (a release wakes it at once via fs.watch). */
 export const DEFAULT_CLAIM_POLL_MS = 250;
+
+const CLAIM_SUFFIX = '.claim.d';
+/** The previous version's claim directory (a proper-lockfile lock), respected while its holder lives. */
+const LEGACY_CLAIM_SUFFIX = '.claim';
 
 export interface ClaimOptions {
   /** false: a taken partition fails at once with CONSUMER_BUSY. true: wait until the holder releases or dies. */
   standby: boolean;
   /** Aborts a standby wait; acquire then rejects with StorageError CLOSED (cause: the abort reason). */
   signal?: AbortSignal;
-  /** Standby retry period, ms (default 250). */
+  /** Standby retry period, ms (default 250): how soon a holder's death is noticed (a release wakes at once). */
   pollMs?: number;
-  /** Staleness threshold, ms (default 5000, at least 2000). All users of one topic should use the same value. */
+  /**
+   * ms, default 5000, at least 2000. Claims no longer go stale (a live holder keeps its claim); a held claim checks
+   * every staleMs/4 (at least every second) that it is still held, and reports a loss through onLost.
+   */
   staleMs?: number;
 }
 
@@ -28,7 +37,7 @@ export interface ClaimOptions {
 export interface Claim {
   readonly consumerName: string;
   readonly partition: number;
-  /** True once the lock was found compromised (e.g. taken over after this process stalled past `staleMs`). */
+  /** True once the claim was found gone (its folder removed or the claim taken over from outside). */
   readonly lost: boolean;
   readonly released: boolean;
   /** Gives the partition up (idempotent; a no-op once lost). Synchronous. */
@@ -37,10 +46,17 @@ export interface Claim {
   onLost(cb: (err: Error) => void): void;
 }
 
-import { breakLockOfDeadHolder, isProcessDead, readOwner, removeOwnIdentity, writeOwner } from './process-liveness.js';
+/** The partition whose claim a consumer-folder entry is (new or old format), or null. */
+export function claimEntryPartition(fileName: string): number | null {
+  return parsePartitionFile(fileName, CLAIM_SUFFIX) ?? parsePartitionFile(fileName, LEGACY_CLAIM_SUFFIX);
+}
 
-function claimPath(topicDir: string, consumerName: string, partition: number): string {
-  return join(consumerDir(topicDir, consumerName), `${partitionStem(partition)}.claim`);
+function claimFolder(topicDir: string, consumerName: string, partition: number): string {
+  return join(consumerDir(topicDir, consumerName), `${partitionStem(partition)}${CLAIM_SUFFIX}`);
+}
+
+function legacyClaimDir(topicDir: string, consumerName: string, partition: number): string {
+  return join(consumerDir(topicDir, consumerName), `${partitionStem(partition)}${LEGACY_CLAIM_SUFFIX}`);
 }
 
 function staleOf(staleMs: number | undefined): number {
@@ -52,22 +68,23 @@ function staleOf(staleMs: number | undefined): number {
   return staleMs;
 }
 
-function lockOptions(path: string, stale: number) {
-  // The update period must leave room for a few missed refreshes before the claim looks stale.
-  return { realpath: false, lockfilePath: path, stale, update: Math.max(1000, Math.floor(stale / 4)) };
-}
-
 class HeldClaim implements Claim {
   private isLost = false;
   private isReleased = false;
   private lostError: Error | null = null;
   private readonly listeners: Array<(err: Error) => void> = [];
+  private readonly checker: NodeJS.Timeout;
 
   constructor(
     readonly consumerName: string,
     readonly partition: number,
-    private readonly path: string,
-  ) {}
+    private readonly gens: GenerationLock,
+    private readonly lease: Lease,
+    checkEveryMs: number,
+  ) {
+    this.checker = setInterval(() => this.check(), checkEveryMs);
+    this.checker.unref();
+  }
 
   get lost(): boolean {
     return this.isLost;
@@ -76,28 +93,39 @@ class HeldClaim implements Claim {
     return this.isReleased;
   }
 
-  /** proper-lockfile's onCompromised: must never throw (its default crashes the process). */
-  markLost(err: Error): void {
+  private check(): void {
+    let held: boolean;
+    try {
+      held = this.gens.holds(this.lease);
+    } catch {
+      held = false; // the folder cannot be read: the claim cannot be shown to be ours
+    }
+    if (!held) {
+      this.markLost(new StorageError('LOCK_FAILED', `claim ${this.gens.dir} of partition ${this.partition} for consumer ${JSON.stringify(this.consumerName)} was lost (removed or taken over)`, {
+        consumer: this.consumerName, partition: this.partition, file: this.gens.dir,
+      }));
+    }
+  }
+
+  private markLost(err: Error): void {
     if (this.isLost || this.isReleased) return;
     this.isLost = true;
     this.lostError = err;
+    clearInterval(this.checker);
+    this.gens.abandon(this.lease);
     for (const cb of this.listeners.splice(0)) callQuietly(cb, err);
   }
 
   release(): void {
     if (this.isReleased || this.isLost) return;
     this.isReleased = true;
+    clearInterval(this.checker);
+    this.listeners.length = 0;
     try {
-      removeOwnIdentity(`${this.path}.owner`);
-      lockfile.unlockSync(this.path, { realpath: false, lockfilePath: this.path });
+      // false: no longer ours (e.g. the consumer folder was removed with the claim in it): nothing to give up.
+      this.gens.release(this.lease);
     } catch (cause) {
-      // ENOTACQUIRED: proper-lockfile already gave it up; anything else leaves a directory that goes stale.
-      if ((cause as NodeJS.ErrnoException).code !== 'ENOTACQUIRED') {
-        throw new StorageError('IO', `cannot release claim ${this.path}: ${(cause as Error).message}`, {
-          file: this.path,
-          cause,
-        });
-      }
+      throw new StorageError('IO', `cannot release claim ${this.gens.dir}: ${(cause as Error).message}`, { file: this.gens.dir, cause });
     }
   }
 
@@ -120,11 +148,11 @@ function callQuietly(cb: (err: Error) => void, err: Error): void {
   }
 }
 
-function busyError(topicDir: string, consumerName: string, partition: number, path: string): StorageError {
+function busyError(topicDir: string, consumerName: string, partition: number, file: string, holder: string): StorageError {
   return new StorageError(
     'CONSUMER_BUSY',
-    `partition ${partition} of topic ${topicDir} is already being consumed by a live consumer named ${JSON.stringify(consumerName)}`,
-    { consumer: consumerName, partition, file: path },
+    `partition ${partition} of topic ${topicDir} is already being consumed by a live consumer named ${JSON.stringify(consumerName)} (${holder})`,
+    { consumer: consumerName, partition, file },
   );
 }
 
@@ -136,7 +164,7 @@ function abortError(signal: AbortSignal, consumerName: string, partition: number
   });
 }
 
-/** Waits `ms`, or less if something changes in `dir` (a released claim is removed there), or rejects on abort. */
+/** Waits `ms`, or less if something changes in `dir` (a release publishes a file there), or rejects on abort. */
 function waitForChange(dir: string, ms: number, signal: AbortSignal | undefined, onAbort: () => Error): Promise<void> {
   return new Promise((resolve, reject) => {
     let watcher: fs.FSWatcher | null = null;
@@ -163,11 +191,39 @@ function waitForChange(dir: string, ms: number, signal: AbortSignal | undefined,
   });
 }
 
+type Attempt = { claim: HeldClaim } | { busy: string };
+
+/** One synchronous attempt (creates the consumer's folder if needed). */
+function attempt(topicDir: string, consumerName: string, partition: number, stale: number): Attempt {
+  const folder = claimFolder(topicDir, consumerName, partition);
+  for (let tries = 0; ; tries++) {
+    ensureConsumerDir(topicDir, consumerName, false);
+    try {
+      const legacy = legacyHolder(legacyClaimDir(topicDir, consumerName, partition), stale);
+      if (legacy !== null) {
+        return { busy: `${legacy.owner === null ? 'a process' : describeProcess(legacy.owner)} of an older diaspora-stream version` };
+      }
+      const gens = new GenerationLock(folder);
+      const r = gens.tryTake();
+      if (!r.taken) {
+        const h = r.holder;
+        return { busy: h === null || h.state === 'free' ? 'contended' : h.state === 'unknown' ? 'a record this version does not understand' : describeProcess(h) };
+      }
+      return { claim: new HeldClaim(consumerName, partition, gens, r.lease, Math.max(1000, Math.floor(stale / 4))) };
+    } catch (cause) {
+      if (cause instanceof StorageError) throw cause;
+      // The consumer was removed meanwhile: re-create its folder and try again.
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT' && tries < 100) continue;
+      throw new StorageError('LOCK_FAILED', `cannot claim ${folder}: ${(cause as Error).message}`, { file: folder, cause });
+    }
+  }
+}
+
 export class ConsumerClaims {
   /**
    * Claims `partition` for `consumerName`. Without standby a partition held by a live consumer (in this or another
    * process) rejects with CONSUMER_BUSY; with standby it waits (watch + poll, no spinning) until the holder releases
-   * it or dies (its claim goes stale after `staleMs`), then takes it. Creates the consumer's directory if needed.
+   * it or dies, then takes it. Creates the consumer's directory if needed.
    */
   static async acquire(topicDir: string, consumerName: string, partition: number, opts: ClaimOptions): Promise<Claim> {
     checkPartition(partition);
@@ -180,34 +236,20 @@ export class ConsumerClaims {
     const signal = opts.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
 
-    const path = claimPath(topicDir, consumerName, partition);
-    const dir = ensureConsumerDir(topicDir, consumerName, false);
+    const folder = claimFolder(topicDir, consumerName, partition);
+    ensureConsumerDir(topicDir, consumerName, false);
     for (;;) {
       if (signal?.aborted) throw abortError(signal, consumerName, partition);
-      const claim = new HeldClaim(consumerName, partition, path);
-      try {
-        await lockfile.lock(path, { ...lockOptions(path, stale), retries: 0, onCompromised: (err) => claim.markLost(err) });
-        writeOwner(`${path}.owner`);
+      const a = attempt(topicDir, consumerName, partition, stale);
+      if ('claim' in a) {
         if (signal?.aborted) {
-          claim.release();
+          a.claim.release();
           throw abortError(signal, consumerName, partition);
         }
-        return claim;
-      } catch (cause) {
-        if (cause instanceof StorageError) throw cause;
-        const code = (cause as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') {
-          ensureConsumerDir(topicDir, consumerName, false); // the consumer was removed meanwhile: recreate
-          continue;
-        }
-        if (code !== 'ELOCKED') {
-          throw new StorageError('LOCK_FAILED', `cannot claim ${path}: ${(cause as Error).message}`, { file: path, cause });
-        }
+        return a.claim;
       }
-      // A holder that died on this machine is recognised at once (pid + start time), not after staleMs.
-      if (breakLockOfDeadHolder(path, `${path}.owner`)) continue;
-      if (!opts.standby) throw busyError(topicDir, consumerName, partition, path);
-      await waitForChange(dir, pollMs, signal, () => abortError(signal!, consumerName, partition));
+      if (!opts.standby) throw busyError(topicDir, consumerName, partition, folder, a.busy);
+      await waitForChange(folder, pollMs, signal, () => abortError(signal!, consumerName, partition));
     }
   }
 
@@ -218,34 +260,23 @@ export class ConsumerClaims {
   static tryAcquireSync(topicDir: string, consumerName: string, partition: number, staleMs?: number): Claim {
     checkPartition(partition);
     const stale = staleOf(staleMs);
-    const path = claimPath(topicDir, consumerName, partition);
     ensureConsumerDir(topicDir, consumerName, false);
-    const claim = new HeldClaim(consumerName, partition, path);
-    try {
-      try {
-        lockfile.lockSync(path, { ...lockOptions(path, stale), onCompromised: (err) => claim.markLost(err) });
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code !== 'ELOCKED' || !breakLockOfDeadHolder(path, `${path}.owner`)) throw cause;
-        lockfile.lockSync(path, { ...lockOptions(path, stale), onCompromised: (err) => claim.markLost(err) });
-      }
-      writeOwner(`${path}.owner`);
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ELOCKED') throw busyError(topicDir, consumerName, partition, path);
-      throw new StorageError('LOCK_FAILED', `cannot claim ${path}: ${(cause as Error).message}`, { file: path, cause });
-    }
-    return claim;
+    const a = attempt(topicDir, consumerName, partition, stale);
+    if ('claim' in a) return a.claim;
+    throw busyError(topicDir, consumerName, partition, claimFolder(topicDir, consumerName, partition), a.busy);
   }
 
-  /** True if a live consumer (any process) holds the claim: its lock directory exists and is not stale. */
+  /** True if a live consumer (any process) holds the claim. */
   static isClaimed(topicDir: string, consumerName: string, partition: number, staleMs?: number): boolean {
     const stale = staleOf(staleMs);
-    const path = claimPath(topicDir, consumerName, partition);
+    const folder = claimFolder(topicDir, consumerName, partition);
     try {
-      if (!lockfile.checkSync(path, { realpath: false, lockfilePath: path, stale })) return false;
-      const owner = readOwner(`${path}.owner`);
-      return !(owner && isProcessDead(owner));
+      if (legacyHolder(legacyClaimDir(topicDir, consumerName, partition), stale) !== null) return true;
+      const now = new GenerationLock(folder).current();
+      return now !== null && now.record !== null && now.record.state !== 'free' && !isAbandoned(now.record);
     } catch (cause) {
-      throw new StorageError('IO', `cannot check claim ${path}: ${(cause as Error).message}`, { file: path, cause });
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw new StorageError('IO', `cannot check claim ${folder}: ${(cause as Error).message}`, { file: folder, cause });
     }
   }
 }

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
-import { ConsumerClaims, type Claim } from './consumer-claims.js';
+import { ConsumerClaims, claimEntryPartition, type Claim } from './consumer-claims.js';
 import {
   checkPartition,
   checkTopicDir,
@@ -404,8 +404,8 @@ export class ConsumerOffsets {
           const state = readOffsetFile(join(dir, f));
           if (state !== null) partitions.set(p, state.lastAckedId);
         }
-        const c = parsePartitionFile(f, '.claim');
-        if (c !== null && ConsumerClaims.isClaimed(topicDir, name, c, opts.staleMs)) claimed.push(c);
+        const c = claimEntryPartition(f); // an old-format leftover may sit beside the new folder: count once
+        if (c !== null && !claimed.includes(c) && ConsumerClaims.isClaimed(topicDir, name, c, opts.staleMs)) claimed.push(c);
       }
       out.push({ name, partitions, claimed });
     }
@@ -457,7 +457,7 @@ export class ConsumerOffsets {
     if (!fs.existsSync(dir)) return false;
     const partitions = new Set<number>();
     for (const f of fs.readdirSync(dir)) {
-      const p = parsePartitionFile(f, '.offset') ?? parsePartitionFile(f, '.claim');
+      const p = parsePartitionFile(f, '.offset') ?? claimEntryPartition(f);
       if (p !== null) partitions.add(p);
     }
     const held: Claim[] = [];
@@ -470,7 +470,7 @@ export class ConsumerOffsets {
       } catch (cause) {
         throw ioError(`cannot remove consumer directory ${dir}`, dir, cause);
       }
-      for (const c of held.splice(0)) c.release(); // their lock dirs moved with the tombstone; this forgets them
+      for (const c of held.splice(0)) c.release(); // their folders moved with the tombstone: this only forgets them
       fs.rmSync(tomb, { recursive: true, force: true });
       return true;
     } finally {

@@ -89,7 +89,7 @@ export class PartitionLog implements PartitionLogLike {
     this.dir = dir;
     this.index = index;
     this.options = options;
-    this.lock = new WriterLock(dir, options.lockStaleMs);
+    this.lock = new WriterLock(dir);
     this.pointReader = new RecoveryPointReader(recoveryPointPath(dir));
     this.pointState = this.pointReader.read();
     const bases = listSegmentBases(dir);
@@ -231,15 +231,14 @@ export class PartitionLog implements PartitionLogLike {
         }
         this.writeRun(target, events, metaLens, dataLens, i, j);
         i = j;
-        this.lock.touchIfOld();
+        this.lock.assertStillOurs();
       }
     } catch (err) {
       this.abortAfterFailedWrite();
       if (err instanceof StorageError) throw err;
       throw new StorageError('IO', `append to ${this.dir} failed: ${(err as Error).message}`, { file: this.dir, cause: err });
     } finally {
-      if (this.lock.touchedManually) this.lock.release();
-      else this.lock.touchLease();
+      this.lock.touchLease();
     }
     signalLocalCommit(this.dir);
     return { firstId, count: n };

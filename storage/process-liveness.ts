@@ -1,49 +1,128 @@
 // Who holds a lock, and is that process still alive? Locks are taken by processes of this machine, so a holder
-// that died (SIGKILL, crash) can be recognised at once from its pid and start time instead of waiting for the
-// lock's mtime to go stale. The start time guards against pid reuse.
+// that died (SIGKILL, crash) can be recognised at once from its pid and start time; the start time guards against
+// pid reuse. A holder seen from another host or pid namespace cannot be judged: it is never declared dead.
 
 import fs from 'node:fs';
+import os from 'node:os';
 
 export interface ProcessIdentity {
   pid: number;
   /** Start time of the process in clock ticks since boot (Linux /proc/<pid>/stat field 22), or null elsewhere. */
   start: string | null;
+  /** Host name (absent in identities written by older versions, which are judged as local). */
+  host?: string;
+  /** Linux boot id: a holder recorded under another boot of this host died with that boot. */
+  boot?: string | null;
+  /** Pid namespace (`/proc/self/ns/pid` link text): pids of another namespace mean nothing here. */
+  pidns?: string | null;
+  /** Kernel thread id and start time of the JS thread (a worker thread that ended left its locks behind). */
+  thread?: number | null;
+  threadStart?: string | null;
 }
 
-function startTimeOf(pid: number): string | null {
+/**
+ * State letter and start time of a process or thread (`/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat`,
+ * fields 3 and 22); 'gone' if it does not exist, null if it cannot be read.
+ */
+function procStat(proc: string): { state: string; start: string | null } | 'gone' | null {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(`/proc/${proc}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: fields after the last ')' are fixed.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null; // field 22 overall
+    return { state: rest[0] ?? '', start: rest[19] ?? null };
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : null;
+  }
+}
+
+function isGone(s: ReturnType<typeof procStat>, start: string | null | undefined): boolean {
+  if (s === 'gone') return true;
+  if (s === null) return false; // cannot be read: all we know is that it may exist
+  // A zombie (killed, not yet reaped by its parent) will never run again: a parent that waits synchronously for
+  // the lock would otherwise never reap it.
+  if (s.state === 'Z' || s.state === 'X') return true;
+  return start != null && s.start !== null && s.start !== start;
+}
+
+function startTimeOf(proc: string): string | null {
+  const s = procStat(proc);
+  return s === null || s === 'gone' ? null : s.start;
+}
+
+/** This thread's kernel id (`/proc/thread-self` -> "<pid>/task/<tid>"), or null off Linux. */
+function currentThread(): number | null {
+  const link = readOrNull(() => fs.readlinkSync('/proc/thread-self'));
+  const tid = link === null ? NaN : Number(link.split('/').pop());
+  return Number.isInteger(tid) && tid > 0 ? tid : null;
+}
+
+function readOrNull(read: () => string): string | null {
+  try {
+    return read().trim() || null;
   } catch {
     return null;
   }
 }
 
+let self: Required<ProcessIdentity> | null = null;
+
+/** This process (computed once: none of it changes while the process lives). */
 export function currentProcessIdentity(): ProcessIdentity {
-  return { pid: process.pid, start: startTimeOf(process.pid) };
+  if (self === null) {
+    const thread = currentThread();
+    self = {
+      pid: process.pid,
+      start: startTimeOf(String(process.pid)),
+      host: os.hostname(),
+      boot: readOrNull(() => fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+      pidns: readOrNull(() => fs.readlinkSync('/proc/self/ns/pid')),
+      thread,
+      threadStart: thread === null ? null : startTimeOf(`${process.pid}/task/${thread}`),
+    };
+  }
+  return { ...self };
 }
 
-/** True when the process is certainly gone (no such pid, or the pid now belongs to a newer process). */
+/** True when the holder's liveness can be checked from here (same host and pid namespace, or an older record). */
+export function isJudgeable(id: ProcessIdentity): boolean {
+  const me = currentProcessIdentity();
+  if (id.host !== undefined && id.host !== me.host) return false;
+  if (id.boot != null && me.boot != null && id.boot !== me.boot) return true; // rebooted since: judgeable (dead)
+  return !(id.pidns != null && me.pidns != null && id.pidns !== me.pidns);
+}
+
+/**
+ * True when the holder is certainly gone: no such pid, a zombie, the pid now a newer process's, its boot ended, or
+ * (for a record naming a thread) that thread ended.
+ */
 export function isProcessDead(id: ProcessIdentity): boolean {
+  if (!isJudgeable(id)) return false;
+  const me = currentProcessIdentity();
+  if (id.boot != null && me.boot != null && id.boot !== me.boot) return true;
   try {
     process.kill(id.pid, 0);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
-  if (id.start === null) return false;
-  const now = startTimeOf(id.pid);
-  return now !== null && now !== id.start;
+  const proc = procStat(String(id.pid));
+  // Gone since kill() said it exists: the next look will get ESRCH. Unreadable (no /proc): the pid exists, that is all.
+  if (proc === 'gone' || proc === null) return false;
+  if (isGone(proc, id.start)) return true;
+  // The process lives (and /proc shows it as recorded); the thread that held the lock may not: a worker thread that
+  // ended or crashed.
+  if (id.thread == null || id.thread === id.pid) return false;
+  return isGone(procStat(`${id.pid}/task/${id.thread}`), id.threadStart);
 }
 
-/** Writes the owner file beside a lock (atomically: temp file + rename). */
-export function writeOwner(ownerFile: string): void {
-  const tmp = `${ownerFile}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(currentProcessIdentity()));
-  fs.renameSync(tmp, ownerFile);
+/** "pid 123" or "pid 123 on host h" / "... in another pid namespace": for error messages. */
+export function describeProcess(id: ProcessIdentity): string {
+  const me = currentProcessIdentity();
+  if (id.host !== undefined && id.host !== me.host) return `pid ${id.pid} on host ${id.host} (its liveness cannot be checked from here)`;
+  if (!isJudgeable(id)) return `pid ${id.pid} of another pid namespace (its liveness cannot be checked from here)`;
+  return `pid ${id.pid}`;
 }
 
+/** Reads a JSON identity file (the owner file older versions wrote beside their lock directories); null if unusable. */
 export function readOwner(ownerFile: string): ProcessIdentity | null {
   try {
     const v = JSON.parse(fs.readFileSync(ownerFile, 'utf8')) as ProcessIdentity;
@@ -51,30 +130,4 @@ export function readOwner(ownerFile: string): ProcessIdentity | null {
   } catch {
     return null;
   }
-}
-
-/** Removes the owner file only if it still names this process (never another holder's). */
-export function removeOwnIdentity(ownerFile: string): void {
-  const owner = readOwner(ownerFile);
-  if (owner && owner.pid === process.pid) fs.rmSync(ownerFile, { force: true });
-}
-
-/**
- * If the lock directory `lockDir` is held by a process that is dead, moves it out of the way (rename, atomic) so
- * the next attempt can take it. Returns true if it did. A lock without an owner file is left to staleness.
- */
-export function breakLockOfDeadHolder(lockDir: string, ownerFile: string): boolean {
-  const owner = readOwner(ownerFile);
-  if (!owner || owner.pid === process.pid || !isProcessDead(owner)) return false;
-  const tomb = `${lockDir}.dead-${process.pid}-${Date.now()}`;
-  try {
-    fs.renameSync(lockDir, tomb);
-  } catch {
-    return false; // someone else broke (or released) it first
-  }
-  fs.rmSync(tomb, { recursive: true, force: true });
-  // Only drop the owner file if it is still the dead holder's (a new holder may have written its own).
-  const again = readOwner(ownerFile);
-  if (again && again.pid === owner.pid && again.start === owner.start) fs.rmSync(ownerFile, { force: true });
-  return true;
 }

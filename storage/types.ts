@@ -41,7 +41,11 @@ export interface PartitionOptions {
   flushBehavior?: FlushBehavior; // default 'buffered'
   /** A segment rolls once its data+metadata would exceed this many bytes. Default 256 MiB, max 1 GiB. */
   segmentBytes?: number;
-  /** proper-lockfile staleness for the writer lock, ms (a killed writer's lock is reclaimed after this). */
+  /**
+   * ms. The writer lock never goes stale (a dead writer's lock is taken over at once, a live one never: see
+   * docs/locks.md); accepted for compatibility, and used by the reference format as the quiet time after which a
+   * torn tail is considered abandoned.
+   */
   lockStaleMs?: number;
   /** Verify data checksums when `StoredEvent.data()` is called (metadata and index checksums are always verified). */
   verifyData?: boolean;

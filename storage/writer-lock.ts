@@ -1,20 +1,33 @@
-// The per-partition writer lock, held as a lease. proper-lockfile costs ~0.1 ms per lock+unlock, far too much
-// per batch, so a writer keeps the lock while appends keep coming and gives it up when idle (timer) or after
-// holding it for MAX_HOLD_MS (so writers in other processes get a turn). Everything here is synchronous:
-// appends must work even when the event loop never turns, so waiting is a sleep loop (Atomics.wait).
-import fs from 'node:fs';
+// The per-partition writer lock, held as a lease: a writer keeps the lock while appends keep coming and gives it
+// up when idle (timer) or after holding it for MAX_HOLD_MS (so writers in other processes get a turn). The lock is
+// a GenerationLock in the folder `writer.lock.d` of the partition: a dead writer's lock is taken over at once by
+// exactly one contender, a live writer's lock never (see generation-lock.ts, docs/locks.md). Everything here is
+// synchronous: appends must work even when the event loop never turns, so waiting is a sleep loop (Atomics.wait).
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { StorageError } from './types.js';
 import { WRITER_LOCK_NAME } from './segment-files.js';
-import { breakLockOfDeadHolder, removeOwnIdentity, writeOwner } from './process-liveness.js';
+import { GenerationLock, isFromThisInstance, type Lease, type LockRecord } from './generation-lock.js';
+import { legacyHolder, type LegacyHolder } from './legacy-lock.js';
+import { describeProcess } from './process-liveness.js';
 
+/** The lock folder's name in the partition folder. */
+export const WRITER_LOCK_FOLDER = `${WRITER_LOCK_NAME}.d`;
+/**
+ * Default of the `lockStaleMs` partition option. The lock itself never goes stale (a dead holder is recognised at
+ * once, a live one is never overruled); the reference format uses the value as the quiet time after which a torn
+ * tail is considered abandoned.
+ */
 export const DEFAULT_LOCK_STALE_MS = 5000;
-/** proper-lockfile never treats a lock younger than this as stale, whatever is asked. */
+/** Lower bound applied to `lockStaleMs` where it is used (the old lock format's minimum, kept for old settings). */
 export const MIN_LOCK_STALE_MS = 2000;
 export const MAX_HOLD_MS = 50;
 export const IDLE_RELEASE_MS = 2;
 export const ACQUIRE_TIMEOUT_MS = 30_000;
+/**
+ * How long a held lease is trusted before stillOurs() looks at the folder again. Nothing can take a live holder's
+ * lock; this only bounds how late outside interference (the folder deleted by hand) is noticed.
+ */
+export const VERIFY_EVERY_MS = 1000;
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks the thread for `ms` (fractions allowed) without spinning. */
@@ -30,31 +43,28 @@ export function sleepSync(ms: number): void {
 const heldInProcess = new Map<string, WriterLock>();
 
 export class WriterLock {
+  /** The lock folder. */
   readonly lockPath: string;
-  private readonly target: string;
-  private readonly staleMs: number;
-  private get ownerFile(): string {
-    return `${this.lockPath}.owner`;
-  }
+  private readonly legacyPath: string;
+  private readonly gens: GenerationLock;
+  private lease: Lease | null = null;
+  private lost = false;
   private heldSince = 0;
-  private lastTouch = 0;
-  private ourMtimeMs = 0;
-  private held = false;
-  private compromised = false;
+  private verifiedAt = 0;
   private idleTimer: NodeJS.Timeout | null = null;
-  /** Set when touchIfOld() changed the lock's mtime behind proper-lockfile's back: release before it notices. */
-  touchedManually = false;
+  /** Who held the lock at the last failed attempt (for the timeout message). */
+  private lastHolder: LockRecord | LegacyHolder | null = null;
   /** Called (synchronously) when the lease is given up by the idle timer. */
   onIdleRelease: (() => void) | null = null;
 
-  constructor(partitionDir: string, staleMs = DEFAULT_LOCK_STALE_MS) {
-    this.target = path.join(partitionDir, WRITER_LOCK_NAME);
-    this.lockPath = this.target;
-    this.staleMs = Math.max(staleMs, MIN_LOCK_STALE_MS);
+  constructor(partitionDir: string) {
+    this.lockPath = path.join(partitionDir, WRITER_LOCK_FOLDER);
+    this.legacyPath = path.join(partitionDir, WRITER_LOCK_NAME);
+    this.gens = new GenerationLock(this.lockPath);
   }
 
   get isHeld(): boolean {
-    return this.held && !this.compromised;
+    return this.lease !== null && !this.lost;
   }
 
   /** Milliseconds since the lock was (re)acquired. */
@@ -62,41 +72,35 @@ export class WriterLock {
     return now - this.heldSince;
   }
 
-  /** One attempt; true when we now hold the lock. A lock left by a dead process is reclaimed once stale. */
+  /** One attempt; true when we now hold the lock. A lock whose holder died is taken over at once. */
   tryAcquire(): boolean {
     if (this.isHeld) return true;
+    if (this.lease !== null) this.release(); // lost: forget it first
     const other = heldInProcess.get(this.lockPath);
     if (other !== undefined && other !== this) other.release();
-    const take = (): void => {
-      lockfile.lockSync(this.target, {
-        stale: this.staleMs,
-        realpath: false,
-        lockfilePath: this.lockPath,
-        onCompromised: () => {
-          this.compromised = true;
-        },
-      });
-    };
+    let lease: Lease;
     try {
-      try {
-        take();
-      } catch (err) {
-        // A holder that died on this machine (pid + start time in the owner file) is recognised at once.
-        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED' || !breakLockOfDeadHolder(this.lockPath, this.ownerFile)) throw err;
-        take();
+      const legacy = legacyHolder(this.legacyPath);
+      if (legacy !== null) {
+        this.lastHolder = legacy;
+        return false;
       }
-      writeOwner(this.ownerFile);
+      // A record of this very thread that no object holds (its release failed) is an orphan: ours to take.
+      const r = this.gens.tryTake((rec) => isFromThisInstance(rec) && !heldInProcess.has(this.lockPath));
+      if (!r.taken) {
+        this.lastHolder = r.holder;
+        return false;
+      }
+      lease = r.lease;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return false;
       throw new StorageError('LOCK_FAILED', `cannot take writer lock ${this.lockPath}: ${(err as Error).message}`, {
         file: this.lockPath, cause: err,
       });
     }
-    this.held = true;
+    this.lease = lease;
+    this.lost = false;
     heldInProcess.set(this.lockPath, this);
-    this.compromised = false;
-    this.heldSince = this.lastTouch = Date.now();
-    this.ourMtimeMs = this.lockMtimeMs();
+    this.heldSince = this.verifiedAt = Date.now();
     return true;
   }
 
@@ -106,7 +110,7 @@ export class WriterLock {
     let backoffMs = 0.05;
     while (!this.tryAcquire()) {
       if (Date.now() >= deadline) {
-        throw new StorageError('LOCK_FAILED', `timed out after ${timeoutMs} ms waiting for writer lock ${this.lockPath}`, {
+        throw new StorageError('LOCK_FAILED', `timed out after ${timeoutMs} ms waiting for writer lock ${this.lockPath}${this.holderText()}`, {
           file: this.lockPath,
         });
       }
@@ -115,28 +119,40 @@ export class WriterLock {
     }
   }
 
+  private holderText(): string {
+    const h = this.lastHolder;
+    if (h === null) return '';
+    if ('lockDir' in h) {
+      const who = h.owner === null ? 'a process' : describeProcess(h.owner);
+      return ` (held by ${who} of an older diaspora-stream version through ${h.lockDir}: stop it first)`;
+    }
+    if (h.state === 'unknown') return ' (held according to a record this version does not understand)';
+    return h.state === 'held' ? ` (held by ${describeProcess(h)}, which is alive; a stopped holder is never overruled)` : '';
+  }
+
   /**
-   * True when the lock is still certainly ours. A lease held for a long time without the event loop turning
-   * (so without proper-lockfile refreshing it) may have been judged stale and taken over by another process.
+   * True when the lock is still certainly ours. Nothing can take a live holder's lock, so this looks at the folder
+   * only every VERIFY_EVERY_MS (to notice outside interference); in between it costs nothing.
    */
   stillOurs(now = Date.now()): boolean {
     if (!this.isHeld) return false;
-    if (now - this.lastTouch < this.staleMs / 2) return true;
-    return this.lockMtimeMs() === this.ourMtimeMs;
+    if (now - this.verifiedAt < VERIFY_EVERY_MS) return true;
+    let ours = false;
+    try {
+      ours = this.gens.holds(this.lease!);
+    } catch {
+      ours = false;
+    }
+    if (ours) this.verifiedAt = now;
+    else this.lost = true;
+    return ours;
   }
 
-  /** Refreshes the lock's mtime during a long synchronous batch, so that it never looks stale. */
-  touchIfOld(): void {
-    const now = Date.now();
-    if (!this.isHeld || now - this.lastTouch < this.staleMs / 4) return;
-    if (!this.stillOurs(now)) {
-      throw new StorageError('LOCK_FAILED', `writer lock ${this.lockPath} was taken over`, { file: this.lockPath });
+  /** During a long synchronous batch: LOCK_FAILED if the lock is no longer ours (checked every VERIFY_EVERY_MS). */
+  assertStillOurs(): void {
+    if (this.lease !== null && !this.stillOurs()) {
+      throw new StorageError('LOCK_FAILED', `writer lock ${this.lockPath} is no longer ours (removed or taken over)`, { file: this.lockPath });
     }
-    const t = new Date(now);
-    fs.utimesSync(this.lockPath, t, t);
-    this.ourMtimeMs = this.lockMtimeMs();
-    this.lastTouch = now;
-    this.touchedManually = true;
   }
 
   /** Re-arms the idle timer: the lease ends IDLE_RELEASE_MS after the last use. */
@@ -158,33 +174,20 @@ export class WriterLock {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;
     }
-    if (!this.held) return;
-    this.held = false;
+    const lease = this.lease;
+    if (lease === null) return;
+    this.lease = null;
     if (heldInProcess.get(this.lockPath) === this) heldInProcess.delete(this.lockPath);
-    this.touchedManually = false;
-    // A compromised or taken-over lock is someone else's now: removing it would break their exclusion.
-    const ours = !this.compromised && this.stillOursUnchecked();
-    this.compromised = false;
-    try {
-      if (ours) {
-        removeOwnIdentity(this.ownerFile);
-        lockfile.unlockSync(this.target, { realpath: false, lockfilePath: this.lockPath });
-      }
-    } catch {
-      // Already released or removed: nothing of ours is left to clean up.
+    if (this.lost) {
+      this.lost = false;
+      this.gens.abandon(lease); // someone else's now: touching it would break their exclusion
+      return;
     }
-  }
-
-  private stillOursUnchecked(): boolean {
-    if (Date.now() - this.lastTouch < this.staleMs / 2) return true;
-    return this.lockMtimeMs() === this.ourMtimeMs;
-  }
-
-  private lockMtimeMs(): number {
     try {
-      return fs.statSync(this.lockPath).mtimeMs;
+      this.gens.release(lease);
     } catch {
-      return -1;
+      // The record stays "held by this thread": the next tryAcquire of any object here takes it back (orphan);
+      // other processes wait until then or until this process exits.
     }
   }
 }

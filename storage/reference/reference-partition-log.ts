@@ -149,7 +149,7 @@ export class ReferencePartitionLog implements PartitionLogLike {
   private readonly indexReader: MappedFileReader;
   private readonly metadataReader: MappedFileReader;
   private readonly dataReader: MappedFileReader;
-  /** The native engine's lease-style writer lock (`writer.lock` in the partition folder). */
+  /** The native engine's lease-style writer lock (`writer.lock.d` in the partition folder). */
   private readonly lock: WriterLock;
   private watcher: CommitWatcher | null = null;
   private readonly flushBehavior: FlushBehavior;
@@ -179,7 +179,7 @@ export class ReferencePartitionLog implements PartitionLogLike {
     const resolved = resolvePartitionOptions(opts);
     this.flushBehavior = resolved.flushBehavior;
     this.staleMs = Math.max(resolved.lockStaleMs, MIN_LOCK_STALE_MS);
-    this.lock = new WriterLock(dir, this.staleMs);
+    this.lock = new WriterLock(dir);
   }
 
   /**

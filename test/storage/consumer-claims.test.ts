@@ -79,7 +79,10 @@ test('second claimant of a taken partition gets CONSUMER_BUSY naming consumer an
   again.release();
   d.release();
   e.release();
-  t.deepEqual(fs.readdirSync(consumerDir(topic, 'app2')).sort(), ['name']);
+  // Released claims keep their folders (a lock folder is never deleted: docs/locks.md), in the free state.
+  t.deepEqual(fs.readdirSync(consumerDir(topic, 'app2')).sort(), ['00000003.claim.d', '00000004.claim.d', 'name']);
+  t.false(ConsumerClaims.isClaimed(topic, 'app2', 3));
+  t.false(ConsumerClaims.isClaimed(topic, 'app2', 4));
 });
 
 test('bad arguments: TypeError or typed errors', async (t) => {
@@ -159,7 +162,7 @@ test('a standby in another process takes over when this process releases; exitin
   mine.release();
   t.is((await h.next()).type, 'claimed');
   t.is((await rejection(ConsumerClaims.acquire(topic, 'shared', 0, { standby: false, staleMs: 3000 }))).code, 'CONSUMER_BUSY');
-  h.child.send({ type: 'exit' }); // a clean exit without release(): proper-lockfile's exit hook removes the claim
+  h.child.send({ type: 'exit' }); // a clean exit without release(): a dead holder's claim counts for nothing
   await h.exited;
   t.false(ConsumerClaims.isClaimed(topic, 'shared', 0, 3000));
   const again = await ConsumerClaims.acquire(topic, 'shared', 0, { standby: false, staleMs: 3000 });
@@ -173,11 +176,12 @@ test('a compromised claim is marked lost and reported, without crashing the proc
   claim.onLost(() => {
     throw new Error('a failing listener must not crash anything');
   });
-  // Someone removed the claim (e.g. an operator): the next refresh notices.
-  fs.rmdirSync(join(consumerDir(topic, 'c'), '00000000.claim'));
+  // Someone removed the claim (e.g. an operator): the next periodic check notices.
+  fs.rmSync(join(consumerDir(topic, 'c'), '00000000.claim.d'), { recursive: true });
   const err = await lost;
   t.true(claim.lost);
-  t.regex(String((err as NodeJS.ErrnoException).code), /ECOMPROMISED/);
+  t.is((err as StorageError).code, 'LOCK_FAILED');
+  t.regex(err.message, /lost/);
   const late = await new Promise<Error>((resolve) => claim.onLost(resolve)); // late listeners still hear of it
   t.is(late, err);
   claim.release(); // no-op once lost
@@ -185,4 +189,41 @@ test('a compromised claim is marked lost and reported, without crashing the proc
   claim.release(); // must not release the new holder's claim
   t.true(ConsumerClaims.isClaimed(topic, 'c', 0, 2000));
   fresh.release();
+});
+
+test('a claim whose folder was wiped and re-claimed before it noticed: its release leaves the new holder alone', async (t) => {
+  const topic = tempTopic(t);
+  const old = await ConsumerClaims.acquire(topic, 'c', 2, { standby: false });
+  fs.rmSync(join(consumerDir(topic, 'c'), '00000002.claim.d'), { recursive: true });
+  // The new folder reaches the very generation number the old claim had: only its record tells them apart.
+  const fresh = await ConsumerClaims.acquire(topic, 'c', 2, { standby: false });
+  t.false(old.lost); // not noticed yet (checked every second)
+  old.release();
+  t.true(ConsumerClaims.isClaimed(topic, 'c', 2));
+  t.is((await rejection(ConsumerClaims.acquire(topic, 'c', 2, { standby: false }))).code, 'CONSUMER_BUSY');
+  fresh.release();
+  t.false(ConsumerClaims.isClaimed(topic, 'c', 2));
+});
+
+test('old-format claim leftovers: a live owner\'s claim counts (a standby waits for it), a dead owner\'s is removed', async (t) => {
+  const topic = tempTopic(t);
+  (await ConsumerClaims.acquire(topic, 'c', 1, { standby: false })).release(); // creates the consumer's folder
+  const legacy = join(consumerDir(topic, 'c'), '00000001.claim');
+  const old = fork(holderScript, [topic, 'other', '0', '3000', '0'], { stdio: 'ignore' }); // any live process
+  t.teardown(() => {
+    if (old.exitCode === null && old.signalCode === null) old.kill('SIGKILL');
+  });
+  fs.mkdirSync(legacy);
+  fs.writeFileSync(`${legacy}.owner`, JSON.stringify({ pid: old.pid, start: null }));
+  t.true(ConsumerClaims.isClaimed(topic, 'c', 1));
+  const err = await rejection(ConsumerClaims.acquire(topic, 'c', 1, { standby: false }));
+  t.is(err.code, 'CONSUMER_BUSY');
+  t.regex(err.message, new RegExp(`pid ${old.pid} of an older diaspora-stream version`));
+  const standby = ConsumerClaims.acquire(topic, 'c', 1, { standby: true, pollMs: 50 });
+  old.kill('SIGKILL');
+  const claim = await standby;
+  t.false(fs.existsSync(legacy));
+  t.false(fs.existsSync(`${legacy}.owner`));
+  t.true(ConsumerClaims.isClaimed(topic, 'c', 1));
+  claim.release();
 });

@@ -72,3 +72,14 @@ export function payload(p: number, i: number, size: number): Buffer {
 export function metaOf(p: number, i: number): Buffer {
   return Buffer.from(JSON.stringify({ p, i }));
 }
+
+/** Events each racer of the writer lock race test appends (fixtures-bin/append-racer.ts). */
+export const RACE_EVENTS = 20;
+
+/** Metadata and data of event `i` of racer `p` in round `round`: the race test rebuilds them to compare every byte. */
+export function raceEvent(round: number, p: number, i: number): { metadata: Buffer; data: Buffer } {
+  return {
+    metadata: Buffer.from(JSON.stringify({ round, p, i })),
+    data: payload(round * 8 + p, i, (i * 37 + p * 11 + round) % 700),
+  };
+}

@@ -2,7 +2,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PartitionLog } from '../../storage/partition-log.js';
-import { WRITER_LOCK_NAME } from '../../storage/segment-files.js';
+import { WRITER_LOCK_FOLDER } from '../../storage/writer-lock.js';
+import { GenerationLock } from '../../storage/generation-lock.js';
 import { tempDir, forkBin, exitOf, nextMessage, payload, metaOf } from './helpers.js';
 
 interface Done {
@@ -132,6 +133,6 @@ for (const flushBehavior of ['buffered', 'on_flush', 'immediate'] as const) test
     t.deepEqual(Buffer.from(log.read(end).metadata), metaOf(9, 0));
     t.deepEqual(log.verify(), []);
     log.close();
-    t.false(fs.existsSync(path.join(dir, WRITER_LOCK_NAME)), 'close() released the lock');
+    t.is(new GenerationLock(path.join(dir, WRITER_LOCK_FOLDER)).current()?.record?.state, 'free', 'close() released the lock');
   }
 });

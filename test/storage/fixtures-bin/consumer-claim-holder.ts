@@ -19,7 +19,7 @@ try {
       claim.release();
       send({ type: 'released' });
     } else if (m.type === 'exit') {
-      process.exit(0); // leaves the claim to proper-lockfile's exit hook
+      process.exit(0); // without release(): the claim of a dead holder is taken over at once
     }
   });
 } catch (err) {

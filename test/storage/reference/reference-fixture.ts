@@ -1,6 +1,7 @@
 // Test helpers for the C++ reference fixture (../shared/fixtures/reference-files-driver): copies it into a temp
 // folder (the shared copy is never touched) and loads what the C++ consumer read back.
 import fs from 'node:fs';
+import { WRITER_LOCK_FOLDER } from '../../../storage/writer-lock.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,12 +139,16 @@ export function ageFiles(root: string, topic: string, partition: number, ageMs =
   }
 }
 
-/** SHA-256 of every file below `dir`, by path relative to it: two trees are byte-identical iff these are equal. */
+/**
+ * SHA-256 of every file below `dir`, by path relative to it: two trees are byte-identical iff these are equal.
+ * Writer lock folders are not part of the format (they stay once used: docs/locks.md) and are left out.
+ */
 export function treeDigest(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (d: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
+      if (e.isDirectory() && e.name === WRITER_LOCK_FOLDER) continue;
       if (e.isDirectory()) walk(p);
       else out.set(path.relative(dir, p), sha256(fs.readFileSync(p)));
     }

@@ -1,6 +1,7 @@
 // Reading topics written by the real C++ reference files driver: every event as the C++ consumer read it.
 import test from 'ava';
 import fs from 'node:fs';
+import { WRITER_LOCK_FOLDER } from '../../../storage/writer-lock.js';
 import path from 'node:path';
 import { ReferenceTopicStore } from '../../../storage/reference/reference-topic-store.js';
 import { StorageError } from '../../../storage/types.js';
@@ -202,7 +203,7 @@ test('partition count is max numeric folder + 1 as the reference computes it; `{
   // The first append creates the folder and its files.
   t.deepEqual(store.partition(0).append([{ metadata: new TextEncoder().encode('{"p":0}') }]), { firstId: 0, count: 1 });
   store.close();
-  t.deepEqual(fs.readdirSync(path.join(dir, 'partitions', '00000000')).sort(), ['data', 'index', 'metadata']);
+  t.deepEqual(fs.readdirSync(path.join(dir, 'partitions', '00000000')).sort(), ['data', 'index', 'metadata', WRITER_LOCK_FOLDER]);
   const reopened = ReferenceTopicStore.open(root, 'sparse');
   t.is(reopened.partition(0).endId, 1);
   reopened.close();

@@ -4,7 +4,7 @@ import { WriterLock } from '../../../../storage/writer-lock.js';
 
 const lock = new WriterLock(process.argv[2]!);
 lock.acquire();
-// Keep the lease: proper-lockfile refreshes the lock while the event loop runs.
+// Keep the lease: a live holder's lock is never taken, however long it is held.
 process.stdout.write('held\n');
 process.stdin.resume();
 process.stdin.on('end', () => {
