@@ -3,6 +3,7 @@
 // (ids handed out twice, records overwritten, checksums failing).
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PartitionLog } from '../../storage/partition-log.js';
@@ -94,6 +95,7 @@ test(`${RACERS} processes race for a SIGKILLed writer's lock, ${ROUNDS} rounds: 
   let leftHeld = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const dir = path.join(root, `round-${round}`);
+    fs.mkdirSync(dir, { recursive: true }); // a read-only open creates nothing
     PartitionLog.open(dir, 0, { segmentBytes: 8192 }).close();
     const deadPid = await killHolder(t, dir, round);
     const state = new GenerationLock(path.join(dir, WRITER_LOCK_FOLDER)).current();
