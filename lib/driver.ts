@@ -10,7 +10,9 @@ import type { Validator } from './components/validator.js';
 import { closeAll } from './close-all.js';
 import { resolveDriverFactory } from './driver-registry.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
+import { isWellFormedString } from './json-check.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { checkOptionKeys } from './option-keys.js';
 import { ThreadPool, defaultThreadPool, makeThreadPool } from './thread-pool.js';
 import { TopicHandle, type ResetTarget } from './topic.js';
 
@@ -26,6 +28,10 @@ export interface CreateTopicSpec {
 }
 
 const MAX_PARTITIONS = 65536;
+
+/** The keys of createTopic's spec, and of its `options` (the only topic option every driver reads). */
+export const CREATE_TOPIC_KEYS = ['options', 'validator', 'partitionSelector', 'serializer'] as const;
+export const TOPIC_OPTION_KEYS = ['num_partitions'] as const;
 
 async function componentConfig<T extends { metadata(): JsonObject }>(
   spec: ComponentSpec<T> | undefined,
@@ -72,16 +78,19 @@ export class Driver {
 
   private static checkName(name: unknown): asserts name is string {
     if (typeof name !== 'string') throw new TypeError('topic name must be a string');
+    // Stored as UTF-8, a lone surrogate would become U+FFFD: the topic would exist under another name.
+    if (!isWellFormedString(name)) throw new DiasporaError(ErrorCode.BAD_NAME, 'topic name is not well-formed Unicode (lone surrogate)', { name });
   }
 
   /** Creates a topic; TOPIC_EXISTS if it exists, BAD_NAME for an unusable name, BAD_CONFIG for bad options. */
   async createTopic(name: string, spec: CreateTopicSpec = {}): Promise<void> {
     this.checkOpen();
     Driver.checkName(name);
-    if (!isJsonObject(spec as unknown)) throw new TypeError('createTopic spec must be an object');
+    checkOptionKeys(spec, CREATE_TOPIC_KEYS, 'createTopic spec');
     const options = spec.options ?? {};
-    if (!isJsonObject(options)) throw new TypeError('options must be an object');
+    checkOptionKeys(options, TOPIC_OPTION_KEYS, 'topic option');
     const n = options.num_partitions ?? 1;
+    // Topic options are configuration (often read from a file): any bad value, of any type, is BAD_CONFIG.
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
       throw new DiasporaError(ErrorCode.BAD_CONFIG, `num_partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(n)}`);
     }

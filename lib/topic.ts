@@ -8,7 +8,7 @@ import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMet
 import { Consumer, type ConsumerOptions } from './consumer.js';
 import { closeAll } from './close-all.js';
 import { DiasporaError, ErrorCode } from './errors.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject, JsonValue } from './json.js';
 import { idAt, isPosition, type Position } from './positions.js';
 import { Producer, type ProducerOptions } from './producer.js';
 
@@ -66,17 +66,19 @@ export class TopicHandle {
     if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
   }
 
-  producer(options: ProducerOptions = {}): Producer {
+  /** `M` types the metadata of push() (default any JSON value); unchecked at run time unless a validator is set. */
+  producer<M = JsonValue>(options: ProducerOptions = {}): Producer<M> {
     this.checkOpen();
-    const p = new Producer(this, options);
+    const p = new Producer<M>(this, options);
     this.children.add(p);
     return p;
   }
 
   /** Creates a named consumer; fails with CONSUMER_BUSY if a live consumer of that name holds one of its partitions. */
-  async consumer(name: string, options: ConsumerOptions = {}): Promise<Consumer> {
+  /** `M` types the events' metadata (default any JSON value); unchecked at run time unless a validator is set. */
+  async consumer<M = JsonValue>(name: string, options: ConsumerOptions = {}): Promise<Consumer<M>> {
     this.checkOpen();
-    const c = await Consumer.open(this, name, options);
+    const c = await Consumer.open<M>(this, name, options);
     this.children.add(c);
     return c;
   }

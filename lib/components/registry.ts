@@ -3,6 +3,7 @@ import { DiasporaError, ErrorCode } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import { EventbridgeValidator } from './eventbridge-validator.js';
 import { importPluginModule } from '../plugin-module.js';
+import { checkOptionKeys } from '../option-keys.js';
 import { DefaultPartitionSelector, isPartitionSelector, type PartitionSelector } from './partition-selector.js';
 import { SchemaSerializer } from './schema-serializer.js';
 import { SchemaValidator } from './schema-validator.js';
@@ -60,12 +61,15 @@ export function registeredComponents(kind: ComponentKind): string[] {
   return [...registry.factories.keys()].sort();
 }
 
-registerValidator('default', () => new DefaultValidator());
-registerValidator('schema', (config) => new SchemaValidator(config));
-registerValidator('eventbridge', (config) => new EventbridgeValidator(config));
-registerSerializer('default', () => new DefaultSerializer());
-registerSerializer('schema', (config) => new SchemaSerializer(config));
-registerPartitionSelector('default', () => new DefaultPartitionSelector());
+// The built-in components refuse config keys they do not read (a typo such as "shema" must not pass silently).
+const typeOnly = ['type'] as const;
+const withSchema = ['type', 'schema'] as const;
+registerValidator('default', (config) => (checkOptionKeys(config, typeOnly, 'default Validator config'), new DefaultValidator()));
+registerValidator('schema', (config) => (checkOptionKeys(config, withSchema, 'schema Validator config'), new SchemaValidator(config)));
+registerValidator('eventbridge', (config) => (checkOptionKeys(config, withSchema, 'eventbridge Validator config'), new EventbridgeValidator(config)));
+registerSerializer('default', (config) => (checkOptionKeys(config, typeOnly, 'default Serializer config'), new DefaultSerializer()));
+registerSerializer('schema', (config) => (checkOptionKeys(config, withSchema, 'schema Serializer config'), new SchemaSerializer(config)));
+registerPartitionSelector('default', (config) => (checkOptionKeys(config, typeOnly, 'default PartitionSelector config'), new DefaultPartitionSelector()));
 
 /** Finds the factory for `type`, importing the module of a "name:module-path" type when the name is unknown. */
 async function resolveFactory<T>(registry: Registry<T>, type: string): Promise<Factory<T>> {

@@ -133,7 +133,8 @@ export function defineConformanceSuite(test: TestFn, label: string, make: () => 
       t.is(p.batchSize, 32);
       t.is(p.maxNumBatches, 4);
       t.is(p.threadPool, d.defaultThreadPool());
-      t.throws(() => topic.producer({ batchSize: 0 }), { instanceOf: TypeError });
+      t.is((t.throws(() => topic.producer({ batchSize: 0 })) as DiasporaError).code, ErrorCode.BAD_CONFIG);
+      t.throws(() => topic.producer({ batchSize: '4' as never }), { instanceOf: TypeError });
       t.throws(() => p.push({}, 'not bytes' as never), { instanceOf: TypeError });
     });
   });
@@ -176,14 +177,19 @@ export function defineConformanceSuite(test: TestFn, label: string, make: () => 
     });
   });
 
-  t0(`${label}: round robin partitioning, requested partition modulo N, fair pulls`, async (t) => {
+  t0(`${label}: round robin partitioning, a requested partition that does not exist is OUT_OF_RANGE, fair pulls`, async (t) => {
     await withDriver(async (d) => {
       const topic = await topicWith(d, { options: { num_partitions: 2 } });
       const producer = topic.producer();
       t.is(await producer.push({ a: 1 }, enc('hello')), 0); // p0
       t.is(await producer.push({ b: 2 }, enc('WORLD!')), 0); // p1
       t.is(await producer.push('"str"'), 1); // p0
-      t.is(await producer.push({ c: 3 }, undefined, 5), 1); // 5 % 2 = p1
+      // The reference's default selector takes a requested partition modulo N; here it is refused, nothing written.
+      for (const missing of [2, 5, 1e9]) {
+        const e = await t.throwsAsync(producer.push({ c: 3 }, undefined, missing));
+        t.is((e as DiasporaError).code, ErrorCode.OUT_OF_RANGE, `partition ${missing}`);
+      }
+      t.is(await producer.push({ c: 3 }, undefined, 1), 1); // p1
       const c = await topic.consumer('c', { until: 'end' });
       const order: Array<[number, number]> = [];
       for await (const e of c) order.push([e.partition, e.id]);
@@ -277,7 +283,6 @@ export function defineConformanceSuite(test: TestFn, label: string, make: () => 
         ['strided', (dd) => dd.makeStridedView(13, 3, 4, 2), 'nopqtuvwzABC'],
         ['unstructured', (dd) => dd.makeUnstructuredView([[3, 6], [15, 4], [27, 8]]), 'defghipqrsBCDEFGHI'],
         ['sub of sub (relative)', (dd) => dd.makeSubView(1, 10).makeSubView(2, 3), 'def'],
-        ['clamped', (dd) => dd.makeSubView(50, 100), 'YZ'],
       ];
       const topic = await topicWith(d);
       await topic.producer().push({}, [enc(LOWER), enc(UPPER)]);
@@ -295,6 +300,15 @@ export function defineConformanceSuite(test: TestFn, label: string, make: () => 
           await c.close();
         }
       }
+      // Past the end: the reference clamps (delivering 'YZ'); here that event fails with INVALID_VIEW and the
+      // consumer goes on with the next one.
+      await topic.producer().push({ n: 2 }, enc('after'));
+      const c = await topic.consumer('clamped', { dataSelector: (_m, dd) => (dd.size === 52 ? dd.makeSubView(50, 100) : dd), until: 'end' });
+      const failed = await t.throwsAsync(c.pull());
+      t.is((failed as DiasporaError).code, ErrorCode.INVALID_VIEW);
+      t.is((failed as DiasporaError).details.id, 0);
+      t.is((await c.pull())!.data.toBuffer().toString(), 'after');
+      await c.close();
     });
   });
 
