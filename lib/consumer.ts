@@ -8,7 +8,7 @@ import type { Serializer } from './components/serializer.js';
 import { DataView } from './data/data-view.js';
 import { selectEventData, type DataAllocator, type DataSelector } from './data/selection.js';
 import { DiasporaError, ErrorCode, StopEventProcessor, toDiasporaError } from './errors.js';
-import { Event, type Acknowledger } from './event.js';
+import { Event } from './event.js';
 import { Future } from './future.js';
 import { isWellFormedString } from './json-check.js';
 import type { JsonValue } from './json.js';
@@ -37,9 +37,9 @@ export const CONSUMER_OPTION_KEYS = [
 /** The keys ProcessOptions accepts; any other key is BAD_CONFIG. */
 export const PROCESS_OPTION_KEYS = ['timeoutMs', 'maxEvents', 'threadPool'] as const;
 
-export interface ConsumerOptions {
-  dataSelector?: DataSelector;
-  dataAllocator?: DataAllocator;
+export interface ConsumerOptions<M = JsonValue> {
+  dataSelector?: DataSelector<M>;
+  dataAllocator?: DataAllocator<M>;
   /** Partition indices to read (default: all). */
   targets?: readonly number[];
   /** Events read from the engine at a time (default Adaptive = 256). */
@@ -145,7 +145,7 @@ function dataSelectionError(partition: number, id: number, err: unknown): unknow
  * `M` is the metadata type of the events (default: any JSON value), a compile-time promise only: events are not
  * checked against it at run time (configure a schema validator on the topic for that).
  */
-export class Consumer<M = JsonValue> implements Acknowledger, AsyncIterable<Event<M>> {
+export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
   readonly dataSelector: DataSelector | undefined;
   readonly dataAllocator: DataAllocator | undefined;
   readonly targets: readonly number[];
@@ -183,12 +183,13 @@ export class Consumer<M = JsonValue> implements Acknowledger, AsyncIterable<Even
   private constructor(
     readonly topic: ConsumerTopic,
     readonly name: string,
-    options: ConsumerOptions,
+    options: ConsumerOptions<M>,
   ) {
     if (options.dataSelector !== undefined && typeof options.dataSelector !== 'function') throw new TypeError('dataSelector must be a function');
     if (options.dataAllocator !== undefined && typeof options.dataAllocator !== 'function') throw new TypeError('dataAllocator must be a function');
-    this.dataSelector = options.dataSelector;
-    this.dataAllocator = options.dataAllocator;
+    // The metadata handed to them is the event's decoded JSON, typed M by the caller's promise.
+    this.dataSelector = options.dataSelector as DataSelector | undefined;
+    this.dataAllocator = options.dataAllocator as DataAllocator | undefined;
     this.batchSize = checkBatchSize(options.batchSize);
     this.readBatch = this.batchSize === BatchSize.Adaptive ? ADAPTIVE_READ_BATCH : this.batchSize;
     this.maxNumBatches = checkPositiveInt(options.maxNumBatches, 'maxNumBatches', 2);
@@ -245,7 +246,7 @@ export class Consumer<M = JsonValue> implements Acknowledger, AsyncIterable<Even
   }
 
   /** @internal use `topic.consumer(name, options)`. */
-  static async open<M = JsonValue>(topic: ConsumerTopic, name: string, options: ConsumerOptions = {}): Promise<Consumer<M>> {
+  static async open<M = JsonValue>(topic: ConsumerTopic, name: string, options: ConsumerOptions<M> = {}): Promise<Consumer<M>> {
     if (typeof name !== 'string') throw new TypeError('consumer name must be a string');
     if (name.length === 0) throw new DiasporaError(ErrorCode.BAD_NAME, 'consumer name must not be empty');
     if (!isWellFormedString(name)) throw new DiasporaError(ErrorCode.BAD_NAME, 'consumer name is not well-formed Unicode (lone surrogate)');

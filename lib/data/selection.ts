@@ -7,11 +7,12 @@ import { DataDescriptor } from './data-descriptor.js';
 import { DataView } from './data-view.js';
 
 /** Returns the part of the data to deliver: the given descriptor (all), a view of it, or null/undefined/empty (none). */
-export type DataSelector = (metadata: JsonValue, descriptor: DataDescriptor) => DataDescriptor | null | undefined;
+/** `M`: the consumer's metadata type (default any JSON value). */
+export type DataSelector<M = JsonValue> = (metadata: M, descriptor: DataDescriptor) => DataDescriptor | null | undefined;
 
 /** Returns writable memory of at least `descriptor.size` bytes to gather the selection into. */
-export type DataAllocator = (
-  metadata: JsonValue,
+export type DataAllocator<M = JsonValue> = (
+  metadata: M,
   descriptor: DataDescriptor,
 ) => DataView | Uint8Array | readonly Uint8Array[];
 
