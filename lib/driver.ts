@@ -49,6 +49,8 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
 
 export class Driver {
   private isClosed = false;
+  /** close() began: new calls are refused at once (children are still being closed). */
+  private isClosing = false;
   private readonly topics = new Set<TopicHandle>();
 
   private constructor(
@@ -73,7 +75,7 @@ export class Driver {
   }
 
   private checkOpen(): void {
-    if (this.isClosed) throw new DiasporaError(ErrorCode.CLOSED, `driver "${this.type}" is closed`);
+    if (this.isClosed || this.isClosing) throw new DiasporaError(ErrorCode.CLOSED, `driver "${this.type}" is closed`);
   }
 
   private static checkName(name: unknown): asserts name is string {
@@ -112,6 +114,11 @@ export class Driver {
     Driver.checkName(name);
     try {
       const t = await TopicHandle.open(this, await this.backend.openTopic(name));
+      if (this.isClosing || this.isClosed) {
+        // The driver began closing while the topic opened: it would never be closed by it.
+        await t.close();
+        throw new DiasporaError(ErrorCode.CLOSED, `driver "${this.type}" is closed`);
+      }
       this.topics.add(t);
       return t;
     } catch (err) {
@@ -190,6 +197,7 @@ export class Driver {
   /** Closes every topic opened from this driver (flushing producers, closing consumers), then the engine. */
   async close(): Promise<void> {
     if (this.isClosed) return;
+    this.isClosing = true;
     await closeAll(this.topics, () => this.backend.close(), () => (this.isClosed = true));
   }
 }

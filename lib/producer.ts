@@ -107,6 +107,8 @@ export class Producer<M = JsonValue> {
   private readonly admissions: Admission[] = [];
   private adaptiveScheduled = false;
   private isClosed = false;
+  /** close() began: pushes are refused while the last flush runs; later close() calls wait for the same one. */
+  private closing: Promise<void> | undefined;
   /** Set when the engine answers asynchronously; then batches go through queues and admissions. */
   private asyncEngine: boolean | undefined;
   private readonly lastWrites = new Set<Promise<void>>();
@@ -131,7 +133,7 @@ export class Producer<M = JsonValue> {
   }
 
   get closed(): boolean {
-    return this.isClosed || this.topic.closed;
+    return this.isClosed || this.closing !== undefined || this.topic.closed;
   }
 
   /**
@@ -316,9 +318,14 @@ export class Producer<M = JsonValue> {
   }
 
   /** Flushes, then refuses further calls with CLOSED. */
-  async close(): Promise<void> {
-    if (this.isClosed) return;
-    if (!this.topic.closed) await this.flushAll();
-    this.isClosed = true;
+  close(): Promise<void> {
+    if (this.isClosed) return Promise.resolve();
+    return (this.closing ??= (async () => {
+      try {
+        if (!this.topic.closed) await this.flushAll();
+      } finally {
+        this.isClosed = true;
+      }
+    })());
   }
 }

@@ -26,6 +26,8 @@ export interface TopicOwner {
 
 export class TopicHandle {
   private isClosed = false;
+  /** close() began: new calls are refused (the children are being flushed and closed). */
+  private isClosing = false;
   private readonly children = new Set<{ close(): Promise<void> }>();
 
   private constructor(
@@ -63,7 +65,7 @@ export class TopicHandle {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
+    if (this.closed || this.isClosing) throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
   }
 
   /** `M` types the metadata of push() (default any JSON value); unchecked at run time unless a validator is set. */
@@ -79,6 +81,11 @@ export class TopicHandle {
   async consumer<M = JsonValue>(name: string, options: ConsumerOptions<M> = {}): Promise<Consumer<M>> {
     this.checkOpen();
     const c = await Consumer.open<M>(this, name, options);
+    if (this.closed || this.isClosing) {
+      // The topic began closing while the consumer claimed its partitions: release them rather than leak them.
+      await c.close();
+      throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
+    }
     this.children.add(c);
     return c;
   }
@@ -139,6 +146,7 @@ export class TopicHandle {
   /** Closes producers (flushing them) and consumers opened from this handle. */
   async close(): Promise<void> {
     if (this.isClosed) return;
+    this.isClosing = true;
     await closeAll(this.children, () => this.backend.close(), () => (this.isClosed = true));
   }
 }
