@@ -4,7 +4,13 @@
 import type { ConsumerPosition, DriverBackend } from './backend.js';
 import './builtin-drivers.js';
 import type { PartitionSelector } from './components/partition-selector.js';
-import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMetadata } from './components/registry.js';
+import {
+  builtinConfigKeys,
+  partitionSelectorFromMetadata,
+  serializerFromMetadata,
+  validatorFromMetadata,
+  type ComponentKind,
+} from './components/registry.js';
 import type { Serializer } from './components/serializer.js';
 import type { Validator } from './components/validator.js';
 import { closeAll } from './close-all.js';
@@ -36,6 +42,7 @@ export const TOPIC_OPTION_KEYS = ['num_partitions'] as const;
 async function componentConfig<T extends { metadata(): JsonObject }>(
   spec: ComponentSpec<T> | undefined,
   what: string,
+  kind: ComponentKind,
   build: (config: JsonValue | undefined) => Promise<T>,
 ): Promise<JsonObject> {
   if (spec === undefined || spec === null) return (await build(undefined)).metadata();
@@ -43,7 +50,12 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
   if (typeof (spec as { metadata?: unknown }).metadata === 'function' && typeof spec === 'object') {
     return (spec as T).metadata();
   }
-  if (isJsonObject(spec)) return (await build(spec)).metadata(); // validates the config now, not at open time
+  if (isJsonObject(spec)) {
+    const type = spec.type ?? 'default';
+    const keys = typeof type === 'string' ? builtinConfigKeys(kind, type) : undefined;
+    if (keys !== undefined) checkOptionKeys(spec, keys, `${type} ${what} config`);
+    return (await build(spec)).metadata(); // validates the config now, not at open time
+  }
   throw new TypeError(`${what} must be a component instance, a config object or a type name`);
 }
 
@@ -97,9 +109,9 @@ export class Driver {
       throw new DiasporaError(ErrorCode.BAD_CONFIG, `num_partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(n)}`);
     }
     const components: JsonObject = {
-      validator: await componentConfig(spec.validator, 'validator', validatorFromMetadata),
-      serializer: await componentConfig(spec.serializer, 'serializer', serializerFromMetadata),
-      partitionSelector: await componentConfig(spec.partitionSelector, 'partitionSelector', partitionSelectorFromMetadata),
+      validator: await componentConfig(spec.validator, 'validator', 'validator', validatorFromMetadata),
+      serializer: await componentConfig(spec.serializer, 'serializer', 'serializer', serializerFromMetadata),
+      partitionSelector: await componentConfig(spec.partitionSelector, 'partitionSelector', 'partition-selector', partitionSelectorFromMetadata),
     };
     try {
       await this.backend.createTopic(name, n, components);

@@ -3,7 +3,6 @@ import { DiasporaError, ErrorCode } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import { EventbridgeValidator } from './eventbridge-validator.js';
 import { importPluginModule } from '../plugin-module.js';
-import { checkOptionKeys } from '../option-keys.js';
 import { DefaultPartitionSelector, isPartitionSelector, type PartitionSelector } from './partition-selector.js';
 import { SchemaSerializer } from './schema-serializer.js';
 import { SchemaValidator } from './schema-validator.js';
@@ -61,15 +60,30 @@ export function registeredComponents(kind: ComponentKind): string[] {
   return [...registry.factories.keys()].sort();
 }
 
-// The built-in components refuse config keys they do not read (a typo such as "shema" must not pass silently).
+// The built-in factories, and the config keys each one reads (createTopic refuses others: a typo must not pass).
 const typeOnly = ['type'] as const;
 const withSchema = ['type', 'schema'] as const;
-registerValidator('default', (config) => (checkOptionKeys(config, typeOnly, 'default Validator config'), new DefaultValidator()));
-registerValidator('schema', (config) => (checkOptionKeys(config, withSchema, 'schema Validator config'), new SchemaValidator(config)));
-registerValidator('eventbridge', (config) => (checkOptionKeys(config, withSchema, 'eventbridge Validator config'), new EventbridgeValidator(config)));
-registerSerializer('default', (config) => (checkOptionKeys(config, typeOnly, 'default Serializer config'), new DefaultSerializer()));
-registerSerializer('schema', (config) => (checkOptionKeys(config, withSchema, 'schema Serializer config'), new SchemaSerializer(config)));
-registerPartitionSelector('default', (config) => (checkOptionKeys(config, typeOnly, 'default PartitionSelector config'), new DefaultPartitionSelector()));
+const builtins = new Map<Factory<unknown>, readonly string[]>();
+function builtin<T>(factory: Factory<T>, keys: readonly string[]): Factory<T> {
+  builtins.set(factory, keys);
+  return factory;
+}
+registerValidator('default', builtin(() => new DefaultValidator(), typeOnly));
+registerValidator('schema', builtin((config) => new SchemaValidator(config), withSchema));
+registerValidator('eventbridge', builtin((config) => new EventbridgeValidator(config), withSchema));
+registerSerializer('default', builtin(() => new DefaultSerializer(), typeOnly));
+registerSerializer('schema', builtin((config) => new SchemaSerializer(config), withSchema));
+registerPartitionSelector('default', builtin(() => new DefaultPartitionSelector(), typeOnly));
+
+/**
+ * The config keys the component registered as `type` reads, when it is a built-in one (undefined for a custom
+ * component, or a built-in name registered again: those get their whole config and check it themselves).
+ * Persisted configs are rebuilt leniently (`...FromMetadata`); new ones are checked against this in createTopic.
+ */
+export function builtinConfigKeys(kind: ComponentKind, type: string): readonly string[] | undefined {
+  const factory = registries[kind]?.factories.get(type) as Factory<unknown> | undefined;
+  return factory === undefined ? undefined : builtins.get(factory);
+}
 
 /** Finds the factory for `type`, importing the module of a "name:module-path" type when the name is unknown. */
 async function resolveFactory<T>(registry: Registry<T>, type: string): Promise<Factory<T>> {
