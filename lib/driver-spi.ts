@@ -18,3 +18,10 @@ export type {
 export type { DataSource } from './data/selection.js';
 export { DiasporaError, ErrorCode, toDiasporaError, type ErrorDetails } from './errors.js';
 export type { JsonObject, JsonValue } from './json.js';
+export {
+  defineConformanceSuite,
+  type ConformanceAssertions,
+  type ConformanceTest,
+  type DriverUnderTest,
+  type ThrowsExpectation,
+} from './testing/conformance/index.js';

@@ -80,7 +80,7 @@ const MAIN_EXPORTS = [
   'registerPartitionSelector', 'registerSerializer', 'registerValidator', 'selectData', 'serializerFromMetadata',
   'validatorFromMetadata',
 ];
-const DRIVER_EXPORTS = ['DiasporaError', 'ErrorCode', 'registerDriver', 'toDiasporaError'];
+const DRIVER_EXPORTS = ['DiasporaError', 'ErrorCode', 'defineConformanceSuite', 'registerDriver', 'toDiasporaError'];
 const TESTING_EXPORTS = ['fixtureDriver', 'formatEventLine', 'loadEventLines', 'parseEventLine', 'pushableMetadata', 'tempDriver'];
 
 test('export lists of every entry, imported by package name (snapshot: change it on purpose)', async (t) => {

@@ -9,7 +9,8 @@ import {
   type Producer,
   type TopicHandle,
 } from 'diaspora-stream';
-import { registerDriver, type DriverBackend, type TopicBackend } from 'diaspora-stream/driver';
+import test from 'ava';
+import { defineConformanceSuite, registerDriver, type DriverBackend, type TopicBackend } from 'diaspora-stream/driver';
 import { tempDriver } from 'diaspora-stream/testing';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -74,6 +75,11 @@ export function spi(): void {
   const name = (t: TopicBackend): string => t.name;
   void name;
   void tempDriver;
+}
+
+export function conformance(driver: Driver): void {
+  // A driver author runs the conformance suite with ava's own `test`, as this repository does.
+  defineConformanceSuite(test, 'mine', async () => ({ driver, reopen: async () => driver, cleanup: async () => {} }));
 }
 
 // @ts-expect-error the SPI types are not in the main entry
