@@ -199,10 +199,12 @@ export class Driver {
   }
 
   makeThreadPool(count: number): ThreadPool {
+    this.checkOpen();
     return makeThreadPool(count);
   }
 
   defaultThreadPool(): ThreadPool {
+    this.checkOpen();
     return defaultThreadPool();
   }
 
