@@ -76,8 +76,10 @@ export class TopicHandle {
     return p;
   }
 
-  /** Creates a named consumer; fails with CONSUMER_BUSY if a live consumer of that name holds one of its partitions. */
-  /** `M` types the events' metadata (default any JSON value); unchecked at run time unless a validator is set. */
+  /**
+   * Creates a named consumer; fails with CONSUMER_BUSY if a live consumer of that name holds one of its partitions.
+   * `M` types the events' metadata (default any JSON value); unchecked at run time unless a validator is set.
+   */
   async consumer<M = JsonValue>(name: string, options: ConsumerOptions<M> = {}): Promise<Consumer<M>> {
     this.checkOpen();
     const c = await Consumer.open<M>(this, name, options);
