@@ -250,7 +250,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     if (typeof name !== 'string') throw new TypeError('consumer name must be a string');
     if (name.length === 0) throw new DiasporaError(ErrorCode.BAD_NAME, 'consumer name must not be empty');
     if (!isWellFormedString(name)) throw new DiasporaError(ErrorCode.BAD_NAME, 'consumer name is not well-formed Unicode (lone surrogate)');
-    checkOptionKeys(options, CONSUMER_OPTION_KEYS, 'consumer option');
+    checkOptionKeys(options, CONSUMER_OPTION_KEYS, 'consumer options');
     const c = new Consumer<M>(topic, name, options);
     await c.start();
     return c;
@@ -575,7 +575,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
    */
   async process(processor: EventProcessor<M>, options: ProcessOptions = {}): Promise<number> {
     if (typeof processor !== 'function') throw new TypeError('processor must be a function');
-    checkOptionKeys(options, PROCESS_OPTION_KEYS, 'process option');
+    checkOptionKeys(options, PROCESS_OPTION_KEYS, 'process options');
     if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`);
     const timeoutMs = options.timeoutMs ?? -1;
     if (typeof timeoutMs !== 'number') throw new TypeError('timeoutMs must be a number');

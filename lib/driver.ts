@@ -53,7 +53,7 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
   if (isJsonObject(spec)) {
     const type = spec.type ?? 'default';
     const keys = typeof type === 'string' ? builtinConfigKeys(kind, type) : undefined;
-    if (keys !== undefined) checkOptionKeys(spec, keys, `${type} ${what} config`);
+    if (keys !== undefined) checkOptionKeys(spec, keys, `the config of ${what} "${type}"`);
     return (await build(spec)).metadata(); // validates the config now, not at open time
   }
   throw new TypeError(`${what} must be a component instance, a config object or a type name`);
@@ -100,9 +100,9 @@ export class Driver {
   async createTopic(name: string, spec: CreateTopicSpec = {}): Promise<void> {
     this.checkOpen();
     Driver.checkName(name);
-    checkOptionKeys(spec, CREATE_TOPIC_KEYS, 'createTopic spec');
+    checkOptionKeys(spec, CREATE_TOPIC_KEYS, 'the createTopic spec');
     const options = spec.options ?? {};
-    checkOptionKeys(options, TOPIC_OPTION_KEYS, 'topic option');
+    checkOptionKeys(options, TOPIC_OPTION_KEYS, 'topic options');
     const n = options.num_partitions ?? 1;
     // Topic options are configuration (often read from a file): any bad value, of any type, is BAD_CONFIG.
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {

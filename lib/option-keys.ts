@@ -9,14 +9,14 @@ import { DiasporaError, ErrorCode } from './errors.js';
  */
 export function checkOptionKeys(options: unknown, valid: readonly string[], what: string): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${what} must be an object`);
+    throw new TypeError(`${what} must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
   }
   for (const key in options) {
     if (!Object.prototype.hasOwnProperty.call(options, key)) continue;
     if (!valid.includes(key)) {
       throw new DiasporaError(
         ErrorCode.BAD_CONFIG,
-        `Unknown ${what} key ${JSON.stringify(key)} (valid: ${valid.join(', ')})`,
+        `Unknown key ${JSON.stringify(key)} in ${what} (valid: ${valid.join(', ')})`,
         { key, valid: [...valid] },
       );
     }

@@ -117,7 +117,7 @@ export class Producer<M = JsonValue> {
     readonly topic: ProducerTopic,
     options: ProducerOptions = {},
   ) {
-    checkOptionKeys(options, PRODUCER_OPTION_KEYS, 'producer option');
+    checkOptionKeys(options, PRODUCER_OPTION_KEYS, 'producer options');
     if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError('producer name must be a string');
     this.name = options.name ?? '';
     this.batchSize = checkBatchSize(options.batchSize);
