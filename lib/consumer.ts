@@ -8,9 +8,11 @@ import type { Serializer } from './components/serializer.js';
 import { DataView } from './data/data-view.js';
 import { selectEventData, type DataAllocator, type DataSelector } from './data/selection.js';
 import { DiasporaError, ErrorCode, StopEventProcessor, toDiasporaError } from './errors.js';
-import { Event, type Acknowledger } from './event.js';
+import { Event } from './event.js';
 import { Future } from './future.js';
+import { isWellFormedString } from './json-check.js';
 import type { JsonValue } from './json.js';
+import { checkOptionKeys, outOfRange } from './option-keys.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from './options.js';
 import { idAt, isPosition, type Position } from './positions.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
@@ -18,9 +20,26 @@ import { ThreadPool, defaultThreadPool } from './thread-pool.js';
 /** Where a consumer starts in each partition. */
 export type StartPosition = 'committed' | Position;
 
-export interface ConsumerOptions {
-  dataSelector?: DataSelector;
-  dataAllocator?: DataAllocator;
+/** The keys ConsumerOptions accepts; any other key is BAD_CONFIG. */
+export const CONSUMER_OPTION_KEYS = [
+  'dataSelector',
+  'dataAllocator',
+  'targets',
+  'batchSize',
+  'maxNumBatches',
+  'threadPool',
+  'from',
+  'until',
+  'standby',
+  'durable',
+] as const;
+
+/** The keys ProcessOptions accepts; any other key is BAD_CONFIG. */
+export const PROCESS_OPTION_KEYS = ['timeoutMs', 'maxEvents', 'threadPool'] as const;
+
+export interface ConsumerOptions<M = JsonValue> {
+  dataSelector?: DataSelector<M>;
+  dataAllocator?: DataAllocator<M>;
   /** Partition indices to read (default: all). */
   targets?: readonly number[];
   /** Events read from the engine at a time (default Adaptive = 256). */
@@ -48,7 +67,7 @@ export interface ProcessOptions {
   threadPool?: ThreadPool;
 }
 
-export type EventProcessor = (event: Event) => void | Promise<void>;
+export type EventProcessor<M = JsonValue> = (event: Event<M>) => void | Promise<void>;
 
 export interface PartitionLag {
   partition: number;
@@ -122,7 +141,11 @@ function dataSelectionError(partition: number, id: number, err: unknown): unknow
 }
 
 
-export class Consumer implements Acknowledger, AsyncIterable<Event> {
+/**
+ * `M` is the metadata type of the events (default: any JSON value), a compile-time promise only: events are not
+ * checked against it at run time (configure a schema validator on the topic for that).
+ */
+export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
   readonly dataSelector: DataSelector | undefined;
   readonly dataAllocator: DataAllocator | undefined;
   readonly targets: readonly number[];
@@ -138,9 +161,9 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
   private readonly standby: boolean;
   private cursor = 0;
   private offsets: OffsetsBackend | undefined;
-  private waiters: Future<Event | null>[] = [];
+  private waiters: Future<Event<M> | null>[] = [];
   /** Events handed to a pull() that process() gave up on; delivered first. */
-  private readonly pushedBack: Event[] = [];
+  private readonly pushedBack: Event<M>[] = [];
   private waitAbort: AbortController | undefined;
   private waiting = false;
   /** Delivery stopped (close() began). */
@@ -160,12 +183,13 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
   private constructor(
     readonly topic: ConsumerTopic,
     readonly name: string,
-    options: ConsumerOptions,
+    options: ConsumerOptions<M>,
   ) {
     if (options.dataSelector !== undefined && typeof options.dataSelector !== 'function') throw new TypeError('dataSelector must be a function');
     if (options.dataAllocator !== undefined && typeof options.dataAllocator !== 'function') throw new TypeError('dataAllocator must be a function');
-    this.dataSelector = options.dataSelector;
-    this.dataAllocator = options.dataAllocator;
+    // The metadata handed to them is the event's decoded JSON, typed M by the caller's promise.
+    this.dataSelector = options.dataSelector as DataSelector | undefined;
+    this.dataAllocator = options.dataAllocator as DataAllocator | undefined;
     this.batchSize = checkBatchSize(options.batchSize);
     this.readBatch = this.batchSize === BatchSize.Adaptive ? ADAPTIVE_READ_BATCH : this.batchSize;
     this.maxNumBatches = checkPositiveInt(options.maxNumBatches, 'maxNumBatches', 2);
@@ -175,12 +199,17 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     if (typeof this.durable !== 'boolean') throw new TypeError('durable must be a boolean');
     this.standby = options.standby ?? false;
     if (typeof this.standby !== 'boolean') throw new TypeError('standby must be a boolean');
-    const from = options.from ?? 'committed';
+    const from: unknown = options.from ?? 'committed';
     if (from !== 'committed' && !isPosition(from)) {
-      throw new TypeError("from must be 'committed', 'earliest', 'latest', a non-negative event id or a valid Date");
+      const expected = "'committed', 'earliest', 'latest', a non-negative event id or a valid Date";
+      if (typeof from === 'string' || typeof from === 'number' || from instanceof Date) throw outOfRange('from', expected, from);
+      throw new TypeError(`from must be ${expected}`);
     }
     this.from = from;
-    if (options.until !== undefined && options.until !== 'end') throw new TypeError("until must be 'end' or undefined");
+    if (options.until !== undefined && options.until !== 'end') {
+      if (typeof options.until === 'string') throw outOfRange('until', "'end' (or absent: wait forever)", options.until);
+      throw new TypeError("until must be 'end' or undefined");
+    }
     this.until = options.until;
     const n = topic.backend.numPartitions;
     let targets: number[];
@@ -217,11 +246,12 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
   }
 
   /** @internal use `topic.consumer(name, options)`. */
-  static async open(topic: ConsumerTopic, name: string, options: ConsumerOptions = {}): Promise<Consumer> {
+  static async open<M = JsonValue>(topic: ConsumerTopic, name: string, options: ConsumerOptions<M> = {}): Promise<Consumer<M>> {
     if (typeof name !== 'string') throw new TypeError('consumer name must be a string');
     if (name.length === 0) throw new DiasporaError(ErrorCode.BAD_NAME, 'consumer name must not be empty');
-    if (typeof options !== 'object' || options === null) throw new TypeError('consumer options must be an object');
-    const c = new Consumer(topic, name, options);
+    if (!isWellFormedString(name)) throw new DiasporaError(ErrorCode.BAD_NAME, 'consumer name is not well-formed Unicode (lone surrogate)');
+    checkOptionKeys(options, CONSUMER_OPTION_KEYS, 'consumer options');
+    const c = new Consumer<M>(topic, name, options);
     await c.start();
     return c;
   }
@@ -370,7 +400,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
    * `undefined` when nothing is available now, or a promise when an asynchronous engine is loading.
    * Errors of one event (corruption, a too-small allocator buffer) are thrown after the cursor moved on.
    */
-  private step(): Event | null | undefined | Promise<void> {
+  private step(): Event<M> | null | undefined | Promise<void> {
     if (this.stopped) return null;
     if (this.pushedBack.length > 0) return this.pushedBack.shift()!;
     if (this.startupError) {
@@ -412,7 +442,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     return allDone ? null : undefined;
   }
 
-  private makeEvent(st: PartitionState, rec: BackendRecord): Event {
+  private makeEvent(st: PartitionState, rec: BackendRecord): Event<M> {
     let metadata: JsonValue;
     try {
       metadata = this.topic.serializer.deserialize(rec.metadata);
@@ -425,7 +455,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     } catch (err) {
       throw dataSelectionError(st.index, rec.id, err);
     }
-    return new Event(this, st.index, rec.id, rec.timestamp, metadata, data);
+    return new Event<M>(this, st.index, rec.id, rec.timestamp, metadata as M, data);
   }
 
   /**
@@ -433,13 +463,13 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
    * finished (`until: 'end'` reached, or closed). `wait(ms)` on the future may time out and try again later:
    * nothing is lost.
    */
-  pull(): Future<Event | null> {
+  pull(): Future<Event<M> | null> {
     if (this.closed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`));
     if (this.waiters.length === 0) {
       if (this.yieldDue()) {
         // A caller pulling a long backlog in a loop gets its events from resolved futures (microtasks only):
         // now and then, deliver after a macrotask so timers and I/O (claim refreshes, acknowledgement writes) run.
-        const f = new Future<Event | null>();
+        const f = new Future<Event<M> | null>();
         this.waiters.push(f);
         setImmediate(() => {
           this.persistAcks();
@@ -449,13 +479,13 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
       }
       try {
         const r = this.step();
-        if (r === null) return Future.resolved<Event | null>(null);
-        if (r instanceof Event) return Future.resolved<Event | null>(r);
+        if (r === null) return Future.resolved<Event<M> | null>(null);
+        if (r instanceof Event) return Future.resolved<Event<M> | null>(r);
       } catch (err) {
         return Future.rejected(err);
       }
     }
-    const f = new Future<Event | null>();
+    const f = new Future<Event<M> | null>();
     this.waiters.push(f);
     this.serveWaiters();
     return f;
@@ -464,7 +494,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
   /** Hands available events to parked pull() futures, and waits for commits when none are available. */
   private serveWaiters(): void {
     while (this.waiters.length > 0) {
-      let r: ReturnType<Consumer['step']>;
+      let r: ReturnType<Consumer<M>['step']>;
       try {
         r = this.step();
       } catch (err) {
@@ -543,13 +573,16 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
    * Resolves to the number of events processed. A processor error stops the loop and rejects (after the
    * processors already running finished). With a pool of n > 0, up to n processors run concurrently.
    */
-  async process(processor: EventProcessor, options: ProcessOptions = {}): Promise<number> {
+  async process(processor: EventProcessor<M>, options: ProcessOptions = {}): Promise<number> {
     if (typeof processor !== 'function') throw new TypeError('processor must be a function');
+    checkOptionKeys(options, PROCESS_OPTION_KEYS, 'process options');
     if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`);
     const timeoutMs = options.timeoutMs ?? -1;
     if (typeof timeoutMs !== 'number') throw new TypeError('timeoutMs must be a number');
+    if (Number.isNaN(timeoutMs)) throw outOfRange('timeoutMs', 'a number of milliseconds (negative: never)', timeoutMs);
     const maxEvents = options.maxEvents ?? Infinity;
-    if (maxEvents !== Infinity && (!Number.isInteger(maxEvents) || maxEvents < 0)) throw new TypeError('maxEvents must be a non-negative integer');
+    if (typeof maxEvents !== 'number') throw new TypeError('maxEvents must be a non-negative integer');
+    if (maxEvents !== Infinity && (!Number.isSafeInteger(maxEvents) || maxEvents < 0)) throw outOfRange('maxEvents', 'a non-negative integer or Infinity', maxEvents);
     const pool = options.threadPool ?? this.threadPool;
     if (!(pool instanceof ThreadPool)) throw new TypeError('threadPool must be a ThreadPool');
     this.processing++;
@@ -565,7 +598,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     }
   }
 
-  private async processLoop(processor: EventProcessor, timeoutMs: number, maxEvents: number, pool: ThreadPool): Promise<number> {
+  private async processLoop(processor: EventProcessor<M>, timeoutMs: number, maxEvents: number, pool: ThreadPool): Promise<number> {
     let count = 0;
     let stop = false;
     let failure: unknown;
@@ -579,7 +612,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     };
     let sliceStart = performance.now();
     while (!stop && count < maxEvents && !this.stopped) {
-      let ev: Event | null | undefined | Promise<void>;
+      let ev: Event<M> | null | undefined | Promise<void>;
       try {
         ev = this.step();
       } catch (err) {
@@ -605,7 +638,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
       } else {
         while (inFlight.size >= pool.threadCount) await Promise.race(inFlight);
         if (stop) break;
-        const job = pool.pushWork(() => processor(ev as Event)).then(
+        const job = pool.pushWork(() => processor(ev as Event<M>)).then(
           () => undefined,
           (err) => onError(err),
         );
@@ -630,7 +663,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
    * Waits for the next event for process(): up to `timeoutMs` (negative: forever) or until `stop` resolves.
    * A pull given up on is withdrawn; if it completed meanwhile its event is kept for the next delivery.
    */
-  private async waitNext(timeoutMs: number, stop: Promise<undefined>): Promise<Event | null | undefined> {
+  private async waitNext(timeoutMs: number, stop: Promise<undefined>): Promise<Event<M> | null | undefined> {
     const f = this.pull();
     const got = await Promise.race([f.wait(timeoutMs), stop]);
     if (got !== undefined) return got;
@@ -645,7 +678,14 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     return undefined;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Event> {
+  /**
+   * Iteration error model: an event that cannot be delivered (its data selection fails: INVALID_VIEW,
+   * BUFFER_TOO_SMALL; its metadata is undecodable: CORRUPTION) ends the loop by throwing a DiasporaError whose
+   * details name its `partition` and `id`. That event is skipped and not acknowledged; iterating the consumer again
+   * resumes with the next event. Iterating a closed consumer throws CLOSED; closing it during a loop ends the loop.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<Event<M>> {
+    if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`);
     try {
       yield* this.iterate();
     } finally {
@@ -654,14 +694,14 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     }
   }
 
-  private async *iterate(): AsyncGenerator<Event> {
+  private async *iterate(): AsyncGenerator<Event<M>> {
     while (!this.stopped) {
       if (this.yieldDue()) {
         // Let timers and I/O run during a long backlog (see pull()); acknowledgements are written meanwhile.
         this.persistAcks();
         await new Promise<void>((r) => setImmediate(r));
       }
-      let ev: Event | null | undefined | Promise<void> = this.step();
+      let ev: Event<M> | null | undefined | Promise<void> = this.step();
       if (ev === undefined || isPromise(ev)) {
         this.persistAcks();
         ev = await this.pull();

@@ -4,13 +4,21 @@
 import type { ConsumerPosition, DriverBackend } from './backend.js';
 import './builtin-drivers.js';
 import type { PartitionSelector } from './components/partition-selector.js';
-import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMetadata } from './components/registry.js';
+import {
+  builtinConfigKeys,
+  partitionSelectorFromMetadata,
+  serializerFromMetadata,
+  validatorFromMetadata,
+  type ComponentKind,
+} from './components/registry.js';
 import type { Serializer } from './components/serializer.js';
 import type { Validator } from './components/validator.js';
 import { closeAll } from './close-all.js';
 import { resolveDriverFactory } from './driver-registry.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
+import { isWellFormedString } from './json-check.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { checkOptionKeys } from './option-keys.js';
 import { ThreadPool, defaultThreadPool, makeThreadPool } from './thread-pool.js';
 import { TopicHandle, type ResetTarget } from './topic.js';
 
@@ -27,9 +35,14 @@ export interface CreateTopicSpec {
 
 const MAX_PARTITIONS = 65536;
 
+/** The keys of createTopic's spec, and of its `options` (the only topic option every driver reads). */
+export const CREATE_TOPIC_KEYS = ['options', 'validator', 'partitionSelector', 'serializer'] as const;
+export const TOPIC_OPTION_KEYS = ['num_partitions'] as const;
+
 async function componentConfig<T extends { metadata(): JsonObject }>(
   spec: ComponentSpec<T> | undefined,
   what: string,
+  kind: ComponentKind,
   build: (config: JsonValue | undefined) => Promise<T>,
 ): Promise<JsonObject> {
   if (spec === undefined || spec === null) return (await build(undefined)).metadata();
@@ -37,12 +50,19 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
   if (typeof (spec as { metadata?: unknown }).metadata === 'function' && typeof spec === 'object') {
     return (spec as T).metadata();
   }
-  if (isJsonObject(spec)) return (await build(spec)).metadata(); // validates the config now, not at open time
+  if (isJsonObject(spec)) {
+    const type = spec.type ?? 'default';
+    const keys = typeof type === 'string' ? builtinConfigKeys(kind, type) : undefined;
+    if (keys !== undefined) checkOptionKeys(spec, keys, `the config of ${what} "${type}"`);
+    return (await build(spec)).metadata(); // validates the config now, not at open time
+  }
   throw new TypeError(`${what} must be a component instance, a config object or a type name`);
 }
 
 export class Driver {
   private isClosed = false;
+  /** close() began: new calls are refused at once (children are still being closed). */
+  private isClosing = false;
   private readonly topics = new Set<TopicHandle>();
 
   private constructor(
@@ -67,28 +87,31 @@ export class Driver {
   }
 
   private checkOpen(): void {
-    if (this.isClosed) throw new DiasporaError(ErrorCode.CLOSED, `driver "${this.type}" is closed`);
+    if (this.isClosed || this.isClosing) throw new DiasporaError(ErrorCode.CLOSED, `driver "${this.type}" is closed`);
   }
 
   private static checkName(name: unknown): asserts name is string {
     if (typeof name !== 'string') throw new TypeError('topic name must be a string');
+    // Stored as UTF-8, a lone surrogate would become U+FFFD: the topic would exist under another name.
+    if (!isWellFormedString(name)) throw new DiasporaError(ErrorCode.BAD_NAME, 'topic name is not well-formed Unicode (lone surrogate)', { name });
   }
 
   /** Creates a topic; TOPIC_EXISTS if it exists, BAD_NAME for an unusable name, BAD_CONFIG for bad options. */
   async createTopic(name: string, spec: CreateTopicSpec = {}): Promise<void> {
     this.checkOpen();
     Driver.checkName(name);
-    if (!isJsonObject(spec as unknown)) throw new TypeError('createTopic spec must be an object');
+    checkOptionKeys(spec, CREATE_TOPIC_KEYS, 'the createTopic spec');
     const options = spec.options ?? {};
-    if (!isJsonObject(options)) throw new TypeError('options must be an object');
+    checkOptionKeys(options, TOPIC_OPTION_KEYS, 'topic options');
     const n = options.num_partitions ?? 1;
+    // Topic options are configuration (often read from a file): any bad value, of any type, is BAD_CONFIG.
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
       throw new DiasporaError(ErrorCode.BAD_CONFIG, `num_partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(n)}`);
     }
     const components: JsonObject = {
-      validator: await componentConfig(spec.validator, 'validator', validatorFromMetadata),
-      serializer: await componentConfig(spec.serializer, 'serializer', serializerFromMetadata),
-      partitionSelector: await componentConfig(spec.partitionSelector, 'partitionSelector', partitionSelectorFromMetadata),
+      validator: await componentConfig(spec.validator, 'validator', 'validator', validatorFromMetadata),
+      serializer: await componentConfig(spec.serializer, 'serializer', 'serializer', serializerFromMetadata),
+      partitionSelector: await componentConfig(spec.partitionSelector, 'partitionSelector', 'partition-selector', partitionSelectorFromMetadata),
     };
     try {
       await this.backend.createTopic(name, n, components);
@@ -103,6 +126,11 @@ export class Driver {
     Driver.checkName(name);
     try {
       const t = await TopicHandle.open(this, await this.backend.openTopic(name));
+      if (this.isClosing || this.isClosed) {
+        // The driver began closing while the topic opened: it would never be closed by it.
+        await t.close();
+        throw new DiasporaError(ErrorCode.CLOSED, `driver "${this.type}" is closed`);
+      }
       this.topics.add(t);
       return t;
     } catch (err) {
@@ -171,16 +199,19 @@ export class Driver {
   }
 
   makeThreadPool(count: number): ThreadPool {
+    this.checkOpen();
     return makeThreadPool(count);
   }
 
   defaultThreadPool(): ThreadPool {
+    this.checkOpen();
     return defaultThreadPool();
   }
 
   /** Closes every topic opened from this driver (flushing producers, closing consumers), then the engine. */
   async close(): Promise<void> {
     if (this.isClosed) return;
+    this.isClosing = true;
     await closeAll(this.topics, () => this.backend.close(), () => (this.isClosed = true));
   }
 }

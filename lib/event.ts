@@ -9,7 +9,8 @@ export interface Acknowledger {
   acknowledge(partition: number, id: number): Future<void>;
 }
 
-export class Event {
+/** `M`: the metadata type the consumer was opened with (`topic.consumer<M>()`), not checked at run time. */
+export class Event<M = JsonValue> {
   constructor(
     private readonly owner: Acknowledger,
     /** Index of the partition the event belongs to. */
@@ -18,7 +19,7 @@ export class Event {
     readonly id: number,
     /** Commit time, ms since the epoch (0 where the format has none). */
     readonly timestamp: number,
-    readonly metadata: JsonValue,
+    readonly metadata: M,
     /** The bytes the data selector chose: zero-copy slices, or the allocator's memory filled in. */
     readonly data: DataView,
   ) {}

@@ -1,4 +1,5 @@
-// diaspora-stream: the public API. Everything users import comes from here.
+// diaspora-stream: the public API. Everything applications import comes from here; driver authors' types are in
+// 'diaspora-stream/driver' (lib/driver-spi.ts), test helpers in 'diaspora-stream/testing'.
 
 export { Driver, type CreateTopicSpec, type ComponentSpec } from './driver.js';
 export { registerDriver, type DriverFactory } from './driver-registry.js';
@@ -37,15 +38,5 @@ export {
   serializerFromMetadata,
   partitionSelectorFromMetadata,
 } from './components/index.js';
-export type {
-  DriverBackend,
-  TopicBackend,
-  PartitionBackend,
-  OffsetsBackend,
-  ClaimHandle,
-  BackendRecord,
-  BackendAppendEvent,
-  BackendPartitionStats,
-  ConsumerPosition,
-  VerifyProblem,
-} from './backend.js';
+// Returned by TopicHandle.listConsumers() and verify(). The driver SPI (DriverBackend, ...) is in 'diaspora-stream/driver'.
+export type { ConsumerPosition, VerifyProblem } from './backend.js';

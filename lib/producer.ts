@@ -17,9 +17,14 @@ import type { Validator } from './components/validator.js';
 import { DataView } from './data/data-view.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { Future } from './future.js';
+import { checkExactJson } from './json-check.js';
 import { parseJsonText, type JsonValue } from './json.js';
+import { checkOptionKeys } from './option-keys.js';
 import { BatchSize, Ordering, checkBatchSize, checkPositiveInt } from './options.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
+
+/** The keys ProducerOptions accepts; any other key is BAD_CONFIG. */
+export const PRODUCER_OPTION_KEYS = ['name', 'batchSize', 'maxNumBatches', 'threadPool', 'ordering'] as const;
 
 export interface ProducerOptions {
   name?: string;
@@ -88,7 +93,11 @@ function normalizeData(data: PushData): { data?: Uint8Array | readonly Uint8Arra
   throw new TypeError('data must be a Uint8Array, an array of Uint8Arrays or a DataView');
 }
 
-export class Producer {
+/**
+ * `M` is the metadata type pushed (default: any JSON value). It is a compile-time promise only: nothing checks it at
+ * run time unless the topic has a validator (e.g. a schema validator).
+ */
+export class Producer<M = JsonValue> {
   readonly name: string;
   readonly batchSize: BatchSize;
   readonly maxNumBatches: number;
@@ -98,6 +107,8 @@ export class Producer {
   private readonly admissions: Admission[] = [];
   private adaptiveScheduled = false;
   private isClosed = false;
+  /** close() began: pushes are refused while the last flush runs; later close() calls wait for the same one. */
+  private closing: Promise<void> | undefined;
   /** Set when the engine answers asynchronously; then batches go through queues and admissions. */
   private asyncEngine: boolean | undefined;
   private readonly lastWrites = new Set<Promise<void>>();
@@ -106,7 +117,7 @@ export class Producer {
     readonly topic: ProducerTopic,
     options: ProducerOptions = {},
   ) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('producer options must be an object');
+    checkOptionKeys(options, PRODUCER_OPTION_KEYS, 'producer options');
     if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError('producer name must be a string');
     this.name = options.name ?? '';
     this.batchSize = checkBatchSize(options.batchSize);
@@ -122,15 +133,17 @@ export class Producer {
   }
 
   get closed(): boolean {
-    return this.isClosed || this.topic.closed;
+    return this.isClosed || this.closing !== undefined || this.topic.closed;
   }
 
   /**
    * Pushes an event. `metadata` is a JSON value, or JSON text (a string) that is parsed. `data` is held by
    * reference, not copied: keep it unchanged until the returned future resolves.
    * Resolves to the event's id in its partition once it is committed.
+   * Throws TypeError (nothing written) for metadata JSON cannot represent exactly: NaN, Infinity, undefined, functions,
+   * symbols, lone surrogates. Rejects with OUT_OF_RANGE for a `partition` the topic does not have.
    */
-  push(metadata: JsonValue, data?: PushData, partition?: number): Future<number> {
+  push(metadata: M | string, data?: PushData, partition?: number): Future<number> {
     if (this.closed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `producer of topic "${this.topic.name}" is closed`));
     if (partition !== undefined && partition !== null && (!Number.isInteger(partition) || partition < 0)) {
       throw new TypeError('partition must be a non-negative integer');
@@ -159,7 +172,11 @@ export class Producer {
     let event: BackendAppendEvent;
     let size: number;
     try {
+      if (typeof metadata !== 'string') checkExactJson(metadata);
       const md = typeof metadata === 'string' ? parseJsonText(metadata) : (metadata as JsonValue);
+      if (partition !== undefined && partition >= this.queues.length) {
+        throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `topic "${this.topic.name}" has ${this.queues.length} partitions; no partition ${partition}`, { partition });
+      }
       const norm = normalizeData(data);
       this.topic.validator.validate(md, norm.data);
       p = this.topic.partitionSelector.selectPartitionFor(md, partition);
@@ -301,9 +318,14 @@ export class Producer {
   }
 
   /** Flushes, then refuses further calls with CLOSED. */
-  async close(): Promise<void> {
-    if (this.isClosed) return;
-    if (!this.topic.closed) await this.flushAll();
-    this.isClosed = true;
+  close(): Promise<void> {
+    if (this.isClosed) return Promise.resolve();
+    return (this.closing ??= (async () => {
+      try {
+        if (!this.topic.closed) await this.flushAll();
+      } finally {
+        this.isClosed = true;
+      }
+    })());
   }
 }

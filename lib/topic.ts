@@ -8,7 +8,7 @@ import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMet
 import { Consumer, type ConsumerOptions } from './consumer.js';
 import { closeAll } from './close-all.js';
 import { DiasporaError, ErrorCode } from './errors.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject, JsonValue } from './json.js';
 import { idAt, isPosition, type Position } from './positions.js';
 import { Producer, type ProducerOptions } from './producer.js';
 
@@ -26,6 +26,8 @@ export interface TopicOwner {
 
 export class TopicHandle {
   private isClosed = false;
+  /** close() began: new calls are refused (the children are being flushed and closed). */
+  private isClosing = false;
   private readonly children = new Set<{ close(): Promise<void> }>();
 
   private constructor(
@@ -63,20 +65,29 @@ export class TopicHandle {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
+    if (this.closed || this.isClosing) throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
   }
 
-  producer(options: ProducerOptions = {}): Producer {
+  /** `M` types the metadata of push() (default any JSON value); unchecked at run time unless a validator is set. */
+  producer<M = JsonValue>(options: ProducerOptions = {}): Producer<M> {
     this.checkOpen();
-    const p = new Producer(this, options);
+    const p = new Producer<M>(this, options);
     this.children.add(p);
     return p;
   }
 
-  /** Creates a named consumer; fails with CONSUMER_BUSY if a live consumer of that name holds one of its partitions. */
-  async consumer(name: string, options: ConsumerOptions = {}): Promise<Consumer> {
+  /**
+   * Creates a named consumer; fails with CONSUMER_BUSY if a live consumer of that name holds one of its partitions.
+   * `M` types the events' metadata (default any JSON value); unchecked at run time unless a validator is set.
+   */
+  async consumer<M = JsonValue>(name: string, options: ConsumerOptions<M> = {}): Promise<Consumer<M>> {
     this.checkOpen();
-    const c = await Consumer.open(this, name, options);
+    const c = await Consumer.open<M>(this, name, options);
+    if (this.closed || this.isClosing) {
+      // The topic began closing while the consumer claimed its partitions: release them rather than leak them.
+      await c.close();
+      throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
+    }
     this.children.add(c);
     return c;
   }
@@ -137,6 +148,7 @@ export class TopicHandle {
   /** Closes producers (flushing them) and consumers opened from this handle. */
   async close(): Promise<void> {
     if (this.isClosed) return;
+    this.isClosing = true;
     await closeAll(this.children, () => this.backend.close(), () => (this.isClosed = true));
   }
 }

@@ -60,12 +60,30 @@ export function registeredComponents(kind: ComponentKind): string[] {
   return [...registry.factories.keys()].sort();
 }
 
-registerValidator('default', () => new DefaultValidator());
-registerValidator('schema', (config) => new SchemaValidator(config));
-registerValidator('eventbridge', (config) => new EventbridgeValidator(config));
-registerSerializer('default', () => new DefaultSerializer());
-registerSerializer('schema', (config) => new SchemaSerializer(config));
-registerPartitionSelector('default', () => new DefaultPartitionSelector());
+// The built-in factories, and the config keys each one reads (createTopic refuses others: a typo must not pass).
+const typeOnly = ['type'] as const;
+const withSchema = ['type', 'schema'] as const;
+const builtins = new Map<Factory<unknown>, readonly string[]>();
+function builtin<T>(factory: Factory<T>, keys: readonly string[]): Factory<T> {
+  builtins.set(factory, keys);
+  return factory;
+}
+registerValidator('default', builtin(() => new DefaultValidator(), typeOnly));
+registerValidator('schema', builtin((config) => new SchemaValidator(config), withSchema));
+registerValidator('eventbridge', builtin((config) => new EventbridgeValidator(config), withSchema));
+registerSerializer('default', builtin(() => new DefaultSerializer(), typeOnly));
+registerSerializer('schema', builtin((config) => new SchemaSerializer(config), withSchema));
+registerPartitionSelector('default', builtin(() => new DefaultPartitionSelector(), typeOnly));
+
+/**
+ * The config keys the component registered as `type` reads, when it is a built-in one (undefined for a custom
+ * component, or a built-in name registered again: those get their whole config and check it themselves).
+ * Persisted configs are rebuilt leniently (`...FromMetadata`); new ones are checked against this in createTopic.
+ */
+export function builtinConfigKeys(kind: ComponentKind, type: string): readonly string[] | undefined {
+  const factory = registries[kind]?.factories.get(type) as Factory<unknown> | undefined;
+  return factory === undefined ? undefined : builtins.get(factory);
+}
 
 /** Finds the factory for `type`, importing the module of a "name:module-path" type when the name is unknown. */
 async function resolveFactory<T>(registry: Registry<T>, type: string): Promise<Factory<T>> {

@@ -75,6 +75,13 @@ class PieceMapper {
   }
 }
 
+/** An empty view that a sub view past the end produced (EMPTY itself is not marked: it is shared and frozen). */
+function truncatedEmpty(): DataDescriptor {
+  const view = new DataDescriptor();
+  (view as unknown as { truncated: boolean }).truncated = true;
+  return Object.freeze(view) as DataDescriptor;
+}
+
 /** The sub view made last (any parent): returned again when the same parent asks for the same range. */
 let lastSubView: DataDescriptor | null = null;
 
@@ -88,6 +95,11 @@ export class DataDescriptor {
   readonly baseSize: number;
   /** Number of bytes this descriptor selects. */
   readonly size: number;
+  /**
+   * True when a sub view on the way to this one asked for bytes past the end of its parent (clamped, as the
+   * reference does). A consumer refuses such a selection with INVALID_VIEW rather than deliver fewer bytes.
+   */
+  readonly truncated: boolean;
   /**
    * The selection that made this view from `parent`: null for a descriptor of the whole data, and for a sub view
    * (rebuilt from `subOffset` and `size` when asked for, so that making one allocates no selection object).
@@ -108,6 +120,7 @@ export class DataDescriptor {
     this.location = location;
     this.baseSize = size;
     this.size = size;
+    this.truncated = false;
     this.selection = null;
     this.subOffset = 0;
     this.parent = null;
@@ -153,23 +166,27 @@ export class DataDescriptor {
 
   /**
    * `size` bytes starting at `offset` of this view. Like the reference it never throws for bounds: the size is
-   * clamped to what remains, and `offset >= size`, `size == 0` or an empty parent give DataDescriptor.EMPTY.
+   * clamped to what remains, and `offset >= size`, `size == 0` or an empty parent give an empty view. A range past
+   * the end marks the view `truncated`, which a consumer refuses with INVALID_VIEW.
    */
   makeSubView(offset: number, size: number): DataDescriptor {
     checkCount('offset', offset);
     checkCount('size', size);
+    if (size === 0) return DataDescriptor.EMPTY;
     // offset == size selects nothing too: unlike the reference (a size-0 view keeping the location), we return EMPTY.
-    if (offset >= this.size || size === 0) return DataDescriptor.EMPTY;
+    if (offset >= this.size) return truncatedEmpty();
     const clamped = Math.min(this.size - offset, size);
+    const truncated = this.truncated || clamped < size;
     // Descriptors are immutable, so asking the same descriptor for the same view again may return the same object:
     // a selector sees one shared descriptor for consecutive events of one size, and most ask for a fixed range.
     const last = lastSubView;
-    if (last !== null && last.parent === this && last.subOffset === offset && last.size === clamped) return last;
+    if (last !== null && last.parent === this && last.subOffset === offset && last.size === clamped && last.truncated === truncated) return last;
     // A sub view of a one-piece view (the whole data: the common selector case) is one piece: no mapping.
     const view =
       this.pieces === null
         ? this.derive(null, offset, clamped, this.start + offset, null)
         : this.mappedSubView(this.pieces, offset, clamped);
+    if (truncated) (view as unknown as { truncated: boolean }).truncated = true;
     lastSubView = view;
     return view;
   }
@@ -409,6 +426,7 @@ export class DataDescriptor {
     const view = new DataDescriptor(this.location, this.baseSize);
     const fields = view as unknown as {
       size: number;
+      truncated: boolean;
       selection: Selection | null;
       subOffset: number;
       parent: DataDescriptor;
@@ -416,6 +434,7 @@ export class DataDescriptor {
       pieces: readonly number[] | null;
     };
     fields.size = size;
+    fields.truncated = this.truncated;
     fields.selection = selection;
     fields.subOffset = subOffset;
     fields.parent = this;

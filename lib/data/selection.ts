@@ -7,11 +7,12 @@ import { DataDescriptor } from './data-descriptor.js';
 import { DataView } from './data-view.js';
 
 /** Returns the part of the data to deliver: the given descriptor (all), a view of it, or null/undefined/empty (none). */
-export type DataSelector = (metadata: JsonValue, descriptor: DataDescriptor) => DataDescriptor | null | undefined;
+/** `M`: the consumer's metadata type (default any JSON value). */
+export type DataSelector<M = JsonValue> = (metadata: M, descriptor: DataDescriptor) => DataDescriptor | null | undefined;
 
 /** Returns writable memory of at least `descriptor.size` bytes to gather the selection into. */
-export type DataAllocator = (
-  metadata: JsonValue,
+export type DataAllocator<M = JsonValue> = (
+  metadata: M,
   descriptor: DataDescriptor,
 ) => DataView | Uint8Array | readonly Uint8Array[];
 
@@ -36,7 +37,7 @@ export interface DataSource {
  * Runs the selector, then (only if something is selected) the allocator, and returns the event's DataView.
  * `source` returns the event's whole data bytes; it is called only when some data is selected.
  * No selector means all data. Errors: a selector result that is not a DataDescriptor/null/undefined -> TypeError;
- * a non-empty descriptor for a different data size -> INVALID_VIEW; allocator memory smaller than the selection
+ * a non-empty descriptor for a different data size, or a `truncated` one (a sub view past the end) -> INVALID_VIEW; allocator memory smaller than the selection
  * -> BUFFER_TOO_SMALL; a source shorter than `dataSize` -> CORRUPTION.
  */
 export function selectData(
@@ -89,6 +90,7 @@ function select(
     if (!(result instanceof DataDescriptor)) throw notADescriptor(result);
     chosen = result;
   }
+  if (chosen.truncated) throw pastTheEnd(chosen);
   if (chosen.isEmpty) return DataView.EMPTY;
   if (chosen.baseSize !== dataSize) throw otherDataSize(chosen, dataSize);
   if (allocator == null) {
@@ -107,6 +109,14 @@ function select(
 // got the metadata decoding compiled out of line).
 function notADescriptor(result: unknown): TypeError {
   return new TypeError(`dataSelector must return a DataDescriptor, null or undefined, got ${describe(result)}`);
+}
+
+function pastTheEnd(chosen: DataDescriptor): DiasporaError {
+  return new DiasporaError(
+    ErrorCode.INVALID_VIEW,
+    `The selected view asks for bytes past the end of the event's ${chosen.baseSize} bytes (a sub view out of bounds)`,
+    { dataSize: chosen.baseSize },
+  );
 }
 
 function otherDataSize(chosen: DataDescriptor, dataSize: number): DiasporaError {

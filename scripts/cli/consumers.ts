@@ -60,9 +60,7 @@ export function consumersCommand(): Command {
       .command('list', { isDefault: true })
       .description('positions and lag of every consumer of a topic (the default: `consumers T`)')
       .argument('<topic>')
-      .option('--json', 'JSON lines instead of a table'),
-    false,
-  ).action((topic: string, flags: DriverFlags & { json?: boolean }) => listConsumers(topic, flags));
+      .option('--json', 'JSON lines instead of a table')).action((topic: string, flags: DriverFlags & { json?: boolean }) => listConsumers(topic, flags));
   addDriverOptions(
     cmd
       .command('reset')
@@ -70,8 +68,6 @@ export function consumersCommand(): Command {
       .argument('<topic>')
       .argument('<consumer>')
       .requiredOption('--to <position>', 'earliest, latest, an event id or a date/time (ISO 8601)')
-      .option('--partition <n...>', 'partitions to reset (default: all)'),
-    false,
-  ).action((topic: string, name: string, flags: ResetFlags) => resetConsumer(topic, name, flags));
+      .option('--partition <n...>', 'partitions to reset (default: all)')).action((topic: string, name: string, flags: ResetFlags) => resetConsumer(topic, name, flags));
   return cmd;
 }

@@ -22,10 +22,9 @@ export interface DriverFlags {
   driverConfig?: string;
 }
 
-/** Adds --driver/--driver-config; the reference's commands require --driver, the new ones default to "files". */
-export function addDriverOptions(cmd: Command, required: boolean): Command {
-  if (required) cmd.requiredOption('--driver <name>', 'driver type (files, memory, or name:module)');
-  else cmd.option('--driver <name>', 'driver type (files, memory, or name:module)', 'files');
+/** Adds --driver/--driver-config. Every command defaults to the files driver (the reference required --driver). */
+export function addDriverOptions(cmd: Command): Command {
+  cmd.option('--driver <name>', 'driver type (files, memory, nats, or name:module)', 'files');
   return cmd
     .option('--driver-config <file>', 'driver options as a JSON file (--driver.<key> <value> options win over it)')
     .addHelpText('after', '\nDriver options: --driver.<key> <value>, e.g. --driver.root_path ./data (dots in <key> nest objects).');

@@ -99,7 +99,5 @@ export function dumpCommand(): Command {
       .option('--max <n>', 'stop after n events')
       .option('--filter <pattern>', 'only events whose metadata matches this EventBridge pattern (JSON)')
       .option('--json', 'JSON lines {"partition","id","timestamp","metadata","data"} (what `produce` reads) instead of text')
-      .option('--no-data', 'leave the data out'),
-    false,
-  ).action((topic: string, flags: DumpFlags) => dump(topic, flags));
+      .option('--no-data', 'leave the data out')).action((topic: string, flags: DumpFlags) => dump(topic, flags));
 }

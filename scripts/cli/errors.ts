@@ -29,7 +29,10 @@ export function isDebug(): boolean {
 /** The one-line form of an error: its message, plus the stable code of a DiasporaError. */
 export function describeError(err: unknown): string {
   if (err instanceof DiasporaError) {
-    const where = err.details.file !== undefined ? ` (${err.details.file}${err.details.offset !== undefined ? ` at offset ${err.details.offset}` : ''})` : '';
+    // The engine's messages usually name the file already: say where only when the message does not.
+    const file = err.details.file;
+    const named = typeof file === 'string' && err.message.includes(file);
+    const where = file !== undefined && !named ? ` (${file}${err.details.offset !== undefined ? ` at offset ${err.details.offset}` : ''})` : '';
     return `${err.message}${where} [${err.code}]`;
   }
   if (err instanceof Error) return err.message;

@@ -261,7 +261,5 @@ export function fifoCommand(): Command {
     new Command('fifo')
       .description('FIFO bridge daemon: write "<fifo> -> <topic> [(format=raw|json, batch_size=n)]" or "<fifo> <- <topic> [(...)]" lines to the control FIFO')
       .requiredOption('--control-file <path>', 'control FIFO to create and read commands from')
-      .option('--logging <level>', 'trace, debug, info, warn, error, critical or off (logs go to stderr)', 'info'),
-    true,
-  ).action((flags: FifoFlags) => runFifo(flags));
+      .option('--logging <level>', 'trace, debug, info, warn, error, critical or off (logs go to stderr)', 'info')).action((flags: FifoFlags) => runFifo(flags));
 }

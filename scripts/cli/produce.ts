@@ -112,7 +112,5 @@ export function produceCommand(): Command {
       .option('-i, --input <file>', 'read this file instead of stdin (shows a progress bar on a terminal)')
       .option('--metadata-only', 'each line is the metadata itself (no data)')
       .option('--partition <n>', 'put every event in this partition')
-      .option('-q, --quiet', 'do not print the ids'),
-    false,
-  ).action((topic: string, flags: ProduceFlags) => produce(topic, flags));
+      .option('-q, --quiet', 'do not print the ids')).action((topic: string, flags: ProduceFlags) => produce(topic, flags));
 }

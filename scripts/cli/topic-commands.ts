@@ -101,29 +101,23 @@ export function topicCommand(): Command {
       .option('--serializer <type>', 'serializer type (options: --serializer.<key> <value>)')
       .option('--partition-selector <type>', 'partition selector type (options: --partition-selector.<key> <value>)')
       .option('--logging <level>', 'accepted for compatibility with the reference')
-      .addHelpText('after', '\nTopic options: --topic.<key> <value>, e.g. --topic.num_partitions 4. Values: numbers, comma lists (a,b,1), strings.'),
-    true,
-  ).action((flags: CreateFlags) => createTopic(flags));
+      .addHelpText('after', '\nTopic options: --topic.<key> <value>, e.g. --topic.num_partitions 4. Values: numbers, comma lists (a,b,1), strings.')).action((flags: CreateFlags) => createTopic(flags));
 
   addDriverOptions(
     topic
       .command('list')
       .description('print the topic names, one per line')
       .option('-v, --verbose', 'print each topic description as JSON after its name')
-      .option('--logging <level>', 'accepted for compatibility with the reference'),
-    true,
-  ).action((flags: DriverFlags & { verbose?: boolean }) => listTopics(flags));
+      .option('--logging <level>', 'accepted for compatibility with the reference')).action((flags: DriverFlags & { verbose?: boolean }) => listTopics(flags));
 
   addDriverOptions(
     topic
       .command('describe')
       .description('partitions, events, bytes, segments, first/last timestamps, consumers and their lag')
       .argument('<topic>')
-      .option('--json', 'one JSON object instead of tables'),
-    false,
-  ).action((name: string, flags: DriverFlags & { json?: boolean }) => describeTopic(name, flags));
+      .option('--json', 'one JSON object instead of tables')).action((name: string, flags: DriverFlags & { json?: boolean }) => describeTopic(name, flags));
 
-  addDriverOptions(topic.command('delete').description('delete a topic and its data').argument('<topic>'), false).action(
+  addDriverOptions(topic.command('delete').description('delete a topic and its data').argument('<topic>')).action(
     (name: string, flags: DriverFlags) => deleteTopic(name, flags),
   );
 
@@ -133,9 +127,7 @@ export function topicCommand(): Command {
       .description('copy a topic into another on-disk format (files driver: native or reference)')
       .argument('<topic>', 'source topic')
       .argument('<new-topic>', 'name of the copy')
-      .option('--to <format>', 'format of the copy: native or reference', 'native'),
-    false,
-  ).action((name: string, newName: string, flags: DriverFlags & { to: string }) => convertTopic(name, newName, flags));
+      .option('--to <format>', 'format of the copy: native or reference', 'native')).action((name: string, newName: string, flags: DriverFlags & { to: string }) => convertTopic(name, newName, flags));
 
   return topic;
 }

@@ -53,7 +53,5 @@ export function verifyCommand(): Command {
     new Command('verify')
       .description(`check every segment, index entry and checksum (exit ${EXIT_DAMAGED} with the file and offset of any damage)`)
       .argument('[topics...]', 'topics to check (default: all)')
-      .option('--json', 'problems as JSON lines'),
-    false,
-  ).action((topics: string[], flags: DriverFlags & { json?: boolean }) => verify(topics, flags));
+      .option('--json', 'problems as JSON lines')).action((topics: string[], flags: DriverFlags & { json?: boolean }) => verify(topics, flags));
 }

@@ -111,8 +111,19 @@ class FilesTopic implements TopicBackend {
       });
       return { partition, release: () => claim.release(), onLost: (cb) => claim.onLost(() => cb()) };
     } catch (err) {
-      throw toDiasporaError(err);
+      throw this.namedBusy(err, consumerName, partition);
     }
+  }
+
+  /** The engine names a busy partition's topic by its folder; users know the topic by its name. */
+  private namedBusy(err: unknown, consumerName: string, partition: number): unknown {
+    const e = toDiasporaError(err);
+    if (!(e instanceof DiasporaError) || e.code !== ErrorCode.CONSUMER_BUSY) return e;
+    return new DiasporaError(
+      ErrorCode.CONSUMER_BUSY,
+      `partition ${partition} of topic "${this.name}" is already being consumed by a live consumer named ${JSON.stringify(consumerName)}`,
+      { ...e.details, topic: this.name, path: this.store.dir, cause: err },
+    );
   }
 
   listConsumers(): ConsumerPosition[] {
@@ -123,7 +134,11 @@ class FilesTopic implements TopicBackend {
   }
 
   resetConsumer(consumerName: string, partition: number, lastAcked: number | null): void {
-    guard(() => ConsumerOffsets.reset(this.store.dir, consumerName, partition, lastAcked, { staleMs: this.options.claimStaleMs }));
+    try {
+      ConsumerOffsets.reset(this.store.dir, consumerName, partition, lastAcked, { staleMs: this.options.claimStaleMs });
+    } catch (err) {
+      throw this.namedBusy(err, consumerName, partition);
+    }
   }
 
   close(): void {

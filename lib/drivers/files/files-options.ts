@@ -30,12 +30,17 @@ function bad(message: string): DiasporaError {
   return new DiasporaError(ErrorCode.BAD_CONFIG, message);
 }
 
-function optionalInt(o: JsonObject, key: string, min: number): number | undefined {
+function optionalInt(o: JsonObject, key: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw bad(`Invalid ${key}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw bad(`Invalid ${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
   return v;
 }
+
+/** A segment is mapped whole, and one mapping stays below 2 GiB (mmap-io's 32-bit sizes): 1 GiB at most. */
+export const MAX_SEGMENT_BYTES = 2 ** 30;
 
 export function readFilesDriverOptions(o: JsonObject): FilesDriverOptions {
   for (const k of Object.keys(o)) {
@@ -56,7 +61,7 @@ export function readFilesDriverOptions(o: JsonObject): FilesDriverOptions {
   return {
     rootPath: root,
     flushBehavior: flush as FlushBehavior,
-    segmentBytes: optionalInt(o, 'segment_bytes', 4096),
+    segmentBytes: optionalInt(o, 'segment_bytes', 4096, MAX_SEGMENT_BYTES),
     verifyData: verify,
     lockStaleMs: optionalInt(o, 'lock_stale_ms', 2000),
     claimStaleMs: optionalInt(o, 'claim_stale_ms', 2000),

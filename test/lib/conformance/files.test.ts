@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Driver } from '../../../lib/index.js';
-import { defineConformanceSuite } from './suite.js';
+import { defineConformanceSuite } from '../../../lib/driver-spi.js';
 
 defineConformanceSuite(test, 'files', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-conf-'));

@@ -1,7 +1,7 @@
 // The conformance suite on the in-memory driver.
 import test from 'ava';
 import { Driver } from '../../../lib/index.js';
-import { defineConformanceSuite } from './suite.js';
+import { defineConformanceSuite } from '../../../lib/driver-spi.js';
 
 defineConformanceSuite(test, 'memory', async () => {
   const driver = await Driver.create('memory');

@@ -2,7 +2,7 @@
 // a fresh driver prefix per test so every test sees an empty namespace). Skipped, saying why, without the binary.
 import test from 'ava';
 import { Driver } from '../../../lib/index.js';
-import { defineConformanceSuite } from './suite.js';
+import { defineConformanceSuite } from '../../../lib/driver-spi.js';
 import { natsServerUnavailable, startNatsServer, type NatsServer } from '../drivers/nats/nats-server.js';
 
 const unavailable = natsServerUnavailable();

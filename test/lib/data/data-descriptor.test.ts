@@ -66,7 +66,11 @@ test('single level: the Python test_data_descriptor examples (1024 bytes)', (t) 
   const beyond = D.makeSubView(1200, 200);
   t.is(beyond.size, 0);
   t.is(beyond.location, ''); // a fresh empty descriptor, as in the reference
-  t.is(beyond, DataDescriptor.EMPTY);
+  t.true(beyond.isEmpty);
+  // both past the end: clamped like the reference, but marked so that a consumer refuses them (INVALID_VIEW)
+  t.true(beyond.truncated);
+  t.true(clamped.truncated);
+  t.false(a.truncated);
   const strided = D.makeStridedView(0, 4, 64, 192); // 4*256 = 1024 exactly: allowed
   t.is(strided.size, 256);
   t.is(strided.location, 'test_location');
@@ -131,8 +135,10 @@ test('single level edge rules kept from the reference', (t) => {
   // makeSubView: size 0 or empty parent -> EMPTY; offset == size -> EMPTY too (the reference keeps a size-0 view
   // with the location, whose flatten differs from the empty descriptor's; we make every empty view EMPTY)
   t.is(D.makeSubView(10, 0), DataDescriptor.EMPTY);
-  t.is(DataDescriptor.EMPTY.makeSubView(0, 5), DataDescriptor.EMPTY);
-  t.is(D.makeSubView(100, 5), DataDescriptor.EMPTY);
+  for (const past of [DataDescriptor.EMPTY.makeSubView(0, 5), D.makeSubView(100, 5)]) {
+    t.true(past.isEmpty && past.truncated, 'empty, and marked as asking past the end');
+  }
+  t.false(DataDescriptor.EMPTY.truncated);
   t.is(D.makeSubView(99, 5).size, 1);
   // strided: offset > size, 0 blocks or 0 block size -> EMPTY; the trailing gap counts in the bounds check
   t.is(D.makeStridedView(101, 1, 1, 0), DataDescriptor.EMPTY);

@@ -89,6 +89,10 @@ test('the same sub view asked again of one descriptor is the same immutable obje
   ]);
   t.deepEqual(D.makeSubView(2, 5).flatten(), [[2, 5]]);
   // A request clamped to the same size is the same view.
-  t.is(D.makeSubView(24, 2), D.makeSubView(24, 50));
+  // same bytes, but one asked past the end: not the same object, only the second is truncated
+  t.not(D.makeSubView(24, 2), D.makeSubView(24, 50));
+  t.false(D.makeSubView(24, 2).truncated);
+  t.true(D.makeSubView(24, 50).truncated);
+  t.true(D.makeSubView(24, 50).makeSubView(0, 1).truncated, 'inherited by the views made from it');
   t.deepEqual(D.makeSubView(24, 50).selections, [{ kind: 'sub', offset: 24, size: 2 }]);
 });

@@ -82,7 +82,6 @@ test('no data selected: empty view, allocator and source not called', (t) => {
     () => undefined,
     () => new DataDescriptor(),
     () => DataDescriptor.EMPTY,
-    (_m, d) => d.makeSubView(52, 10), // size 0, location kept
     (_m, d) => d.makeSubView(0, 0),
   ];
   for (const selector of selectors) {
@@ -92,6 +91,21 @@ test('no data selected: empty view, allocator and source not called', (t) => {
     t.is(view.size, 0);
     t.is(allocator.calls, 0);
     t.is(source.calls, 0);
+  }
+});
+
+test('a selection past the end of the data is INVALID_VIEW, not fewer bytes', (t) => {
+  const data = mappedData(LETTERS);
+  for (const selector of [
+    (_m: unknown, d: DataDescriptor) => d.makeSubView(26, 100), // 26 of the 52 bytes exist
+    (_m: unknown, d: DataDescriptor) => d.makeSubView(52, 10), // none exist
+    (_m: unknown, d: DataDescriptor) => d.makeSubView(40, 20).makeStridedView(0, 2, 2, 0), // the parent was cut
+  ] as DataSelector[]) {
+    const allocator = counting<DataAllocator>(bufferAllocator);
+    const e = t.throws(() => selectData({}, 52, () => data, selector, allocator)) as DiasporaError;
+    t.is(e.code, ErrorCode.INVALID_VIEW);
+    t.is(allocator.calls, 0);
+    t.is((t.throws(() => selectData({}, 52, () => data, selector)) as DiasporaError).code, ErrorCode.INVALID_VIEW);
   }
 });
 

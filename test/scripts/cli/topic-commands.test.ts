@@ -36,8 +36,12 @@ test('topic create with dotted options, config files and components; topic list 
   fs.writeFileSync(path.join(dir, 't.json'), JSON.stringify({ num_partitions: 2 }));
   // The command line wins over the config file (root), and the topic config file applies.
   const created = await ctl(['topic', 'create', '--driver', 'files', '--driver-config', path.join(dir, 'd.json'), '--driver.root_path', root,
-    '--topic-config', path.join(dir, 't.json'), '--name', 'config-topic', '--topic.config.option1', 'value1']);
+    '--topic-config', path.join(dir, 't.json'), '--name', 'config-topic']);
   t.is(created.code, 0, created.stderr);
+  // The reference ignores topic options it does not know (its example: --topic.config.option1); here they are refused.
+  const unknown = await ctl(['topic', 'create', ...R, '--name', 'unknown-option', '--topic.config.option1', 'value1']);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /Unknown key "config" in topic options \(valid: num_partitions\) \[BAD_CONFIG\]/);
   t.false(fs.existsSync(path.join(dir, 'elsewhere', 'config-topic')));
   const schema = JSON.stringify({ type: 'object', required: ['x'] });
   fs.writeFileSync(path.join(dir, 'schema.json'), schema);
@@ -74,7 +78,7 @@ test('errors: one line on stderr, non-zero exit, stack only with --debug', async
   const dup = await ctl(['topic', 'create', ...R, '--name', 'dup']);
   t.is(dup.code, 1);
   t.regex(dup.stderr, /^diaspora-ctl: error: .*\[TOPIC_EXISTS\]\n$/);
-  t.not((await ctl(['topic', 'create', '--name', 'x', '--driver.root_path', root])).code, 0, 'missing --driver');
+  t.is((await ctl(['topic', 'create', '--name', 'x', '--driver.root_path', root])).code, 0, 'no --driver: files by default');
   t.not((await ctl(['topic', 'create', '--driver', 'files', '--driver.root_path', root])).code, 0, 'missing --name');
   t.not((await ctl(['topic', 'create', ...R, '--name', 'y', '--topic.num_partitions', '.'])).code, 0);
   t.not((await ctl(['topic', 'create', ...R, '--name', 'y', '--topic.num_partitions'])).code, 0, 'dotted flag without value');

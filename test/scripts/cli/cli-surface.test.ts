@@ -1,0 +1,62 @@
+// One consistent command line: every command defaults to the files driver, help names every built-in driver,
+// `consume` reads anonymously without --name, and errors say where once.
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { ctl, jsonLines, tempDir } from './cli-helper.js';
+
+async function rootWithTopic(t: Parameters<typeof tempDir>[0], events: number): Promise<string[]> {
+  const D = ['--driver.root_path', path.join(tempDir(t), 'root')];
+  const created = await ctl(['topic', 'create', ...D, '--name', 'T', '--topic.num_partitions', '2']); // no --driver
+  if (created.code !== 0) throw new Error(created.stderr);
+  const lines = Array.from({ length: events }, (_, i) => JSON.stringify({ metadata: { i }, data: Buffer.alloc(300, i).toString('base64') }));
+  const produced = await ctl(['produce', 'T', ...D], lines.join('\n') + '\n');
+  if (produced.code !== 0) throw new Error(produced.stderr);
+  return D;
+}
+
+test('topic create, topic list and fifo need no --driver: files is the default everywhere', async (t) => {
+  const D = await rootWithTopic(t, 1);
+  const list = await ctl(['topic', 'list', ...D]);
+  t.is(list.code, 0, list.stderr);
+  t.regex(list.stdout, /\bT\b/);
+  for (const command of [['topic', 'create'], ['topic', 'list'], ['fifo'], ['consume'], ['produce'], ['verify']]) {
+    const help = await ctl([...command, '--help']);
+    t.is(help.code, 0, command.join(' '));
+    t.regex(help.stdout.replace(/\s+/g, " "), /--driver <name> driver type \(files, memory, nats, or name:module\) \(default: "files"\)/, command.join(" "));
+  }
+});
+
+test('consume without --name is an anonymous read: everything from the earliest event, nothing acknowledged or claimed', async (t) => {
+  const D = await rootWithTopic(t, 5);
+  for (let round = 0; round < 2; round++) {
+    const r = await ctl(['consume', 'T', ...D, '--no-data']);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(jsonLines<{ metadata: { i: number } }>(r.stdout).map((l) => l.metadata.i).sort(), [0, 1, 2, 3, 4], `round ${round}`);
+  }
+  const consumers = await ctl(['consumers', 'T', ...D, '--json']);
+  t.is(consumers.code, 0, consumers.stderr);
+  t.deepEqual(jsonLines(consumers.stdout), [], 'no consumer position was written');
+  // A named consumer still resumes where it stopped.
+  t.is(jsonLines((await ctl(['consume', 'T', ...D, '--name', 'n', '--max', '2'])).stdout).length, 2);
+  t.is(jsonLines((await ctl(['consume', 'T', ...D, '--name', 'n'])).stdout).length, 3);
+  // Options that only make sense for a named consumer are refused, not ignored.
+  for (const args of [['--standby'], ['--from', 'committed']]) {
+    const r = await ctl(['consume', 'T', ...D, ...args]);
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.stderr, /needs --name/);
+  }
+});
+
+test('a corruption error names its file and offset once', async (t) => {
+  const D = await rootWithTopic(t, 1);
+  const root = D[1]!;
+  const dataFile = path.join(root, 'T', 'partitions', '00000000', '00000000000000000000.data');
+  const fd = fs.openSync(dataFile, 'r+');
+  fs.writeSync(fd, Buffer.from('X'), 0, 1, 10);
+  fs.closeSync(fd);
+  const r = await ctl(['consume', 'T', ...D]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /\[CORRUPTION\]/);
+  t.is(r.stderr.split(dataFile).length - 1, 1, r.stderr);
+});
