@@ -8,7 +8,7 @@ import type { Serializer } from './components/serializer.js';
 import { DataView } from './data/data-view.js';
 import { selectEventData, type DataAllocator, type DataSelector } from './data/selection.js';
 import { DiasporaError, ErrorCode, StopEventProcessor, toDiasporaError } from './errors.js';
-import { Event, type Acknowledger } from './event.js';
+import { Event, undecodableMetadata, type Acknowledger } from './event.js';
 import { Future } from './future.js';
 import type { JsonValue } from './json.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from './options.js';
@@ -100,14 +100,6 @@ const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
 
 // The errors of one event are built out of line, so that makeEvent (run per event) stays small enough to be inlined
 // with what it calls (metadata decoding, data selection).
-function undecodableMetadata(partition: number, id: number, err: unknown): DiasporaError {
-  return new DiasporaError(ErrorCode.CORRUPTION, `partition ${partition} event ${id}: ${(err as Error).message}`, {
-    partition,
-    id,
-    cause: err,
-  });
-}
-
 /** A data selection failure, naming the event; a TypeError (a programming error) is passed on unchanged. */
 function dataSelectionError(partition: number, id: number, err: unknown): unknown {
   if (err instanceof TypeError) return err;
@@ -413,9 +405,21 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
   }
 
   private makeEvent(st: PartitionState, rec: BackendRecord): Event {
+    const serializer = this.topic.serializer;
+    if (this.dataSelector === undefined && this.dataAllocator === undefined) {
+      // Nothing here needs the value: the event parses its stored bytes only if `metadata` is read.
+      let data: DataView;
+      try {
+        data = selectEventData(null, rec, undefined, undefined);
+      } catch (err) {
+        throw dataSelectionError(st.index, rec.id, err);
+      }
+      return new Event(this, st.index, rec.id, rec.timestamp, undefined, data, rec.metadata, serializer);
+    }
+    // The selector and allocator are given the value: parsed once here, and the event keeps it.
     let metadata: JsonValue;
     try {
-      metadata = this.topic.serializer.deserialize(rec.metadata);
+      metadata = serializer.deserialize(rec.metadata);
     } catch (err) {
       throw undecodableMetadata(st.index, rec.id, err);
     }
@@ -425,7 +429,7 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     } catch (err) {
       throw dataSelectionError(st.index, rec.id, err);
     }
-    return new Event(this, st.index, rec.id, rec.timestamp, metadata, data);
+    return new Event(this, st.index, rec.id, rec.timestamp, metadata, data, rec.metadata, serializer);
   }
 
   /**
