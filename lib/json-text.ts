@@ -76,7 +76,7 @@ function scanNumber(b: Uint8Array, start: number): number {
   if (b[i] === C.MINUS) i++;
   if (b[i] === C.D0) i++;
   else if (b[i] >= C.D1 && b[i] <= C.D9) i = digits(b, i + 1);
-  else bad('bad number', start);
+  else bad('bad number', i);
   const intEnd = i;
   if (b[i] === C.DOT) {
     const f = digits(b, i + 1);
