@@ -11,6 +11,7 @@ import { DiasporaError, ErrorCode, StopEventProcessor, toDiasporaError } from '.
 import { Event, undecodableMetadata, type Acknowledger } from './event.js';
 import { Future } from './future.js';
 import type { JsonValue } from './json.js';
+import { selectorMetadata, type SelectorMetadata } from './lazy-metadata.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from './options.js';
 import { idAt, isPosition, type Position } from './positions.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
@@ -416,19 +417,28 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
       }
       return new Event(this, st.index, rec.id, rec.timestamp, undefined, data, rec.metadata, serializer);
     }
-    // The selector and allocator are given the value: parsed once here, and the event keeps it.
-    let metadata: JsonValue;
-    try {
-      metadata = serializer.deserialize(rec.metadata);
-    } catch (err) {
-      throw undecodableMetadata(st.index, rec.id, err);
+    // The selector and allocator are given the value: for JSON text, a proxy that reads the fields they ask for
+    // from the text (lib/lazy-metadata.ts); a full parse, if one was needed, is kept by the event.
+    const parse = (): JsonValue => {
+      try {
+        return serializer.deserialize(rec.metadata);
+      } catch (err) {
+        throw undecodableMetadata(st.index, rec.id, err);
+      }
+    };
+    let given: SelectorMetadata;
+    if (serializer.storesJsonText === true) given = selectorMetadata(rec.metadata, parse);
+    else {
+      const value = parse();
+      given = { value, parsed: () => value };
     }
     let data: DataView;
     try {
-      data = selectEventData(metadata, rec, this.dataSelector, this.dataAllocator);
+      data = selectEventData(given.value, rec, this.dataSelector, this.dataAllocator);
     } catch (err) {
       throw dataSelectionError(st.index, rec.id, err);
     }
+    const metadata = given.parsed();
     return new Event(this, st.index, rec.id, rec.timestamp, metadata, data, rec.metadata, serializer);
   }
 

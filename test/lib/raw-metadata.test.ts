@@ -101,7 +101,7 @@ test('a partition selector that reads a field gets the parsed value of text and 
   t.deepEqual(events.map((e) => [e.partition, (e.metadata as { n: number }).n]).sort(), [[1, 1], [2, 0], [2, 2]]);
 });
 
-test('consumer: metadata is parsed only when read; a data selector gets the value parsed once, shared with the event', async (t) => {
+test('consumer: metadata is parsed only when read; a data selector parses only what it needs, shared with the event', async (t) => {
   const topic = await topicOf(t, { serializer: { type: 'counting-json' } });
   const producer = topic.producer();
   for (let i = 0; i < 10; i++) producer.push({ i, big: i % 2 === 0 }, Buffer.alloc(100, i));
@@ -115,18 +115,30 @@ test('consumer: metadata is parsed only when read; a data selector gets the valu
   t.is(plain[3].metadata, plain[3].metadata);
   t.is(calls.deserialize, 1, 'parsed once, on first read');
 
+  // A selector reading a top-level number or boolean is answered from the text: no parse at all.
   calls.deserialize = 0;
-  const seen: JsonValue[] = [];
   const selected = await readAll(topic, {
-    dataSelector: (md: JsonValue, d: { makeSubView(o: number, n: number): unknown }) => {
-      seen.push(md);
-      return (md as { big: boolean }).big ? d.makeSubView(0, 4) : null;
+    dataSelector: (md: JsonValue, d: { makeSubView(o: number, n: number): unknown }) =>
+      (md as { big: boolean }).big ? d.makeSubView(0, 4) : null,
+  });
+  t.deepEqual(selected.map((e) => e.data.size), [4, 0, 4, 0, 4, 0, 4, 0, 4, 0]);
+  t.is(calls.deserialize, 0);
+  t.deepEqual(selected[4].metadata, { i: 4, big: true });
+  t.is(calls.deserialize, 1);
+
+  // One that needs the whole value (here: JSON.stringify) parses once per event, and the event keeps that value.
+  calls.deserialize = 0;
+  const seen: string[] = [];
+  const whole = await readAll(topic, {
+    dataSelector: (md: JsonValue) => {
+      seen.push(JSON.stringify(md));
+      return null;
     },
   });
   t.is(calls.deserialize, 10);
-  t.deepEqual(selected.map((e) => e.data.size), [4, 0, 4, 0, 4, 0, 4, 0, 4, 0]);
-  selected.forEach((e, i) => t.is(e.metadata, seen[i]));
-  t.is(calls.deserialize, 10, 'the event reuses the selector’s value');
+  t.deepEqual(seen, plain.map((e) => e.metadataText));
+  t.deepEqual(whole.map((e) => e.metadata), plain.map((e) => JSON.parse(e.metadataText)));
+  t.is(calls.deserialize, 10, 'the event reuses the value parsed for the selector');
 });
 
 test('stored bytes a serializer cannot decode: the event is delivered, reading metadata is a CORRUPTION error', async (t) => {
