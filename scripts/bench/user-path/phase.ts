@@ -17,6 +17,8 @@ export interface Job {
   live?: boolean;
   /** diaspora: the files driver's verify_data (default true). */
   verifyData?: boolean;
+  /** A tenth of the events (smoke test). */
+  quick?: boolean;
   /** diaspora consumers: hand the checker metadataBytes instead of metadataText. */
   metadataBytes?: boolean;
 }
@@ -35,7 +37,7 @@ export interface PhaseResult {
 }
 
 const job = JSON.parse(process.argv[2]) as Job;
-const w = WORKLOADS[job.workload];
+const w = job.quick ? { ...WORKLOADS[job.workload], events: WORKLOADS[job.workload].events / 10 } : WORKLOADS[job.workload];
 const dataOf = dataSource(w.dataSize);
 
 async function diasporaProduce(driver: Driver): Promise<number> {
@@ -58,7 +60,8 @@ async function diasporaConsume(driver: Driver, selected: boolean): Promise<{ ms:
   const topic = await driver.openTopic('bench');
   const check = makeChecker(dataOf, selected);
   const t0 = performance.now();
-  const consumer = await topic.consumer(selected ? 'select' : 'all', {
+  // One consumer name per kind of read: each starts at the beginning (a name resumes after its acknowledgements).
+  const consumer = await topic.consumer(`${selected ? 'select' : 'all'}${job.verifyData === false ? '-unverified' : ''}`, {
     batchSize: BATCH,
     until: job.live ? undefined : 'end',
     dataSelector: selected

@@ -55,6 +55,8 @@ const pct = (a: number, b: number): string => `${Math.round((100 * a) / b)}%`;
 
 export interface UserPathOptions {
   workloads: string[];
+  /** A tenth of the events (smoke test). */
+  quick?: boolean;
   root?: string;
 }
 
@@ -71,7 +73,7 @@ export async function runUserPath(o: UserPathOptions): Promise<string[]> {
   };
   const phase = async (job: Job): Promise<PhaseResult> => {
     settle(); // no phase pays for the previous one's garbage or dirty pages
-    return runPhase(job);
+    return runPhase({ ...job, quick: o.quick });
   };
   try {
     for (const g of o.workloads) {
@@ -80,9 +82,9 @@ export async function runUserPath(o: UserPathOptions): Promise<string[]> {
         settle();
         let go!: () => void;
         const ready = new Promise<void>((r) => (go = r));
-        const cons = runPhase({ engine: 'diaspora', role: 'consume', workload: 'a', dir, live: true }, go);
+        const cons = runPhase({ engine: 'diaspora', role: 'consume', workload: 'a', dir, live: true, quick: o.quick }, go);
         await ready;
-        const prod = await runPhase({ engine: 'diaspora', role: 'produce', workload: 'a', dir });
+        const prod = await runPhase({ engine: 'diaspora', role: 'produce', workload: 'a', dir, quick: o.quick });
         const c = await cons;
         const e2e = prod.events / ((c.tEnd - prod.tStart) / 1000);
         row('(a-live) producer + live consumer', `${n0(evs(prod))} ev/s produced, ${n0(e2e)} ev/s end to end`, '', '', `consumer done ${Math.round(c.tEnd - prod.tEnd)} ms after the producer`);
@@ -125,6 +127,6 @@ export const USER_PATH_HEADER = [
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'a,live,b,c';
-  const rows = await runUserPath({ workloads: only.split(',') });
+  const rows = await runUserPath({ workloads: only.split(','), quick: process.argv.includes('--quick') });
   console.log([...USER_PATH_HEADER, ...rows].join('\n'));
 }
