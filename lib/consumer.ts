@@ -8,10 +8,11 @@ import type { Serializer } from './components/serializer.js';
 import { DataView } from './data/data-view.js';
 import { selectEventData, type DataAllocator, type DataSelector } from './data/selection.js';
 import { DiasporaError, ErrorCode, StopEventProcessor, toDiasporaError } from './errors.js';
-import { Event } from './event.js';
+import { Event, undecodableMetadata, type Acknowledger } from './event.js';
 import { Future } from './future.js';
 import { isWellFormedString } from './json-check.js';
 import type { JsonValue } from './json.js';
+import { selectorMetadata, type SelectorMetadata } from './lazy-metadata.js';
 import { checkOptionKeys, outOfRange } from './option-keys.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from './options.js';
 import { idAt, isPosition, type Position } from './positions.js';
@@ -119,14 +120,6 @@ const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
 
 // The errors of one event are built out of line, so that makeEvent (run per event) stays small enough to be inlined
 // with what it calls (metadata decoding, data selection).
-function undecodableMetadata(partition: number, id: number, err: unknown): DiasporaError {
-  return new DiasporaError(ErrorCode.CORRUPTION, `partition ${partition} event ${id}: ${(err as Error).message}`, {
-    partition,
-    id,
-    cause: err,
-  });
-}
-
 /** A data selection failure, naming the event; a TypeError (a programming error) is passed on unchanged. */
 function dataSelectionError(partition: number, id: number, err: unknown): unknown {
   if (err instanceof TypeError) return err;
@@ -443,19 +436,40 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
   }
 
   private makeEvent(st: PartitionState, rec: BackendRecord): Event<M> {
-    let metadata: JsonValue;
-    try {
-      metadata = this.topic.serializer.deserialize(rec.metadata);
-    } catch (err) {
-      throw undecodableMetadata(st.index, rec.id, err);
+    const serializer = this.topic.serializer;
+    if (this.dataSelector === undefined && this.dataAllocator === undefined) {
+      // Nothing here needs the value: the event parses its stored bytes only if `metadata` is read.
+      let data: DataView;
+      try {
+        data = selectEventData(null, rec, undefined, undefined);
+      } catch (err) {
+        throw dataSelectionError(st.index, rec.id, err);
+      }
+      return new Event<M>(this, st.index, rec.id, rec.timestamp, undefined, data, rec.metadata, serializer);
+    }
+    // The selector and allocator are given the value: for JSON text, a proxy that reads the fields they ask for
+    // from the text (lib/lazy-metadata.ts); a full parse, if one was needed, is kept by the event.
+    const parse = (): JsonValue => {
+      try {
+        return serializer.deserialize(rec.metadata);
+      } catch (err) {
+        throw undecodableMetadata(st.index, rec.id, err);
+      }
+    };
+    let given: SelectorMetadata;
+    if (serializer.storesJsonText === true) given = selectorMetadata(rec.metadata, parse);
+    else {
+      const value = parse();
+      given = { value, parsed: () => value };
     }
     let data: DataView;
     try {
-      data = selectEventData(metadata, rec, this.dataSelector, this.dataAllocator);
+      data = selectEventData(given.value, rec, this.dataSelector, this.dataAllocator);
     } catch (err) {
       throw dataSelectionError(st.index, rec.id, err);
     }
-    return new Event<M>(this, st.index, rec.id, rec.timestamp, metadata as M, data);
+    const metadata = given.parsed();
+    return new Event<M>(this, st.index, rec.id, rec.timestamp, metadata as M | undefined, data, rec.metadata, serializer);
   }
 
   /**

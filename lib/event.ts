@@ -1,7 +1,14 @@
 // Event: what a consumer delivers — metadata, the selected data, its id and partition, and acknowledge().
+//
+// Metadata is decoded lazily: an event keeps the stored bytes (a view of the log, like its data) and parses them
+// the first time `metadata` is read, so a consumer that forwards `metadataText`/`metadataBytes` never builds the
+// value. The stored bytes are checksummed by the engine and were checked as JSON when pushed, so deferring the
+// parse moves no error that a healthy log can produce.
 
-import type { DataView } from './data/data-view.js';
+import { encodeJsonMetadata, type Serializer } from './components/serializer.js';
+import { DiasporaError, ErrorCode } from './errors.js';
 import type { Future } from './future.js';
+import type { DataView } from './data/data-view.js';
 import type { JsonValue } from './json.js';
 
 /** The part of a consumer an event needs to acknowledge itself. */
@@ -9,8 +16,29 @@ export interface Acknowledger {
   acknowledge(partition: number, id: number): Future<void>;
 }
 
+/** Marks metadata that is not parsed yet. */
+const UNPARSED: unique symbol = Symbol('unparsed');
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** @internal an event's stored metadata could not be decoded (written by a foreign writer or another serializer). */
+export function undecodableMetadata(partition: number, id: number, err: unknown): DiasporaError {
+  return new DiasporaError(ErrorCode.CORRUPTION, `partition ${partition} event ${id}: ${(err as Error).message}`, {
+    partition,
+    id,
+    cause: err,
+  });
+}
+
 /** `M`: the metadata type the consumer was opened with (`topic.consumer<M>()`), not checked at run time. */
 export class Event<M = JsonValue> {
+  private parsed: M | typeof UNPARSED;
+  private text: string | undefined;
+
+  /**
+   * @internal built by a consumer. Give `metadata` (the parsed value), or `stored` with the serializer that decodes
+   * it (parsed on first read), or both.
+   */
   constructor(
     private readonly owner: Acknowledger,
     /** Index of the partition the event belongs to. */
@@ -19,10 +47,50 @@ export class Event<M = JsonValue> {
     readonly id: number,
     /** Commit time, ms since the epoch (0 where the format has none). */
     readonly timestamp: number,
-    readonly metadata: M,
+    metadata: M | undefined,
     /** The bytes the data selector chose: zero-copy slices, or the allocator's memory filled in. */
     readonly data: DataView,
-  ) {}
+    private stored?: Uint8Array,
+    private readonly serializer?: Serializer,
+  ) {
+    this.parsed = metadata === undefined ? UNPARSED : metadata;
+  }
+
+  /** The metadata as a JSON value, parsed from the stored bytes on first read (then the same object every time). */
+  get metadata(): M {
+    if (this.parsed !== UNPARSED) return this.parsed;
+    try {
+      this.parsed = this.serializer!.deserialize(this.stored!) as M;
+    } catch (err) {
+      throw undecodableMetadata(this.partition, this.id, err);
+    }
+    return this.parsed;
+  }
+
+  /**
+   * The metadata as its serializer stored it (compact JSON text as UTF-8 for the default and schema serializers;
+   * the text as pushed when it was pushed as text). Zero-copy: a read-only view of the log, valid as long as the
+   * event is referenced; copy it to keep it changed.
+   */
+  get metadataBytes(): Uint8Array {
+    return (this.stored ??= encodeJsonMetadata(this.parsed as unknown as JsonValue));
+  }
+
+  /**
+   * The metadata as JSON text, without parsing it where the serializer stores JSON text (the default and schema
+   * serializers): the stored text itself. Otherwise JSON.stringify of `metadata`.
+   */
+  get metadataText(): string {
+    if (this.text !== undefined) return this.text;
+    if (this.stored !== undefined && (this.serializer === undefined || this.serializer.storesJsonText === true)) {
+      try {
+        this.text = utf8.decode(this.stored);
+      } catch (err) {
+        throw undecodableMetadata(this.partition, this.id, err);
+      }
+    } else this.text = JSON.stringify(this.metadata as unknown);
+    return this.text;
+  }
 
   /**
    * Records that every event of this partition up to this one is processed by this consumer name.

@@ -11,14 +11,15 @@
 // (validated, serialized, batched) only when one completes, so memory holds only the caller's own objects.
 
 import type { BackendAppendEvent, TopicBackend } from './backend.js';
-import type { PartitionSelector } from './components/partition-selector.js';
-import type { Serializer } from './components/serializer.js';
-import type { Validator } from './components/validator.js';
+import { DefaultPartitionSelector, type PartitionSelector } from './components/partition-selector.js';
+import { DefaultSerializer, decodeJsonMetadata, type Serializer } from './components/serializer.js';
+import { DefaultValidator, type Validator } from './components/validator.js';
 import { DataView } from './data/data-view.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { Future } from './future.js';
 import { checkExactJson } from './json-check.js';
 import { parseJsonText, type JsonValue } from './json.js';
+import { checkJsonBytes, jsonTextBytes } from './json-text.js';
 import { checkOptionKeys } from './option-keys.js';
 import { BatchSize, Ordering, checkBatchSize, checkPositiveInt } from './options.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
@@ -47,6 +48,12 @@ export interface ProducerTopic {
   readonly partitionSelector: PartitionSelector;
   readonly closed: boolean;
 }
+
+/** Metadata accepted by push(): a JSON value, JSON text, or JSON text as UTF-8 bytes. */
+export type PushMetadata = JsonValue | Uint8Array;
+
+/** Exactly the built-in class (a subclass may override what it does with the value). */
+const isExactly = (obj: object, cls: { prototype: object }): boolean => Object.getPrototypeOf(obj) === cls.prototype;
 
 // Above this many pending events (or bytes) an adaptive batch is written at once instead of at the end of the job.
 const ADAPTIVE_MAX_EVENTS = 4096;
@@ -112,6 +119,11 @@ export class Producer<M = JsonValue> {
   /** Set when the engine answers asynchronously; then batches go through queues and admissions. */
   private asyncEngine: boolean | undefined;
   private readonly lastWrites = new Set<Promise<void>>();
+  /**
+   * Metadata given as text or bytes is stored as given (checked, not parsed): nothing on the topic reads the value
+   * (default validator and partition selector) and the serializer stores JSON text (the default one).
+   */
+  private readonly storesTextAsGiven: boolean;
 
   constructor(
     readonly topic: ProducerTopic,
@@ -128,6 +140,9 @@ export class Producer<M = JsonValue> {
       throw new TypeError('ordering must be Ordering.Strict or Ordering.Loose');
     }
     this.ordering = options.ordering ?? Ordering.Strict;
+    this.storesTextAsGiven =
+      isExactly(topic.validator, DefaultValidator) && isExactly(topic.partitionSelector, DefaultPartitionSelector) &&
+      isExactly(topic.serializer, DefaultSerializer);
     this.queues = [];
     for (let i = 0; i < topic.backend.numPartitions; i++) this.queues.push({ pending: newBatch(), inFlight: 0, tail: Promise.resolve() });
   }
@@ -137,13 +152,16 @@ export class Producer<M = JsonValue> {
   }
 
   /**
-   * Pushes an event. `metadata` is a JSON value, or JSON text (a string) that is parsed. `data` is held by
-   * reference, not copied: keep it unchanged until the returned future resolves.
+   * Pushes an event. `metadata` is a JSON value, or JSON text: a string, or UTF-8 bytes (a Uint8Array, copied).
+   * Text is stored as given, after a syntax check, when the topic's validator, partition selector and serializer
+   * are the defaults (nothing needs the value); otherwise it is parsed and the value goes through them. Invalid
+   * text rejects the future with BAD_JSON and nothing is written. `data` is held by reference, not copied: keep it
+   * unchanged until the returned future resolves.
    * Resolves to the event's id in its partition once it is committed.
    * Throws TypeError (nothing written) for metadata JSON cannot represent exactly: NaN, Infinity, undefined, functions,
    * symbols, lone surrogates. Rejects with OUT_OF_RANGE for a `partition` the topic does not have.
    */
-  push(metadata: M | string, data?: PushData, partition?: number): Future<number> {
+  push(metadata: M | string | Uint8Array, data?: PushData, partition?: number): Future<number> {
     if (this.closed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `producer of topic "${this.topic.name}" is closed`));
     if (partition !== undefined && partition !== null && (!Number.isInteger(partition) || partition < 0)) {
       throw new TypeError('partition must be a non-negative integer');
@@ -172,18 +190,32 @@ export class Producer<M = JsonValue> {
     let event: BackendAppendEvent;
     let size: number;
     try {
-      if (typeof metadata !== 'string') checkExactJson(metadata);
-      const md = typeof metadata === 'string' ? parseJsonText(metadata) : (metadata as JsonValue);
       if (partition !== undefined && partition >= this.queues.length) {
         throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `topic "${this.topic.name}" has ${this.queues.length} partitions; no partition ${partition}`, { partition });
       }
       const norm = normalizeData(data);
-      this.topic.validator.validate(md, norm.data);
-      p = this.topic.partitionSelector.selectPartitionFor(md, partition);
+      let bytes: Uint8Array;
+      if (this.storesTextAsGiven && (typeof metadata === 'string' || metadata instanceof Uint8Array)) {
+        if (typeof metadata === 'string') bytes = jsonTextBytes(metadata);
+        else {
+          // Copied: the caller may reuse its buffer before the batch is written, and what was checked is what is stored.
+          bytes = Buffer.from(metadata);
+          checkJsonBytes(bytes);
+        }
+        p = this.topic.partitionSelector.selectPartitionFor(null, partition);
+      } else {
+        if (typeof metadata !== 'string' && !(metadata instanceof Uint8Array)) checkExactJson(metadata);
+        const md =
+          typeof metadata === 'string' ? parseJsonText(metadata)
+          : metadata instanceof Uint8Array ? decodeJsonMetadata(metadata)
+          : (metadata as JsonValue);
+        this.topic.validator.validate(md, norm.data);
+        p = this.topic.partitionSelector.selectPartitionFor(md, partition);
+        bytes = this.topic.serializer.serialize(md);
+      }
       if (!Number.isInteger(p) || p < 0 || p >= this.queues.length) {
         throw new DiasporaError(ErrorCode.GENERIC, `Invalid index returned by PartitionSelector: ${p}`);
       }
-      const bytes = this.topic.serializer.serialize(md);
       event = norm.data === undefined ? { metadata: bytes } : { metadata: bytes, data: norm.data };
       size = bytes.byteLength + norm.size;
     } catch (err) {

@@ -3,12 +3,39 @@
 // not crash the process with SIGSEGV (as a PROT_READ mapping would) nor change the stored event (MAP_SHARED +
 // PROT_WRITE would, and needs a writable descriptor). A written page becomes a private copy of this process;
 // untouched pages stay the shared page cache, and on Linux they keep showing what other processes append.
-import mmapModule from 'mmap-io';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type mmapModule from 'mmap-io';
 
-// mmap-io is CommonJS whose typings declare a default export that does not exist at run time (module.exports
-// itself is the API): accept either shape.
 type MmapIo = typeof mmapModule.default;
-const mmap: MmapIo = (mmapModule as unknown as { default?: MmapIo }).default ?? (mmapModule as unknown as MmapIo);
+const require = createRequire(import.meta.url);
+
+/**
+ * mmap-io's entry finds its compiled binding through @mapbox/node-pre-gyp, which loads about 100 modules (60 ms of
+ * every process start) to compute one path. That path is computed here the same way from mmap-io's package.json
+ * and the binding loaded directly; anything unexpected falls back to the package's own entry.
+ */
+function loadMmap(): MmapIo {
+  try {
+    const pkgFile = require.resolve('mmap-io/package.json');
+    const { binary } = JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { binary: { module_name: string; module_path: string } };
+    const dir = binary.module_path
+      .replace('{configuration}', 'Release')
+      .replace('{node_abi}', `node-v${process.versions.modules}`)
+      .replace('{platform}', process.platform)
+      .replace('{arch}', process.arch);
+    const binding = require(path.join(path.dirname(pkgFile), dir, `${binary.module_name}.node`)) as MmapIo;
+    if (typeof binding.map === 'function' && typeof binding.PAGESIZE === 'number') return binding;
+  } catch {
+    // fall through
+  }
+  // mmap-io is CommonJS whose typings declare a default export that does not exist at run time (module.exports
+  // itself is the API): accept either shape.
+  const mod = require('mmap-io') as { default?: MmapIo };
+  return mod.default ?? (mod as unknown as MmapIo);
+}
+const mmap: MmapIo = loadMmap();
 
 /** Page size of the machine (mapping offsets must be multiples of it). */
 export const PAGE_SIZE: number = mmap.PAGESIZE;

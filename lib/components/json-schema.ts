@@ -1,13 +1,18 @@
 // JSON Schema (draft 7) checking shared by the schema validator and the schema serializer, backed by Ajv.
-import AjvModule from 'ajv';
+import { createRequire } from 'node:module';
 import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import { DiasporaError, ErrorCode } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 
-// ajv is CommonJS: depending on the loader the default import is the class or the module object holding it.
 type AjvClass = new (options?: Options) => { compile(schema: object | boolean): ValidateFunction };
-const Ajv: AjvClass =
-  ((AjvModule as unknown as { default?: AjvClass }).default ?? (AjvModule as unknown as AjvClass));
+let ajvClass: AjvClass | undefined;
+/** Ajv (about 60 modules, 50 ms) is loaded on the first schema, not by every process that imports the library. */
+function Ajv(): AjvClass {
+  if (ajvClass) return ajvClass;
+  // ajv is CommonJS: the module object holds the class as `default` (and is the class itself in older versions).
+  const mod = createRequire(import.meta.url)('ajv') as { default?: AjvClass };
+  return (ajvClass = mod.default ?? (mod as unknown as AjvClass));
+}
 
 /** Returns the list of violations of `value` (empty when it complies). */
 export type JsonSchemaCheck = (value: JsonValue) => string[];
@@ -23,7 +28,7 @@ export function compileJsonSchema(schema: JsonValue, owner: string): JsonSchemaC
   let validate: ValidateFunction;
   try {
     // A fresh Ajv per schema: two schemas carrying the same $id must not collide in a shared cache.
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, validateFormats: false });
+    const ajv = new (Ajv())({ allErrors: true, verbose: true, strict: false, validateFormats: false });
     validate = ajv.compile(schema);
   } catch (err) {
     throw new DiasporaError(ErrorCode.BAD_CONFIG, `Invalid JSON schema for ${owner}: ${(err as Error).message}`, {

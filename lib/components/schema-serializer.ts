@@ -8,6 +8,7 @@ import { decodeJsonMetadata, encodeJsonMetadata, type Serializer } from './seria
 export class SchemaSerializer implements Serializer {
   private readonly config: JsonObject;
   private readonly check: JsonSchemaCheck;
+  readonly storesJsonText = true;
 
   /** `config` is `{type: "schema", schema: <JSON schema>}`. */
   constructor(config: JsonObject) {

@@ -9,6 +9,11 @@ export interface Serializer {
   deserialize(bytes: Uint8Array): JsonValue;
   /** The configuration that rebuilds this serializer through `serializerFromMetadata`. */
   metadata(): JsonObject;
+  /**
+   * Optional: true when the stored bytes are the metadata's JSON text in UTF-8, so that `Event.metadataText` can
+   * hand them over without parsing. Custom serializers omit it (then the text is JSON.stringify of the value).
+   */
+  readonly storesJsonText?: boolean;
 }
 
 export function isSerializer(value: unknown): value is Serializer {
@@ -61,6 +66,7 @@ export function decodeJsonMetadata(bytes: Uint8Array): JsonValue {
 
 /** The default serializer: compact JSON, UTF-8, no framing (the log stores the length). */
 export class DefaultSerializer implements Serializer {
+  readonly storesJsonText = true;
   serialize(metadata: JsonValue): Uint8Array {
     return encodeJsonMetadata(metadata);
   }

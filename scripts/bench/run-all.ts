@@ -1,6 +1,9 @@
-// `npm run bench`: the API-level workloads of the issues, each beside a raw baseline measured in the same run,
-// printed as a Markdown table (pasted into the README). `--quick` divides the sizes by 10; `--driver memory` or
-// `--driver nats --config f.json` runs the same workloads on another driver.
+// `npm run bench`: first the headline table, measured the way an application sees it (user-path/run.ts: a fresh
+// process per phase, JSON text in and out, every byte checked, beside raw-file baselines of the same run); then the
+// API-level workloads of the issues inside this one process, each beside a raw baseline measured in the same run.
+// Both are printed as Markdown tables (docs/benchmarks.md). `--quick` divides the sizes by 10; `--driver memory`
+// or `--driver nats --config f.json` runs the in-process workloads on another driver (the headline is files only);
+// `--no-user-path` skips the headline table.
 //   (a) 200,000 events, 128-byte metadata, no data, batch 128
 //   (b) 100,000 events, 128-byte metadata, 1 KiB data, batch 128
 //   (c) 2,000 events, 1 MiB data
@@ -12,12 +15,14 @@ import path from 'node:path';
 import { Driver, type JsonObject } from '../../lib/index.js';
 import { consume, eventsPerSec, fmt, mbPerSec, memcpyGBps, produce, rawBaseline, type Measure } from './workloads.js';
 import { settle } from '../lib/settle.js';
+import { USER_PATH_HEADER, runUserPath } from './user-path/run.js';
 
 const program = new Command('run-all')
   .option('--quick', 'one tenth of the sizes')
   .option('--driver <name>', 'driver', 'files')
   .option('--config <file>', 'driver options JSON (root_path defaults to a temp folder for files)')
-  .option('--only <list>', 'comma list of workloads among a,b,c,d', 'a,b,c,d');
+  .option('--only <list>', 'comma list of workloads among a,b,c,d', 'a,b,c,d')
+  .option('--no-user-path', 'skip the headline table (fresh process per phase)');
 program.parse();
 const o = program.opts();
 const scale = o.quick ? 10 : 1;
@@ -69,6 +74,16 @@ async function freshTopic() {
 
 try {
   console.log(`driver ${o.driver}, node ${process.version}, ${os.cpus().length} cores, ${new Date().toISOString()}`);
+  if (o.userPath !== false && o.driver === 'files') {
+    const groups = ['a', 'live', 'b', 'c'].filter((g) => (g === 'live' ? only.has('a') : g === 'b' ? only.has('b') || only.has('d') : only.has(g)));
+    const headline = await runUserPath({ workloads: groups, quick: o.quick === true });
+    console.log('');
+    console.log('Headline: each phase in a fresh process, metadata pushed as JSON text and read back as text, every byte checked');
+    console.log('');
+    console.log([...USER_PATH_HEADER, ...headline].join('\n'));
+    console.log('');
+    console.log('In-process API-level workloads (one process, JIT warm, metadata as values):');
+  }
   const memcpy = memcpyGBps();
   console.log(`memcpy baseline: ${fmt(memcpy, 1)} GB/s`);
 
