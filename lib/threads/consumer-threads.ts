@@ -23,7 +23,7 @@ export class ConsumerThreads {
   private readonly closures: string[] = [];
   private readonly sessions = new Map<ThreadPool, { key: string; session: PoolSession }>();
   private readonly processors = new Map<string, Promise<EventProcessor>>();
-  private ackHandler: ((partition: number, id: number) => void) | undefined;
+  private ackHandler: ((partition: number, id: number, through?: number) => void) | undefined;
 
   constructor(
     private readonly topic: Pick<ConsumerTopic, 'name' | 'driver'>,
@@ -101,7 +101,7 @@ export class ConsumerThreads {
       entry = undefined;
     }
     if (!entry) {
-      entry = { key, session: group.openSession(spec, (p, id) => this.ackHandler?.(p, id)) };
+      entry = { key, session: group.openSession(spec, (p, id, through) => this.ackHandler?.(p, id, through)) };
       this.sessions.set(pool, entry);
     }
     const host: ThreadedHost = { ...work, setAckHandler: (h) => (this.ackHandler = h) };

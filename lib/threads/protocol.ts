@@ -35,15 +35,18 @@ export interface JobResult {
   /** The event whose processing failed (its error in `error`); events after it in the job did not run. */
   failedId?: number;
   error?: WireError;
-  /** The event whose processor threw StopEventProcessor (it counts as processed, not as completed). */
+  /** The event whose processor threw StopEventProcessor (it counts as completed; events after it did not run). */
   stoppedId?: number;
 }
 
 export type FromWorker =
   | { t: 'reply'; req: number; ok: true; result?: JobResult }
   | { t: 'reply'; req: number; ok: false; error: WireError }
-  /** event.acknowledge() called in the worker. */
-  | { t: 'ack'; session: number; partition: number; id: number };
+  /**
+   * event.acknowledge(): `id` is the acknowledged id. Made while an event ran, it is sent once that event completed,
+   * with `through` = that event's id (every event of its job up to it completed).
+   */
+  | { t: 'ack'; session: number; partition: number; id: number; through?: number };
 
 /** Keeps only the details that survive cloning and say something (file, offset, ids, ...). */
 function plainDetails(details: ErrorDetails | undefined): ErrorDetails | undefined {

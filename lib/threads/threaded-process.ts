@@ -47,7 +47,7 @@ export interface ThreadedHost {
   /** Resolves at the consumer's next wake-up (close, a standby claim obtained, a claim lost). */
   wakeSignal(): Promise<void>;
   /** Where the session delivers the acknowledgements made in workers. */
-  setAckHandler(handler: ((partition: number, id: number) => void) | undefined): void;
+  setAckHandler(handler: ((partition: number, id: number, through?: number) => void) | undefined): void;
 }
 
 export interface ThreadedRunOptions {
@@ -63,7 +63,7 @@ interface Job {
   readonly first: number;
   readonly count: number;
   finished: boolean;
-  /** Events completed from `first` on (all of them, or those before a failure or a stop). */
+  /** Events completed from `first` on (so far while running; at the end all, or those before a failure/stop). */
   completed: number;
 }
 
@@ -105,19 +105,25 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
   };
 
   const advance = (tr: Track): void => {
-    while (tr.jobs.length > 0 && tr.jobs[0].finished && !tr.blocked) {
+    while (tr.jobs.length > 0 && !tr.blocked) {
       const job = tr.jobs[0];
-      if (job.completed > 0) tr.prefix = job.first + job.completed - 1;
+      if (job.completed > 0) tr.prefix = Math.max(tr.prefix ?? -1, job.first + job.completed - 1);
+      if (!job.finished) break;
       if (job.completed < job.count) tr.blocked = true;
       else tr.jobs.shift();
     }
     if (tr.requested !== null && tr.prefix !== null) host.acknowledge(tr.st.index, Math.min(tr.requested, tr.prefix));
   };
 
-  host.setAckHandler((partition, id) => {
+  host.setAckHandler((partition, id, through) => {
     const tr = tracks.get(partition);
-    if (!tr || (tr.requested !== null && id <= tr.requested)) return;
-    tr.requested = id;
+    if (!tr) return;
+    if (through !== undefined) {
+      // Every event of the running job up to `through` completed.
+      const job = tr.jobs.find((j) => through >= j.first && through < j.first + j.count);
+      if (job && !job.finished) job.completed = Math.max(job.completed, through - job.first + 1);
+    }
+    if (tr.requested === null || id > tr.requested) tr.requested = id;
     advance(tr);
   });
 
@@ -129,12 +135,15 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
     if (r) {
       job.completed = r.completed;
       processed += r.completed;
-      const endedAt = r.failedId ?? r.stoppedId;
-      if (endedAt !== undefined) {
-        processed++; // the failed or stopping event was processed (as process() counts inline)
+      if (r.stoppedId !== undefined) {
         stop = true;
-        tr.firstUnrun = Math.min(tr.firstUnrun, endedAt + 1);
-        if (r.failedId !== undefined && r.error) failure ??= eventFailure(tr.st.index, r.failedId, r.error);
+        tr.firstUnrun = Math.min(tr.firstUnrun, r.stoppedId + 1);
+      }
+      if (r.failedId !== undefined) {
+        processed++; // the failed event was processed (as process() counts inline) and is consumed
+        stop = true;
+        tr.firstUnrun = Math.min(tr.firstUnrun, r.failedId + 1);
+        if (r.error) failure ??= eventFailure(tr.st.index, r.failedId, r.error);
       }
     } else {
       // The job never ran to the end (the worker failed or the pool was closed under it).

@@ -33,6 +33,8 @@ const port = parentPort;
 if (!port) throw new Error('worker-entry.ts runs only as a worker thread');
 
 const sessions = new Map<number, Promise<Session>>();
+/** The event being processed (jobs run one at a time), and the highest id its processor acknowledged. */
+let current: { session: number; partition: number; id: number; acked: number } | undefined;
 const post = (m: FromWorker): void => port.postMessage(m);
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === 'function';
 
@@ -45,10 +47,12 @@ async function openSession(id: number, spec: SessionSpec): Promise<Session> {
   const driver = await Driver.create(spec.driver.type, spec.driver.options);
   try {
     const topic = await driver.openTopic(spec.topic);
-    // The main thread writes acknowledgements once every earlier event finished; here acknowledge() only tells it.
+    // The main thread writes acknowledgements once every earlier event finished; here acknowledge() only tells it,
+    // after the running event completed (an event that fails takes its acknowledgement with it).
     const acker: Acknowledger = {
       acknowledge(partition: number, eventId: number): Future<void> {
-        post({ t: 'ack', session: id, partition, id: eventId });
+        if (current && current.session === id && current.partition === partition) current.acked = Math.max(current.acked, eventId);
+        else post({ t: 'ack', session: id, partition, id: eventId });
         return Future.resolved<void>(undefined);
       },
     };
@@ -65,7 +69,7 @@ async function readOne(part: PartitionBackend, id: number): Promise<BackendRecor
   return rec;
 }
 
-async function runJob(s: Session, partition: number, first: number, count: number): Promise<JobResult> {
+async function runJob(sessionId: number, s: Session, partition: number, first: number, count: number): Promise<JobResult> {
   const part = s.topic.backend.partition(partition);
   if (first + count > (s.ends.get(partition) ?? -1)) s.ends.set(partition, await part.refresh());
   let recs: BackendRecord[] = [];
@@ -97,13 +101,19 @@ async function runJob(s: Session, partition: number, first: number, count: numbe
     } catch (err) {
       return { completed: i, failedId: id, error: toWire(err) };
     }
+    const running = (current = { session: sessionId, partition, id, acked: -1 });
+    let stopped = false;
     try {
       const r = processor(event);
       if (isThenable(r)) await r;
     } catch (err) {
-      if ((err as Error | null)?.name === 'StopEventProcessor') return { completed: i, stoppedId: id };
-      return { completed: i, failedId: id, error: toWire(err) };
+      if ((err as Error | null)?.name !== 'StopEventProcessor') return { completed: i, failedId: id, error: toWire(err) };
+      stopped = true;
+    } finally {
+      current = undefined;
     }
+    if (running.acked >= 0) post({ t: 'ack', session: sessionId, partition, id: running.acked, through: id });
+    if (stopped) return { completed: i + 1, stoppedId: id };
   }
   return { completed: count };
 }
@@ -139,7 +149,7 @@ port.on('message', (m: ToWorker) => {
       reply(async () => {
         const s = sessions.get(m.session);
         if (!s) throw new DiasporaError(ErrorCode.CLOSED, `worker: no session ${m.session}`);
-        return runJob(await s, m.partition, m.first, m.count);
+        return runJob(m.session, await s, m.partition, m.first, m.count);
       });
       break;
     case 'close':

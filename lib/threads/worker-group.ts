@@ -19,12 +19,12 @@ class WorkerSlot {
   private readonly pending = new Map<number, Pending>();
   private nextReq = 1;
 
-  constructor(onAck: (session: number, partition: number, id: number) => void) {
+  constructor(onAck: (session: number, partition: number, id: number, through?: number) => void) {
     this.worker = new Worker(new URL('./worker-entry.js', import.meta.url));
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
       if (m.t === 'ack') {
-        onAck(m.session, m.partition, m.id);
+        onAck(m.session, m.partition, m.id, m.through);
         return;
       }
       const p = this.pending.get(m.req);
@@ -59,7 +59,7 @@ class WorkerSlot {
 
 export class WorkerGroup {
   private slots: Array<WorkerSlot | undefined>;
-  private readonly acks = new Map<number, (partition: number, id: number) => void>();
+  private readonly acks = new Map<number, (partition: number, id: number, through?: number) => void>();
   private nextSession = 1;
 
   constructor(readonly size: number) {
@@ -80,14 +80,14 @@ export class WorkerGroup {
   private slot(i: number): WorkerSlot {
     let s = this.slots[i];
     if (!s || s.failure) {
-      s = new WorkerSlot((session, partition, id) => this.acks.get(session)?.(partition, id));
+      s = new WorkerSlot((session, partition, id, through) => this.acks.get(session)?.(partition, id, through));
       this.slots[i] = s;
     }
     return s;
   }
 
   /** Starts serving a consumer: `onAck` receives the acknowledgements its processors make in the workers. */
-  openSession(spec: SessionSpec, onAck: (partition: number, id: number) => void): PoolSession {
+  openSession(spec: SessionSpec, onAck: (partition: number, id: number, through?: number) => void): PoolSession {
     const id = this.nextSession++;
     this.acks.set(id, onAck);
     return new PoolSession(id, spec, {

@@ -314,7 +314,7 @@ export function defineConformanceSuite(test: TestFn, label: string, make: () => 
     });
   });
 
-  t0(`${label}: process() with maxEvents, StopEventProcessor (inline and pooled), idle timeout and errors`, async (t) => {
+  t0(`${label}: process() with maxEvents, StopEventProcessor (inline and concurrent), idle timeout and errors`, async (t) => {
     await withDriver(async (d) => {
       const topic = await topicWith(d);
       const p = topic.producer();
@@ -333,7 +333,6 @@ export function defineConformanceSuite(test: TestFn, label: string, make: () => 
       const c3 = await topic.consumer('p3');
       let running = 0;
       let maxRunning = 0;
-      const pool = d.makeThreadPool(3);
       const count = await c3.process(
         async (e) => {
           running++;
@@ -342,7 +341,7 @@ export function defineConformanceSuite(test: TestFn, label: string, make: () => 
           running--;
           if (e.id === 7) throw new StopEventProcessor();
         },
-        { threadPool: pool },
+        { concurrency: 3 },
       );
       t.true(count >= 8);
       t.true(maxRunning > 1 && maxRunning <= 3);

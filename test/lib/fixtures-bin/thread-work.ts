@@ -13,6 +13,8 @@ interface Meta {
   delay?: number;
   /** Milliseconds the processor keeps its thread busy (synchronously). */
   spin?: number;
+  /** A file: the processor waits until it exists before finishing. */
+  waitFor?: string;
 }
 
 function log(line: string): void {
@@ -34,6 +36,7 @@ export default async function record(event: Event): Promise<void> {
     while (Date.now() < until);
   }
   if (m.delay) await new Promise((r) => setTimeout(r, m.delay));
+  while (m.waitFor && !fs.existsSync(m.waitFor)) await new Promise((r) => setTimeout(r, 5));
   if (m.stop) throw new StopEventProcessor();
   if (m.fail) throw new Error(`boom at ${event.partition}/${event.id}`);
   log(describe(event));
