@@ -18,7 +18,9 @@ export type ToWorker =
   | { t: 'open'; req: number; session: number; spec: SessionSpec }
   /** Process events first .. first + count - 1 of a partition, in id order. */
   | { t: 'run'; req: number; session: number; partition: number; first: number; count: number }
-  | { t: 'close'; req: number; session: number };
+  | { t: 'close'; req: number; session: number }
+  /** Close every session and end the thread by letting its event loop run empty (its output is flushed). */
+  | { t: 'exit' };
 
 /** An error as it crosses the thread boundary. */
 export interface WireError {

@@ -131,6 +131,7 @@ let chain: Promise<unknown> = Promise.resolve();
 
 port.on('message', (m: ToWorker) => {
   const reply = (work: () => Promise<JobResult | undefined>): void => {
+    if (!('req' in m)) return;
     const run = chain.then(work).then(
       (result) => post({ t: 'reply', req: m.req, ok: true, result }),
       (err) => post({ t: 'reply', req: m.req, ok: false, error: toWire(err) }),
@@ -154,6 +155,12 @@ port.on('message', (m: ToWorker) => {
       break;
     case 'close':
       reply(async () => void (await closeSession(m.session)));
+      break;
+    case 'exit':
+      chain = chain.then(async () => {
+        await Promise.all([...sessions.keys()].map((id) => closeSession(id).catch(() => undefined)));
+        port.close();
+      });
       break;
   }
 });

@@ -9,6 +9,9 @@ import { fromWire, type FromWorker, type JobResult, type SessionSpec, type ToWor
 type Pending = { resolve: (r: JobResult | undefined) => void; reject: (e: unknown) => void };
 type Request = ToWorker extends infer M ? (M extends { req: number } ? Omit<M, 'req'> : never) : never;
 
+/** An idle worker asked to exit gets this long to close its topics and flush its output before it is terminated. */
+const EXIT_GRACE_MS = 2000;
+
 class WorkerSlot {
   readonly worker: Worker;
   /** Requests sent and not answered yet. */
@@ -16,6 +19,7 @@ class WorkerSlot {
   /** Sessions opened in this worker: the open request's reply. */
   readonly opened = new Map<number, Promise<unknown>>();
   failure: Error | undefined;
+  exited = false;
   private readonly pending = new Map<number, Pending>();
   private nextReq = 1;
 
@@ -35,7 +39,10 @@ class WorkerSlot {
       else p.reject(fromWire(m.error));
     });
     this.worker.on('error', (err) => this.fail(new DiasporaError(ErrorCode.GENERIC, `worker thread failed: ${err.message}`, { cause: err })));
-    this.worker.on('exit', (code) => this.fail(new DiasporaError(ErrorCode.GENERIC, `worker thread exited (code ${code})`)));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      this.fail(new DiasporaError(ErrorCode.GENERIC, `worker thread exited (code ${code})`));
+    });
   }
 
   request(msg: Request): Promise<JobResult | undefined> {
@@ -46,6 +53,27 @@ class WorkerSlot {
       if (this.inFlight++ === 0) this.worker.ref();
       this.worker.postMessage({ ...msg, req } as ToWorker);
     });
+  }
+
+  /**
+   * Ends the thread: an idle one exits on its own (closing its topics, flushing what it printed), a busy one (work
+   * that outlived its consumer's close grace) or one that does not exit in time is terminated.
+   */
+  async stop(): Promise<void> {
+    const busy = this.inFlight > 0;
+    this.fail(new DiasporaError(ErrorCode.CLOSED, 'thread pool closed'));
+    if (this.exited) return;
+    if (!busy) {
+      const exited = new Promise<boolean>((r) => this.worker.once('exit', () => r(true)));
+      this.worker.ref();
+      this.worker.postMessage({ t: 'exit' } as ToWorker);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), EXIT_GRACE_MS)));
+      const clean = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (clean) return;
+    }
+    await this.worker.terminate();
   }
 
   /** The worker is gone (crashed, or terminated): every request waiting on it fails. */
@@ -121,17 +149,11 @@ export class WorkerGroup {
     );
   }
 
-  /** Stops every worker thread at once (work still running in them is abandoned). */
+  /** Stops every worker thread (work still running in them is abandoned). */
   async terminate(): Promise<void> {
     const slots = this.slots;
     this.slots = new Array<WorkerSlot | undefined>(this.size).fill(undefined);
-    await Promise.all(
-      slots.map(async (s) => {
-        if (!s || s.failure) return;
-        s.fail(new DiasporaError(ErrorCode.CLOSED, 'thread pool closed'));
-        await s.worker.terminate();
-      }),
-    );
+    await Promise.all(slots.map((s) => (s && !s.failure ? s.stop() : undefined)));
   }
 }
 
