@@ -35,6 +35,9 @@ if (!port) throw new Error('worker-entry.ts runs only as a worker thread');
 const sessions = new Map<number, Promise<Session>>();
 /** The event being processed (jobs run one at a time), and the highest id its processor acknowledged. */
 let current: { session: number; partition: number; id: number; acked: number } | undefined;
+/** Acknowledgements of completed events are sent at most this often during a job (and at its end). */
+const ACK_EVERY_MS = 5;
+let lastAckPost = 0;
 const post = (m: FromWorker): void => port.postMessage(m);
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === 'function';
 
@@ -80,6 +83,13 @@ async function runJob(sessionId: number, s: Session, partition: number, first: n
   }
   const { processor, selector, allocator, acker } = s;
   const serializer = s.topic.serializer;
+  let pending: { acked: number; through: number } | undefined;
+  const postPending = (session: number, p: number, now = performance.now()): void => {
+    if (!pending) return;
+    post({ t: 'ack', session, partition: p, id: pending.acked, through: pending.through });
+    pending = undefined;
+    lastAckPost = now;
+  };
   for (let i = 0; i < count; i++) {
     const id = first + i;
     let event: Event;
@@ -99,22 +109,38 @@ async function runJob(sessionId: number, s: Session, partition: number, first: n
       }
       event = new Event(acker, partition, id, rec.timestamp, metadata, data);
     } catch (err) {
+      postPending(sessionId, partition);
       return { completed: i, failedId: id, error: toWire(err) };
     }
     const running = (current = { session: sessionId, partition, id, acked: -1 });
     let stopped = false;
     try {
       const r = processor(event);
-      if (isThenable(r)) await r;
+      if (isThenable(r)) {
+        postPending(sessionId, partition); // the event may take long: do not hold back earlier acknowledgements
+        await r;
+      }
     } catch (err) {
-      if ((err as Error | null)?.name !== 'StopEventProcessor') return { completed: i, failedId: id, error: toWire(err) };
+      if ((err as Error | null)?.name !== 'StopEventProcessor') {
+        postPending(sessionId, partition);
+        return { completed: i, failedId: id, error: toWire(err) };
+      }
       stopped = true;
     } finally {
       current = undefined;
     }
-    if (running.acked >= 0) post({ t: 'ack', session: sessionId, partition, id: running.acked, through: id });
-    if (stopped) return { completed: i + 1, stoppedId: id };
+    if (running.acked >= 0) {
+      pending = { acked: Math.max(pending?.acked ?? -1, running.acked), through: id };
+      // One message per event would cost the main thread an offsets write each: send at most every ACK_EVERY_MS.
+      const now = performance.now();
+      if (now - lastAckPost >= ACK_EVERY_MS) postPending(sessionId, partition, now);
+    }
+    if (stopped) {
+      postPending(sessionId, partition);
+      return { completed: i + 1, stoppedId: id };
+    }
   }
+  postPending(sessionId, partition);
   return { completed: count };
 }
 
