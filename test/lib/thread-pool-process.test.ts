@@ -239,3 +239,26 @@ test.serial('closures with a threaded pool, non-files drivers and unloadable mod
   await mem.close();
   t.is(pool.liveThreads, 0, 'nothing was started for refused work');
 });
+
+test.serial('close() during a threaded run drains running jobs, keeps their acknowledgements and ends the threads', async (t) => {
+  const { log, topic } = await setup(t, 2, 200, () => ({ delay: 2 }));
+  const pool = makeThreadPool(2);
+  const consumer = await topic.consumer('c');
+  const running = consumer.process(ref(), { threadPool: pool });
+  await until(() => readLog(log).length >= 20);
+  await consumer.close();
+  const count = await running;
+  t.is(pool.liveThreads, 0);
+  const seen = readLog(log);
+  t.is(count, seen.length, 'process() resolves with the events processed');
+  t.true(count < 400, 'stopped before the end');
+  const committed = await committedOf(topic, 'c');
+  for (const p of [0, 1]) {
+    const ids = seen.filter((e) => e.partition === p).map((e) => e.id);
+    t.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => i), `partition ${p}: a prefix, in order`);
+    t.is(committed[p], ids.length - 1, `partition ${p}: every completed event acknowledged, nothing more`);
+  }
+  const next = await topic.consumer('c', { until: 'end' });
+  t.is(await next.process(ref(), { threadPool: pool }), 400 - count, 'a new consumer goes on after the acknowledgements');
+  await next.close();
+});
