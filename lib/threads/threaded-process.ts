@@ -146,8 +146,9 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
         if (r.error) failure ??= eventFailure(tr.st.index, r.failedId, r.error);
       }
     } else {
-      // The job never ran to the end (the worker failed or the pool was closed under it).
-      tr.firstUnrun = Math.min(tr.firstUnrun, job.first);
+      // The job never ran to the end (the worker failed or the pool was closed under it): what it reported
+      // completed stays done, the rest is handed out again by the next run.
+      tr.firstUnrun = Math.min(tr.firstUnrun, job.first + job.completed);
       stop = true;
       if (!host.stopped) failure ??= err;
     }

@@ -262,3 +262,21 @@ test.serial('close() during a threaded run drains running jobs, keeps their ackn
   t.is(await next.process(ref(), { threadPool: pool }), 400 - count, 'a new consumer goes on after the acknowledgements');
   await next.close();
 });
+
+test.serial('a worker thread that dies fails the run with a typed error; nothing past it is acknowledged; threads restart', async (t) => {
+  const { topic } = await setup(t, 1, 10);
+  const pool = makeThreadPool(1);
+  const consumer = await topic.consumer('c', { until: 'end' });
+  await t.throwsAsync(consumer.process(ref('exitThreadAt3'), { threadPool: pool }), {
+    instanceOf: DiasporaError,
+    code: ErrorCode.GENERIC,
+    message: /worker thread exited/,
+  });
+  // Events 0..2 completed; how many of their acknowledgements reached the main thread (they are batched) varies.
+  const [committed] = await committedOf(topic, 'c');
+  t.true(committed === null || committed <= 2, `acknowledged ${committed}: never the event the thread died in`);
+  // The rest of the lost job is handed out again: a new thread starts for the next run.
+  t.is(await consumer.process(ref(), { threadPool: pool }), 9 - (committed ?? -1));
+  t.deepEqual(await committedOf(topic, 'c'), [9]);
+  await consumer.close();
+});

@@ -65,3 +65,10 @@ export { bufferAllocator };
 
 /** Not a function: loading it as work must fail with BAD_CONFIG. */
 export const notAFunction = 42;
+
+/** Ends the worker thread it runs in (process.exit in a worker ends that thread only) at event 3. */
+export function exitThreadAt3(event: Event): void {
+  if (event.id === 3) process.exit(3);
+  log(describe(event));
+  event.acknowledge();
+}
