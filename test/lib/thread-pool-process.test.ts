@@ -280,3 +280,16 @@ test.serial('a worker thread that dies fails the run with a typed error; nothing
   t.deepEqual(await committedOf(topic, 'c'), [9]);
   await consumer.close();
 });
+
+test.serial('a live threaded run picks up new commits and ends after timeoutMs without events', async (t) => {
+  const { log, topic } = await setup(t, 2, 10);
+  const consumer = await topic.consumer('c');
+  const running = consumer.process(ref(), { threadPool: makeThreadPool(2), timeoutMs: 2000 });
+  await until(() => readLog(log).length === 20);
+  const producer = topic.producer();
+  for (let i = 10; i < 15; i++) for (const p of [0, 1]) producer.push({ i }, Buffer.from([i, 1, 2, 3, 4, 5, 6, 7]), p);
+  await producer.flush();
+  t.is(await running, 30, 'the 10 events committed during the run were processed too');
+  t.deepEqual(await committedOf(topic, 'c'), [14, 14]);
+  await consumer.close();
+});
