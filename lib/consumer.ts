@@ -595,7 +595,6 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
       const st = this.byIndex.get(ev.partition);
       if (st) st.next = Math.min(st.next, ev.id);
     }
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     return {
       parts: this.parts,
