@@ -8,15 +8,19 @@ import type { Serializer } from './components/serializer.js';
 import { DataView } from './data/data-view.js';
 import { selectEventData, type DataAllocator, type DataSelector } from './data/selection.js';
 import { DiasporaError, ErrorCode, StopEventProcessor, toDiasporaError } from './errors.js';
-import { Event, undecodableMetadata, type Acknowledger } from './event.js';
+import { dataSelectionError, undecodableMetadata } from './event-errors.js';
+import { Event, type Acknowledger } from './event.js';
 import { Future } from './future.js';
 import { isWellFormedString } from './json-check.js';
-import type { JsonValue } from './json.js';
+import type { JsonObject, JsonValue } from './json.js';
 import { selectorMetadata, type SelectorMetadata } from './lazy-metadata.js';
 import { checkOptionKeys, outOfRange } from './option-keys.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from './options.js';
 import { idAt, isPosition, type Position } from './positions.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
+import { ConsumerThreads, type ConsumerWork } from './threads/consumer-threads.js';
+import { isModuleRef, type ModuleRef } from './threads/module-ref.js';
+import type { ProcessOrdering } from './threads/threaded-process.js';
 
 /** Where a consumer starts in each partition. */
 export type StartPosition = 'committed' | Position;
@@ -36,11 +40,12 @@ export const CONSUMER_OPTION_KEYS = [
 ] as const;
 
 /** The keys ProcessOptions accepts; any other key is BAD_CONFIG. */
-export const PROCESS_OPTION_KEYS = ['timeoutMs', 'maxEvents', 'threadPool'] as const;
+export const PROCESS_OPTION_KEYS = ['timeoutMs', 'maxEvents', 'threadPool', 'ordering', 'concurrency'] as const;
 
 export interface ConsumerOptions<M = JsonValue> {
-  dataSelector?: DataSelector<M>;
-  dataAllocator?: DataAllocator<M>;
+  /** A function (runs on this thread), or a module reference (`{ module, export? }`, also runs on a pool's threads). */
+  dataSelector?: DataSelector<M> | ModuleRef;
+  dataAllocator?: DataAllocator<M> | ModuleRef;
   /** Partition indices to read (default: all). */
   targets?: readonly number[];
   /** Events read from the engine at a time (default Adaptive = 256). */
@@ -65,7 +70,15 @@ export interface ProcessOptions {
   /** Stop after this long without any event (ms). Default: never (negative also means never). */
   timeoutMs?: number;
   maxEvents?: number;
+  /** A pool of n >= 1 threads runs the processor, selector and allocator (named by module) on its worker threads. */
   threadPool?: ThreadPool;
+  /**
+   * Threaded pools: 'ordered' (default) processes each partition's events in id order (partitions in parallel);
+   * 'unordered' also runs events of one partition concurrently. Acknowledgements never pass an unfinished event.
+   */
+  ordering?: ProcessOrdering;
+  /** Closures on this thread: up to this many processors in flight (overlapping their awaits). Default 1. */
+  concurrency?: number;
 }
 
 export type EventProcessor<M = JsonValue> = (event: Event<M>) => void | Promise<void>;
@@ -90,6 +103,8 @@ export interface ConsumerTopic {
   readonly backend: TopicBackend;
   readonly serializer: Serializer;
   readonly closed: boolean;
+  /** The driver that opened the topic: worker threads open the topic again through it. */
+  readonly driver?: { readonly closed: boolean; readonly type?: string; readonly options?: JsonObject };
 }
 
 const ADAPTIVE_READ_BATCH = 256;
@@ -118,27 +133,11 @@ interface PartitionState {
 
 const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
 
-// The errors of one event are built out of line, so that makeEvent (run per event) stays small enough to be inlined
-// with what it calls (metadata decoding, data selection).
-/** A data selection failure, naming the event; a TypeError (a programming error) is passed on unchanged. */
-function dataSelectionError(partition: number, id: number, err: unknown): unknown {
-  if (err instanceof TypeError) return err;
-  const e = toDiasporaError(err);
-  const code = e instanceof DiasporaError ? e.code : ErrorCode.GENERIC;
-  return new DiasporaError(code, `partition ${partition} event ${id}: ${e.message}`, {
-    ...(e instanceof DiasporaError ? e.details : {}),
-    partition,
-    id,
-    cause: err,
-  });
-}
-
-
 /**
  * `M` is the metadata type of the events (default: any JSON value), a compile-time promise only: events are not
  * checked against it at run time (configure a schema validator on the topic for that).
  */
-export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
+export class Consumer<M = JsonValue> implements Acknowledger, AsyncIterable<Event<M>> {
   readonly dataSelector: DataSelector | undefined;
   readonly dataAllocator: DataAllocator | undefined;
   readonly targets: readonly number[];
@@ -172,22 +171,30 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
   private startupError: unknown;
   private deliveries = 0;
   private sliceStart = performance.now();
+  /** Work on a pool's worker threads (module references, sessions); see lib/threads/. */
+  private readonly threads: ConsumerThreads;
+  private fireWake: () => void = () => {};
+  private wakeSignal = new Promise<void>((r) => (this.fireWake = r));
 
   private constructor(
     readonly topic: ConsumerTopic,
     readonly name: string,
     options: ConsumerOptions<M>,
   ) {
-    if (options.dataSelector !== undefined && typeof options.dataSelector !== 'function') throw new TypeError('dataSelector must be a function');
-    if (options.dataAllocator !== undefined && typeof options.dataAllocator !== 'function') throw new TypeError('dataAllocator must be a function');
-    // The metadata handed to them is the event's decoded JSON, typed M by the caller's promise.
-    this.dataSelector = options.dataSelector as DataSelector | undefined;
-    this.dataAllocator = options.dataAllocator as DataAllocator | undefined;
+    const sel = options.dataSelector;
+    const alloc = options.dataAllocator;
+    if (sel !== undefined && typeof sel !== 'function' && !isModuleRef(sel)) throw new TypeError('dataSelector must be a function or a module reference { module, export? }');
+    if (alloc !== undefined && typeof alloc !== 'function' && !isModuleRef(alloc)) throw new TypeError('dataAllocator must be a function or a module reference { module, export? }');
+    // A module reference is loaded by start() (for this thread) and by each worker thread.
+    this.dataSelector = typeof sel === 'function' ? (sel as DataSelector) : undefined;
+    this.dataAllocator = typeof alloc === 'function' ? (alloc as DataAllocator) : undefined;
     this.batchSize = checkBatchSize(options.batchSize);
     this.readBatch = this.batchSize === BatchSize.Adaptive ? ADAPTIVE_READ_BATCH : this.batchSize;
     this.maxNumBatches = checkPositiveInt(options.maxNumBatches, 'maxNumBatches', 2);
     if (options.threadPool !== undefined && !(options.threadPool instanceof ThreadPool)) throw new TypeError('threadPool must be a ThreadPool');
     this.threadPool = options.threadPool ?? defaultThreadPool();
+    this.threads = new ConsumerThreads(topic, sel as DataSelector | ModuleRef | undefined, alloc as DataAllocator | ModuleRef | undefined);
+    this.threads.check(this.threadPool, undefined);
     this.durable = options.durable ?? true;
     if (typeof this.durable !== 'boolean') throw new TypeError('durable must be a boolean');
     this.standby = options.standby ?? false;
@@ -250,6 +257,10 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
   }
 
   private async start(): Promise<void> {
+    const work = await this.threads.loadOnThisThread();
+    // Loaded from module references: set once here, before any event is made.
+    (this as { dataSelector: DataSelector | undefined }).dataSelector ??= work.selector;
+    (this as { dataAllocator: DataAllocator | undefined }).dataAllocator ??= work.allocator;
     if (this.durable) this.offsets = await this.topic.backend.openOffsets(this.name);
     if (!this.durable) {
       await Promise.all(this.parts.map((st) => this.activate(st)));
@@ -565,6 +576,8 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
 
   /** Interrupts a wait so that state changes (a standby claim, close) are noticed. */
   private wake(): void {
+    this.fireWake();
+    this.wakeSignal = new Promise<void>((r) => (this.fireWake = r));
     this.waitAbort?.abort();
     if (!this.waiting && this.waiters.length > 0) this.serveWaiters();
   }
@@ -585,12 +598,15 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
    * Processes events with `processor` until it throws StopEventProcessor, `maxEvents` were processed,
    * `timeoutMs` passed without any event, the consumer reached its end (`until: 'end'`) or was closed.
    * Resolves to the number of events processed. A processor error stops the loop and rejects (after the
-   * processors already running finished). With a pool of n > 0, up to n processors run concurrently.
+   * processors already running finished). `processor` is a function (run on this thread, up to `concurrency` at
+   * once) or a module reference `{ module, export? }`; with a pool of n >= 1 threads it must be a module reference
+   * (as must the selector and allocator) and runs on the pool's worker threads (see docs/thread-pool.md).
    */
-  async process(processor: EventProcessor<M>, options: ProcessOptions = {}): Promise<number> {
-    if (typeof processor !== 'function') throw new TypeError('processor must be a function');
+  async process(processor: EventProcessor<M> | ModuleRef, options: ProcessOptions = {}): Promise<number> {
+    if (typeof processor !== 'function' && !isModuleRef(processor)) throw new TypeError('processor must be a function or a module reference { module, export? }');
     checkOptionKeys(options, PROCESS_OPTION_KEYS, 'process options');
     if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`);
+    if (typeof options !== 'object' || options === null) throw new TypeError('process options must be an object');
     const timeoutMs = options.timeoutMs ?? -1;
     if (typeof timeoutMs !== 'number') throw new TypeError('timeoutMs must be a number');
     if (Number.isNaN(timeoutMs)) throw outOfRange('timeoutMs', 'a number of milliseconds (negative: never)', timeoutMs);
@@ -599,20 +615,60 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     if (maxEvents !== Infinity && (!Number.isSafeInteger(maxEvents) || maxEvents < 0)) throw outOfRange('maxEvents', 'a non-negative integer or Infinity', maxEvents);
     const pool = options.threadPool ?? this.threadPool;
     if (!(pool instanceof ThreadPool)) throw new TypeError('threadPool must be a ThreadPool');
+    const ordering = options.ordering ?? 'ordered';
+    if (ordering !== 'ordered' && ordering !== 'unordered') throw new TypeError("ordering must be 'ordered' or 'unordered'");
+    const concurrency = checkPositiveInt(options.concurrency, 'concurrency', 1);
+    this.threads.check(pool, processor as EventProcessor | ModuleRef);
+    if (pool.threadCount > 0 && options.concurrency !== undefined) {
+      throw new DiasporaError(ErrorCode.BAD_CONFIG, 'concurrency applies to processors on this thread; a threaded pool runs one processor per thread');
+    }
     this.processing++;
     let release!: () => void;
     const prevDone = this.processDone;
     this.processDone = new Promise<void>((r) => (release = r));
     try {
       await prevDone;
-      return await this.processLoop(processor, timeoutMs, maxEvents, pool);
+      if (pool.threadCount > 0) return await this.threads.run(pool, processor as ModuleRef, this.threadedHost(), { maxEvents, timeoutMs, ordering, untilEnd: this.until === 'end' });
+      const fn = typeof processor === 'function' ? processor : ((await this.threads.loadProcessor(processor)) as EventProcessor<M>);
+      return await this.processLoop(fn, timeoutMs, maxEvents, concurrency);
     } finally {
       this.processing--;
       release();
     }
   }
 
-  private async processLoop(processor: EventProcessor<M>, timeoutMs: number, maxEvents: number, pool: ThreadPool): Promise<number> {
+  /** The view of this consumer that the threaded loop works with (lib/threads/threaded-process.ts). */
+  private threadedHost(): ConsumerWork {
+    // Events read ahead for pull() (or handed back by an interrupted process()) are handed out again by the loop.
+    for (const st of this.parts) {
+      st.next -= st.buffer.length - st.pos;
+      st.buffer = [];
+      st.pos = 0;
+    }
+    for (const ev of this.pushedBack.splice(0)) {
+      const st = this.byIndex.get(ev.partition);
+      if (st) st.next = Math.min(st.next, ev.id);
+    }
+    const self = this;
+    return {
+      parts: this.parts,
+      get stopped() {
+        return self.stopped;
+      },
+      takeError: () => {
+        const e = this.startupError;
+        this.startupError = undefined;
+        return e;
+      },
+      acknowledge: (partition, id) => {
+        if (!this.isClosed) void this.acknowledge(partition, id).catch(() => undefined);
+      },
+      persistAcks: () => this.persistAcks(),
+      wakeSignal: () => this.wakeSignal,
+    };
+  }
+
+  private async processLoop(processor: EventProcessor<M>, timeoutMs: number, maxEvents: number, concurrency: number): Promise<number> {
     let count = 0;
     let stop = false;
     let failure: unknown;
@@ -642,7 +698,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
         sliceStart = performance.now();
       }
       count++;
-      if (pool.threadCount === 0) {
+      if (concurrency === 1) {
         try {
           const r = processor(ev);
           if (r && typeof (r as Promise<void>).then === 'function') await r;
@@ -650,12 +706,18 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
           onError(err);
         }
       } else {
-        while (inFlight.size >= pool.threadCount) await Promise.race(inFlight);
+        while (inFlight.size >= concurrency) await Promise.race(inFlight);
         if (stop) break;
-        const job = pool.pushWork(() => processor(ev as Event<M>)).then(
-          () => undefined,
-          (err) => onError(err),
-        );
+        let job: Promise<void>;
+        try {
+          job = Promise.resolve(processor(ev as Event<M>)).then(
+            () => undefined,
+            (err) => onError(err),
+          );
+        } catch (err) {
+          onError(err);
+          continue;
+        }
         inFlight.add(job);
         void job.then(() => inFlight.delete(job));
       }
@@ -810,6 +872,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     this.startAbort.abort();
     this.waitAbort?.abort();
     for (const w of this.waiters.splice(0)) w.resolve(null);
+    this.wake();
     if (this.processing > 0) {
       await Promise.race([this.processDone, new Promise<void>((r) => setTimeout(r, graceMs).unref())]);
     }
@@ -817,6 +880,12 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     this.persistAcks();
     this.isClosed = true;
     const errors: unknown[] = [];
+    // The workers' state for this consumer goes (the pool's threads too when no other consumer uses them).
+    try {
+      await this.threads.close();
+    } catch (err) {
+      errors.push(err);
+    }
     for (const st of this.parts) {
       if (st.claim) {
         try {

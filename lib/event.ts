@@ -6,7 +6,7 @@
 // parse moves no error that a healthy log can produce.
 
 import { encodeJsonMetadata, type Serializer } from './components/serializer.js';
-import { DiasporaError, ErrorCode } from './errors.js';
+import { undecodableMetadata } from './event-errors.js';
 import type { Future } from './future.js';
 import type { DataView } from './data/data-view.js';
 import type { JsonValue } from './json.js';
@@ -21,14 +21,6 @@ const UNPARSED: unique symbol = Symbol('unparsed');
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** @internal an event's stored metadata could not be decoded (written by a foreign writer or another serializer). */
-export function undecodableMetadata(partition: number, id: number, err: unknown): DiasporaError {
-  return new DiasporaError(ErrorCode.CORRUPTION, `partition ${partition} event ${id}: ${(err as Error).message}`, {
-    partition,
-    id,
-    cause: err,
-  });
-}
 
 /** `M`: the metadata type the consumer was opened with (`topic.consumer<M>()`), not checked at run time. */
 export class Event<M = JsonValue> {

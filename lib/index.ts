@@ -16,6 +16,8 @@ export {
 export { Event } from './event.js';
 export { Future } from './future.js';
 export { ThreadPool, makeThreadPool, defaultThreadPool } from './thread-pool.js';
+export type { ModuleRef } from './threads/module-ref.js';
+export type { ProcessOrdering } from './threads/threaded-process.js';
 export { BatchSize, Ordering } from './options.js';
 export { DiasporaError, InvalidMetadata, StopEventProcessor, ErrorCode, type ErrorDetails } from './errors.js';
 export type { JsonValue, JsonObject, JsonPrimitive } from './json.js';

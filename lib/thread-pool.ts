@@ -1,9 +1,14 @@
-// ThreadPool: where producers and `Consumer.process` run their jobs.
-// Node runs JavaScript on one thread, so a pool does not add CPU parallelism: with 0 "threads" jobs run inline
-// (synchronously, in the caller), and with n > 0 up to n jobs run concurrently, which lets asynchronous jobs
-// (processors that await I/O, timers, other services) overlap. Jobs of higher priority start first.
+// ThreadPool: where `Consumer.process` runs its work, and how many producer jobs run at once.
+// A pool of n >= 1 threads owns n worker threads (lib/threads/), started on first use: `Consumer.process` runs the
+// data selector, allocator and processor there when they are named by module (a closure cannot cross a thread).
+// `pushWork` takes closures, so its jobs run on the calling thread: inline with 0 threads, else up to n at once
+// (overlapping asynchronous jobs such as engine writes). Jobs of higher priority start first.
+
+import { WorkerGroup } from './threads/worker-group.js';
 
 export class ThreadPool {
+  private group: WorkerGroup | undefined;
+
   private readonly queue: Array<{ job: () => unknown; priority: number; seq: number; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
   private running = 0;
   private seq = 0;
@@ -12,13 +17,33 @@ export class ThreadPool {
     if (!Number.isInteger(threadCount) || threadCount < 0) throw new TypeError('threadCount must be a non-negative integer');
   }
 
+  /** @internal The pool's worker threads (none for a 0-thread pool). */
+  get workers(): WorkerGroup | undefined {
+    if (this.threadCount === 0) return undefined;
+    return (this.group ??= new WorkerGroup(this.threadCount));
+  }
+
+  /** Worker threads currently running (they start on first use and stop when the last consumer using them closes). */
+  get liveThreads(): number {
+    return this.group?.liveThreads ?? 0;
+  }
+
+  /**
+   * Terminates the worker threads now (work still running in them is abandoned: close the consumers first, which
+   * drains them). The pool stays usable: threads start again on next use.
+   */
+  async close(): Promise<void> {
+    await this.group?.terminate();
+  }
+
   /** Jobs waiting to start plus jobs running. */
   get size(): number {
     return this.queue.length + this.running;
   }
 
   /**
-   * Runs `job` (inline for a 0-thread pool, else when one of the n slots is free) and resolves with its result.
+   * Runs `job` on the calling thread (inline for a 0-thread pool, else when one of the n slots is free) and resolves
+   * with its result.
    * Higher `priority` starts first; equal priorities run in submission order.
    */
   pushWork<T>(job: () => T | PromiseLike<T>, priority = 0): Promise<T> {

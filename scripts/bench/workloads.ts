@@ -143,7 +143,9 @@ export async function consume(topic: TopicHandle, o: ConsumeOptions): Promise<Me
   };
   const t0 = performance.now();
   if (o.mode === 'process') {
-    await consumer.process(onEvent, { maxEvents: o.events, threadPool: o.threads ? makeThreadPool(o.threads) : undefined });
+    // onEvent is a closure: it runs on this thread; -p n keeps up to n processors in flight (worker threads need a
+    // processor module: see scripts/bench/thread-pool.ts).
+    await consumer.process(onEvent, { maxEvents: o.events, concurrency: o.threads || undefined });
   } else if (o.mode === 'iterator') {
     for await (const e of consumer) {
       onEvent(e);

@@ -1,45 +1,21 @@
 // The image-rectangle example of the Diaspora consumer documentation, end to end on the files driver:
 // events carry a W*H monochrome image (row-major, one byte per pixel); consumers ask only for the w*h rectangle at
-// (x, y), once zero-copy (slices of the mapped segment file) and once gathered into one buffer per event.
+// (x, y), once zero-copy (slices of the mapped segment file) and once gathered into one buffer per event; then the
+// same two ways on a 2-thread pool, where the selector, allocator and a checking processor run in worker threads
+// (named by module: image-rectangle-work.ts).
 // Run: npx tsc -p tsconfig.json && node dist/scripts/examples/image-rectangle.js
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bufferAllocator, DataDescriptor, Driver, type DataSelector, type JsonValue } from '../../lib/index.js';
+import { bufferAllocator, Driver } from '../../lib/index.js';
+import { expectedData, makeImage, rectangleSelector, type ImageMetadata } from './image-rectangle-work.js';
 
-interface ImageMetadata {
-  width: number;
-  height: number;
-  energy: number;
-}
-
-const rect = { x: 3, y: 2, w: 5, h: 4 };
-
-/** Keeps energetic events only, and of those only the rectangle: rows first, then w bytes of each row. */
-const rectangleSelector: DataSelector = (metadata: JsonValue, D: DataDescriptor) => {
-  const { width: W, energy } = metadata as unknown as ImageMetadata;
-  if (energy <= 20) return null; // no data for this event (the allocator is not called)
-  const { x, y, w, h } = rect;
-  const rows = D.makeSubView(y * W + x, W * h); // the h rows holding the rectangle, from its first pixel
-  return rows.makeStridedView(0, h, w, W - w); // same as D.makeStridedView(y * W + x, h, w, W - w)
-};
-
-function makeImage(W: number, H: number, seed: number): Buffer {
-  const image = Buffer.alloc(W * H);
-  for (let i = 0; i < image.length; i++) image[i] = (i * 7 + seed) % 256;
-  return image;
-}
-
-function expectedRectangle(image: Buffer, W: number): Buffer {
-  const rows: Buffer[] = [];
-  for (let r = rect.y; r < rect.y + rect.h; r++) rows.push(image.subarray(r * W + rect.x, r * W + rect.x + rect.w));
-  return Buffer.concat(rows);
-}
+const work = new URL('./image-rectangle-work.js', import.meta.url);
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'image-rectangle-'));
 try {
   const driver = await Driver.create('files', { root_path: root });
-  await driver.createTopic('images', { options: { num_partitions: 1 } });
+  await driver.createTopic('images', { options: { num_partitions: 2 } }); // two partitions: two threads at work
   const topic = await driver.openTopic('images');
 
   const W = 16;
@@ -48,7 +24,7 @@ try {
   const producer = topic.producer({ name: 'camera' });
   for (let i = 0; i < 6; i++) {
     images.push(makeImage(W, H, i));
-    producer.push({ width: W, height: H, energy: i * 10 }, images[i]); // energies 0, 10, ..., 50
+    producer.push({ width: W, height: H, energy: i * 10, seed: i }, images[i], i % 2); // energies 0, 10, ..., 50
   }
   await producer.flush();
   await producer.close();
@@ -63,7 +39,7 @@ try {
     for await (const event of consumer) {
       const { energy } = event.metadata as unknown as ImageMetadata;
       const data = event.data; // a DataView: segments + size
-      const expected = energy > 20 ? expectedRectangle(images[event.id], W) : Buffer.alloc(0);
+      const expected = expectedData(event.metadata as unknown as ImageMetadata);
       const ok = data.toBuffer().equals(expected);
       if (!ok) failures++;
       console.log(
@@ -73,6 +49,25 @@ try {
       event.acknowledge();
     }
     await consumer.close();
+  }
+
+  // The same on two worker threads: each worker maps the segment file itself (zero copy there too), runs the
+  // selector (and allocator), and the processor checks the bytes (throwing, which fails process(), if wrong).
+  const pool = driver.makeThreadPool(2);
+  for (const mode of ['zero-copy', 'gathered'] as const) {
+    const consumer = await topic.consumer(`threaded-${mode}`, {
+      dataSelector: { module: work, export: 'rectangleSelector' },
+      dataAllocator: mode === 'gathered' ? { module: work, export: 'bufferAllocator' } : undefined,
+      until: 'end',
+    });
+    try {
+      const n = await consumer.process({ module: work, export: 'checkRectangle' }, { threadPool: pool });
+      console.log(`threaded ${mode}: ${n} events checked on ${pool.threadCount} worker threads`);
+    } catch (err) {
+      failures++;
+      console.error(`threaded ${mode}: ${(err as Error).message}`);
+    }
+    await consumer.close(); // the last consumer using the pool: its threads end here
   }
   await driver.close();
   if (failures > 0) {

@@ -134,7 +134,7 @@ export function defineConsumerChecks(ctx: SuiteContext): void {
     });
   });
 
-  t0(`${label}: process() with maxEvents, StopEventProcessor (inline and pooled), idle timeout and errors`, async (t) => {
+  t0(`${label}: process() with maxEvents, StopEventProcessor (inline and concurrent), idle timeout and errors`, async (t) => {
     await withDriver(async (d) => {
       const topic = await topicWith(d);
       const p = topic.producer();
@@ -153,7 +153,6 @@ export function defineConsumerChecks(ctx: SuiteContext): void {
       const c3 = await topic.consumer('p3');
       let running = 0;
       let maxRunning = 0;
-      const pool = d.makeThreadPool(3);
       const count = await c3.process(
         async (e) => {
           running++;
@@ -162,7 +161,7 @@ export function defineConsumerChecks(ctx: SuiteContext): void {
           running--;
           if (e.id === 7) throw new StopEventProcessor();
         },
-        { threadPool: pool },
+        { concurrency: 3 },
       );
       t.true(count >= 8);
       t.true(maxRunning > 1 && maxRunning <= 3);
