@@ -137,7 +137,7 @@ const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
  * `M` is the metadata type of the events (default: any JSON value), a compile-time promise only: events are not
  * checked against it at run time (configure a schema validator on the topic for that).
  */
-export class Consumer<M = JsonValue> implements Acknowledger, AsyncIterable<Event<M>> {
+export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
   readonly dataSelector: DataSelector | undefined;
   readonly dataAllocator: DataAllocator | undefined;
   readonly targets: readonly number[];

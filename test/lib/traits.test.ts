@@ -35,12 +35,13 @@ async function fixture(t: ExecutionContext): Promise<Fixture> {
 
 /**
  * Every file and folder under root with its size and content hash (claim heartbeats change only mtimes). While an
- * object is closing, its close releases the consumer's claims meanwhile: `withoutClaims` leaves those out.
+ * object is closing, its close releases the consumer's claims and the writer's lease meanwhile: `withoutLocks`
+ * leaves those lock folders out (lock state, not data).
  */
-function tree(root: string, withoutClaims = false): string[] {
+function tree(root: string, withoutLocks = false): string[] {
   if (!fs.existsSync(root)) return [];
   return (fs.readdirSync(root, { recursive: true }) as string[])
-    .filter((rel) => !(withoutClaims && rel.includes('.claim')))
+    .filter((rel) => !(withoutLocks && (rel.includes('.claim') || rel.includes('writer.lock'))))
     .sort()
     .map((rel) => {
       const full = path.join(root, rel);

@@ -43,14 +43,12 @@ for (const format of ['native', 'reference'] as const) {
         t.is(held.first.code, null, 'event 0 read fine before the truncation');
         execFileSync('truncate', ['-s', '0', file]); // a real other process
         t.is(fs.statSync(file).size, 0);
-        let outcomes: Outcome[] | null = null;
-        child.on('message', (m: { type: string; outcomes: Outcome[] }) => {
-          if (m.type === 'outcomes') outcomes = m.outcomes;
-        });
+        // nextMessage waits for the IPC channel to close, not for 'exit' (which may be seen before the last message).
+        const reported = nextMessage<{ type: string; outcomes: Outcome[] }>(child, (m) => m.type === 'outcomes');
         child.send({ type: 'go' });
         const exit = await exitOf(child);
         t.deepEqual(exit, { code: 0, signal: null }, 'the reader survived (no SIGBUS)');
-        if (outcomes === null) return t.fail('no outcomes reported');
+        const { outcomes } = await reported;
         for (const o of outcomes as Outcome[]) {
           // Held events' data do not need the metadata file; their metadata does not need the data file. New reads need both.
           const touchesFile = o.what.startsWith('read') || (which === 'meta') === (o.what === 'held event 4 metadata');
