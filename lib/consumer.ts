@@ -774,6 +774,10 @@ export class Consumer implements Acknowledger, AsyncIterable<Event> {
     this.isClosed = true;
     const errors: unknown[] = [];
     for (const st of this.parts) {
+      // Records read ahead hold slices of the mappings: drop them, so that a closed consumer still referenced by
+      // the application does not keep a batch's worth of segment mappings alive.
+      st.buffer = [];
+      st.pos = 0;
       if (st.claim) {
         try {
           await st.claim.release();
