@@ -69,6 +69,16 @@ export interface ConsumerPosition {
   partitions: Array<{ partition: number; lastAcknowledged: number | null }>;
 }
 
+/** What an engine's crash recovery found in one partition (the topic handle adds the topic name and time). */
+export interface BackendRecoveryReport {
+  partition: number;
+  endId: number;
+  droppedEntries: number;
+  droppedBytes: number;
+  cut: boolean;
+  notes: string[];
+}
+
 export interface TopicBackend {
   readonly name: string;
   readonly numPartitions: number;
@@ -83,6 +93,11 @@ export interface TopicBackend {
   listConsumers(): MaybePromise<ConsumerPosition[]>;
   /** Sets a consumer's last acknowledged id (null = nothing acknowledged); CONSUMER_BUSY while it runs. */
   resetConsumer(consumerName: string, partition: number, lastAcked: number | null): MaybePromise<void>;
+  /**
+   * Sets the one function told, synchronously, of each crash-recovery finding of this topic's partitions (a torn
+   * tail cut at open or at an append). Engines that never recover anything omit it.
+   */
+  setRecoveryListener?(listener: (report: BackendRecoveryReport) => void): void;
   close(): MaybePromise<void>;
 }
 

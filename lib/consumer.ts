@@ -322,6 +322,16 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     st.end = end;
     st.lastRefresh = performance.now();
     st.committed = this.offsets ? await this.offsets.load(st.index) : null;
+    if (st.committed !== null && st.committed >= end) {
+      // Acknowledged events are gone (e.g. a 'buffered' log lost its tail to a power cut while the offsets file
+      // kept its write). Waiting at the old position would skip the ids the next producer re-assigns.
+      throw new DiasporaError(
+        ErrorCode.POSITION_PAST_END,
+        `consumer "${this.name}" acknowledged event ${st.committed} of partition ${st.index}, but the partition ends ` +
+          `at ${end} (events were lost, e.g. cut by crash recovery); move it with resetConsumer (e.g. to ${end} or 'earliest')`,
+        { partition: st.index, lastAcknowledged: st.committed, endId: end },
+      );
+    }
     st.ackTarget = st.committed;
     const from = this.from;
     const next = from === 'committed' ? (st.committed === null ? start : st.committed + 1) : await idAt(b, from, start, end);
@@ -887,6 +897,10 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
       errors.push(err);
     }
     for (const st of this.parts) {
+      // Records read ahead hold slices of the mappings: drop them, so that a closed consumer still referenced by
+      // the application does not keep a batch's worth of segment mappings alive.
+      st.buffer = [];
+      st.pos = 0;
       if (st.claim) {
         try {
           await st.claim.release();

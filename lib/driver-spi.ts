@@ -12,6 +12,7 @@ export type {
   BackendRecord,
   BackendAppendEvent,
   BackendPartitionStats,
+  BackendRecoveryReport,
   ConsumerPosition,
   VerifyProblem,
 } from './backend.js';

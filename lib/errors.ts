@@ -20,6 +20,8 @@ export const ErrorCode = {
   INVALID_VIEW: 'INVALID_VIEW',
   BUFFER_TOO_SMALL: 'BUFFER_TOO_SMALL',
   CONSUMER_BUSY: 'CONSUMER_BUSY',
+  /** A named consumer acknowledged events the partition no longer has (crash recovery cut them): reset it. */
+  POSITION_PAST_END: 'POSITION_PAST_END',
   LOCK_FAILED: 'LOCK_FAILED',
   IO: 'IO',
   TIMEOUT: 'TIMEOUT',

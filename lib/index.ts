@@ -4,6 +4,7 @@
 export { Driver, type CreateTopicSpec, type ComponentSpec } from './driver.js';
 export { registerDriver, type DriverFactory } from './driver-registry.js';
 export { TopicHandle, type TopicStats, type ResetTarget } from './topic.js';
+export { formatRecovery, type RecoveryReport, type RecoveryListener } from './recovery.js';
 export { Producer, type ProducerOptions, type PushData, type PushMetadata } from './producer.js';
 export {
   Consumer,

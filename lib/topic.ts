@@ -11,6 +11,7 @@ import { DiasporaError, ErrorCode } from './errors.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { idAt, isPosition, type Position } from './positions.js';
 import { Producer, type ProducerOptions } from './producer.js';
+import { RecoveryLog, type RecoveryListener, type RecoveryReport } from './recovery.js';
 
 export interface TopicStats {
   name: string;
@@ -29,6 +30,7 @@ export class TopicHandle {
   /** close() began: new calls are refused (the children are being flushed and closed). */
   private isClosing = false;
   private readonly children = new Set<{ close(): Promise<void> }>();
+  private readonly recoveryLog = new RecoveryLog();
 
   private constructor(
     readonly driver: TopicOwner,
@@ -47,6 +49,7 @@ export class TopicHandle {
       partitionSelectorFromMetadata(c.partitionSelector),
     ]);
     const t = new TopicHandle(driver, backend, validator, serializer, selector);
+    backend.setRecoveryListener?.((r) => t.recoveryLog.add({ topic: backend.name, ...r, at: Date.now() }));
     selector.setPartitions(t.partitions);
     return t;
   }
@@ -62,6 +65,22 @@ export class TopicHandle {
   /** One entry per partition (its index). */
   get partitions(): JsonObject[] {
     return Array.from({ length: this.backend.numPartitions }, (_, index) => ({ index }));
+  }
+
+  /**
+   * What crash recovery found in this topic's partitions since this handle was opened (torn tails cut when a
+   * partition was opened or appended to). Always empty for drivers that recover nothing (memory, nats).
+   */
+  get recovery(): readonly RecoveryReport[] {
+    return this.recoveryLog.reports;
+  }
+
+  /**
+   * Calls `cb` for each recovery report: at once for those already found, then as they happen (synchronously,
+   * inside the open, append or refresh that found them). Returns the function that stops the calls.
+   */
+  onRecovery(cb: RecoveryListener): () => void {
+    return this.recoveryLog.listen(cb);
   }
 
   private checkOpen(): void {

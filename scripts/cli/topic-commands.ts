@@ -1,7 +1,7 @@
 // `topic create | list | describe | delete | convert`.
 
 import { Command } from 'commander';
-import type { JsonObject } from '../../lib/index.js';
+import { formatRecovery, type JsonObject } from '../../lib/index.js';
 import { buildConfig } from './dotted-options.js';
 import { addDriverOptions, dottedOptions, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError } from './errors.js';
@@ -53,7 +53,7 @@ async function describeTopic(name: string, flags: DriverFlags & { json?: boolean
       const stats = await topic.stats();
       const consumers = await consumerLags(topic);
       if (flags.json) {
-        await writeOut(JSON.stringify({ name, info, partitions: stats.partitions, consumers }) + '\n');
+        await writeOut(JSON.stringify({ name, info, partitions: stats.partitions, consumers, recovery: topic.recovery }) + '\n');
         return;
       }
       let out = `topic ${name}\n`;
@@ -73,6 +73,8 @@ async function describeTopic(name: string, flags: DriverFlags & { json?: boolean
         for (const c of consumers) for (const p of c.partitions) crow.push([c.name, String(p.partition), p.lastAcknowledged === null ? '-' : String(p.lastAcknowledged), String(p.endId), String(p.lag)]);
         out += '\n' + table(crow);
       }
+      // Opening the partitions (for their stats) ran crash recovery: say what it cut or found.
+      if (topic.recovery.length > 0) out += '\n' + topic.recovery.map((r) => formatRecovery(r) + '\n').join('');
       await writeOut(out);
     });
   });

@@ -7,6 +7,7 @@ import type {
   BackendAppendEvent,
   BackendPartitionStats,
   BackendRecord,
+  BackendRecoveryReport,
   ClaimHandle,
   ConsumerPosition,
   DriverBackend,
@@ -23,6 +24,7 @@ import { createTopicStore, listTopicStores, openTopicStore, removeTopicStore, to
 import { convertTopic } from '../../../storage/convert-topic.js';
 import type { FlushBehavior, PartitionLogLike, PartitionOptions, TopicStoreLike } from '../../../storage/types.js';
 import { readFilesDriverOptions, type FilesDriverOptions } from './files-options.js';
+import { RecoveryTracker } from './recovery-tracker.js';
 
 /** Runs an engine call, converting its errors to DiasporaErrors. */
 function guard<T>(fn: () => T): T {
@@ -34,16 +36,35 @@ function guard<T>(fn: () => T): T {
 }
 
 class FilesPartition implements PartitionBackend {
-  constructor(private readonly log: PartitionLogLike) {}
+  private readonly recovery: RecoveryTracker;
+
+  constructor(
+    private readonly log: PartitionLogLike,
+    onRecovery: (report: BackendRecoveryReport) => void,
+  ) {
+    // Opening ran recovery (a writer cut a torn tail, or a reader found one); appends and refreshes may run it again.
+    this.recovery = new RecoveryTracker(log, onRecovery);
+    this.recovery.check();
+  }
 
   append(events: readonly BackendAppendEvent[]): number {
-    return guard(() => this.log.append(events).firstId);
+    let firstId: number | undefined;
+    try {
+      firstId = guard(() => this.log.append(events).firstId);
+      return firstId;
+    } finally {
+      this.recovery.check(firstId);
+    }
   }
   flush(): void {
     guard(() => this.log.flush());
   }
   refresh(): number {
-    return guard(() => this.log.refresh());
+    try {
+      return guard(() => this.log.refresh());
+    } finally {
+      this.recovery.check();
+    }
   }
   startId(): number {
     return this.log.startId;
@@ -67,6 +88,9 @@ class FilesPartition implements PartitionBackend {
 
 class FilesTopic implements TopicBackend {
   private readonly partitions: FilesPartition[] = [];
+  private recoveryListener: ((report: BackendRecoveryReport) => void) | null = null;
+  /** Reports found before a listener was set. */
+  private readonly pendingRecovery: BackendRecoveryReport[] = [];
 
   constructor(
     private readonly store: TopicStoreLike,
@@ -90,7 +114,17 @@ class FilesTopic implements TopicBackend {
     if (!Number.isInteger(i) || i < 0 || i >= this.numPartitions) {
       throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `topic "${this.name}" has no partition ${i}`);
     }
-    return (this.partitions[i] ??= new FilesPartition(guard(() => this.store.partition(i))));
+    return (this.partitions[i] ??= new FilesPartition(guard(() => this.store.partition(i)), (r) => this.reportRecovery(r)));
+  }
+
+  setRecoveryListener(listener: (report: BackendRecoveryReport) => void): void {
+    this.recoveryListener = listener;
+    for (const r of this.pendingRecovery.splice(0)) listener(r);
+  }
+
+  private reportRecovery(report: BackendRecoveryReport): void {
+    if (this.recoveryListener === null) this.pendingRecovery.push(report);
+    else this.recoveryListener(report);
   }
 
   openOffsets(consumerName: string): OffsetsBackend {
