@@ -20,7 +20,7 @@ import { STAGE_LIMIT, staging, writeAll, writePieces } from './write-pieces.js';
 import { Segment } from './segment.js';
 import { fsyncDir, listSegmentBases, segmentPaths } from './segment-files.js';
 import { WriterLock, MAX_HOLD_MS, sleepSync } from './writer-lock.js';
-import { repairTail, mergeReports } from './recovery.js';
+import { findTornTail, repairTail, mergeReports } from './recovery.js';
 import {
   RecoveryPointReader, RecoveryPointWriter, currentBootId, protectedEnd, readRecoveryPoint, recoveryPointPath, type RecoveryPointState,
 } from './recovery-point.js';
@@ -113,6 +113,9 @@ export class PartitionLog implements PartitionLogLike {
     const log = new PartitionLog(path.resolve(dir), index, options);
     try {
       log.refresh();
+      // A torn tail that no live writer is finishing is reported as found (and left for the next writer to cut).
+      const last = log.segments[log.segments.length - 1];
+      if (last !== undefined && log.lock.noLiveHolder()) log.recovery = findTornTail(last, index);
     } catch (err) {
       log.close();
       throw err;
@@ -314,6 +317,8 @@ export class PartitionLog implements PartitionLogLike {
       const cut = repairTail(last, guard, this.index);
       // Ids the files still had some trace of (cut just now) are not counted again as lost below.
       found = this.endId + (cut?.droppedEntries ?? 0);
+      // What a read-only look found is superseded by what this repair cut (or found gone meanwhile).
+      if (this.recovery?.truncated === false) this.recovery = null;
       this.recovery = mergeReports(this.recovery, cut);
       // Timestamps never decrease within a partition: findByTime relies on it.
       this.lastTimestamp = Math.max(this.lastTimestamp, last.lastTimestamp() ?? 0);

@@ -105,3 +105,35 @@ export function mergeReports(into: RecoveryReport | null, more: RecoveryReport |
     truncated: into.truncated || more.truncated,
   };
 }
+
+/**
+ * What the next writer's repair will cut from `seg` (the last segment), found by a read-only open without touching
+ * anything: a partial index entry and metadata/data bytes past the last committed entry. Call only when no live
+ * writer holds the lock (a live writer's batch in progress looks the same). Null when the tail is clean.
+ */
+export function findTornTail(seg: Segment, partition: number): RecoveryReport | null {
+  const notes: string[] = [];
+  const cuts: RecoveryCut[] = [];
+  let droppedEntries = 0;
+  let droppedBytes = 0;
+  const keepIndex = seg.count * ENTRY_SIZE;
+  const indexSize = fileSize(seg.paths.index);
+  if (indexSize > keepIndex) {
+    const whole = Math.floor((indexSize - keepIndex) / ENTRY_SIZE);
+    const partial = (indexSize - keepIndex) % ENTRY_SIZE;
+    droppedEntries = whole + (partial > 0 ? 1 : 0);
+    const reason = `${whole} uncommitted whole entr${whole === 1 ? 'y' : 'ies'}, ${partial} bytes of a partial entry`;
+    notes.push(`${seg.paths.index}: ${indexSize - keepIndex} torn bytes from offset ${keepIndex} (${reason}); left in place, the next writer cuts them`);
+    cuts.push({ file: seg.paths.index, offset: keepIndex, bytes: indexSize - keepIndex, reason });
+  }
+  for (const [file, end] of [[seg.paths.meta, seg.metaEnd()], [seg.paths.data, seg.dataEnd()]] as const) {
+    const size = fileSize(file);
+    if (size > end) {
+      droppedBytes += size - end;
+      notes.push(`${file}: ${size - end} orphan bytes from offset ${end}; left in place, the next writer cuts them`);
+      cuts.push({ file, offset: end, bytes: size - end, reason: 'bytes past the last committed entry (written by a writer that died before committing them)' });
+    }
+  }
+  if (notes.length === 0) return null;
+  return { partition, firstCutId: droppedEntries > 0 ? seg.endId : null, droppedEntries, droppedBytes, notes, cuts, truncated: false };
+}

@@ -3,10 +3,11 @@
 // a GenerationLock in the folder `writer.lock.d` of the partition: a dead writer's lock is taken over at once by
 // exactly one contender, a live writer's lock never (see generation-lock.ts, docs/locks.md). Everything here is
 // synchronous: appends must work even when the event loop never turns, so waiting is a sleep loop (Atomics.wait).
+import fs from 'node:fs';
 import path from 'node:path';
 import { StorageError } from './types.js';
 import { WRITER_LOCK_NAME } from './segment-files.js';
-import { GenerationLock, isFromThisInstance, type Lease, type LockRecord } from './generation-lock.js';
+import { GenerationLock, isAbandoned, isFromThisInstance, type Lease, type LockRecord } from './generation-lock.js';
 import { legacyHolder, type LegacyHolder } from './legacy-lock.js';
 import { describeProcess } from './process-liveness.js';
 
@@ -42,6 +43,9 @@ export function sleepSync(ms: number): void {
  */
 const heldInProcess = new Map<string, WriterLock>();
 
+/** errno codes of a disk that is full, read-only or failing. */
+const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
+
 export class WriterLock {
   /** The lock folder. */
   readonly lockPath: string;
@@ -65,6 +69,24 @@ export class WriterLock {
 
   get isHeld(): boolean {
     return this.lease !== null && !this.lost;
+  }
+
+  /**
+   * True when no live process holds the lock (never used, free, or its holder died): a read-only look, taking and
+   * changing nothing. A record this version cannot read counts as held; so does an old-version lock directory.
+   */
+  noLiveHolder(): boolean {
+    if (this.isHeld) return false;
+    if (fs.existsSync(this.legacyPath)) return false;
+    let cur: { gen: number; record: LockRecord | null } | null;
+    try {
+      cur = this.gens.current();
+    } catch {
+      return false;
+    }
+    if (cur === null) return true;
+    const r = cur.record;
+    return r === null || r.state === 'free' || isAbandoned(r);
   }
 
   /** Milliseconds since the lock was (re)acquired. */
@@ -93,7 +115,9 @@ export class WriterLock {
       }
       lease = r.lease;
     } catch (err) {
-      throw new StorageError('LOCK_FAILED', `cannot take writer lock ${this.lockPath}: ${(err as Error).message}`, {
+      // A full or failing disk is what the user must hear about (IO), not a lock problem: taking a lock writes a file.
+      const code = DISK_ERRNOS.has((err as NodeJS.ErrnoException).code ?? '') ? 'IO' : 'LOCK_FAILED';
+      throw new StorageError(code, `cannot take writer lock ${this.lockPath}: ${(err as Error).message}`, {
         file: this.lockPath, cause: err,
       });
     }

@@ -76,6 +76,7 @@ const MAIN_EXPORTS = [
   'DefaultValidator', 'DiasporaError', 'Driver', 'ErrorCode', 'Event', 'EventbridgeValidator', 'Future',
   'InvalidMetadata', 'Ordering', 'Producer', 'SchemaSerializer', 'SchemaValidator', 'StopEventProcessor',
   'ThreadPool', 'TopicHandle', 'bufferAllocator', 'compileEventbridgePattern', 'defaultThreadPool',
+  'formatRecovery',
   'fullDataSelector', 'makeThreadPool', 'partitionSelectorFromMetadata', 'registerDriver',
   'registerPartitionSelector', 'registerSerializer', 'registerValidator', 'selectData', 'serializerFromMetadata',
   'validatorFromMetadata',
