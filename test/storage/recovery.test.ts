@@ -64,7 +64,9 @@ for (const mode of ['buffered', 'on_flush', 'immediate'] as const) test(`a torn 
     } else {
       // A read-only open leaves the torn tail out of the log without touching the files.
       expectFirst(t, log, n - 1);
-      t.is(log.recovery, null);
+      // ... and reports what it found (not cut: truncated false) when there is anything past the last entry.
+      if (cut === 0) t.is(log.recovery, null);
+      else t.is(log.recovery?.truncated, false, `cut at ${cut} is reported as found`);
       t.deepEqual((['meta', 'data', 'index'] as const).map((k) => fs.statSync(dp[k]).size), sizesBefore, 'opening changed nothing');
       t.deepEqual(log.append([events[n - 1]!]), { firstId: n - 1, count: 1 }, 'the log accepts appends after recovery');
       expectFirst(t, log, n);
@@ -97,7 +99,7 @@ test('garbage appended to index, metadata and data files is left out by readers 
   const log = PartitionLog.open(dir, 0);
   t.teardown(() => log.close());
   expectFirst(t, log, 4);
-  t.is(log.recovery, null, 'a read-only open cuts nothing');
+  t.like(log.recovery, { truncated: false, droppedEntries: 4, droppedBytes: 13 + 1000 }, 'a read-only open reports, cuts nothing');
   t.is(fs.statSync(p.index).size, sizes.index + 3 * ENTRY_SIZE + 5);
   t.deepEqual(log.append([events[4]!]), { firstId: 4, count: 1 });
   expectFirst(t, log, 5);
