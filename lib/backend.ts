@@ -72,10 +72,21 @@ export interface ConsumerPosition {
 /** What an engine's crash recovery found in one partition (the topic handle adds the topic name and time). */
 export interface BackendRecoveryReport {
   partition: number;
+  /**
+   * The committed end of the partition once the torn tail is set aside: the dropped index entries would have been
+   * ids `endId .. endId + droppedEntries - 1` (they were never committed, so no reader saw them).
+   */
   endId: number;
+  /** Index entries dropped from the tail (partial, failing their checksum, or pointing at missing bytes). */
   droppedEntries: number;
+  /** Orphan metadata/data bytes (written by a writer that died before committing them). */
   droppedBytes: number;
+  /**
+   * true: the files were cut back to the committed end. false: found but left in place (another writer may be
+   * active, or the topic was opened read-only); readers ignore it and the next writer cuts it.
+   */
   cut: boolean;
+  /** Why: human-readable lines naming the file and byte offset of what was dropped. */
   notes: string[];
 }
 

@@ -1,26 +1,10 @@
 // Recovery reports: what crash recovery found (and usually cut) in a topic's storage, handed to the user instead of
 // being dropped silently. Engines that recover nothing (memory, nats: the server keeps its own log) never report.
+import type { BackendRecoveryReport } from './backend.js';
 
-/** One finding of crash recovery in one partition, as noticed by this process. */
-export interface RecoveryReport {
+/** One finding of crash recovery in one partition, as noticed by this process (fields: see BackendRecoveryReport). */
+export interface RecoveryReport extends BackendRecoveryReport {
   topic: string;
-  partition: number;
-  /**
-   * The committed end of the partition once the torn tail is set aside: the dropped index entries would have been
-   * ids `endId .. endId + droppedEntries - 1` (they were never committed, so no reader saw them).
-   */
-  endId: number;
-  /** Index entries dropped from the tail (partial, failing their checksum, or pointing at missing bytes). */
-  droppedEntries: number;
-  /** Orphan metadata/data bytes (written by a writer that died before committing them). */
-  droppedBytes: number;
-  /**
-   * true: the files were cut back to the committed end. false: found but left in place (another writer may be
-   * active, or the topic was opened read-only); readers ignore it and the next writer cuts it.
-   */
-  cut: boolean;
-  /** Why: human-readable lines naming the file and byte offset of what was dropped. */
-  notes: string[];
   /** When this process noticed it (ms since the epoch). */
   at: number;
 }
