@@ -1,7 +1,7 @@
 // Resources stay bounded: many open/close cycles of driver, topic, producer and named consumer, and many segment
 // rolls (a tiny segment_bytes), leave no descriptors (/proc/self/fd), no mappings of the topic's files
 // (/proc/self/maps) and no unbounded RSS growth behind. Counts are compared before/after with generous margins.
-// Cycles: DIASPORA_OPEN_CYCLES (default 150 in npm test, to stay well under a minute on a loaded machine; the issue asks for 5000).
+// Cycles: DIASPORA_OPEN_CYCLES (default 5000, as the issue asks: about 20 s on an idle 2-core machine).
 import test from 'ava';
 import fs from 'node:fs';
 import v8 from 'node:v8';
@@ -13,7 +13,7 @@ import { tempRoot } from './torn-tail.js';
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
-const CYCLES = Number(process.env.DIASPORA_OPEN_CYCLES ?? 150);
+const CYCLES = Number(process.env.DIASPORA_OPEN_CYCLES ?? 5000);
 
 function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
