@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
+import { PartitionLog } from '../../storage/partition-log.js';
 
 export function tempDir(t: ExecutionContext, prefix = 'diaspora-storage-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -82,4 +83,15 @@ export function raceEvent(round: number, p: number, i: number): { metadata: Buff
     metadata: Buffer.from(JSON.stringify({ round, p, i })),
     data: payload(round * 8 + p, i, (i * 37 + p * 11 + round) % 700),
   };
+}
+
+/** Two handles on partition 0 of `dir` (one appends, one reads), both closed when the test ends. */
+export function writerAndReader(t: ExecutionContext, dir: string): { writer: PartitionLog; reader: PartitionLog } {
+  const writer = PartitionLog.open(dir, 0);
+  const reader = PartitionLog.open(dir, 0);
+  t.teardown(() => {
+    writer.close();
+    reader.close();
+  });
+  return { writer, reader };
 }

@@ -5,7 +5,7 @@ import { PartitionLog, MAX_EVENT_PART_BYTES } from '../../storage/partition-log.
 import { StorageError, type AppendEvent } from '../../storage/types.js';
 import { ENTRY_SIZE } from '../../storage/index-entry.js';
 import { listSegmentBases } from '../../storage/segment-files.js';
-import { tempDir, payload, metaOf } from './helpers.js';
+import { tempDir, payload, metaOf, writerAndReader } from './helpers.js';
 
 function dirSizes(dir: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -225,12 +225,7 @@ test('two logs of one partition in the same process take turns without waiting f
 
 test('waitForAppend resolves on a commit, times out, and honours abort', async (t) => {
   const dir = tempDir(t);
-  const writer = PartitionLog.open(dir, 0);
-  const reader = PartitionLog.open(dir, 0);
-  t.teardown(() => {
-    writer.close();
-    reader.close();
-  });
+  const { writer, reader } = writerAndReader(t, dir);
   t.false(await reader.waitForAppend(0, 30));
   const waiting = reader.waitForAppend(0, 60_000);
   setTimeout(() => writer.append([{ metadata: metaOf(0, 0) }]), 20);

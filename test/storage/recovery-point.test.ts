@@ -10,7 +10,7 @@ import { segmentPaths, listSegmentBases } from '../../storage/segment-files.js';
 import {
   RECOVERY_POINT_SIZE, currentBootId, decodeRecoveryPoint, encodeRecoveryPoint, readRecoveryPoint, recoveryPointPath,
 } from '../../storage/recovery-point.js';
-import { tempDir, payload, metaOf } from './helpers.js';
+import { tempDir, payload, metaOf, writerAndReader } from './helpers.js';
 
 const ev = (i: number) => ({ metadata: metaOf(3, i), data: payload(3, i, 200 + i) });
 
@@ -164,12 +164,7 @@ test('after a reboot, bad entries above the durable end are a torn tail (cut); b
 
 test('a reader never takes a live writer\'s entries for damage: the point is read before the index', (t) => {
   const dir = tempDir(t);
-  const writer = PartitionLog.open(dir, 0);
-  const reader = PartitionLog.open(dir, 0);
-  t.teardown(() => {
-    writer.close();
-    reader.close();
-  });
+  const { writer, reader } = writerAndReader(t, dir);
   for (let i = 0; i < 300; i++) {
     writer.append([ev(i)]);
     t.is(reader.refresh(), i + 1);
