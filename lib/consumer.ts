@@ -5,15 +5,13 @@
 
 import type { BackendRecord, ClaimHandle, OffsetsBackend, PartitionBackend, TopicBackend } from './backend.js';
 import type { Serializer } from './components/serializer.js';
-import { DataView } from './data/data-view.js';
-import { selectEventData, type DataAllocator, type DataSelector } from './data/selection.js';
+import type { DataAllocator, DataSelector } from './data/selection.js';
 import { DiasporaError, ErrorCode, StopEventProcessor, toDiasporaError } from './errors.js';
-import { dataSelectionError, undecodableMetadata } from './event-errors.js';
 import { Event, type Acknowledger } from './event.js';
+import { makeEvent } from './make-event.js';
 import { Future } from './future.js';
 import { isWellFormedString } from './json-check.js';
 import type { JsonObject, JsonValue } from './json.js';
-import { selectorMetadata, type SelectorMetadata } from './lazy-metadata.js';
 import { checkOptionKeys, outOfRange } from './option-keys.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from './options.js';
 import { idAt, isPosition, type Position } from './positions.js';
@@ -450,48 +448,13 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
         continue;
       }
       this.cursor = (idx + 1) % n;
-      return this.makeEvent(st, rec);
+      return makeEvent<M>(this, st.index, rec, this.topic.serializer, this.dataSelector, this.dataAllocator);
     }
     if (loading) return loading;
     return allDone ? null : undefined;
   }
 
-  private makeEvent(st: PartitionState, rec: BackendRecord): Event<M> {
-    const serializer = this.topic.serializer;
-    if (this.dataSelector === undefined && this.dataAllocator === undefined) {
-      // Nothing here needs the value: the event parses its stored bytes only if `metadata` is read.
-      let data: DataView;
-      try {
-        data = selectEventData(null, rec, undefined, undefined);
-      } catch (err) {
-        throw dataSelectionError(st.index, rec.id, err);
-      }
-      return new Event<M>(this, st.index, rec.id, rec.timestamp, undefined, data, rec.metadata, serializer);
-    }
-    // The selector and allocator are given the value: for JSON text, a proxy that reads the fields they ask for
-    // from the text (lib/lazy-metadata.ts); a full parse, if one was needed, is kept by the event.
-    const parse = (): JsonValue => {
-      try {
-        return serializer.deserialize(rec.metadata);
-      } catch (err) {
-        throw undecodableMetadata(st.index, rec.id, err);
-      }
-    };
-    let given: SelectorMetadata;
-    if (serializer.storesJsonText === true) given = selectorMetadata(rec.metadata, parse);
-    else {
-      const value = parse();
-      given = { value, parsed: () => value };
-    }
-    let data: DataView;
-    try {
-      data = selectEventData(given.value, rec, this.dataSelector, this.dataAllocator);
-    } catch (err) {
-      throw dataSelectionError(st.index, rec.id, err);
-    }
-    const metadata = given.parsed();
-    return new Event<M>(this, st.index, rec.id, rec.timestamp, metadata as M | undefined, data, rec.metadata, serializer);
-  }
+
 
   /**
    * The next event (waiting for one if needed): resolves to an Event, or to `null` once the consumer is

@@ -5,13 +5,12 @@
 
 import { parentPort } from 'node:worker_threads';
 import type { BackendRecord, PartitionBackend } from '../backend.js';
-import { selectEventData, type DataAllocator, type DataSelector } from '../data/selection.js';
+import type { DataAllocator, DataSelector } from '../data/selection.js';
 import { Driver } from '../driver.js';
 import { DiasporaError, ErrorCode } from '../errors.js';
-import { dataSelectionError, undecodableMetadata } from '../event-errors.js';
-import { Event, type Acknowledger } from '../event.js';
+import { type Event, type Acknowledger } from '../event.js';
+import { makeEvent } from '../make-event.js';
 import { Future } from '../future.js';
-import type { JsonValue } from '../json.js';
 import type { TopicHandle } from '../topic.js';
 import { loadModuleFunction } from './module-ref.js';
 import { toWire, type FromWorker, type JobResult, type SessionSpec, type ToWorker } from './protocol.js';
@@ -95,19 +94,7 @@ async function runJob(sessionId: number, s: Session, partition: number, first: n
     let event: Event;
     try {
       const rec = recs[i]?.id === id ? recs[i] : await readOne(part, id);
-      let metadata: JsonValue;
-      try {
-        metadata = serializer.deserialize(rec.metadata);
-      } catch (err) {
-        throw undecodableMetadata(partition, id, err);
-      }
-      let data;
-      try {
-        data = selectEventData(metadata, rec, selector, allocator);
-      } catch (err) {
-        throw dataSelectionError(partition, id, err);
-      }
-      event = new Event(acker, partition, id, rec.timestamp, metadata, data, rec.metadata, serializer);
+      event = makeEvent(acker, partition, rec, serializer, selector, allocator);
     } catch (err) {
       postPending(sessionId, partition);
       return { completed: i, failedId: id, error: toWire(err) };
