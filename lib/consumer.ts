@@ -579,7 +579,6 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     if (typeof processor !== 'function' && !isModuleRef(processor)) throw new TypeError('processor must be a function or a module reference { module, export? }');
     checkOptionKeys(options, PROCESS_OPTION_KEYS, 'process options');
     if (this.closed) throw new DiasporaError(ErrorCode.CLOSED, `consumer "${this.name}" is closed`);
-    if (typeof options !== 'object' || options === null) throw new TypeError('process options must be an object');
     const timeoutMs = options.timeoutMs ?? -1;
     if (typeof timeoutMs !== 'number') throw new TypeError('timeoutMs must be a number');
     if (Number.isNaN(timeoutMs)) throw outOfRange('timeoutMs', 'a number of milliseconds (negative: never)', timeoutMs);

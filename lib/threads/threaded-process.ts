@@ -9,7 +9,6 @@
 // Back-pressure: at most JOBS_PER_WORKER jobs of at most JOB_EVENTS events wait on each worker.
 
 import type { PartitionBackend } from '../backend.js';
-import { DiasporaError, ErrorCode } from '../errors.js';
 import { eventFailure, type JobResult } from './protocol.js';
 import type { PoolSession } from './worker-group.js';
 
@@ -279,9 +278,4 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
   }
   if (failure !== undefined) throw failure;
   return processed;
-}
-
-/** The BAD_CONFIG error for work that cannot run on a pool's threads. */
-export function notThreadable(what: string, why: string): DiasporaError {
-  return new DiasporaError(ErrorCode.BAD_CONFIG, `${what} ${why}`);
 }

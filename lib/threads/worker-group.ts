@@ -99,11 +99,6 @@ export class WorkerGroup {
     return this.slots.filter((s) => s !== undefined && !s.failure).length;
   }
 
-  /** Jobs and requests waiting on worker `i`. */
-  load(i: number): number {
-    return this.slots[i]?.inFlight ?? 0;
-  }
-
   /** Worker `i`, started (or restarted after a crash) on demand. */
   private slot(i: number): WorkerSlot {
     let s = this.slots[i];

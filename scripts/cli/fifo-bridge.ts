@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import { Command } from 'commander';
-import { BatchSize, formatRecovery, type Driver, type JsonValue, type Producer, type TopicHandle } from '../../lib/index.js';
+import { BatchSize, type Driver, type JsonValue, type Producer, type TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, openDriver, type DriverFlags } from './driver-options.js';
 import { describeError } from './errors.js';
 import { ensureFifo, FifoLineReader, isFifo, openFifoKeeper, openFifoWriter, writeSocket } from './fifo-io.js';
@@ -107,7 +107,7 @@ export class FifoBridge {
     if (!t) {
       t = this.driver.openTopic(name);
       // One log line per torn tail that recovery cut (or found) in this topic, now or later.
-      void t.then((h) => h.onRecovery((r) => this.log.warn(formatRecovery(r))), () => {});
+      this.log.recoveriesOf(t);
       this.topics.set(name, t);
       t.catch(() => this.topics.delete(name));
     }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { Driver, formatRecovery, type Consumer, type Event, type JsonObject, type Producer, type TopicHandle } from '../../lib/index.js';
+import { Driver, type Consumer, type Event, type JsonObject, type Producer, type TopicHandle } from '../../lib/index.js';
 import { isJsonObject as isJsonObjectValue } from '../../lib/json.js';
 import { pushableMetadata } from '../../lib/testing/event-lines.js';
 import { CliError, describeError } from './errors.js';
@@ -134,7 +134,7 @@ async function runForward(flags: { config: string; logging: string }): Promise<v
       if (!t) {
         t = drivers.get(ref.driver)!.openTopic(ref.topic);
         // One log line per torn tail that recovery cut (or found) in this topic, now or while forwarding.
-        void t.then((h) => h.onRecovery((r) => log.warn(formatRecovery(r))), () => {});
+        log.recoveriesOf(t);
         topics.set(key, t);
       }
       return t;

@@ -1,4 +1,5 @@
 // Daemon logging on stderr (stdout stays free for data), with the reference's levels and line pattern.
+import { formatRecovery, type TopicHandle } from '../../lib/index.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical', 'off'] as const;
 export type LogLevel = (typeof LEVELS)[number];
@@ -32,5 +33,10 @@ export class Logger {
   }
   error(m: string): void {
     this.log('error', m);
+  }
+
+  /** Logs one warning line per recovery report of the topic being opened (an open that fails logs nothing here). */
+  recoveriesOf(opening: Promise<TopicHandle>): void {
+    void opening.then((h) => h.onRecovery((r) => this.warn(formatRecovery(r))), () => {});
   }
 }

@@ -1,14 +1,15 @@
 // Fault-test helpers: temp roots, topics made through the public API, and a torn tail written into a partition
 // (what a writer killed between writing bytes and finishing its index entry leaves behind).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import type { ExecutionContext } from 'ava';
 import { Driver } from '../../../lib/index.js';
+import { partitionDirName } from '../../../storage/segment-files.js';
+import { tempDir } from '../../storage/helpers.js';
 
-export function tempRoot(t: { teardown(fn: () => void): void }, prefix = 'diaspora-faults-'): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
-  return root;
+/** A temp folder removed after the test (the storage tests' helper, with this folder's prefix). */
+export function tempRoot(t: ExecutionContext, prefix = 'diaspora-faults-'): string {
+  return tempDir(t, prefix);
 }
 
 /** Creates `name` with `events` events {i} per partition (and, with format 'reference', converts it). */
@@ -32,7 +33,7 @@ export async function makeTopic(root: string, name: string, events: number, opts
 
 /** The index file that a torn tail goes into: the last segment's (native) or the only one (reference). */
 export function lastIndexFile(root: string, topic: string, partition = 0): string {
-  const dir = path.join(root, topic, 'partitions', String(partition).padStart(8, '0'));
+  const dir = path.join(root, topic, 'partitions', partitionDirName(partition));
   const indexes = fs.readdirSync(dir).filter((f) => f === 'index' || f.endsWith('.index')).sort();
   if (indexes.length === 0) throw new Error(`no index file in ${dir}`);
   return path.join(dir, indexes[indexes.length - 1]!);
