@@ -9,7 +9,7 @@ import { encodeJsonMetadata, type Serializer } from './components/serializer.js'
 import { undecodableMetadata } from './event-errors.js';
 import type { Future } from './future.js';
 import type { DataView } from './data/data-view.js';
-import type { JsonValue } from './json.js';
+import { strictUtf8, type JsonValue } from './json.js';
 
 /** The part of a consumer an event needs to acknowledge itself. */
 export interface Acknowledger {
@@ -19,7 +19,6 @@ export interface Acknowledger {
 /** Marks metadata that is not parsed yet. */
 const UNPARSED: unique symbol = Symbol('unparsed');
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 
 /** `M`: the metadata type the consumer was opened with (`topic.consumer<M>()`), not checked at run time. */
@@ -76,7 +75,7 @@ export class Event<M = JsonValue> {
     if (this.text !== undefined) return this.text;
     if (this.stored !== undefined && (this.serializer === undefined || this.serializer.storesJsonText === true)) {
       try {
-        this.text = utf8.decode(this.stored);
+        this.text = strictUtf8.decode(this.stored);
       } catch (err) {
         throw undecodableMetadata(this.partition, this.id, err);
       }

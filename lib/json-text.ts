@@ -4,6 +4,7 @@
 // on the small objects metadata usually is; see docs/benchmarks.md).
 import { isUtf8 } from 'node:buffer';
 import { DiasporaError, ErrorCode } from './errors.js';
+import { isWellFormedString } from './json-check.js';
 
 const enum C {
   TAB = 0x09, LF = 0x0a, CR = 0x0d, SPACE = 0x20, QUOTE = 0x22, PLUS = 0x2b, COMMA = 0x2c, MINUS = 0x2d,
@@ -194,12 +195,10 @@ export function checkJsonBytes(bytes: Uint8Array): void {
   }
 }
 
-// String#isWellFormed is in Node 20 (V8 11.3), not in the es2023 library typings.
-type WellFormedCheck = string & { isWellFormed(): boolean };
 
 /** The UTF-8 bytes of JSON text, checked (see checkJsonSyntax). A string with a lone surrogate is BAD_JSON. */
 export function jsonTextBytes(text: string): Uint8Array {
-  if (!(text as WellFormedCheck).isWellFormed()) {
+  if (!isWellFormedString(text)) {
     throw new DiasporaError(ErrorCode.BAD_JSON, 'Invalid JSON metadata text: lone surrogate (not representable in UTF-8)');
   }
   const bytes = Buffer.from(text, 'utf8');

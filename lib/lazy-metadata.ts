@@ -5,9 +5,8 @@
 // top-level key whose value is a number, string, boolean or null straight from the text. Anything else (a nested
 // value, listing keys, writing, JSON.stringify, an escaped key, a key missing from the text) parses the whole text
 // once and from then on acts on that plain object, so the result is always what JSON.parse would give.
-import type { JsonValue } from './json.js';
+import { strictUtf8, type JsonValue } from './json.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -97,8 +96,8 @@ export function topLevelPrimitive(b: Uint8Array, key: string): JsonValue | typeo
   if (start < 0) return PARSE;
   const c = b[start];
   if (c === QUOTE) {
-    for (let k = start + 1; k < end - 1; k++) if (b[k] === BACKSLASH) return JSON.parse(utf8.decode(b.subarray(start, end))) as string;
-    return utf8.decode(b.subarray(start + 1, end - 1));
+    for (let k = start + 1; k < end - 1; k++) if (b[k] === BACKSLASH) return JSON.parse(strictUtf8.decode(b.subarray(start, end))) as string;
+    return strictUtf8.decode(b.subarray(start + 1, end - 1));
   }
   if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return Number(String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]));
   if (c === 0x74) return true;
