@@ -113,9 +113,14 @@ export class PartitionLog implements PartitionLogLike {
     const log = new PartitionLog(path.resolve(dir), index, options);
     try {
       log.refresh();
-      // A torn tail that no live writer is finishing is reported as found (and left for the next writer to cut).
+      // A torn tail that no live writer is finishing is reported as found (and left for the next writer to cut). The
+      // lock's generation is read before and after: a writer that started meanwhile may have written the bytes seen.
       const last = log.segments[log.segments.length - 1];
-      if (last !== undefined && log.lock.noLiveHolder()) log.recovery = findTornTail(last, index);
+      const idle = last === undefined ? null : log.lock.idleGeneration();
+      if (idle !== null) {
+        const found = findTornTail(last!, index);
+        if (found !== null && log.lock.idleGeneration() === idle) log.recovery = found;
+      }
     } catch (err) {
       log.close();
       throw err;

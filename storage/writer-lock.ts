@@ -72,21 +72,22 @@ export class WriterLock {
   }
 
   /**
-   * True when no live process holds the lock (never used, free, or its holder died): a read-only look, taking and
-   * changing nothing. A record this version cannot read counts as held; so does an old-version lock directory.
+   * The lock's generation when no live process holds it (never used: 0; free, or its holder died), else null: a
+   * read-only look, taking and changing nothing. The same generation seen twice means no writer ran in between.
+   * A record this version cannot read counts as held; so does an old-version lock directory.
    */
-  noLiveHolder(): boolean {
-    if (this.isHeld) return false;
-    if (fs.existsSync(this.legacyPath)) return false;
+  idleGeneration(): number | null {
+    if (this.isHeld) return null;
+    if (fs.existsSync(this.legacyPath)) return null;
     let cur: { gen: number; record: LockRecord | null } | null;
     try {
       cur = this.gens.current();
     } catch {
-      return false;
+      return null;
     }
-    if (cur === null) return true;
+    if (cur === null) return 0;
     const r = cur.record;
-    return r === null || r.state === 'free' || isAbandoned(r);
+    return r === null || r.state === 'free' || isAbandoned(r) ? cur.gen : null;
   }
 
   /** Milliseconds since the lock was (re)acquired. */
