@@ -20,3 +20,12 @@ export function readDirEntries(dir: string): fs.Dirent[] {
     throw err;
   }
 }
+
+/** The file's size, or null when it cannot be stat'ed (missing, or not readable). */
+export function sizeOrNull(file: string): number | null {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return null;
+  }
+}

@@ -2,18 +2,10 @@
 // has its three files, the first segment starts at the partition's recorded first id, and each sealed segment
 // holds exactly the entries up to the next segment's base. A break in that shape means committed events are
 // missing: it is CORRUPTION (a writer refuses to append, verify() lists it), never a silent new start.
-import fs from 'node:fs';
 import { ENTRY_SIZE } from './index-entry.js';
 import { listSegmentFiles, segmentPaths } from './segment-files.js';
 import type { VerifyProblem } from './types.js';
-
-function sizeOf(file: string): number | null {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return null;
-  }
-}
+import { sizeOrNull } from './fs-helpers.js';
 
 /**
  * Structural damage of partition folder `dir`. `firstId` is the first id the recovery point records (null when
@@ -46,7 +38,7 @@ export function structureProblems(dir: string, firstId: number | null, recordedE
     const kinds = files.get(base)!;
     const paths = segmentPaths(dir, base);
     const isLast = s === bases.length - 1;
-    if (isLast && !kinds.has('index') && (sizeOf(paths.meta) ?? 0) === 0 && (sizeOf(paths.data) ?? 0) === 0) {
+    if (isLast && !kinds.has('index') && (sizeOrNull(paths.meta) ?? 0) === 0 && (sizeOrNull(paths.data) ?? 0) === 0) {
       continue; // an interrupted segment creation: nothing was ever committed in it
     }
     for (const kind of ['index', 'meta', 'data'] as const) {
@@ -54,7 +46,7 @@ export function structureProblems(dir: string, firstId: number | null, recordedE
     }
     const next = bases[s + 1];
     if (next !== undefined && kinds.has('index')) {
-      const size = sizeOf(paths.index) ?? 0;
+      const size = sizeOrNull(paths.index) ?? 0;
       const expected = (next - base) * ENTRY_SIZE;
       if (size < expected) {
         problems.push({

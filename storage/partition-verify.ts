@@ -8,14 +8,7 @@ import { MappedFile } from './segment-reader.js';
 import type { VerifyProblem } from './types.js';
 import { protectedEnd, readRecoveryPoint, recoveryPointPath } from './recovery-point.js';
 import { structureProblems } from './partition-structure.js';
-
-function sizeOf(file: string): number | null {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return null;
-  }
-}
+import { sizeOrNull } from './fs-helpers.js';
 
 export function verifyPartition(dir: string): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
@@ -30,8 +23,8 @@ export function verifyPartition(dir: string): VerifyProblem[] {
   for (let s = 0; s < bases.length; s++) {
     const base = bases[s]!;
     const paths = segmentPaths(dir, base);
-    const metaSize = sizeOf(paths.meta);
-    const dataSize = sizeOf(paths.data);
+    const metaSize = sizeOrNull(paths.meta);
+    const dataSize = sizeOrNull(paths.data);
     let index: Buffer;
     try {
       index = fs.readFileSync(paths.index);

@@ -2,8 +2,8 @@
 // A reader measures its files once per read call; events are often used later (a consumer delivers a batch one
 // event at a time, across awaits), and a file that another process truncated meanwhile must be re-measured (CORRUPTION)
 // rather than touched (SIGBUS). Checking a clock on every access cost 60-120 ns per event here (performance.now()
-// alone is 25-90 ns); comparing a turn counter costs about nothing, and every turn of the event loop (an await, a
-// timer, I/O) ends the trust. What remains is the time between an fstat and the touch within one synchronous run.
+// alone is 25-90 ns); comparing a turn counter costs about nothing, and every turn of the event loop (a
+// timer, I/O, setImmediate; not an await of a resolved promise) ends the trust. What remains is the time between an fstat and the touch within one synchronous run.
 
 let turn = 0;
 let pending = false;

@@ -42,8 +42,8 @@ const MAX_IOV = 1024;
 
 /**
  * When opening may cut a torn tail (partial index entry, entries pointing past EOF, orphan bytes):
- * 'if-idle' (default) only when no partition file changed for `lockStaleMs`, so that a tail a live C++ writer is
- * producing right now (it does not take our lock) is never cut; 'always'; 'never' (detect and ignore only).
+ * 'if-idle' only when no partition file changed for `lockStaleMs`, so that a tail a live C++ writer is
+ * producing right now (it does not take our lock) is never cut; 'always'; 'never' (the default: detect and ignore only; a read-only open changes nothing).
  * In every mode readers never see a torn entry, and the next append repairs the tail under the writer lock.
  */
 export type RepairOnOpen = 'if-idle' | 'always' | 'never';
