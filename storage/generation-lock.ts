@@ -180,16 +180,31 @@ export class GenerationLock {
     }
   }
 
-  /** The current state: highest generation and its record (null: unreadable); null if never used. */
-  current(): { gen: number; record: LockRecord | null } | null {
-    for (let i = 0; ; i++) {
+  /**
+   * The highest generation and its exact text. A missing or empty folder is 'unused', or, with `create`, created
+   * and initialized first. Null only if the folder keeps changing under us.
+   */
+  private snapshot(create: boolean): Snapshot | 'unused' | null {
+    for (let i = 0; i < MAX_TRIES; i++) {
       const l = this.list();
-      if (l === null || l.max === 0) return null;
+      if (l === null || l.max === 0) {
+        if (!create) return 'unused';
+        if (l === null) this.createFolder();
+        else this.initialize();
+        continue;
+      }
       const text = this.readText(l.max);
-      if (text !== null) return { gen: l.max, record: parseRecord(text) };
-      // Cleaned up under us: a higher generation exists now.
-      if (i >= MAX_TRIES) throw new Error(`lock folder ${this.dir} keeps changing`);
+      if (text === null) continue; // superseded meanwhile: a higher generation exists now
+      return { gen: l.max, text, record: parseRecord(text) };
     }
+    return null;
+  }
+
+  /** The current state, read-only: highest generation and its record (null: unreadable); null if never used. */
+  current(): { gen: number; record: LockRecord | null } | null {
+    const s = this.snapshot(false);
+    if (s === null) throw new Error(`lock folder ${this.dir} keeps changing`);
+    return s === 'unused' ? null : s;
   }
 
   /**
@@ -197,21 +212,8 @@ export class GenerationLock {
    * exact text (takeFrom() checks that it is unchanged). Null only if the folder keeps changing under us.
    */
   look(): Snapshot | null {
-    for (let i = 0; i < MAX_TRIES; i++) {
-      const l = this.list();
-      if (l === null) {
-        this.createFolder();
-        continue;
-      }
-      if (l.max === 0) {
-        this.initialize();
-        continue;
-      }
-      const text = this.readText(l.max);
-      if (text === null) continue; // superseded meanwhile
-      return { gen: l.max, text, record: parseRecord(text) };
-    }
-    return null;
+    const s = this.snapshot(true);
+    return s === 'unused' ? null : s;
   }
 
   /**

@@ -1,15 +1,17 @@
 // The per-partition writer lock, held as a lease: a writer keeps the lock while appends keep coming and gives it
-// up when idle (timer) or after holding it for MAX_HOLD_MS (so writers in other processes get a turn). The lock is
+// up when idle (timer) or after holding it for MAX_HOLD_MS while another writer waits (so writers in other
+// processes get a turn; a waiter announces itself with a marker file, see othersWaiting()). The lock is
 // a GenerationLock in the folder `writer.lock.d` of the partition: a dead writer's lock is taken over at once by
 // exactly one contender, a live writer's lock never (see generation-lock.ts, docs/locks.md). Everything here is
 // synchronous: appends must work even when the event loop never turns, so waiting is a sleep loop (Atomics.wait).
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { StorageError } from './types.js';
 import { WRITER_LOCK_NAME } from './segment-files.js';
 import { GenerationLock, isAbandoned, isFromThisInstance, type Lease, type LockRecord } from './generation-lock.js';
 import { legacyHolder, type LegacyHolder } from './legacy-lock.js';
-import { describeProcess } from './process-liveness.js';
+import { describeProcess, isProcessDead } from './process-liveness.js';
 
 /** The lock folder's name in the partition folder. */
 export const WRITER_LOCK_FOLDER = `${WRITER_LOCK_NAME}.d`;
@@ -22,6 +24,11 @@ export const DEFAULT_LOCK_STALE_MS = 5000;
 /** Lower bound applied to `lockStaleMs` where it is used (the old lock format's minimum, kept for old settings). */
 export const MIN_LOCK_STALE_MS = 2000;
 export const MAX_HOLD_MS = 50;
+/**
+ * Longest a lease is extended without a turn when no waiter is seen: bounds how long a waiter whose marker could
+ * not be written (full disk) waits behind a writer that never goes idle.
+ */
+export const MAX_EXTENDED_HOLD_MS = 1000;
 export const IDLE_RELEASE_MS = 2;
 export const ACQUIRE_TIMEOUT_MS = 30_000;
 /**
@@ -43,6 +50,15 @@ export function sleepSync(ms: number): void {
  */
 const heldInProcess = new Map<string, WriterLock>();
 
+/**
+ * A writer waiting for the lock keeps an empty file `.waiter-<pid>-<instance>-<n>` in the lock folder (the
+ * generation lock ignores other names), so that a holder hands the lease over at MAX_HOLD_MS only when somebody
+ * actually waits. Markers of dead processes are removed by the holder that finds them.
+ */
+const WAITER_PREFIX = '.waiter-';
+const WAITER_INSTANCE = randomBytes(4).toString('hex');
+let waiterSerial = 0;
+
 /** errno codes of a disk that is full, read-only or failing. */
 const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
 
@@ -53,7 +69,12 @@ export class WriterLock {
   private readonly gens: GenerationLock;
   private lease: Lease | null = null;
   private lost = false;
+  /** When the current turn began: the lease was taken or, with nobody waiting, extended. */
   private heldSince = 0;
+  /** When the lease was taken (extensions do not move it). */
+  private acquiredAt = 0;
+  /** Our waiter marker while acquire() waits. */
+  private waiterFile: string | null = null;
   private verifiedAt = 0;
   private idleTimer: NodeJS.Timeout | null = null;
   /** Who held the lock at the last failed attempt (for the timeout message). */
@@ -90,9 +111,70 @@ export class WriterLock {
     return r === null || r.state === 'free' || isAbandoned(r) ? cur.gen : null;
   }
 
-  /** Milliseconds since the lock was (re)acquired. */
+  /**
+   * Milliseconds into the current turn. A writer hands the lease over once this reaches MAX_HOLD_MS; so that an
+   * uncontended writer never pauses for that, a turn that has run its time while no other writer waits is
+   * extended instead (the result is 0 then), up to MAX_EXTENDED_HOLD_MS since the lease was taken.
+   */
   heldFor(now = Date.now()): number {
-    return now - this.heldSince;
+    const turn = now - this.heldSince;
+    if (turn < MAX_HOLD_MS || !this.isHeld || now - this.acquiredAt >= MAX_EXTENDED_HOLD_MS) return turn;
+    if (this.othersWaiting()) return turn;
+    this.heldSince = now;
+    return 0;
+  }
+
+  /**
+   * True when another writer (another process, or another thread of this one) announced that it waits for this
+   * lock. One directory listing; a marker left by a dead process is removed on the way. A folder we cannot list
+   * counts as waited for (the lease then turns as if contended, the safe side).
+   */
+  othersWaiting(): boolean {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.lockPath);
+    } catch {
+      return true;
+    }
+    let waiting = false;
+    for (const n of names) {
+      if (!n.startsWith(WAITER_PREFIX)) continue;
+      const file = path.join(this.lockPath, n);
+      if (file === this.waiterFile) continue;
+      const pid = Number(n.slice(WAITER_PREFIX.length).split('-')[0]);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isProcessDead({ pid, start: null })) {
+        try {
+          fs.rmSync(file, { force: true });
+        } catch {
+          // A read-only folder: ignored all the same.
+        }
+        continue;
+      }
+      waiting = true;
+    }
+    return waiting;
+  }
+
+  /** Leaves our marker in the lock folder (once per wait). Without it (disk full) holders turn on MAX_EXTENDED_HOLD_MS. */
+  private announceWaiting(): void {
+    if (this.waiterFile !== null) return;
+    const file = path.join(this.lockPath, `${WAITER_PREFIX}${process.pid}-${WAITER_INSTANCE}-${++waiterSerial}`);
+    try {
+      fs.writeFileSync(file, '', { flag: 'wx' });
+      this.waiterFile = file;
+    } catch {
+      // Not announced: the holder still hands over at MAX_EXTENDED_HOLD_MS.
+    }
+  }
+
+  private withdrawWaiting(): void {
+    if (this.waiterFile === null) return;
+    try {
+      fs.rmSync(this.waiterFile, { force: true });
+    } catch {
+      // Left behind: holders turn the lease as if we waited, until it is removed (the old, always-turning cost).
+    }
+    this.waiterFile = null;
   }
 
   /** One attempt; true when we now hold the lock. A lock whose holder died is taken over at once. */
@@ -125,22 +207,28 @@ export class WriterLock {
     this.lease = lease;
     this.lost = false;
     heldInProcess.set(this.lockPath, this);
-    this.heldSince = this.verifiedAt = Date.now();
+    this.heldSince = this.acquiredAt = this.verifiedAt = Date.now();
     return true;
   }
 
   /** Takes the lock, sleeping between attempts with a growing backoff; LOCK_FAILED after `timeoutMs`. */
   acquire(timeoutMs = ACQUIRE_TIMEOUT_MS): void {
+    if (this.tryAcquire()) return;
     const deadline = Date.now() + timeoutMs;
     let backoffMs = 0.05;
-    while (!this.tryAcquire()) {
-      if (Date.now() >= deadline) {
-        throw new StorageError('LOCK_FAILED', `timed out after ${timeoutMs} ms waiting for writer lock ${this.lockPath}${this.holderText()}`, {
-          file: this.lockPath,
-        });
-      }
-      sleepSync(backoffMs);
-      backoffMs = Math.min(backoffMs * 2, 0.5);
+    try {
+      do {
+        if (Date.now() >= deadline) {
+          throw new StorageError('LOCK_FAILED', `timed out after ${timeoutMs} ms waiting for writer lock ${this.lockPath}${this.holderText()}`, {
+            file: this.lockPath,
+          });
+        }
+        this.announceWaiting();
+        sleepSync(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 0.5);
+      } while (!this.tryAcquire());
+    } finally {
+      this.withdrawWaiting();
     }
   }
 

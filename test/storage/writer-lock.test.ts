@@ -8,10 +8,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { ConsumerClaims } from '../../storage/consumer-claims.js';
-import { VERIFY_EVERY_MS, WriterLock, WRITER_LOCK_FOLDER } from '../../storage/writer-lock.js';
+import {
+  MAX_EXTENDED_HOLD_MS, MAX_HOLD_MS, VERIFY_EVERY_MS, WriterLock, WRITER_LOCK_FOLDER, sleepSync,
+} from '../../storage/writer-lock.js';
 import { WRITER_LOCK_NAME } from '../../storage/segment-files.js';
 import { StorageError } from '../../storage/types.js';
-import { tempDir, exitOf } from './helpers.js';
+import { tempDir, exitOf, forkBin, nextMessage } from './helpers.js';
 
 const HOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reference', 'fixtures-bin', 'hold-writer-lock.js');
 
@@ -153,4 +155,80 @@ test('locks held by a worker thread that ended without releasing are taken over;
   const claim = ConsumerClaims.tryAcquireSync(topic, 'c', 0);
   claim.release();
   lock.release();
+});
+
+const generations = (lock: WriterLock): string[] => fs.readdirSync(lock.lockPath).filter((f) => /^[0-9]{16}$/.test(f));
+
+test('an uncontended lease runs on past MAX_HOLD_MS (no turn, no new generation), up to MAX_EXTENDED_HOLD_MS', (t) => {
+  const dir = tempDir(t);
+  const lock = new WriterLock(dir);
+  // Under heavy load more than MAX_EXTENDED_HOLD_MS may pass before we look: then try again with a fresh lease.
+  for (let attempt = 0; ; attempt++) {
+    const takenBy = Date.now();
+    t.true(lock.tryAcquire());
+    const before = generations(lock);
+    sleepSync(MAX_HOLD_MS + 5);
+    const now = Date.now();
+    if (now - takenBy >= MAX_EXTENDED_HOLD_MS && attempt < 20) {
+      lock.release();
+      continue;
+    }
+    t.false(lock.othersWaiting());
+    t.is(lock.heldFor(now), 0, 'nobody waits: the turn is extended');
+    t.deepEqual(generations(lock), before, 'the lease was not handed over');
+    break;
+  }
+  t.true(lock.heldFor(Date.now() + MAX_EXTENDED_HOLD_MS) >= MAX_HOLD_MS, 'extensions end MAX_EXTENDED_HOLD_MS after the take');
+  lock.release();
+});
+
+test('a writer waiting in another thread announces itself: the holder\'s turn is then due and the waiter gets the lock', async (t) => {
+  const dir = tempDir(t);
+  const lock = new WriterLock(dir);
+  t.true(lock.tryAcquire());
+  const worker = new Worker(
+    `const { parentPort, workerData: w } = require('node:worker_threads');
+     (async () => {
+       const { WriterLock } = await import(w.lockMod);
+       const l = new WriterLock(w.dir);
+       l.acquire(); // blocks this thread until the main thread releases
+       l.release();
+       parentPort.postMessage('got it');
+     })();`,
+    { eval: true, workerData: { lockMod: pathToFileURL(path.resolve('dist/storage/writer-lock.js')).href, dir } },
+  );
+  t.teardown(() => void worker.terminate());
+  const got = once(worker, 'message');
+  for (let i = 0; i < 6000 && !lock.othersWaiting(); i++) await new Promise((r) => setTimeout(r, 10));
+  t.true(lock.othersWaiting());
+  sleepSync(MAX_HOLD_MS + 5);
+  t.true(lock.heldFor() >= MAX_HOLD_MS, 'somebody waits: the turn is due');
+  lock.release();
+  t.deepEqual(await got, ['got it']);
+  t.false(lock.othersWaiting(), 'the waiter withdrew its marker');
+});
+
+test('a waiter marker left by a dead process is removed and does not count', (t) => {
+  const dir = tempDir(t);
+  const lock = new WriterLock(dir);
+  t.true(lock.tryAcquire());
+  const marker = path.join(lock.lockPath, `.waiter-${deadPid()}-0123abcd-1`);
+  fs.writeFileSync(marker, '');
+  t.false(lock.othersWaiting());
+  t.false(fs.existsSync(marker));
+  lock.release();
+});
+
+test('a writer that never goes idle still hands the lease over to a writer waiting in another process', async (t) => {
+  const dir = tempDir(t);
+  const ready = path.join(tempDir(t), 'ready');
+  const steady = forkBin(t, 'steady-writer', [dir, ready]);
+  const report = nextMessage<{ gap: boolean }>(steady);
+  const steadyExit = exitOf(steady);
+  for (let i = 0; i < 6000 && !fs.existsSync(ready); i++) await new Promise((r) => setTimeout(r, 10));
+  t.true(fs.existsSync(ready), 'the steady writer holds the lease');
+  const other = forkBin(t, 'append-worker', [dir, '1', '1']);
+  t.is((await exitOf(other)).code, 0);
+  t.true((await report).gap, 'the other writer\'s event came between two appends of the steady writer');
+  t.is((await steadyExit).code, 0);
 });
