@@ -15,6 +15,9 @@ const enum C {
 // Containers open at a point of the scan; a typed stack, so deep nesting is neither recursion nor a limit.
 const IN_ARRAY = 1;
 const IN_OBJECT = 2;
+/** Largest stack kept between calls (a deeply nested value once must not pin a big array). */
+const MAX_KEPT_STACK = 4096;
+let scanStack = new Uint8Array(32);
 
 function bad(what: string, at: number): never {
   throw new DiasporaError(ErrorCode.BAD_JSON, `Invalid JSON metadata text: ${what} at byte ${at}`, { offset: at });
@@ -114,7 +117,8 @@ function scanLiteral(b: Uint8Array, i: number, word: string): number {
  */
 export function checkJsonSyntax(b: Uint8Array): void {
   const n = b.length;
-  let stack = new Uint8Array(32);
+  // The scan is synchronous and never re-entered, so one stack serves every call (no allocation per event).
+  let stack = scanStack;
   let depth = 0;
   let i = 0;
   for (;;) {
@@ -127,6 +131,7 @@ export function checkJsonSyntax(b: Uint8Array): void {
         const grown = new Uint8Array(depth * 2);
         grown.set(stack);
         stack = grown;
+        if (grown.length <= MAX_KEPT_STACK) scanStack = grown;
       }
       i++;
       while (i < n && isWs(b[i])) i++;

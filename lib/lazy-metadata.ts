@@ -53,6 +53,29 @@ function skipValue(b: Uint8Array, i: number, flags: { escaped: boolean }): numbe
   return depth === 0 ? i : -1;
 }
 
+/** Largest count of integer digits summed exactly in a double (10^15 < 2^53). */
+const EXACT_DIGITS = 15;
+
+/**
+ * The number literal b[start, end) (already checked JSON). A plain integer of up to 15 digits, the usual field, is
+ * summed from its digits (exact, and no string is made); anything else goes through Number().
+ */
+function numberAt(b: Uint8Array, start: number, end: number): number {
+  const negative = b[start] === 0x2d;
+  const from = negative ? start + 1 : start;
+  if (end - from <= EXACT_DIGITS) {
+    let v = 0;
+    let i = from;
+    for (; i < end; i++) {
+      const d = b[i] - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === end && i > from) return negative ? -v : v;
+  }
+  return Number(String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]));
+}
+
 /**
  * The value of top-level key `key` of the JSON object text `b` when it is a primitive; PARSE when the answer needs
  * the full parse (no such key, a container value, escapes in a key, anything unexpected).
@@ -99,7 +122,7 @@ export function topLevelPrimitive(b: Uint8Array, key: string): JsonValue | typeo
     for (let k = start + 1; k < end - 1; k++) if (b[k] === BACKSLASH) return JSON.parse(strictUtf8.decode(b.subarray(start, end))) as string;
     return strictUtf8.decode(b.subarray(start + 1, end - 1));
   }
-  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return Number(String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]));
+  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return numberAt(b, start, end);
   if (c === 0x74) return true;
   if (c === 0x66) return false;
   if (c === 0x6e) return null;

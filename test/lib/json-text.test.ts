@@ -102,6 +102,11 @@ test('deep nesting is checked without recursion', (t) => {
   t.notThrows(() => checkJsonSyntax(Buffer.from('['.repeat(depth) + ']'.repeat(depth))));
   t.notThrows(() => checkJsonSyntax(Buffer.from('{"a":'.repeat(depth) + '1' + '}'.repeat(depth))));
   t.throws(() => checkJsonSyntax(Buffer.from('['.repeat(depth) + ']'.repeat(depth - 1))), { instanceOf: DiasporaError });
+  // The container stack is reused between calls: what a failed or deep scan left in it must not matter.
+  t.throws(() => checkJsonSyntax(Buffer.from('[{"a":[' + '{"b":['.repeat(50))), { instanceOf: DiasporaError });
+  t.notThrows(() => checkJsonSyntax(Buffer.from('[{"a":[1,{"b":2}]},3]')));
+  t.throws(() => checkJsonSyntax(Buffer.from('[{"a":1]')), { instanceOf: DiasporaError });
+  t.throws(() => checkJsonSyntax(Buffer.from('{"a":[1}')), { instanceOf: DiasporaError });
 });
 
 test('jsonTextBytes returns the UTF-8 of the text itself, whitespace and key order kept', (t) => {

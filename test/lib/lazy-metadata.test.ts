@@ -65,3 +65,21 @@ test('text that is not an object is parsed at once and given as is', (t) => {
     t.is(m.parses(), 1);
   }
 });
+
+test('number fields read from the text equal JSON.parse, short integers (summed from digits) and all other forms', (t) => {
+  const literals = [
+    '0', '-0', '7', '-12', '49', '999999999999999', '-999999999999999', '1234567890123456', '9007199254740993',
+    '1.5', '-0.25', '1e3', '2E-2', '-1.5e+2', '12345678901234567890', '0.1',
+  ];
+  for (const lit of literals) {
+    const got = topLevelPrimitive(Buffer.from(`{"a":${lit}}`), 'a');
+    t.true(Object.is(got, JSON.parse(lit)), `${lit} read as ${String(got)}`);
+  }
+  fc.assert(
+    fc.property(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.maxSafeInteger()), (x) => {
+      const text = JSON.stringify({ x });
+      t.true(Object.is(topLevelPrimitive(Buffer.from(text), 'x'), JSON.parse(text).x), text);
+    }),
+    { numRuns: 500 },
+  );
+});
