@@ -4,8 +4,7 @@ import { DEFAULT_LOCK_STALE_MS } from './writer-lock.js';
 
 export const DEFAULT_SEGMENT_BYTES = 256 * 1024 * 1024;
 export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
-/** Largest metadata or data part of one event: more could not be mapped safely. */
-export const MAX_EVENT_PART_BYTES = 1024 * 1024 * 1024;
+export { MAX_EVENT_PART_BYTES } from './partition-core/batch-check.js';
 const FLUSH_BEHAVIORS: readonly FlushBehavior[] = ['buffered', 'on_flush', 'immediate'];
 
 export interface ResolvedPartitionOptions {

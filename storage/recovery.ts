@@ -91,21 +91,6 @@ export function repairTail(seg: Segment, protectedEnd: number | null, partition:
   return { partition, firstCutId: droppedEntries > 0 ? seg.baseId + count : null, droppedEntries, droppedBytes, notes, cuts, truncated: true };
 }
 
-/** Adds `more` to `into` (null meaning nothing dropped yet). */
-export function mergeReports(into: RecoveryReport | null, more: RecoveryReport | null): RecoveryReport | null {
-  if (more === null) return into;
-  if (into === null) return { ...more, notes: [...more.notes], cuts: [...more.cuts] };
-  return {
-    partition: into.partition,
-    firstCutId: into.firstCutId ?? more.firstCutId,
-    droppedEntries: into.droppedEntries + more.droppedEntries,
-    droppedBytes: into.droppedBytes + more.droppedBytes,
-    notes: [...into.notes, ...more.notes],
-    cuts: [...into.cuts, ...more.cuts],
-    truncated: into.truncated || more.truncated,
-  };
-}
-
 /**
  * What the next writer's repair will cut from `seg` (the last segment), found by a read-only open without touching
  * anything: a partial index entry and metadata/data bytes past the last committed entry. Call only when no live
