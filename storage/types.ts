@@ -3,6 +3,8 @@
 
 /** How commits reach the disk, named as in the reference's `flush_behavior`. */
 export type FlushBehavior = 'buffered' | 'on_flush' | 'immediate';
+/** Every flush behaviour, for option checks. */
+export const FLUSH_BEHAVIORS: readonly FlushBehavior[] = ['buffered', 'on_flush', 'immediate'];
 
 /** Stable error codes of the engine; lib/ maps them 1:1 onto DiasporaError codes. */
 export type StorageErrorCode =
