@@ -22,7 +22,7 @@ import {
   parsePartitionFile,
   partitionStem,
 } from './consumer-name.js';
-import { StorageError, type FlushBehavior } from './types.js';
+import { FLUSH_BEHAVIORS, StorageError, type FlushBehavior } from './types.js';
 
 export const OFFSET_SLOT_BYTES = 32;
 export const OFFSET_FILE_BYTES = 2 * OFFSET_SLOT_BYTES;
@@ -245,8 +245,6 @@ export interface ManagementOptions {
   /** Must match the consumers' claim staleness (default DEFAULT_CLAIM_STALE_MS). */
   staleMs?: number;
 }
-
-const FLUSH_BEHAVIORS: readonly FlushBehavior[] = ['buffered', 'on_flush', 'immediate'];
 
 /**
  * The acknowledged positions of one consumer name in one topic. Open it, acquire the partition's claim

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { StorageError, type TopicStoreLike } from './types.js';
 import { validateTopicName } from './topic-name.js';
 import { readDirEntries } from './fs-helpers.js';
+import { checkRoot } from './topic-core/topic-checks.js';
 import { MANIFEST_NAME, TopicStore, type CreateTopicConfig } from './topic-store.js';
 import { ReferenceTopicStore } from './reference/reference-topic-store.js';
 import { isReferenceTopic } from './reference/reference-layout.js';
@@ -14,10 +15,6 @@ export type TopicFormat = 'native' | 'reference';
 
 /** Partition options for either format (`repairOnOpen` and the map settings only concern reference topics). */
 export type OpenTopicOptions = ReferencePartitionOptions;
-
-function checkRoot(root: unknown): asserts root is string {
-  if (typeof root !== 'string') throw new TypeError(`root must be a string, got ${typeof root}`);
-}
 
 function nativeOptions(opts: OpenTopicOptions): OpenTopicOptions {
   const { repairOnOpen: _r, mapChunkBytes: _c, mapLimit: _l, ...rest } = opts;

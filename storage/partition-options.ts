@@ -1,12 +1,10 @@
 // Options of a native partition: checked (TypeError for wrong types, BAD_CONFIG for bad values) and defaulted.
-import { StorageError, type FlushBehavior, type PartitionOptions } from './types.js';
+import { FLUSH_BEHAVIORS, StorageError, type FlushBehavior, type PartitionOptions } from './types.js';
 import { DEFAULT_LOCK_STALE_MS } from './writer-lock.js';
 
 export const DEFAULT_SEGMENT_BYTES = 256 * 1024 * 1024;
 export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
-/** Largest metadata or data part of one event: more could not be mapped safely. */
-export const MAX_EVENT_PART_BYTES = 1024 * 1024 * 1024;
-const FLUSH_BEHAVIORS: readonly FlushBehavior[] = ['buffered', 'on_flush', 'immediate'];
+export { MAX_EVENT_PART_BYTES } from './partition-core/batch-check.js';
 
 export interface ResolvedPartitionOptions {
   flushBehavior: FlushBehavior;

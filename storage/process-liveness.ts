@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import os from 'node:os';
+import { bootIdText } from './boot-id.js';
 
 export interface ProcessIdentity {
   pid: number;
@@ -74,7 +75,7 @@ export function currentProcessIdentity(): ProcessIdentity {
       pid: process.pid,
       start: startTimeOf(String(process.pid)),
       host: os.hostname(),
-      boot: readOrNull(() => fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+      boot: bootIdText(),
       pidns: readOrNull(() => fs.readlinkSync('/proc/self/ns/pid')),
       thread,
       threadStart: thread === null ? null : startTimeOf(`${process.pid}/task/${thread}`),

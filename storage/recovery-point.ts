@@ -10,6 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32Range } from './crc.js';
+import { bootIdBytes } from './boot-id.js';
+import { writeAll } from './write-pieces.js';
 import { StorageError } from './types.js';
 
 export const RECOVERY_POINT_NAME = 'recovery.point';
@@ -33,21 +35,8 @@ export type RecoveryPointState =
   | { kind: 'missing' }
   | { kind: 'invalid'; reason: string };
 
-let cachedBootId: Buffer | null = null;
-
-/** This boot's id (Linux: /proc/sys/kernel/random/boot_id), or 16 zero bytes where there is none. */
-export function currentBootId(): Buffer {
-  if (cachedBootId !== null) return cachedBootId;
-  let id = Buffer.alloc(16);
-  try {
-    const hex = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
-    if (/^[0-9a-f]{32}$/i.test(hex)) id = Buffer.from(hex, 'hex');
-  } catch {
-    // No boot id (not Linux): every point is treated as written before a reboot (only durableEnd is trusted).
-  }
-  cachedBootId = id;
-  return id;
-}
+/** This boot's id as 16 bytes (boot-id.ts), or 16 zero bytes where there is none. */
+export const currentBootId = bootIdBytes;
 
 export function recoveryPointPath(dir: string): string {
   return path.join(dir, RECOVERY_POINT_NAME);
@@ -89,8 +78,7 @@ export function isThisBoot(bootId: Buffer): boolean {
 }
 
 /** Reads a record from an open descriptor; retries a record caught half-rewritten by a live writer. */
-function readFrom(fd: number, file: string): RecoveryPointState {
-  const buf = Buffer.alloc(RECOVERY_POINT_SIZE + 1);
+function readFrom(fd: number, file: string, buf: Buffer = Buffer.alloc(RECOVERY_POINT_SIZE + 1)): RecoveryPointState {
   let why = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
@@ -137,12 +125,14 @@ export function readRecoveryPoint(dir: string): RecoveryPointState {
  */
 export class RecoveryPointReader {
   private fd: number | null = null;
+  /** Read into on every refresh (one more byte than a record: a longer file is told apart). */
+  private readonly buf = Buffer.alloc(RECOVERY_POINT_SIZE + 1);
   constructor(private readonly file: string) {}
 
   read(): RecoveryPointState {
     this.fd ??= openForRead(this.file);
     if (this.fd === null) return { kind: 'missing' };
-    return readFrom(this.fd, this.file);
+    return readFrom(this.fd, this.file, this.buf);
   }
 
   close(): void {
@@ -178,8 +168,7 @@ export class RecoveryPointWriter {
     p.bootId = currentBootId();
     encodeRecoveryPoint(p, this.buf);
     this.fd ??= fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-    let done = 0;
-    while (done < RECOVERY_POINT_SIZE) done += fs.writeSync(this.fd, this.buf, done, RECOVERY_POINT_SIZE - done, done);
+    writeAll(this.fd, this.buf, 0);
   }
 
   readonly size = RECOVERY_POINT_SIZE;

@@ -7,7 +7,7 @@
 // nothing cut, and the append fails (the writer cannot know where the log ends, so it must not reuse ids).
 // A bad entry followed by good ones is corruption wherever it is: never cut, reads of it fail, verify() lists it.
 import fs from 'node:fs';
-import { ENTRY_SIZE, entryMetaEnd, entryDataEnd } from './index-entry.js';
+import { ENTRY_SIZE } from './index-entry.js';
 import type { Segment } from './segment.js';
 import { StorageError, type RecoveryCut, type RecoveryReport } from './types.js';
 
@@ -29,6 +29,63 @@ function committedDamage(seg: Segment, pos: number, what: string, protectedEnd: 
     { file: seg.paths.index, offset: pos * ENTRY_SIZE, id });
 }
 
+const PROBLEM_TEXT = { checksum: 'fails its checksum', 'past-end': 'points past the end of the metadata/data files' } as const;
+const ORPHAN_REASON = 'bytes past the last committed entry (written by a writer that died before committing them)';
+
+/** What lies in the files past the first `keep` entries of `seg`; cut when `cut` is true, else only described. */
+interface TailExcess {
+  notes: string[];
+  cuts: RecoveryCut[];
+  /** Whole and partial index entries past `keep`. */
+  entries: number;
+  /** Orphan metadata/data bytes. */
+  bytes: number;
+}
+
+/**
+ * Index bytes past entry `keep` (`torn` of them entries that looked committed) and metadata/data bytes past the
+ * last kept entry's: cut (`cut` true, under the writer lock) or only found and left for the next writer.
+ */
+function tailExcess(seg: Segment, keep: number, torn: number, sizes: { index: number; meta: number; data: number }, cut: boolean): TailExcess {
+  const out: TailExcess = { notes: [], cuts: [], entries: 0, bytes: 0 };
+  const left = cut ? '' : '; left in place, the next writer cuts them';
+  const keepIndex = keep * ENTRY_SIZE;
+  if (sizes.index > keepIndex) {
+    const past = sizes.index - (keep + torn) * ENTRY_SIZE;
+    const whole = Math.floor(past / ENTRY_SIZE);
+    const partial = past % ENTRY_SIZE;
+    out.entries = torn + whole + (partial > 0 ? 1 : 0);
+    const tornText = cut ? `${torn} torn committed-looking entr${torn === 1 ? 'y' : 'ies'}, ` : '';
+    const reason = `${tornText}${whole} uncommitted whole entr${whole === 1 ? 'y' : 'ies'}, ${partial} bytes of a partial entry`;
+    out.notes.push(`${seg.paths.index}: ${cut ? 'cut ' : ''}${sizes.index - keepIndex} ${cut ? '' : 'torn '}bytes from offset ${keepIndex} (${reason})${left}`);
+    out.cuts.push({ file: seg.paths.index, offset: keepIndex, bytes: sizes.index - keepIndex, reason });
+    if (cut) fs.truncateSync(seg.paths.index, keepIndex);
+  }
+  if (cut) seg.truncateTo(keep);
+  const metaEnd = seg.metaEnd();
+  const dataEnd = seg.dataEnd();
+  for (const [file, size, end] of [[seg.paths.meta, sizes.meta, metaEnd], [seg.paths.data, sizes.data, dataEnd]] as const) {
+    if (size <= end) continue;
+    out.bytes += size - end;
+    out.notes.push(`${file}: ${cut ? 'cut ' : ''}${size - end} orphan bytes from offset ${end}${left}`);
+    out.cuts.push({ file, offset: end, bytes: size - end, reason: ORPHAN_REASON });
+    if (cut) fs.truncateSync(file, end);
+  }
+  return out;
+}
+
+function report(partition: number, firstCutId: number, excess: TailExcess, notes: string[], truncated: boolean): RecoveryReport | null {
+  if (notes.length + excess.notes.length === 0) return null;
+  return {
+    partition, firstCutId: excess.entries > 0 ? firstCutId : null, droppedEntries: excess.entries, droppedBytes: excess.bytes,
+    notes: [...notes, ...excess.notes], cuts: excess.cuts, truncated,
+  };
+}
+
+function sizesOf(seg: Segment): { index: number; meta: number; data: number } {
+  return { index: fileSize(seg.paths.index), meta: fileSize(seg.paths.meta), data: fileSize(seg.paths.data) };
+}
+
 /**
  * Cuts the torn tail of `seg` (the partition's last segment, already caught up) above `protectedEnd` (null: no
  * usable recovery point, every bad tail entry is torn). Throws CORRUPTION, cutting nothing, when the tail is
@@ -39,71 +96,17 @@ export function repairTail(seg: Segment, protectedEnd: number | null, partition:
   if (seg.missingFrom !== null && seg.baseId + seg.missingFrom < floor) {
     throw committedDamage(seg, seg.missingFrom, 'is missing', floor);
   }
+  const sizes = sizesOf(seg);
   const notes: string[] = [];
-  const cuts: RecoveryCut[] = [];
-  let droppedEntries = 0;
-  let droppedBytes = 0;
-  const metaSize = fileSize(seg.paths.meta);
-  const dataSize = fileSize(seg.paths.data);
-
   // Entries at the tail whose bytes never reached the files, or that are corrupt with nothing valid after them.
   let count = seg.count;
-  while (count > 0) {
+  for (let problem; count > 0 && (problem = seg.tailEntryProblem(count - 1, sizes.meta, sizes.data)) !== null; count--) {
     const pos = count - 1;
-    const at = pos * ENTRY_SIZE;
-    let why: string;
-    if (seg.bad?.has(pos)) {
-      why = 'fails its checksum';
-    } else {
-      const entry = seg.entryBytes(pos);
-      if (entryMetaEnd(entry, 0) > metaSize || entryDataEnd(entry, 0) > dataSize) why = 'points past the end of the metadata/data files';
-      else break;
-    }
-    if (seg.baseId + pos < floor) throw committedDamage(seg, pos, why, floor);
-    notes.push(`${seg.paths.index}: entry at offset ${at} (event ${seg.baseId + pos}) ${why} and ends the log; dropped`);
-    count--;
+    if (seg.baseId + pos < floor) throw committedDamage(seg, pos, PROBLEM_TEXT[problem], floor);
+    notes.push(`${seg.paths.index}: entry at offset ${pos * ENTRY_SIZE} (event ${seg.baseId + pos}) ${PROBLEM_TEXT[problem]} and ends the log; dropped`);
   }
-  const indexSize = fileSize(seg.paths.index);
-  const keepIndex = count * ENTRY_SIZE;
-  if (indexSize > keepIndex) {
-    const cut = indexSize - keepIndex;
-    const whole = Math.floor((indexSize - seg.count * ENTRY_SIZE) / ENTRY_SIZE);
-    const partial = (indexSize - seg.count * ENTRY_SIZE) % ENTRY_SIZE;
-    droppedEntries += seg.count - count + whole + (partial > 0 ? 1 : 0);
-    const reason = `${seg.count - count} torn committed-looking entr${seg.count - count === 1 ? 'y' : 'ies'}, ${whole} uncommitted whole entr${whole === 1 ? 'y' : 'ies'}, ${partial} bytes of a partial entry`;
-    notes.push(`${seg.paths.index}: cut ${cut} bytes from offset ${keepIndex} (${reason})`);
-    cuts.push({ file: seg.paths.index, offset: keepIndex, bytes: cut, reason });
-    fs.truncateSync(seg.paths.index, keepIndex);
-  }
-  seg.truncateTo(count);
-
-  const metaEnd = seg.metaEnd();
-  const dataEnd = seg.dataEnd();
-  for (const [file, size, end] of [[seg.paths.meta, metaSize, metaEnd], [seg.paths.data, dataSize, dataEnd]] as const) {
-    if (size > end) {
-      droppedBytes += size - end;
-      notes.push(`${file}: cut ${size - end} orphan bytes from offset ${end}`);
-      cuts.push({ file, offset: end, bytes: size - end, reason: 'bytes past the last committed entry (written by a writer that died before committing them)' });
-      fs.truncateSync(file, end);
-    }
-  }
-  if (notes.length === 0) return null;
-  return { partition, firstCutId: droppedEntries > 0 ? seg.baseId + count : null, droppedEntries, droppedBytes, notes, cuts, truncated: true };
-}
-
-/** Adds `more` to `into` (null meaning nothing dropped yet). */
-export function mergeReports(into: RecoveryReport | null, more: RecoveryReport | null): RecoveryReport | null {
-  if (more === null) return into;
-  if (into === null) return { ...more, notes: [...more.notes], cuts: [...more.cuts] };
-  return {
-    partition: into.partition,
-    firstCutId: into.firstCutId ?? more.firstCutId,
-    droppedEntries: into.droppedEntries + more.droppedEntries,
-    droppedBytes: into.droppedBytes + more.droppedBytes,
-    notes: [...into.notes, ...more.notes],
-    cuts: [...into.cuts, ...more.cuts],
-    truncated: into.truncated || more.truncated,
-  };
+  const excess = tailExcess(seg, count, seg.count - count, sizes, true);
+  return report(partition, seg.baseId + count, excess, notes, true);
 }
 
 /**
@@ -112,28 +115,5 @@ export function mergeReports(into: RecoveryReport | null, more: RecoveryReport |
  * writer holds the lock (a live writer's batch in progress looks the same). Null when the tail is clean.
  */
 export function findTornTail(seg: Segment, partition: number): RecoveryReport | null {
-  const notes: string[] = [];
-  const cuts: RecoveryCut[] = [];
-  let droppedEntries = 0;
-  let droppedBytes = 0;
-  const keepIndex = seg.count * ENTRY_SIZE;
-  const indexSize = fileSize(seg.paths.index);
-  if (indexSize > keepIndex) {
-    const whole = Math.floor((indexSize - keepIndex) / ENTRY_SIZE);
-    const partial = (indexSize - keepIndex) % ENTRY_SIZE;
-    droppedEntries = whole + (partial > 0 ? 1 : 0);
-    const reason = `${whole} uncommitted whole entr${whole === 1 ? 'y' : 'ies'}, ${partial} bytes of a partial entry`;
-    notes.push(`${seg.paths.index}: ${indexSize - keepIndex} torn bytes from offset ${keepIndex} (${reason}); left in place, the next writer cuts them`);
-    cuts.push({ file: seg.paths.index, offset: keepIndex, bytes: indexSize - keepIndex, reason });
-  }
-  for (const [file, end] of [[seg.paths.meta, seg.metaEnd()], [seg.paths.data, seg.dataEnd()]] as const) {
-    const size = fileSize(file);
-    if (size > end) {
-      droppedBytes += size - end;
-      notes.push(`${file}: ${size - end} orphan bytes from offset ${end}; left in place, the next writer cuts them`);
-      cuts.push({ file, offset: end, bytes: size - end, reason: 'bytes past the last committed entry (written by a writer that died before committing them)' });
-    }
-  }
-  if (notes.length === 0) return null;
-  return { partition, firstCutId: droppedEntries > 0 ? seg.endId : null, droppedEntries, droppedBytes, notes, cuts, truncated: false };
+  return report(partition, seg.endId, tailExcess(seg, seg.count, 0, sizesOf(seg), false), [], false);
 }

@@ -113,9 +113,11 @@ export class MappedFile {
     return this.mapping;
   }
 
-  /** Current size of the file on disk (0 when it does not exist). Does not change what cover() trusts. */
+  /** Current size of the file on disk (0 when it does not exist). */
   size(): number {
-    if (this.fd !== null) return fs.fstatSync(this.fd).size;
+    // With the descriptor open this is a measurement like measure()'s: recorded, so the read that follows in this
+    // turn of the event loop need not fstat again.
+    if (this.fd !== null) return this.measure();
     try {
       return fs.statSync(this.path).size;
     } catch (err) {

@@ -194,20 +194,26 @@ export class Segment {
   }
 
   /**
+   * Why committed entry `pos` cannot end the log: its checksum fails ('checksum'), or its bytes lie past the ends
+   * of the metadata/data files ('past-end', possible after a power loss); null when it is intact.
+   */
+  tailEntryProblem(pos: number, metaSize: number, dataSize: number): 'checksum' | 'past-end' | null {
+    if (this.bad?.has(pos)) return 'checksum';
+    const e = this.entryBytes(pos);
+    return entryMetaEnd(e, 0) > metaSize || entryDataEnd(e, 0) > dataSize ? 'past-end' : null;
+  }
+
+  /**
    * Drops trailing entries at positions >= `floor` whose bytes lie past the end of the metadata/data files (a
-   * power loss kept the entry but not its bytes): they were never complete. Measures both files (one stat each).
+   * power loss kept the entry but not its bytes): they were never complete. Measures both files (one fstat each,
+   * which the read that follows in this turn of the event loop trusts).
    */
   dropEntriesPastEnd(floor: number): void {
     if (this.count <= floor || this.missingFrom !== null) return;
     const metaSize = this.meta.size();
     const dataSize = this.data.size();
     let count = this.count;
-    while (count > floor) {
-      if (this.bad?.has(count - 1)) break;
-      const e = this.entryBytes(count - 1);
-      if (entryMetaEnd(e, 0) <= metaSize && entryDataEnd(e, 0) <= dataSize) break;
-      count--;
-    }
+    while (count > floor && this.tailEntryProblem(count - 1, metaSize, dataSize) === 'past-end') count--;
     this.truncateTo(count);
   }
 

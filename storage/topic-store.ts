@@ -4,13 +4,16 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { validateTopicName } from './topic-name.js';
 import { readDirEntries } from './fs-helpers.js';
-import { PartitionLog, resolvePartitionOptions } from './partition-log.js';
+import { PartitionLog } from './partition-log.js';
+import { resolvePartitionOptions } from './partition-options.js';
 import { partitionDirName } from './segment-files.js';
-import { StorageError, type PartitionOptions, type TopicManifest, type TopicStoreLike } from './types.js';
+import { MAX_PARTITIONS, checkCreateConfig, checkNumPartitions, checkRoot, removeTopicDir } from './topic-core/topic-checks.js';
+import { TopicStoreBase } from './topic-core/topic-store-base.js';
+import { StorageError, type PartitionOptions, type TopicManifest } from './types.js';
 
 export const TOPIC_FORMAT_VERSION = 1;
 export const MANIFEST_NAME = 'topic.json';
-export const MAX_PARTITIONS = 65536;
+export { MAX_PARTITIONS };
 
 export interface CreateTopicConfig {
   numPartitions: number;
@@ -19,18 +22,6 @@ export interface CreateTopicConfig {
 
 function manifestPath(topicDir: string): string {
   return path.join(topicDir, MANIFEST_NAME);
-}
-
-function checkRoot(root: unknown): asserts root is string {
-  if (typeof root !== 'string') throw new TypeError(`root must be a string, got ${typeof root}`);
-}
-
-function checkNumPartitions(n: unknown): number {
-  if (typeof n !== 'number') throw new TypeError(`numPartitions must be a number, got ${typeof n}`);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
-    throw new StorageError('BAD_CONFIG', `numPartitions must be an integer in [1, ${MAX_PARTITIONS}], got ${n}`);
-  }
-  return n;
 }
 
 function readManifest(topicDir: string, name: string): TopicManifest {
@@ -65,24 +56,12 @@ function readManifest(topicDir: string, name: string): TopicManifest {
   return { formatVersion: m.formatVersion, format: 'native', numPartitions: m.numPartitions, createdAt: m.createdAt, components: m.components ?? {} };
 }
 
-export class TopicStore implements TopicStoreLike {
-  readonly name: string;
-  readonly dir: string;
-  readonly manifest: TopicManifest;
+export class TopicStore extends TopicStoreBase<PartitionLog> {
   private readonly options: PartitionOptions;
-  private readonly partitions: (PartitionLog | undefined)[];
-  private closed = false;
 
   private constructor(name: string, dir: string, manifest: TopicManifest, options: PartitionOptions) {
-    this.name = name;
-    this.dir = dir;
-    this.manifest = manifest;
+    super(name, dir, manifest);
     this.options = options;
-    this.partitions = new Array(manifest.numPartitions);
-  }
-
-  get numPartitions(): number {
-    return this.manifest.numPartitions;
   }
 
   /** Throws TypeError / BAD_NAME for a name that cannot be a topic folder. */
@@ -98,10 +77,7 @@ export class TopicStore implements TopicStoreLike {
   static create(root: string, name: string, config: CreateTopicConfig, opts: PartitionOptions = {}): TopicStore {
     checkRoot(root);
     validateTopicName(name);
-    if (config === null || typeof config !== 'object') throw new TypeError('topic config must be an object');
-    const numPartitions = checkNumPartitions(config.numPartitions);
-    const components = config.components ?? {};
-    if (components === null || typeof components !== 'object' || Array.isArray(components)) throw new TypeError('components must be an object');
+    const { numPartitions, components } = checkCreateConfig(config);
     resolvePartitionOptions(opts);
     const dir = TopicStore.topicDir(root, name);
     if (fs.existsSync(manifestPath(dir))) throw new StorageError('TOPIC_EXISTS', `topic "${name}" already exists in ${root}`, { name });
@@ -159,33 +135,14 @@ export class TopicStore implements TopicStoreLike {
     validateTopicName(name);
     const dir = TopicStore.topicDir(root, name);
     if (!fs.existsSync(manifestPath(dir))) throw new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}`, { name });
-    // Names starting with '.' are not valid topic names, so this cannot collide with a topic.
-    const doomed = path.join(path.dirname(dir), `.${name}.deleted-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-    fs.renameSync(dir, doomed);
-    fs.rmSync(doomed, { recursive: true, force: true });
+    removeTopicDir(dir);
   }
 
-  partition(i: number): PartitionLog {
-    if (this.closed) throw new StorageError('CLOSED', `topic "${this.name}" is closed`);
-    if (typeof i !== 'number') throw new TypeError(`partition index must be a number, got ${typeof i}`);
-    if (!Number.isInteger(i) || i < 0 || i >= this.numPartitions) {
-      throw new StorageError('OUT_OF_RANGE', `topic "${this.name}" has partitions 0..${this.numPartitions - 1}, not ${i}`);
+  protected openPartition(i: number): PartitionLog {
+    const dir = path.join(this.dir, 'partitions', partitionDirName(i));
+    if (!fs.existsSync(dir)) {
+      throw new StorageError('CORRUPTION', `partition folder ${dir} of topic "${this.name}" is missing`, { file: dir, offset: 0 });
     }
-    let log = this.partitions[i];
-    if (log === undefined) {
-      const dir = path.join(this.dir, 'partitions', partitionDirName(i));
-      if (!fs.existsSync(dir)) {
-        throw new StorageError('CORRUPTION', `partition folder ${dir} of topic "${this.name}" is missing`, { file: dir, offset: 0 });
-      }
-      log = PartitionLog.open(dir, i, this.options);
-      this.partitions[i] = log;
-    }
-    return log;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const log of this.partitions) log?.close();
+    return PartitionLog.open(dir, i, this.options);
   }
 }

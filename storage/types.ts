@@ -3,6 +3,8 @@
 
 /** How commits reach the disk, named as in the reference's `flush_behavior`. */
 export type FlushBehavior = 'buffered' | 'on_flush' | 'immediate';
+/** Every flush behaviour, for option checks. */
+export const FLUSH_BEHAVIORS: readonly FlushBehavior[] = ['buffered', 'on_flush', 'immediate'];
 
 /** Stable error codes of the engine; lib/ maps them 1:1 onto DiasporaError codes. */
 export type StorageErrorCode =
@@ -144,7 +146,11 @@ export interface PartitionLogLike {
   readonly startId: number;
   /** Reads committed event `id`; throws OUT_OF_RANGE when id >= end, CORRUPTION on a bad checksum. */
   read(id: number): StoredEvent;
-  /** Reads up to `max` committed events from `from` on (fewer at the end). */
+  /**
+   * Reads up to `max` committed events from `from` on (fewer at the end, [] when `from` is the end); OUT_OF_RANGE
+   * when `from` is past the end or before startId. Ids and `max`: TypeError when not numbers, OUT_OF_RANGE when
+   * negative or fractional.
+   */
   readRange(from: number, max: number): StoredEvent[];
   /** First id whose timestamp is >= `ms` (endId if none). */
   findByTime(ms: number): number;

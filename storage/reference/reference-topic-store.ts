@@ -4,10 +4,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { StorageError, type TopicManifest, type TopicStoreLike } from '../types.js';
+import { StorageError, type TopicManifest } from '../types.js';
 import { validateTopicName } from '../topic-name.js';
 import { fsyncDir } from '../segment-files.js';
-import { resolvePartitionOptions } from '../partition-log.js';
+import { resolvePartitionOptions } from '../partition-options.js';
+import { checkCreateConfig, checkRoot, removeTopicDir } from '../topic-core/topic-checks.js';
+import { TopicStoreBase } from '../topic-core/topic-store-base.js';
 import { ReferencePartitionLog, type ReferencePartitionOptions } from './reference-partition-log.js';
 import {
   COMPONENT_FILES,
@@ -22,8 +24,6 @@ import {
   type ComponentKey,
 } from './reference-layout.js';
 
-/** Same bound as native topics. */
-export const MAX_REFERENCE_PARTITIONS = 65536;
 /** What the reference writes for a default component. */
 const DEFAULT_COMPONENT = { type: 'default' } as const;
 
@@ -31,10 +31,6 @@ export interface ReferenceTopicCreateOptions {
   numPartitions: number;
   /** `{validator, serializer, partitionSelector}` JSON configs; a missing one is written as `{"type": "default"}`. */
   components?: Record<string, unknown>;
-}
-
-function checkRoot(root: unknown): asserts root is string {
-  if (typeof root !== 'string' || root.length === 0) throw new TypeError('root must be a non-empty string');
 }
 
 function readComponent(file: string): unknown {
@@ -51,24 +47,12 @@ function readComponent(file: string): unknown {
   }
 }
 
-export class ReferenceTopicStore implements TopicStoreLike {
-  readonly name: string;
-  readonly dir: string;
-  readonly manifest: TopicManifest;
+export class ReferenceTopicStore extends TopicStoreBase<ReferencePartitionLog> {
   private readonly options: ReferencePartitionOptions;
-  private readonly partitions: Array<ReferencePartitionLog | undefined>;
-  private closed = false;
 
   private constructor(name: string, dir: string, manifest: TopicManifest, options: ReferencePartitionOptions) {
-    this.name = name;
-    this.dir = dir;
-    this.manifest = manifest;
+    super(name, dir, manifest);
     this.options = options;
-    this.partitions = new Array(manifest.numPartitions);
-  }
-
-  get numPartitions(): number {
-    return this.manifest.numPartitions;
   }
 
   /** True when `dir` has the reference layout (`partitions/` and the three JSON files) and no `topic.json`. */
@@ -122,16 +106,8 @@ export class ReferenceTopicStore implements TopicStoreLike {
   ): ReferenceTopicStore {
     checkRoot(root);
     validateTopicName(name);
-    if (config === null || typeof config !== 'object') throw new TypeError('config must be an object');
     resolvePartitionOptions(opts); // bad options create nothing
-    const n = config.numPartitions;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_REFERENCE_PARTITIONS) {
-      throw new StorageError('BAD_CONFIG', `numPartitions must be an integer in [1, ${MAX_REFERENCE_PARTITIONS}], got ${String(n)}`);
-    }
-    const components = config.components ?? {};
-    if (components === null || typeof components !== 'object' || Array.isArray(components)) {
-      throw new StorageError('BAD_CONFIG', 'components must be an object');
-    }
+    const { numPartitions: n, components } = checkCreateConfig(config);
     const known = new Set<string>(COMPONENT_FILES.map((c) => c.key));
     for (const key of Object.keys(components)) {
       if (!known.has(key)) {
@@ -181,33 +157,16 @@ export class ReferenceTopicStore implements TopicStoreLike {
     return ReferenceTopicStore.open(root, name, opts);
   }
 
-  /** Deletes a reference-format topic folder (TOPIC_NOT_FOUND if `<root>/<name>` is not one). */
+  /** Deletes a reference-format topic folder (TOPIC_NOT_FOUND if `<root>/<name>` is not one): renamed away, then removed. */
   static remove(root: string, name: string): void {
     checkRoot(root);
     validateTopicName(name);
-    const dir = path.join(root, name);
+    const dir = path.resolve(root, name);
     if (!isReferenceTopic(dir)) throw new StorageError('TOPIC_NOT_FOUND', `no reference-format topic at ${dir}`, { file: dir, name });
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTopicDir(dir);
   }
 
-  /** Partition `i`, opened (with tail recovery) on first use; the same object afterwards. */
-  partition(i: number): ReferencePartitionLog {
-    if (this.closed) throw new StorageError('CLOSED', `topic ${this.name} is closed`);
-    if (typeof i !== 'number' || !Number.isInteger(i)) throw new TypeError('partition index must be an integer');
-    if (i < 0 || i >= this.numPartitions) {
-      throw new StorageError('OUT_OF_RANGE', `partition ${i} does not exist (topic ${this.name} has ${this.numPartitions})`);
-    }
-    let p = this.partitions[i];
-    if (p === undefined) {
-      p = ReferencePartitionLog.open(path.join(this.dir, PARTITIONS_DIR, partitionDirName(i)), i, this.options);
-      this.partitions[i] = p;
-    }
-    return p;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const p of this.partitions) p?.close();
+  protected openPartition(i: number): ReferencePartitionLog {
+    return ReferencePartitionLog.open(path.join(this.dir, PARTITIONS_DIR, partitionDirName(i)), i, this.options);
   }
 }

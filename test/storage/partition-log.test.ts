@@ -222,17 +222,3 @@ test('two logs of one partition in the same process take turns without waiting f
   t.deepEqual(Buffer.from(a.read(99).metadata), metaOf(1, 49));
   t.deepEqual(Buffer.from(b.read(98).metadata), metaOf(0, 49));
 });
-
-test('waitForAppend resolves on a commit, times out, and honours abort', async (t) => {
-  const dir = tempDir(t);
-  const { writer, reader } = writerAndReader(t, dir);
-  t.false(await reader.waitForAppend(0, 30));
-  const waiting = reader.waitForAppend(0, 60_000);
-  setTimeout(() => writer.append([{ metadata: metaOf(0, 0) }]), 20);
-  t.true(await waiting);
-  t.true(await reader.waitForAppend(0, 10), 'already past knownEnd');
-  const ac = new AbortController();
-  const aborted = reader.waitForAppend(1, 60_000, ac.signal);
-  ac.abort();
-  t.false(await aborted);
-});

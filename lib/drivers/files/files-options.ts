@@ -3,7 +3,7 @@
 
 import { DiasporaError, ErrorCode } from '../../errors.js';
 import type { JsonObject } from '../../json.js';
-import type { FlushBehavior } from '../../../storage/types.js';
+import { FLUSH_BEHAVIORS as FLUSH, type FlushBehavior } from '../../../storage/types.js';
 
 export interface FilesDriverOptions {
   rootPath: string;
@@ -24,7 +24,6 @@ export const FILES_DRIVER_KEYS = [
   'use_file_locking',
 ] as const;
 
-const FLUSH: readonly FlushBehavior[] = ['buffered', 'on_flush', 'immediate'];
 
 function bad(message: string): DiasporaError {
   return new DiasporaError(ErrorCode.BAD_CONFIG, message);

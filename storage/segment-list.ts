@@ -1,0 +1,123 @@
+// The segments of a native partition and its first id: the one place that knows which segments exist, where the
+// partition starts (`startId`, recorded in recovery.point as `firstId`) and which segment holds an id. Retention
+// (dropping sealed segments, moving the first id forward) changes this file.
+import fs from 'node:fs';
+import { ENTRY_SIZE } from './index-entry.js';
+import { Segment } from './segment.js';
+import { fsyncDir, listSegmentBases, segmentPaths } from './segment-files.js';
+import type { RecoveryPointState } from './recovery-point.js';
+import { StorageError } from './types.js';
+
+export class SegmentList {
+  /** First id of the partition: the recorded first id wins over the files (a vanished first segment must not make the log start later). */
+  readonly startId: number;
+  readonly all: Segment[] = [];
+  private lastUsed: Segment | null = null;
+
+  constructor(private readonly dir: string, point: RecoveryPointState) {
+    const bases = listSegmentBases(dir);
+    this.startId = point.kind === 'ok' ? point.point.firstId : bases[0] ?? 0;
+    for (let i = 0; i < bases.length; i++) {
+      const seg = new Segment(dir, bases[i]!);
+      if (i + 1 < bases.length) seg.seal(bases[i + 1]! - bases[i]!);
+      this.all.push(seg);
+    }
+  }
+
+  get last(): Segment | undefined {
+    return this.all[this.all.length - 1];
+  }
+
+  get endId(): number {
+    const last = this.last;
+    return last === undefined ? this.startId : last.endId;
+  }
+
+  /** Reads entries other processes committed, following them into new segments; true if any was found. */
+  catchUp(): boolean {
+    let grew = false;
+    for (;;) {
+      const last = this.last;
+      if (last !== undefined && last.catchUp() > 0) {
+        grew = true;
+        continue;
+      }
+      // Nothing new in the last segment: has a writer rolled over to a new one? (Writers only roll away from a
+      // non-empty segment, so an empty last segment cannot have a successor.)
+      if (last !== undefined && last.count === 0) return grew;
+      const nextBase = last === undefined ? this.startId : last.endId;
+      if (!fs.existsSync(segmentPaths(this.dir, nextBase).index)) return grew;
+      if (last !== undefined) last.seal(last.count);
+      this.all.push(new Segment(this.dir, nextBase));
+    }
+  }
+
+  /** Makes the end at least `end` (ids the recovery point records as committed: they read as CORRUPTION if lost). */
+  extendTo(end: number): void {
+    if (end <= this.endId) return;
+    let last = this.last;
+    if (last === undefined) {
+      last = new Segment(this.dir, this.startId);
+      this.all.push(last);
+    }
+    last.extendTo(end - last.baseId);
+  }
+
+  /** Creates the files of a new last segment (metadata and data first: the index file is what makes it exist). */
+  create(baseId: number, syncDir: boolean): Segment {
+    const paths = segmentPaths(this.dir, baseId);
+    fs.closeSync(fs.openSync(paths.meta, 'w'));
+    fs.closeSync(fs.openSync(paths.data, 'w'));
+    try {
+      fs.closeSync(fs.openSync(paths.index, 'wx'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      throw new StorageError('CORRUPTION', `segment ${paths.index} already exists although the log ends before it`, {
+        file: paths.index, offset: 0,
+      });
+    }
+    if (syncDir) fsyncDir(this.dir);
+    const seg = new Segment(this.dir, baseId);
+    const last = this.last;
+    if (last !== undefined) last.seal(last.count);
+    this.all.push(seg);
+    return seg;
+  }
+
+  /** The segment holding committed id `id` (startId <= id < endId), its index entry cached. */
+  segmentFor(id: number): Segment {
+    const cached = this.lastUsed;
+    if (cached !== null && id >= cached.baseId && id < cached.endId) {
+      cached.ensureCached(id - cached.baseId);
+      return cached;
+    }
+    const segs = this.all;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (segs[mid]!.baseId <= id) lo = mid;
+      else hi = mid - 1;
+    }
+    const seg = segs[lo]!;
+    if (id < seg.baseId) {
+      const missing = segmentPaths(this.dir, this.startId).index;
+      throw new StorageError('CORRUPTION', `event ${id} is missing: the partition starts at id ${this.startId} but its first segment file starts at ${seg.baseId} (${missing} is missing)`, {
+        file: missing, offset: 0, id,
+      });
+    }
+    if (seg.sealedCount !== null && seg.count < seg.sealedCount) seg.catchUp();
+    if (id >= seg.endId) {
+      throw new StorageError('CORRUPTION', `index entry of event ${id} is missing or damaged in ${seg.paths.index}`, {
+        file: seg.paths.index, offset: (id - seg.baseId) * ENTRY_SIZE, id,
+      });
+    }
+    seg.ensureCached(id - seg.baseId);
+    this.lastUsed = seg;
+    return seg;
+  }
+
+  close(): void {
+    for (const seg of this.all) seg.close();
+  }
+}
