@@ -99,7 +99,7 @@ test('export lists of every entry, imported by package name (snapshot: change it
     'diaspora-stream/testing': TESTING_EXPORTS,
   });
   // A path the exports map does not list stays private.
-  const hidden = await t.throwsAsync(node(dir, ['--input-type=module', '-e', "await import('diaspora-stream/dist/lib/consumer.js')"]));
+  const hidden = await t.throwsAsync(node(dir, ['--input-type=module', '-e', "await import('diaspora-stream/dist/lib/consumer/consumer.js')"]));
   t.regex(hidden!.message, /ERR_PACKAGE_PATH_NOT_EXPORTED/);
 });
 
