@@ -103,13 +103,19 @@ export class NatsClaims {
     }
     let lost = false;
     let released = false;
+    const lostListeners: Array<() => void> = [];
     let renewing: Promise<void> = Promise.resolve();
     const renew = async (): Promise<void> => {
       try {
         revision = await this.kv.update(key, value, revision);
       } catch (err) {
-        // Another client took the key after it expired (this process stalled longer than the TTL).
-        if (apiCode(err) === JsCode.WRONG_LAST_SEQUENCE) lost = true;
+        // Another client took the key after it expired (this process stalled longer than the TTL), or it was
+        // deleted: the claim is no longer ours, and the holder is told so at once.
+        if (apiCode(err) === JsCode.WRONG_LAST_SEQUENCE && !released) {
+          lost = true;
+          clearInterval(timer);
+          for (const cb of lostListeners.splice(0)) callQuietly(cb);
+        }
       }
     };
     const timer = setInterval(() => {
@@ -120,6 +126,10 @@ export class NatsClaims {
       partition: -1,
       get lost() {
         return lost;
+      },
+      onLost: (cb) => {
+        if (lost) queueMicrotask(() => callQuietly(cb));
+        else if (!released) lostListeners.push(cb);
       },
       release: async () => {
         if (released) return;
@@ -138,6 +148,11 @@ export class NatsClaims {
     };
   }
 
+  /** Takes the key from its holder (as if it expired): the holder's next renewal finds it gone. */
+  async steal(key: string): Promise<void> {
+    await this.kv.delete(key);
+  }
+
   /** Resolves when the key is deleted, at the next third of the TTL (it may have expired), or on abort. */
   private async waitForRelease(key: string, signal?: AbortSignal): Promise<void> {
     const watch = await this.kv.watch({ key, include: KvWatchInclude.UpdatesOnly }).catch(() => undefined);
@@ -154,5 +169,14 @@ export class NatsClaims {
       signal?.removeEventListener('abort', onAbort);
       watch?.stop();
     }
+  }
+}
+
+/** A lost-claim listener's failure must not become an unhandled error of the renewal timer. */
+function callQuietly(cb: () => void): void {
+  try {
+    cb();
+  } catch {
+    // the consumer's listener only records the loss
   }
 }
