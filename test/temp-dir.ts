@@ -8,15 +8,15 @@ export interface Teardown {
   teardown(fn: () => void): void;
 }
 
-/** A fresh folder, removed (with its content) when `t` ends. */
-export function tempDir(t: Teardown, prefix = 'diaspora-test-'): string {
-  const dir = ownedTempDir(prefix);
+/** A fresh folder (under `parent`, default the OS temp dir), removed with its content when `t` ends. */
+export function tempDir(t: Teardown, prefix = 'diaspora-test-', parent = os.tmpdir()): string {
+  const dir = ownedTempDir(prefix, parent);
   t.teardown(dir.remove);
   return dir.path;
 }
 
 /** For code without a test context (a child process, a suite factory's cleanup): the folder and its removal. */
-export function ownedTempDir(prefix = 'diaspora-test-'): { readonly path: string; remove(): void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+export function ownedTempDir(prefix = 'diaspora-test-', parent = os.tmpdir()): { readonly path: string; remove(): void } {
+  const dir = fs.mkdtempSync(path.join(parent, prefix));
   return { path: dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

@@ -4,10 +4,10 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { tempDir } from '../temp-dir.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/package -> the checkout
@@ -20,13 +20,11 @@ interface Packed {
 }
 
 let packedPromise: Promise<Packed> | undefined;
-const tempDirs: string[] = [];
 
 /** Packs once per test file (scripts ignored: `prepare` would rebuild dist under the running tests). */
 function packed(): Promise<Packed> {
   return (packedPromise ??= (async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-pack-'));
-    tempDirs.push(dir);
+    const dir = tempDir({ teardown: test.after.always }, 'diaspora-pack-');
     const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: repo, maxBuffer: 16 << 20 });
     const [info] = JSON.parse(stdout) as Array<{ filename: string; size: number; files: Array<{ path: string }> }>;
     const modules = path.join(dir, 'node_modules');
@@ -40,10 +38,6 @@ function packed(): Promise<Packed> {
     return { dir, files: info!.files.map((f) => f.path), size: info!.size };
   })());
 }
-
-test.after.always(() => {
-  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
 
 async function node(cwd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, args, { cwd, maxBuffer: 16 << 20 });

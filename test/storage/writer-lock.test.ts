@@ -11,7 +11,8 @@ import { ConsumerClaims } from '../../storage/consumer-claims.js';
 import { VERIFY_EVERY_MS, WriterLock, WRITER_LOCK_FOLDER } from '../../storage/writer-lock.js';
 import { WRITER_LOCK_NAME } from '../../storage/segment-files.js';
 import { StorageError } from '../../storage/types.js';
-import { tempDir, exitOf } from './helpers.js';
+import { exitOf } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const HOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reference', 'fixtures-bin', 'hold-writer-lock.js');
 
