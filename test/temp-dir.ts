@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** What registers a removal: ava's `t` (per test), or `{ teardown: test.after.always }` for a whole file. */
+/** What registers a removal: ava's `t` (per test), or `{ teardown: test.after.always }` for a whole file (at its top level). */
 export interface Teardown {
   teardown(fn: () => void): void;
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { tempDir } from '../temp-dir.js';
+import { ownedTempDir } from '../temp-dir.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/package -> the checkout
@@ -20,11 +20,15 @@ interface Packed {
 }
 
 let packedPromise: Promise<Packed> | undefined;
+// Made by the first test that needs it (hooks cannot be added once tests run): removed after the file.
+let packDir: ReturnType<typeof ownedTempDir> | undefined;
+test.after.always(() => packDir?.remove());
 
 /** Packs once per test file (scripts ignored: `prepare` would rebuild dist under the running tests). */
 function packed(): Promise<Packed> {
   return (packedPromise ??= (async () => {
-    const dir = tempDir({ teardown: test.after.always }, 'diaspora-pack-');
+    packDir = ownedTempDir('diaspora-pack-');
+    const dir = packDir.path;
     const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: repo, maxBuffer: 16 << 20 });
     const [info] = JSON.parse(stdout) as Array<{ filename: string; size: number; files: Array<{ path: string }> }>;
     const modules = path.join(dir, 'node_modules');
