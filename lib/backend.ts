@@ -60,7 +60,10 @@ export interface OffsetsBackend {
 export interface ClaimHandle {
   readonly partition: number;
   release(): MaybePromise<void>;
-  /** Called if the claim is taken away (e.g. its lock folder was removed, or a NATS claim expired). */
+  /**
+   * Called once if the claim is taken away (e.g. its lock folder was removed, or a NATS claim expired and was
+   * taken); the consumer then stops delivering the partition and reports CONSUMER_BUSY.
+   */
   onLost?(cb: () => void): void;
 }
 
@@ -101,6 +104,13 @@ export interface TopicBackend {
   openOffsets(consumerName: string): MaybePromise<OffsetsBackend>;
   /** Exclusive claim of a partition by a consumer name; CONSUMER_BUSY unless `standby` (then waits). */
   claim(consumerName: string, partition: number, opts: { standby: boolean; signal?: AbortSignal }): Promise<ClaimHandle>;
+  /**
+   * Testing hook (the conformance suite's lost-claim check): takes the claim of `consumerName` on `partition` away
+   * from its live holder, as this driver does when the holder is declared dead and another consumer of the name
+   * takes over. The holder must then be told through its ClaimHandle's onLost, and the claim becomes free.
+   * Engines whose claims cannot be lost omit it (the suite's check then fails, naming the missing hook).
+   */
+  stealClaim?(consumerName: string, partition: number): MaybePromise<void>;
   listConsumers(): MaybePromise<ConsumerPosition[]>;
   /** Sets a consumer's last acknowledged id (null = nothing acknowledged); CONSUMER_BUSY while it runs. */
   resetConsumer(consumerName: string, partition: number, lastAcked: number | null): MaybePromise<void>;

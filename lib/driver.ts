@@ -13,6 +13,7 @@ import {
 } from './components/registry.js';
 import type { Serializer } from './components/serializer.js';
 import type { Validator } from './components/validator.js';
+import { Lifecycle, type LifecycleStatus } from './lifecycle.js';
 import { closeAll } from './close-all.js';
 import { resolveDriverFactory } from './driver-registry.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
@@ -60,9 +61,8 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
 }
 
 export class Driver {
-  private isClosed = false;
   /** close() began: new calls are refused at once (children are still being closed). */
-  private isClosing = false;
+  private readonly lifecycle = new Lifecycle(() => `driver "${this.type}"`);
   private readonly topics = new Set<TopicHandle>();
 
   private constructor(
@@ -76,18 +76,25 @@ export class Driver {
     if (!isJsonObject(options)) throw new TypeError('driver options must be an object');
     const factory = await resolveDriverFactory(type);
     try {
-      return new Driver(type, options, await factory(options));
+      const d = new Driver(type, options, await factory(options));
+      d.lifecycle.to('open');
+      return d;
     } catch (err) {
       throw toDiasporaError(err);
     }
   }
 
+  /** 'open' from create() on; 'closing' once close() began; 'closed' when it ended. */
+  get status(): LifecycleStatus {
+    return this.lifecycle.status;
+  }
+
   get closed(): boolean {
-    return this.isClosed;
+    return this.lifecycle.isClosed;
   }
 
   private checkOpen(): void {
-    if (this.isClosed || this.isClosing) throw new DiasporaError(ErrorCode.CLOSED, `driver "${this.type}" is closed`);
+    this.lifecycle.check();
   }
 
   private static checkName(name: unknown): asserts name is string {
@@ -126,10 +133,10 @@ export class Driver {
     Driver.checkName(name);
     try {
       const t = await TopicHandle.open(this, await this.backend.openTopic(name));
-      if (this.isClosing || this.isClosed) {
+      if (this.lifecycle.ending) {
         // The driver began closing while the topic opened: it would never be closed by it.
         await t.close();
-        throw new DiasporaError(ErrorCode.CLOSED, `driver "${this.type}" is closed`);
+        throw this.lifecycle.closedError();
       }
       this.topics.add(t);
       return t;
@@ -210,8 +217,8 @@ export class Driver {
 
   /** Closes every topic opened from this driver (flushing producers, closing consumers), then the engine. */
   async close(): Promise<void> {
-    if (this.isClosed) return;
-    this.isClosing = true;
-    await closeAll(this.topics, () => this.backend.close(), () => (this.isClosed = true));
+    if (this.lifecycle.isClosed) return;
+    this.lifecycle.to('closing');
+    await closeAll(this.topics, () => this.backend.close(), () => this.lifecycle.to('closed'));
   }
 }

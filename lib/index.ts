@@ -6,14 +6,9 @@ export { registerDriver, type DriverFactory } from './driver-registry.js';
 export { TopicHandle, type TopicStats, type ResetTarget } from './topic.js';
 export { formatRecovery, type RecoveryReport, type RecoveryListener } from './recovery.js';
 export { Producer, type ProducerOptions, type PushData, type PushMetadata } from './producer.js';
-export {
-  Consumer,
-  type ConsumerOptions,
-  type ProcessOptions,
-  type EventProcessor,
-  type PartitionLag,
-  type StartPosition,
-} from './consumer.js';
+export { Consumer } from './consumer/consumer.js';
+export type { ConsumerOptions, ProcessOptions, EventProcessor, PartitionLag, StartPosition } from './consumer/options.js';
+export type { LifecycleStatus } from './lifecycle.js';
 export { Event } from './event.js';
 export { Future } from './future.js';
 export { ThreadPool, makeThreadPool, defaultThreadPool } from './thread-pool.js';

@@ -10,6 +10,7 @@
 // With an asynchronous engine at most `maxNumBatches` batches are in flight; further pushes are admitted
 // (validated, serialized, batched) only when one completes, so memory holds only the caller's own objects.
 
+import { Lifecycle, type LifecycleStatus } from './lifecycle.js';
 import type { BackendAppendEvent, TopicBackend } from './backend.js';
 import { DefaultPartitionSelector, type PartitionSelector } from './components/partition-selector.js';
 import { DefaultSerializer, decodeJsonMetadata, type Serializer } from './components/serializer.js';
@@ -113,8 +114,8 @@ export class Producer<M = JsonValue> {
   private readonly queues: PartitionQueue[];
   private readonly admissions: Admission[] = [];
   private adaptiveScheduled = false;
-  private isClosed = false;
   /** close() began: pushes are refused while the last flush runs; later close() calls wait for the same one. */
+  private readonly lifecycle = new Lifecycle(() => `producer of topic "${this.topic.name}"`);
   private closing: Promise<void> | undefined;
   /** Set when the engine answers asynchronously; then batches go through queues and admissions. */
   private asyncEngine: boolean | undefined;
@@ -145,10 +146,17 @@ export class Producer<M = JsonValue> {
       isExactly(topic.serializer, DefaultSerializer);
     this.queues = [];
     for (let i = 0; i < topic.backend.numPartitions; i++) this.queues.push({ pending: newBatch(), inFlight: 0, tail: Promise.resolve() });
+    this.lifecycle.to('open');
   }
 
+  /** 'open' from creation; 'closing' while close() flushes; 'closed' after it (or once the topic is closed). */
+  get status(): LifecycleStatus {
+    return this.topic.closed ? 'closed' : this.lifecycle.status;
+  }
+
+  /** true once close() began (pushes are refused from then on). */
   get closed(): boolean {
-    return this.isClosed || this.closing !== undefined || this.topic.closed;
+    return this.lifecycle.ending || this.topic.closed;
   }
 
   /**
@@ -162,7 +170,7 @@ export class Producer<M = JsonValue> {
    * symbols, lone surrogates. Rejects with OUT_OF_RANGE for a `partition` the topic does not have.
    */
   push(metadata: M | string | Uint8Array, data?: PushData, partition?: number): Future<number> {
-    if (this.closed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `producer of topic "${this.topic.name}" is closed`));
+    if (this.closed) return Future.rejected(this.lifecycle.closedError());
     if (partition !== undefined && partition !== null && (!Number.isInteger(partition) || partition < 0)) {
       throw new TypeError('partition must be a non-negative integer');
     }
@@ -326,7 +334,7 @@ export class Producer<M = JsonValue> {
    * (`on_flush` and `immediate` fsync; `buffered` survives a process crash, not a power loss).
    */
   flush(): Future<void> {
-    if (this.closed) return Future.rejected(new DiasporaError(ErrorCode.CLOSED, `producer of topic "${this.topic.name}" is closed`));
+    if (this.closed) return Future.rejected(this.lifecycle.closedError());
     return Future.fromPromise(this.flushAll());
   }
 
@@ -351,12 +359,13 @@ export class Producer<M = JsonValue> {
 
   /** Flushes, then refuses further calls with CLOSED. */
   close(): Promise<void> {
-    if (this.isClosed) return Promise.resolve();
+    if (this.lifecycle.isClosed) return Promise.resolve();
+    this.lifecycle.to('closing');
     return (this.closing ??= (async () => {
       try {
         if (!this.topic.closed) await this.flushAll();
       } finally {
-        this.isClosed = true;
+        this.lifecycle.to('closed');
       }
     })());
   }

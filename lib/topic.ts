@@ -5,7 +5,9 @@ import type { PartitionSelector } from './components/partition-selector.js';
 import type { Serializer } from './components/serializer.js';
 import type { Validator } from './components/validator.js';
 import { partitionSelectorFromMetadata, serializerFromMetadata, validatorFromMetadata } from './components/registry.js';
-import { Consumer, type ConsumerOptions } from './consumer.js';
+import { Consumer } from './consumer/consumer.js';
+import type { ConsumerOptions } from './consumer/options.js';
+import { Lifecycle, type LifecycleStatus } from './lifecycle.js';
 import { closeAll } from './close-all.js';
 import { DiasporaError, ErrorCode } from './errors.js';
 import type { JsonObject, JsonValue } from './json.js';
@@ -26,9 +28,8 @@ export interface TopicOwner {
 }
 
 export class TopicHandle {
-  private isClosed = false;
   /** close() began: new calls are refused (the children are being flushed and closed). */
-  private isClosing = false;
+  private readonly lifecycle = new Lifecycle(() => `topic "${this.name}"`);
   private readonly children = new Set<{ close(): Promise<void> }>();
   private readonly recoveryLog = new RecoveryLog();
 
@@ -49,6 +50,7 @@ export class TopicHandle {
       partitionSelectorFromMetadata(c.partitionSelector),
     ]);
     const t = new TopicHandle(driver, backend, validator, serializer, selector);
+    t.lifecycle.to('open');
     backend.setRecoveryListener?.((r) => t.recoveryLog.add({ topic: backend.name, ...r, at: Date.now() }));
     selector.setPartitions(t.partitions);
     return t;
@@ -58,8 +60,13 @@ export class TopicHandle {
     return this.backend.name;
   }
 
+  /** 'open' once opened; 'closing' once its close() began; 'closed' when it (or its driver's close) ended. */
+  get status(): LifecycleStatus {
+    return this.driver.closed ? 'closed' : this.lifecycle.status;
+  }
+
   get closed(): boolean {
-    return this.isClosed || this.driver.closed;
+    return this.lifecycle.isClosed || this.driver.closed;
   }
 
   /** One entry per partition (its index). */
@@ -84,7 +91,8 @@ export class TopicHandle {
   }
 
   private checkOpen(): void {
-    if (this.closed || this.isClosing) throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
+    if (this.driver.closed) throw this.lifecycle.closedError();
+    this.lifecycle.check();
   }
 
   /** `M` types the metadata of push() (default any JSON value); unchecked at run time unless a validator is set. */
@@ -102,10 +110,10 @@ export class TopicHandle {
   async consumer<M = JsonValue>(name: string, options: ConsumerOptions<M> = {}): Promise<Consumer<M>> {
     this.checkOpen();
     const c = await Consumer.open<M>(this, name, options);
-    if (this.closed || this.isClosing) {
+    if (this.driver.closed || this.lifecycle.ending) {
       // The topic began closing while the consumer claimed its partitions: release them rather than leak them.
       await c.close();
-      throw new DiasporaError(ErrorCode.CLOSED, `topic "${this.name}" is closed`);
+      throw this.lifecycle.closedError();
     }
     this.children.add(c);
     return c;
@@ -166,9 +174,9 @@ export class TopicHandle {
 
   /** Closes producers (flushing them) and consumers opened from this handle. */
   async close(): Promise<void> {
-    if (this.isClosed) return;
-    this.isClosing = true;
-    await closeAll(this.children, () => this.backend.close(), () => (this.isClosed = true));
+    if (this.lifecycle.isClosed) return;
+    this.lifecycle.to('closing');
+    await closeAll(this.children, () => this.backend.close(), () => this.lifecycle.to('closed'));
   }
 }
 

@@ -2,7 +2,7 @@
 // boundary (module references can, closures cannot), loading module references for this thread, and the consumer's
 // sessions with the pools it ran on.
 
-import type { ConsumerTopic, EventProcessor } from '../consumer.js';
+import type { ConsumerTopic, EventProcessor } from '../consumer/options.js';
 import type { DataAllocator, DataSelector } from '../data/selection.js';
 import { DiasporaError, ErrorCode } from '../errors.js';
 import type { ThreadPool } from '../thread-pool.js';

@@ -7,10 +7,10 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { tempDir } from '../temp-dir.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/docs -> the checkout
@@ -58,11 +58,6 @@ function allBlocks(): Block[] {
 
 const blockName = (b: Block) => `${b.source.replace(/[^\w]/g, '_')}_L${b.line}`;
 
-let workDir: string | undefined;
-test.after.always(() => {
-  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
-});
-
 test('the extractor reads marks, languages and line numbers', (t) => {
   const text = ['# t', '```ts', 'const a = 1;', '```', '', '<!-- run -->', '', '```typescript', 'a;', '```',
     '```sh', '```ts not code', '```', '<!-- fragment -->', '```ts', 'x', '```'].join('\n');
@@ -79,7 +74,7 @@ test('every TypeScript block of the README and docs/ compiles (strict), and the 
 
   // Inside dist/ so that node_modules (types, dependencies) resolve, and so that at run time `diaspora-stream`
   // resolves to this package itself (self-reference through package.json "exports" -> the built dist/lib).
-  workDir = fs.mkdtempSync(path.join(repo, 'dist', '.docs-code-'));
+  const workDir = tempDir(t, '.docs-code-', path.join(repo, 'dist'));
   const srcDir = path.join(workDir, 'blocks');
   fs.mkdirSync(srcDir);
   // Blocks for contributors import the engine as from the repository root (`./storage/...`, `./lib/...`).
@@ -92,7 +87,7 @@ test('every TypeScript block of the README and docs/ compiles (strict), and the 
     // `export {}` makes each block a module of its own (top-level await, no name clashes between blocks).
     fs.writeFileSync(path.join(srcDir, `${name}.ts`), `${b.code}\nexport {};\n`);
   }
-  const rel = (p: string) => path.relative(workDir!, path.join(repo, p));
+  const rel = (p: string) => path.relative(workDir, path.join(repo, p));
   fs.writeFileSync(path.join(workDir, 'tsconfig.json'), JSON.stringify({
     compilerOptions: {
       target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2023'], types: ['node'],
@@ -120,14 +115,10 @@ test('every TypeScript block of the README and docs/ compiles (strict), and the 
   for (const [name, b] of byName) {
     if (b.mark !== 'run') continue;
     const js = path.join(workDir, 'out', path.relative(repo, srcDir), `${name}.js`);
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-docs-run-'));
-    try {
-      const result = await run(process.execPath, [js], { cwd, timeout: 60_000, maxBuffer: 16 << 20 })
-        .then(() => 'ok', (err: { code?: number; stderr?: string; signal?: string }) => `exit ${err.code ?? err.signal}: ${err.stderr}`);
-      t.is(result, 'ok', `${b.source}:${b.line} (run in a temp folder)`);
-    } finally {
-      fs.rmSync(cwd, { recursive: true, force: true });
-    }
+    const cwd = tempDir(t, 'diaspora-docs-run-');
+    const result = await run(process.execPath, [js], { cwd, timeout: 60_000, maxBuffer: 16 << 20 })
+      .then(() => 'ok', (err: { code?: number; stderr?: string; signal?: string }) => `exit ${err.code ?? err.signal}: ${err.stderr}`);
+    t.is(result, 'ok', `${b.source}:${b.line} (run in a temp folder)`);
   }
 });
 

@@ -1,16 +1,15 @@
 // Drivers named "name:module": the module is imported and registers the driver (or default-exports its factory).
 import test from 'ava';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DiasporaError, Driver, ErrorCode } from '../../lib/index.js';
+import { tempDir } from '../temp-dir.js';
 
 const dist = fileURLToPath(new URL('../../', import.meta.url)); // dist/
 
 function plugin(t: { teardown(fn: () => void): void }, body: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-plugin-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'diaspora-plugin-');
   const file = path.join(dir, 'plugin.mjs');
   fs.writeFileSync(file, body);
   return file;

@@ -4,7 +4,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DiasporaError, Driver, ErrorCode, type JsonValue } from '../../lib/index.js';
-import { tempDir } from '../storage/helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 async function topicIn(t: Parameters<typeof tempDir>[0]) {
   const root = path.join(tempDir(t, 'diaspora-metadata-'), 'root');

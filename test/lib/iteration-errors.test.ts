@@ -4,7 +4,7 @@
 import test from 'ava';
 import path from 'node:path';
 import { DataDescriptor, DiasporaError, Driver, ErrorCode, type Consumer, type TopicHandle } from '../../lib/index.js';
-import { tempDir } from '../storage/helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 interface Md {
   i: number;

@@ -2,14 +2,13 @@
 // SIGKILL 100 times, and a three-stage pipeline whose middle stage is killed and restarted.
 import test from 'ava';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Driver } from '../../lib/index.js';
 import { startChild } from './child.js';
+import { tempDir } from '../temp-dir.js';
 
 function tempRoot(t: { teardown(fn: () => void): void }): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-mp-'));
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const root = tempDir(t, 'diaspora-mp-');
   return root;
 }
 

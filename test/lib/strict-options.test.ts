@@ -4,7 +4,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DiasporaError, Driver, ErrorCode, type TopicHandle } from '../../lib/index.js';
-import { tempDir } from '../storage/helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 async function driverIn(t: Parameters<typeof tempDir>[0]): Promise<{ driver: Driver; root: string }> {
   const root = path.join(tempDir(t, 'diaspora-options-'), 'root');

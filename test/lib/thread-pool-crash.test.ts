@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Driver } from '../../lib/index.js';
 import { startChild } from './child.js';
-import { tempDir } from '../storage/helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const PARTITIONS = 4;
 const PER_PARTITION = 250;

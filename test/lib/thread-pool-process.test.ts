@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Driver, DiasporaError, ErrorCode, makeThreadPool, type TopicHandle } from '../../lib/index.js';
-import { tempDir } from '../storage/helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const work = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures-bin', 'thread-work.js');
 const ref = (exportName?: string) => (exportName ? { module: work, export: exportName } : { module: work });

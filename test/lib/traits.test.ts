@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DiasporaError, Driver, ErrorCode, type Consumer, type Event, type Producer, type TopicHandle } from '../../lib/index.js';
-import { tempDir } from '../storage/helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 interface Fixture {
   root: string;

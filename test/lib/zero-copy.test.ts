@@ -1,15 +1,12 @@
 // Zero copy, end to end: 1 GiB of 1 MiB events consumed without an allocator stays far below 1 GiB of resident
 // memory, and the delivered slices are views of the mapped segment file.
 import test from 'ava';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Driver } from '../../lib/index.js';
 import { startChild } from './child.js';
+import { tempDir } from '../temp-dir.js';
 
 test('consuming 1 GiB of 1 MiB events zero-copy keeps resident memory far below 1 GiB', async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-zc-'));
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const root = tempDir(t, 'diaspora-zc-');
   const d = await Driver.create('files', { root_path: root });
   await d.createTopic('big');
   const producer = (await d.openTopic('big')).producer({ batchSize: 16 });

@@ -5,7 +5,8 @@ import test from 'ava';
 import type { Serializable } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir, forkBin, exitOf, nextMessage } from './helpers.js';
+import { forkBin, exitOf, nextMessage } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const ROUNDS = 20;
 const RACERS = 6;

@@ -1,20 +1,18 @@
 import test from 'ava';
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConsumerClaims } from '../../storage/consumer-claims.js';
 import { consumerDir } from '../../storage/consumer-name.js';
 import { StorageError } from '../../storage/types.js';
+import { tempDir } from '../temp-dir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const holderScript = join(here, 'fixtures-bin', 'consumer-claim-holder.js');
 
 function tempTopic(t: { teardown(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(join(os.tmpdir(), 'ds-claims-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir(t, 'ds-claims-');
 }
 
 type Msg = { type: string; code?: string; message?: string };

@@ -2,7 +2,6 @@ import test from 'ava';
 import fc from 'fast-check';
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConsumerClaims } from '../../storage/consumer-claims.js';
@@ -18,15 +17,14 @@ import {
   readOffsetFile,
 } from '../../storage/consumer-offsets.js';
 import { StorageError } from '../../storage/types.js';
+import { tempDir } from '../temp-dir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const holderScript = join(here, 'fixtures-bin', 'consumer-claim-holder.js');
 const writerScript = join(here, 'fixtures-bin', 'consumer-ack-writer.js');
 
 function tempTopic(t: { teardown(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(join(os.tmpdir(), 'ds-offsets-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir(t, 'ds-offsets-');
 }
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GenerationLock, genName, type LockRecord } from '../../storage/generation-lock.js';
 import { currentProcessIdentity } from '../../storage/process-liveness.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 /** The pid of a process that has exited (and was reaped). */
 function deadPid(): number {

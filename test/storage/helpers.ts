@@ -1,17 +1,9 @@
-// Shared helpers of the storage tests: real temp folders (removed after each test) and child processes.
-import fs from 'node:fs';
-import os from 'node:os';
+// Shared helpers of the storage tests: child processes and payloads (temp folders: test/temp-dir.ts).
 import path from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { PartitionLog } from '../../storage/partition-log.js';
-
-export function tempDir(t: ExecutionContext, prefix = 'diaspora-storage-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { WRITER_LOCK_FOLDER } from '../../storage/writer-lock.js';
 import { GenerationLock } from '../../storage/generation-lock.js';
-import { tempDir, forkBin, exitOf, nextMessage, payload, metaOf } from './helpers.js';
+import { forkBin, exitOf, nextMessage, payload, metaOf } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 interface Done {
   type: 'done';

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { StorageError, type AppendEvent, type FlushBehavior } from '../../storage/types.js';
 import { listSegmentBases } from '../../storage/segment-files.js';
-import { tempDir, payload, metaOf } from './helpers.js';
+import { payload, metaOf } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const N = 40;
 /** A named consumer acknowledged this id before the damage. */

@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { listTopicStores } from '../../storage/open-topic.js';
 import { StorageError, type AppendEvent, type FlushBehavior } from '../../storage/types.js';
-import { exitOf, tempDir } from './helpers.js';
+import { exitOf } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 import type { PartitionFormat, PartitionUnderTest } from './partition-formats.js';
 
 const APPENDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures-bin', 'contract-appender.js');

@@ -5,7 +5,8 @@ import { PartitionLog, MAX_EVENT_PART_BYTES } from '../../storage/partition-log.
 import { StorageError, type AppendEvent } from '../../storage/types.js';
 import { ENTRY_SIZE } from '../../storage/index-entry.js';
 import { listSegmentBases } from '../../storage/segment-files.js';
-import { tempDir, payload, metaOf, writerAndReader } from './helpers.js';
+import { payload, metaOf, writerAndReader } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 function dirSizes(dir: string): Record<string, number> {
   const out: Record<string, number> = {};

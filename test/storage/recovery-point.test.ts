@@ -10,7 +10,8 @@ import { segmentPaths, listSegmentBases } from '../../storage/segment-files.js';
 import {
   RECOVERY_POINT_SIZE, currentBootId, decodeRecoveryPoint, encodeRecoveryPoint, readRecoveryPoint, recoveryPointPath,
 } from '../../storage/recovery-point.js';
-import { tempDir, payload, metaOf, writerAndReader } from './helpers.js';
+import { payload, metaOf, writerAndReader } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const ev = (i: number) => ({ metadata: metaOf(3, i), data: payload(3, i, 200 + i) });
 

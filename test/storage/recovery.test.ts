@@ -6,7 +6,8 @@ import { StorageError, type AppendEvent } from '../../storage/types.js';
 import { ENTRY_SIZE } from '../../storage/index-entry.js';
 import { segmentPaths } from '../../storage/segment-files.js';
 import { decodeRecoveryPoint, encodeRecoveryPoint, recoveryPointPath } from '../../storage/recovery-point.js';
-import { tempDir, payload, metaOf } from './helpers.js';
+import { payload, metaOf } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const events: AppendEvent[] = Array.from({ length: 6 }, (_, i) => ({
   metadata: metaOf(7, i),

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { segmentPaths } from '../../storage/segment-files.js';
 import { StorageError } from '../../storage/types.js';
-import { metaOf, payload, tempDir } from './helpers.js';
+import { metaOf, payload } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const SIZES = [300, 0, 1, 5000, 77, 300, 300, 0, 2048, 13];
 const N = 200;

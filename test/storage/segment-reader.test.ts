@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { MappedFile, GROWTH_HEADROOM_BYTES } from '../../storage/segment-reader.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 test('a reader tailing 5,000 single-event commits reuses a handful of mappings', (t) => {
   const dir = path.join(tempDir(t), 'p');

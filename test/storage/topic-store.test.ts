@@ -4,7 +4,8 @@ import path from 'node:path';
 import { TopicStore } from '../../storage/topic-store.js';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { StorageError } from '../../storage/types.js';
-import { tempDir, metaOf } from './helpers.js';
+import { metaOf } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const code = (fn: () => unknown): string | undefined => {
   try {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createTopicStore } from '../../storage/open-topic.js';
 import { partitionDirName, segmentPaths } from '../../storage/segment-files.js';
-import { tempDir, forkBin, exitOf, nextMessage, payload } from './helpers.js';
+import { forkBin, exitOf, nextMessage, payload } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const EVENT_BYTES = 64 * 1024;
 

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { GenerationLock } from '../../storage/generation-lock.js';
 import { WRITER_LOCK_FOLDER } from '../../storage/writer-lock.js';
-import { tempDir, forkBin, exitOf, nextMessage, RACE_EVENTS, raceEvent } from './helpers.js';
+import { forkBin, exitOf, nextMessage, RACE_EVENTS, raceEvent } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const ROUNDS = 24;
 const RACERS = 6;

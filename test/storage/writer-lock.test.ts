@@ -13,7 +13,8 @@ import {
 } from '../../storage/writer-lock.js';
 import { WRITER_LOCK_NAME } from '../../storage/segment-files.js';
 import { StorageError } from '../../storage/types.js';
-import { tempDir, exitOf, forkBin, nextMessage } from './helpers.js';
+import { exitOf, forkBin, nextMessage } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
 
 const HOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reference', 'fixtures-bin', 'hold-writer-lock.js');
 

@@ -18,7 +18,8 @@ import type {
 } from '../../backend.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from '../../errors.js';
 import { isJsonObject, type JsonObject } from '../../json.js';
-import { ConsumerClaims } from '../../../storage/consumer-claims.js';
+import { ConsumerClaims, claimEntryPartition } from '../../../storage/consumer-claims.js';
+import { consumerDir } from '../../../storage/consumer-name.js';
 import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
 import { createTopicStore, listTopicStores, openTopicStore, removeTopicStore, topicStoreExists } from '../../../storage/open-topic.js';
 import { convertTopic } from '../../../storage/convert-topic.js';
@@ -149,6 +150,18 @@ class FilesTopic implements TopicBackend {
     }
   }
 
+  /**
+   * The files driver's takeover of a dead holder's claim, done to a live one: its claim folder is removed. The
+   * holder finds it gone at its next check (within a second) and reports the loss; the partition is free.
+   */
+  stealClaim(consumerName: string, partition: number): void {
+    const dir = consumerDir(this.store.dir, consumerName);
+    const entries = guard(() => (fs.existsSync(dir) ? fs.readdirSync(dir) : []));
+    for (const entry of entries) {
+      if (claimEntryPartition(entry) === partition) guard(() => fs.rmSync(path.join(dir, entry), { recursive: true, force: true }));
+    }
+  }
+
   /** The engine names a busy partition's topic by its folder; users know the topic by its name. */
   private namedBusy(err: unknown, consumerName: string, partition: number): unknown {
     const e = toDiasporaError(err);
@@ -204,7 +217,7 @@ export class FilesDriverBackend implements DriverBackend {
   }
 
   createTopic(name: string, numPartitions: number, components: JsonObject): void {
-    guard(() => createTopicStore(this.root, name, 'native', { numPartitions, components }, this.partitionOptions).close());
+    guard(() => createTopicStore(this.root, name, this.options.topicFormat, { numPartitions, components }, this.partitionOptions).close());
   }
 
   openTopic(name: string): TopicBackend {

@@ -12,6 +12,8 @@ export interface FilesDriverOptions {
   verifyData: boolean;
   lockStaleMs: number | undefined;
   claimStaleMs: number | undefined;
+  /** The on-disk format createTopic writes ('reference': the C++/Python driver's layout). */
+  topicFormat: 'native' | 'reference';
 }
 
 export const FILES_DRIVER_KEYS = [
@@ -22,6 +24,7 @@ export const FILES_DRIVER_KEYS = [
   'lock_stale_ms',
   'claim_stale_ms',
   'use_file_locking',
+  'topic_format',
 ] as const;
 
 
@@ -57,6 +60,8 @@ export function readFilesDriverOptions(o: JsonObject): FilesDriverOptions {
   if (typeof verify !== 'boolean') throw bad('Invalid verify_data: expected a boolean');
   // use_file_locking is accepted for compatibility: writers always take the partition's writer lock here.
   if (o.use_file_locking !== undefined && typeof o.use_file_locking !== 'boolean') throw bad('Invalid use_file_locking: expected a boolean');
+  const format = o.topic_format ?? 'native';
+  if (format !== 'native' && format !== 'reference') throw bad(`Invalid topic_format: ${JSON.stringify(format)}. Valid values are: native, reference`);
   return {
     rootPath: root,
     flushBehavior: flush as FlushBehavior,
@@ -64,5 +69,6 @@ export function readFilesDriverOptions(o: JsonObject): FilesDriverOptions {
     verifyData: verify,
     lockStaleMs: optionalInt(o, 'lock_stale_ms', 2000),
     claimStaleMs: optionalInt(o, 'claim_stale_ms', 2000),
+    topicFormat: format,
   };
 }

@@ -198,10 +198,23 @@ class MemoryTopicBackend implements TopicBackend {
       release: () => {
         if (released) return;
         released = true;
+        // A claim taken away is no longer this holder's to give up.
+        if (claims.get(key) !== em) return;
         claims.delete(key);
         em.emit('released');
       },
+      onLost: (cb) => void em.once('lost', cb),
     };
+  }
+
+  /** The memory driver's takeover: the claim is dropped (its holder told at once) and free for the next claimer. */
+  stealClaim(consumerName: string, partition: number): void {
+    const key = `${consumerName}\0${partition}`;
+    const holder = this.topic.claims.get(key);
+    if (!holder) return;
+    this.topic.claims.delete(key);
+    holder.emit('lost');
+    holder.emit('released');
   }
 
   listConsumers(): ConsumerPosition[] {

@@ -33,6 +33,8 @@ function bootId(): string {
 }
 
 const BOOT_ID = bootId();
+/** Above Linux's largest possible pid (PID_MAX_LIMIT, 2^22): a process that certainly does not exist. */
+const NO_SUCH_PID = 2 ** 22 + 1;
 
 /** The holder ran on this machine (this boot) and its process is gone. */
 function isDeadLocalHolder(o: ClaimOwner | undefined): boolean {
@@ -103,13 +105,34 @@ export class NatsClaims {
     }
     let lost = false;
     let released = false;
+    const lostListeners: Array<() => void> = [];
     let renewing: Promise<void> = Promise.resolve();
+    const markLost = (): void => {
+      lost = true;
+      clearInterval(timer);
+      for (const cb of lostListeners.splice(0)) callQuietly(cb);
+    };
     const renew = async (): Promise<void> => {
       try {
         revision = await this.kv.update(key, value, revision);
+        return;
       } catch (err) {
-        // Another client took the key after it expired (this process stalled longer than the TTL).
-        if (apiCode(err) === JsCode.WRONG_LAST_SEQUENCE) lost = true;
+        if (apiCode(err) !== JsCode.WRONG_LAST_SEQUENCE || released) return;
+      }
+      // The revision moved. Our own renewal, applied by a leader that died before answering, is still ours. No
+      // record (it expired while a failover kept renewals from landing, or the bucket lost it): nobody holds it, so
+      // take it again. Another owner's record, now or when taking it again: lost.
+      const now = await this.kv.get(key).catch(() => undefined);
+      if (now === undefined || released) return; // cannot tell now: the next renewal looks again
+      if (now !== null && now.operation === 'PUT') {
+        if (ownerIdOf(now) === owner.id) revision = now.revision;
+        else markLost();
+        return;
+      }
+      try {
+        revision = await this.kv.create(key, value);
+      } catch (err) {
+        if (apiCode(err) === JsCode.WRONG_LAST_SEQUENCE) markLost(); // another client took it meanwhile
       }
     };
     const timer = setInterval(() => {
@@ -120,6 +143,10 @@ export class NatsClaims {
       partition: -1,
       get lost() {
         return lost;
+      },
+      onLost: (cb) => {
+        if (lost) queueMicrotask(() => callQuietly(cb));
+        else if (!released) lostListeners.push(cb);
       },
       release: async () => {
         if (released) return;
@@ -138,6 +165,16 @@ export class NatsClaims {
     };
   }
 
+  /**
+   * Testing hook: the key is taken from its holder by a client of this machine that then died (its record names a
+   * pid that cannot exist). The holder's next renewal finds another owner (lost); the next claimer replaces the dead
+   * owner at once.
+   */
+  async steal(key: string): Promise<void> {
+    const thief: ClaimOwner = { id: randomBytes(8).toString('hex'), host: hostname(), boot: BOOT_ID, pid: NO_SUCH_PID, start: null, since: new Date().toISOString() };
+    await this.kv.put(key, JSON.stringify(thief));
+  }
+
   /** Resolves when the key is deleted, at the next third of the TTL (it may have expired), or on abort. */
   private async waitForRelease(key: string, signal?: AbortSignal): Promise<void> {
     const watch = await this.kv.watch({ key, include: KvWatchInclude.UpdatesOnly }).catch(() => undefined);
@@ -154,5 +191,22 @@ export class NatsClaims {
       signal?.removeEventListener('abort', onAbort);
       watch?.stop();
     }
+  }
+}
+
+/** A lost-claim listener's failure must not become an unhandled error of the renewal timer. */
+function callQuietly(cb: () => void): void {
+  try {
+    cb();
+  } catch {
+    // the consumer's listener only records the loss
+  }
+}
+
+function ownerIdOf(entry: { json<T>(): T }): string | undefined {
+  try {
+    return entry.json<ClaimOwner>().id;
+  } catch {
+    return undefined; // an unreadable record is not ours
   }
 }

@@ -104,7 +104,13 @@ export class NatsTopic implements TopicBackend {
       // Acknowledgements written before the release are visible to whoever claims next.
       beforeRelease: async () => void (await Promise.allSettled([...(this.pendingStores.get(consumerName) ?? [])])),
     });
-    return { partition, release: () => handle.release() };
+    return { partition, release: () => handle.release(), onLost: (cb) => handle.onLost?.(cb) };
+  }
+
+  /** The nats driver's takeover (an expired claim taken by another client): the claim key is deleted. */
+  async stealClaim(consumerName: string, partition: number): Promise<void> {
+    const key = this.ctx.names.consumerKey(this.name, consumerName, partition);
+    await this.retry('steal claim', () => this.claims.steal(key));
   }
 
   async listConsumers(): Promise<ConsumerPosition[]> {

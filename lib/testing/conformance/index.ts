@@ -10,6 +10,7 @@
 // ConformanceAssertions (ava's fits as it is). The factory gives a fresh, empty driver per check.
 import { defineConsumerChecks } from './consumers.js';
 import { suiteContext, type ConformanceTest, type DriverUnderTest } from './context.js';
+import { defineLifecycleChecks } from './lifecycle.js';
 import { defineTopicChecks } from './topics.js';
 
 export type { ConformanceAssertions, ConformanceTest, DriverUnderTest, ThrowsExpectation } from './context.js';
@@ -18,4 +19,5 @@ export function defineConformanceSuite(test: ConformanceTest, label: string, mak
   const ctx = suiteContext(test, label, make);
   defineTopicChecks(ctx);
   defineConsumerChecks(ctx);
+  defineLifecycleChecks(ctx);
 }

@@ -2,7 +2,6 @@
 // Tests that change process.cwd() are serial; this file runs in its own process.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import test from 'ava';
@@ -12,13 +11,13 @@ import {
   serializerFromMetadata,
   validatorFromMetadata,
 } from '../../../lib/components/registry.js';
+import { tempDir } from '../../temp-dir.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const customModule = path.join(here, 'fixtures-bin', 'custom-components.js');
 const rebuildScript = path.join(here, 'fixtures-bin', 'rebuild-validator.js');
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'components-modules-'));
-test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir({ teardown: test.after.always }, 'components-modules-');
 
 function writeModule(name: string, source: string): string {
   const file = path.join(tmp, name);

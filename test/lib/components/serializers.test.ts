@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import test from 'ava';
@@ -10,6 +9,7 @@ import type { JsonValue } from '../../../lib/json.js';
 import { serializerFromMetadata } from '../../../lib/components/registry.js';
 import { DefaultSerializer } from '../../../lib/components/serializer.js';
 import { SchemaSerializer } from '../../../lib/components/schema-serializer.js';
+import { tempDir } from '../../temp-dir.js';
 
 // mmap-io is CommonJS: the default import is the module object or the API itself depending on the loader.
 const mmap = ((mmapModule as unknown as { default?: typeof mmapModule }).default ?? mmapModule) as unknown as {
@@ -107,8 +107,7 @@ test('deserialize reads a slice of a larger buffer without reading outside it', 
 });
 
 test('deserialize reads a slice of a memory-mapped file', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'components-mmap-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'components-mmap-');
   const s = new DefaultSerializer();
   const events: JsonValue[] = [{ index: 0 }, { index: 1, name: 'ünïcode' }, { index: 2, list: [1, 2, 3] }];
   const encoded = events.map((e) => s.serialize(e));

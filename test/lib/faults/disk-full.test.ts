@@ -4,12 +4,13 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { DiasporaError, Driver, ErrorCode } from '../../../lib/index.js';
 import { payload } from '../../storage/helpers.js';
+import { ownedTempDir } from '../../temp-dir.js';
 
-const mountDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-diskfull-'));
+const mount = ownedTempDir('diaspora-diskfull-');
+const mountDir = mount.path;
 let skipReason: string | null = null;
 if (process.getuid?.() !== 0) skipReason = 'not running as root: cannot mount a small tmpfs';
 else {
@@ -23,7 +24,7 @@ else {
 test.after.always(() => {
   // Lazy: mappings of the topic's files may outlive the closed driver until they are garbage-collected.
   if (skipReason === null) execFileSync('umount', ['-l', mountDir], { stdio: 'pipe' });
-  fs.rmSync(mountDir, { recursive: true, force: true });
+  mount.remove();
 });
 
 const DATA = 3000;

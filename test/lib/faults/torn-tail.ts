@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { Driver } from '../../../lib/index.js';
 import { partitionDirName } from '../../../storage/segment-files.js';
-import { tempDir } from '../../storage/helpers.js';
+import { tempDir } from '../../temp-dir.js';
 
 /** A temp folder removed after the test (the storage tests' helper, with this folder's prefix). */
 export function tempRoot(t: ExecutionContext, prefix = 'diaspora-faults-'): string {

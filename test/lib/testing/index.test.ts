@@ -1,13 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { DiasporaError } from '../../../lib/index.js';
 import { fixtureDriver, loadEventLines, tempDriver } from '../../../lib/testing/index.js';
+import { tempDir } from '../../temp-dir.js';
 
 function jsonl(t: { teardown(fn: () => void): void }, text: string, name = 'events.jsonl'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'testing-helper-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'testing-helper-');
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;

@@ -2,14 +2,13 @@
 // bound it reports would be for less work than a verified read does.
 import test from 'ava';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { crc32MappedGBps } from '../../../scripts/bench/crc-bound.js';
+import { tempDir } from '../../temp-dir.js';
 
 test('crc32MappedGBps checksums the whole mapped file, piece by piece, and reports a rate', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-crc-bound-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'diaspora-crc-bound-');
   const file = path.join(dir, 'data');
   const bytes = Buffer.alloc(3 * 65536 + 12345);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;

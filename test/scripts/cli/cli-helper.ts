@@ -1,9 +1,6 @@
 // Runs the built diaspora-ctl as a child process, in temporary roots.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CTL = fileURLToPath(new URL('../../../scripts/cli/diaspora-ctl.js', import.meta.url));
@@ -58,12 +55,6 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-export function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-ctl-test-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 /** Parses JSON lines output. */

@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { ctl, jsonLines, tempDir } from './cli-helper.js';
+import { ctl, jsonLines } from './cli-helper.js';
+import { tempDir } from '../../temp-dir.js';
 
 async function rootWithTopic(t: Parameters<typeof tempDir>[0], events: number): Promise<string[]> {
   const D = ['--driver.root_path', path.join(tempDir(t), 'root')];

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { parseControlLine } from '../../../scripts/cli/fifo-bridge.js';
-import { ctl, Daemon, jsonLines, tempDir, waitFor } from './cli-helper.js';
+import { ctl, Daemon, jsonLines, waitFor } from './cli-helper.js';
+import { tempDir } from '../../temp-dir.js';
 
 const isFifo = (p: string) => fs.existsSync(p) && fs.statSync(p).isFIFO();
 

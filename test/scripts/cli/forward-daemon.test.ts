@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { bytes, ctl, Daemon, jsonLines, tempDir, waitFor } from './cli-helper.js';
+import { bytes, ctl, Daemon, jsonLines, waitFor } from './cli-helper.js';
+import { tempDir } from '../../temp-dir.js';
 import { writeForwardConfig } from './forward-config.js';
 
 interface Line {

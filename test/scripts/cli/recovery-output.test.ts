@@ -7,7 +7,8 @@ import test from 'ava';
 import { Driver } from '../../../lib/index.js';
 import { EXIT_DAMAGED } from '../../../scripts/cli/errors.js';
 import { lastIndexFile, makeTopic, tearTail } from '../../lib/faults/torn-tail.js';
-import { ctl, Daemon, jsonLines, tempDir, waitFor } from './cli-helper.js';
+import { ctl, Daemon, jsonLines, waitFor } from './cli-helper.js';
+import { tempDir } from '../../temp-dir.js';
 import { writeForwardConfig } from './forward-config.js';
 
 const REPORT = /topic torn partition 1: recovery (cut|found \(left in place\)) 1 uncommitted entry \(ids 4\.\.4\)/;

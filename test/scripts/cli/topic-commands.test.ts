@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { ctl, jsonLines, tempDir } from './cli-helper.js';
+import { ctl, jsonLines } from './cli-helper.js';
+import { tempDir } from '../../temp-dir.js';
 
 // The C++ reference fixture, committed as fixtures/reference-cpp (dist/test/scripts/cli -> project root).
 const REFERENCE_ROOT = fileURLToPath(new URL('../../../../fixtures/reference-cpp/root', import.meta.url));

@@ -1,13 +1,14 @@
 // Measures ConsumerOffsets.store (µs per call) beside a raw 32-byte pwrite baseline measured in the same run.
 // Not a test (no timing assertions anywhere): `node dist/test/storage/fixtures-bin/consumer-store-cost.js [count]`.
 import fs from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
 import type { FlushBehavior } from '../../../storage/types.js';
+import { ownedTempDir } from '../../temp-dir.js';
 
 const count = Number(process.argv[2] ?? 200_000);
-const root = fs.mkdtempSync(join(os.tmpdir(), 'ds-store-cost-'));
+const temp = ownedTempDir('ds-store-cost-');
+const root = temp.path;
 try {
   const rawFd = fs.openSync(join(root, 'raw'), 'w+');
   const buf = Buffer.alloc(32, 1);
@@ -24,7 +25,7 @@ try {
     console.log(`store, flushBehavior=${mode.padEnd(9)}: ${(ns / n / 1000).toFixed(2)} µs/call (${n} calls)`);
   }
 } finally {
-  fs.rmSync(root, { recursive: true, force: true });
+  temp.remove();
 }
 
 function time(n: number, fn: (i: number) => void): number {

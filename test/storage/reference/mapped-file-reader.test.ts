@@ -6,7 +6,7 @@ import path from 'node:path';
 import mmapModule from 'mmap-io';
 import { MappedFileReader } from '../../../storage/reference/mapped-file-reader.js';
 import { ReferenceTopicStore } from '../../../storage/reference/reference-topic-store.js';
-import { tempDir } from './reference-fixture.js';
+import { tempDir } from '../../temp-dir.js';
 
 const PAGE = (mmapModule as unknown as typeof mmapModule.default).PAGESIZE;
 
@@ -17,7 +17,7 @@ function pattern(n: number, seed = 0): Buffer {
 }
 
 test('slices inside, across and beyond chunks return the file bytes; growth is picked up', (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   try {
     const file = path.join(dir, 'f');
     const content = pattern(PAGE * 10 + 123);
@@ -50,7 +50,7 @@ test('slices inside, across and beyond chunks return the file bytes; growth is p
 });
 
 test('a missing file reads as empty until it appears', (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   try {
     const file = path.join(dir, 'later');
     const reader = new MappedFileReader(file);
@@ -65,7 +65,7 @@ test('a missing file reads as empty until it appears', (t) => {
 });
 
 test('a partition read through tiny chunks and a tiny map limit returns the same events', (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   try {
     const root = path.join(dir, 'root');
     const store = ReferenceTopicStore.create(root, 'big', { numPartitions: 1 });

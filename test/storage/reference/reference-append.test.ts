@@ -17,9 +17,9 @@ import {
   removeTemp,
   sha256,
   sortedCompactJson,
-  tempDir,
   treeDigest,
 } from './reference-fixture.js';
+import { tempDir } from '../../temp-dir.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -113,7 +113,7 @@ function replay(root: string, topic: string, numPartitions: number): void {
 
 for (const [topic, n] of [['strings', 1], ['collisions', 2], ['empty', 3]] as const) {
   test(`a ${topic} topic created and filled here is byte-identical to the one the C++ library wrote`, (t) => {
-    const dir = tempDir();
+    const dir = tempDir(t);
     try {
       const root = path.join(dir, 'root');
       if (topic === 'empty') ReferenceTopicStore.create(root, topic, { numPartitions: n }).close();
@@ -129,7 +129,7 @@ for (const [topic, n] of [['strings', 1], ['collisions', 2], ['empty', 3]] as co
 }
 
 test('create: layout, component files as the reference writes them, and typed errors', (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   try {
     const root = path.join(dir, 'root');
     const store = ReferenceTopicStore.create(root, 'made', {
@@ -170,7 +170,7 @@ test('create: layout, component files as the reference writes them, and typed er
 });
 
 test('append: big batches and many data pieces (beyond IOV_MAX), input checks, empty batch', (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   try {
     const root = path.join(dir, 'root');
     for (const flushBehavior of ['buffered', 'on_flush', 'immediate'] as const) {
@@ -202,7 +202,7 @@ test('append: big batches and many data pieces (beyond IOV_MAX), input checks, e
 });
 
 test('two handles in one process append in turn with dense ids (the end is re-read under the lock)', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   try {
     const root = path.join(dir, 'root');
     ReferenceTopicStore.create(root, 'two', { numPartitions: 1 }).close();

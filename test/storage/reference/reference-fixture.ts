@@ -2,10 +2,10 @@
 // folder (the shared copy is never touched) and loads what the C++ consumer read back.
 import fs from 'node:fs';
 import { WRITER_LOCK_FOLDER } from '../../../storage/writer-lock.js';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import crypto from 'node:crypto';
+import { ownedTempDir } from '../../temp-dir.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/test/storage/reference -> the project root -> fixtures/reference-cpp (a byte-exact copy of the C++ fixture
@@ -55,14 +55,9 @@ export function loadProducerLog(): ProducerRecord[] {
   return JSON.parse(fs.readFileSync(path.join(FIXTURE_DIR, 'producer-log.json'), 'utf8')) as ProducerRecord[];
 }
 
-export function tempDir(prefix = 'ds-ref-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
 /** A writable copy of the fixture's root in a fresh temp folder. */
 export function copyFixtureRoot(): string {
-  const dir = tempDir();
-  const root = path.join(dir, 'root');
+  const root = path.join(ownedTempDir('ds-ref-').path, 'root'); // removed by removeTemp(root)
   fs.cpSync(FIXTURE_ROOT, root, { recursive: true });
   // The shared copy is read-only; the copy must be writable.
   const chmod = (p: string): void => {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ReferenceTopicStore } from '../../../storage/reference/reference-topic-store.js';
 import { exitOf } from '../helpers.js';
-import { tempDir } from './reference-fixture.js';
+import { tempDir } from '../../temp-dir.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const APPENDER = path.join(here, 'fixtures-bin', 'reference-appender.js');
@@ -28,7 +28,7 @@ interface Decoded {
 }
 
 test('a reader in this process wakes up for appends made by another process', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   try {
     const root = path.join(dir, 'root');
     ReferenceTopicStore.create(root, 'live', { numPartitions: 1 }).close();
@@ -56,7 +56,7 @@ test('a reader in this process wakes up for appends made by another process', as
 });
 
 test('three processes appending to one partition get dense ids, each in its own order, all intact', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   try {
     const root = path.join(dir, 'root');
     ReferenceTopicStore.create(root, 'shared', { numPartitions: 1 }).close();
@@ -83,7 +83,7 @@ test('three processes appending to one partition get dense ids, each in its own 
 });
 
 test('a writer killed with SIGKILL mid-appends leaves a partition that opens, keeps every returned append, and accepts more', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   try {
     const root = path.join(dir, 'root');
     ReferenceTopicStore.create(root, 'crash', { numPartitions: 1 }).close();

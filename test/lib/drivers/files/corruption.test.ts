@@ -2,13 +2,12 @@
 // delivers every other event, before and after it; a flipped data byte is caught by the data checksum.
 import test from 'ava';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { DiasporaError, Driver, ErrorCode, type JsonObject } from '../../../../lib/index.js';
+import { tempDir } from '../../../temp-dir.js';
 
 async function seeded(t: { teardown(fn: () => void): void }): Promise<{ root: string; partitionDir: string }> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-corrupt-'));
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const root = tempDir(t, 'diaspora-corrupt-');
   const d = await Driver.create('files', { root_path: root });
   await d.createTopic('t');
   const p = (await d.openTopic('t')).producer();

@@ -4,10 +4,10 @@
 import test from 'ava';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataDescriptor, Driver, type JsonObject } from '../../../../lib/index.js';
+import { tempDir } from '../../../temp-dir.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../../../fixtures/reference-cpp', import.meta.url));
 
@@ -16,8 +16,7 @@ interface Expected {
 }
 
 function copyFixture(t: { teardown(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-refapi-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'diaspora-refapi-');
   fs.cpSync(path.join(FIXTURE, 'root'), dir, { recursive: true });
   return dir;
 }

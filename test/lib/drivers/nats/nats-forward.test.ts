@@ -5,12 +5,12 @@ import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Driver, type JsonObject, type TopicHandle } from '../../../../lib/index.js';
 import { writeForwardConfig } from '../../../scripts/cli/forward-config.js';
 import { natsServerUnavailable, startNatsServer, type NatsServer } from './nats-server.js';
+import { tempDir } from '../../../temp-dir.js';
 
 const CTL = fileURLToPath(new URL('../../../../scripts/cli/diaspora-ctl.js', import.meta.url));
 const unavailable = natsServerUnavailable() ?? (fs.existsSync(CTL) ? null : `the CLI is not built (${CTL})`);
@@ -83,7 +83,7 @@ if (unavailable) {
   });
 
   test('nats: forward files -> nats -> files across SIGTERM and SIGKILL restarts, byte-identical, nothing lost', async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-natsfwd-'));
+    const dir = tempDir(t, 'diaspora-natsfwd-');
     const root = path.join(dir, 'root');
     const prefix = `fwd${process.pid}`;
     const local = await Driver.create('files', { root_path: root });
@@ -163,7 +163,6 @@ if (unavailable) {
       for (const f of forwarders) await f.stop('SIGKILL');
       await remote.close().catch(() => undefined);
       await local.close().catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 }

@@ -2,10 +2,9 @@
 // `natsServerUnavailable()` says why the tests must be skipped (binary missing) so they can say it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { ownedTempDir } from '../../../temp-dir.js';
 
 export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
 
@@ -53,7 +52,8 @@ interface StartOptions {
 /** Starts one server and resolves once it is ready to accept clients. */
 export async function startNatsServer(opts: StartOptions = {}): Promise<NatsServer> {
   const port = opts.port ?? (await freePort());
-  const storeDir = opts.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-nats-'));
+  const ownStore = opts.storeDir === undefined ? ownedTempDir('diaspora-nats-') : undefined;
+  const storeDir = opts.storeDir ?? ownStore!.path;
   const name = opts.name ?? `n${port}`;
   const args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), '-n', name];
   if (opts.cluster) {
@@ -102,7 +102,7 @@ export async function startNatsServer(opts: StartOptions = {}): Promise<NatsServ
     kill: () => wait('SIGKILL'),
     stop: async () => {
       await wait('SIGTERM');
-      if (!opts.storeDir) fs.rmSync(storeDir, { recursive: true, force: true });
+      ownStore?.remove();
     },
   };
 }
@@ -115,7 +115,8 @@ export interface NatsCluster {
 
 /** Starts `size` clustered servers on loopback ports (JetStream meta group formed by the routes). */
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'diaspora-natsc-'));
+  const temp = ownedTempDir('diaspora-natsc-');
+  const root = temp.path;
   const clientPorts: number[] = [];
   const routePorts: number[] = [];
   for (let i = 0; i < size; i++) {
@@ -133,7 +134,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     urls: servers.map((s) => s.url),
     stop: async () => {
       await Promise.all(servers.map((s) => s.stop()));
-      fs.rmSync(root, { recursive: true, force: true });
+      temp.remove();
     },
   };
 }

@@ -1,0 +1,61 @@
+// Acknowledgements of one consumer: each acknowledge() only raises a partition's target; the targets are written
+// together (one offsets store per changed partition) at the end of the job, or when delivery pauses, so a burst
+// of acknowledgements costs one write per partition, not one per event.
+
+import type { OffsetsBackend } from '../backend.js';
+import { Future } from '../future.js';
+import { engineError, isLoading } from './backend-calls.js';
+import type { PartitionState } from './partition-reader.js';
+
+export class Acknowledgements {
+  private dirty = false;
+  /** Resolved once the targets set since the last write are written. */
+  private pending: Future<void> | undefined;
+  /** The consumer's durable positions; undefined for a non-durable consumer (progress in memory only). */
+  offsets: OffsetsBackend | undefined;
+
+  constructor(private readonly parts: readonly PartitionState[]) {}
+
+  /** Raises a partition's target to `id`; the future resolves once it is written. */
+  acknowledge(st: PartitionState, id: number): Future<void> {
+    if (st.ackTarget === null || id > st.ackTarget) {
+      st.ackTarget = id;
+      if (!this.dirty) {
+        this.dirty = true;
+        setImmediate(() => this.persist());
+      }
+    }
+    if (!this.dirty) return Future.resolved<void>(undefined);
+    return (this.pending ??= new Future<void>());
+  }
+
+  /** Writes every changed position (one store per partition), then settles the pending acknowledge futures. */
+  persist(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const fut = this.pending;
+    this.pending = undefined;
+    const stores: Promise<void>[] = [];
+    let error: unknown;
+    for (const st of this.parts) {
+      if (st.ackTarget !== null && (st.committed === null || st.ackTarget > st.committed)) {
+        const target = st.ackTarget;
+        if (!this.offsets) {
+          st.committed = target;
+          continue;
+        }
+        try {
+          const r = this.offsets.store(st.index, target);
+          if (isLoading(r)) stores.push(r.then(() => void (st.committed = Math.max(st.committed ?? -1, target))));
+          else st.committed = target;
+        } catch (err) {
+          error ??= err;
+        }
+      }
+    }
+    if (!fut) return;
+    if (error !== undefined) fut.reject(engineError(error));
+    else if (stores.length === 0) fut.resolve(undefined);
+    else Promise.all(stores).then(() => fut.resolve(undefined), (e: unknown) => fut.reject(engineError(e)));
+  }
+}

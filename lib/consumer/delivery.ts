@@ -1,0 +1,270 @@
+// Delivery: hands the partitions' events out one at a time, round robin, to pull(), the async iterator and
+// process(). Buffered events are delivered synchronously (no await, closure or allocation besides the Event);
+// when none is buffered, pulls are parked and served when an engine load completes or a partition grows.
+
+import type { BackendRecord } from '../backend.js';
+import type { Serializer } from '../components/serializer.js';
+import type { DataAllocator, DataSelector } from '../data/selection.js';
+import { Event, type Acknowledger } from '../event.js';
+import { Future } from '../future.js';
+import type { Lifecycle } from '../lifecycle.js';
+import { makeEvent } from '../make-event.js';
+import type { Acknowledgements } from './acknowledgements.js';
+import { engineError, isLoading, type Loading } from './backend-calls.js';
+import { nextRecord, type PartitionState } from './partition-reader.js';
+
+/** Give timers and I/O a turn after this much continuous delivery. */
+export const YIELD_EVERY_MS = 20;
+
+/** What delivery turns records into events with. */
+export interface EventMaking {
+  readonly owner: Acknowledger;
+  readonly serializer: Serializer;
+  selector: DataSelector | undefined;
+  allocator: DataAllocator | undefined;
+}
+
+export class Delivery<M> {
+  private cursor = 0;
+  private waiters: Future<Event<M> | null>[] = [];
+  /** Events handed to a pull() that process() gave up on; delivered first. */
+  private readonly pushedBack: Event<M>[] = [];
+  private waitAbort: AbortController | undefined;
+  /** A wait for commits is running (one at a time). */
+  private waiting = false;
+  /** A consumer-level error (a claim lost, a standby claim that failed): thrown by the next step. */
+  private failure: unknown;
+  private deliveries = 0;
+  private sliceStart = performance.now();
+  private fireWake: () => void = () => {};
+  private wakeSignal = new Promise<void>((r) => (this.fireWake = r));
+
+  constructor(
+    readonly parts: readonly PartitionState[],
+    private readonly readBatch: number,
+    private readonly untilEnd: boolean,
+    private readonly lifecycle: Lifecycle,
+    private readonly acks: Acknowledgements,
+    private readonly making: EventMaking,
+  ) {}
+
+  /**
+   * One step of delivery without waiting: an Event, `null` at the end (until 'end' reached / closed),
+   * `undefined` when nothing is available now, or a Loading while an asynchronous engine answers.
+   * Errors of one event (corruption, a too-small allocator buffer) are thrown after the cursor moved on.
+   */
+  step(): Event<M> | null | undefined | Loading {
+    if (this.lifecycle.ending) return null;
+    if (this.pushedBack.length > 0) return this.pushedBack.shift()!;
+    if (this.failure !== undefined) throw this.takeFailure();
+    const parts = this.parts;
+    const n = parts.length;
+    let loading: Loading | undefined;
+    let allDone = this.untilEnd;
+    for (let i = 0; i < n; i++) {
+      const idx = (this.cursor + i) % n;
+      const st = parts[idx];
+      let rec: BackendRecord | undefined | Loading;
+      try {
+        rec = nextRecord(st, this.readBatch);
+      } catch (err) {
+        // A read error (e.g. corruption) is reported for this partition; skip past it so the consumer is not stuck.
+        this.cursor = (idx + 1) % n;
+        st.buffer = [];
+        st.pos = 0;
+        st.next += 1;
+        throw err;
+      }
+      if (rec === undefined) {
+        if (allDone && !(st.active && st.pos >= st.buffer.length && st.next >= st.stopAt)) allDone = false;
+        continue;
+      }
+      if (isLoading(rec)) {
+        loading ??= rec;
+        allDone = false;
+        continue;
+      }
+      this.cursor = (idx + 1) % n;
+      const m = this.making;
+      return makeEvent<M>(m.owner, st.index, rec, m.serializer, m.selector, m.allocator);
+    }
+    if (loading) return loading;
+    return allDone ? null : undefined;
+  }
+
+  /** The next event, waiting for one if needed (see Consumer.pull). */
+  pull(): Future<Event<M> | null> {
+    if (this.waiters.length === 0) {
+      if (this.yieldDue()) {
+        // A caller pulling a long backlog in a loop gets its events from resolved futures (microtasks only):
+        // now and then, deliver after a macrotask so timers and I/O (claim refreshes, acknowledgement writes) run.
+        const f = new Future<Event<M> | null>();
+        this.waiters.push(f);
+        setImmediate(() => {
+          this.acks.persist();
+          this.serveWaiters();
+        });
+        return f;
+      }
+      try {
+        const r = this.step();
+        if (r === null) return Future.resolved<Event<M> | null>(null);
+        if (r instanceof Event) return Future.resolved<Event<M> | null>(r);
+      } catch (err) {
+        return Future.rejected(err);
+      }
+    }
+    const f = new Future<Event<M> | null>();
+    this.waiters.push(f);
+    this.serveWaiters();
+    return f;
+  }
+
+  /** Hands available events to parked pull() futures, and waits for commits when none are available. */
+  private serveWaiters(): void {
+    while (this.waiters.length > 0) {
+      let r: ReturnType<Delivery<M>['step']>;
+      try {
+        r = this.step();
+      } catch (err) {
+        this.waiters.shift()!.reject(err);
+        continue;
+      }
+      if (r === undefined) {
+        this.waitForCommits();
+        return;
+      }
+      if (isLoading(r)) {
+        r.then(
+          () => this.serveWaiters(),
+          (err: unknown) => {
+            this.waiters.shift()?.reject(err);
+            this.serveWaiters();
+          },
+        );
+        return;
+      }
+      this.waiters.shift()!.resolve(r);
+    }
+  }
+
+  /** Sleeps until any target partition gets a commit (or the claim of a standby partition arrives). */
+  private waitForCommits(): void {
+    if (this.waiting) return;
+    this.waiting = true;
+    const ac = new AbortController();
+    this.waitAbort = ac;
+    const waits = this.parts.filter((st) => st.active).map((st) =>
+      st.backend.waitForAppend(st.end, 60_000, ac.signal).then((grew) => {
+        if (grew) st.lastRefresh = 0;
+        return grew;
+      }),
+    );
+    if (waits.length === 0) waits.push(new Promise<boolean>((resolve) => ac.signal.addEventListener('abort', () => resolve(false), { once: true })));
+    const done = (): void => {
+      ac.abort();
+      this.waiting = false;
+      this.waitAbort = undefined;
+    };
+    Promise.race(waits).then(
+      () => {
+        done();
+        for (const st of this.parts) st.lastRefresh = 0;
+        if (!this.lifecycle.ending) this.serveWaiters();
+      },
+      (err: unknown) => {
+        done();
+        this.waiters.shift()?.reject(engineError(err));
+        if (!this.lifecycle.ending) this.serveWaiters();
+      },
+    );
+  }
+
+  /** Interrupts a wait so that state changes (a standby claim, a lost claim, close) are noticed. */
+  wake(): void {
+    this.fireWake();
+    this.wakeSignal = new Promise<void>((r) => (this.fireWake = r));
+    this.waitAbort?.abort();
+    if (!this.waiting && this.waiters.length > 0) this.serveWaiters();
+  }
+
+  /** Resolves at the next wake(). */
+  nextWake(): Promise<void> {
+    return this.wakeSignal;
+  }
+
+  /** Reports a consumer-level error to the next delivery (and wakes a waiting one). */
+  fail(err: unknown): void {
+    this.failure = err;
+    this.wake();
+  }
+
+  /** The pending consumer-level error, if any, taken once. */
+  takeFailure(): unknown {
+    const e = this.failure;
+    this.failure = undefined;
+    return e;
+  }
+
+  /** close(): pending pulls resolve to null and waits end. */
+  stop(): void {
+    this.waitAbort?.abort();
+    for (const w of this.waiters.splice(0)) w.resolve(null);
+    this.wake();
+  }
+
+  /** Keeps an event a given-up pull received: it is delivered first. */
+  pushBack(ev: Event<M>): void {
+    this.pushedBack.push(ev);
+  }
+
+  /** Takes back the events handed back so far (the threaded loop reads them again from the engine). */
+  takePushedBack(): Event<M>[] {
+    return this.pushedBack.splice(0);
+  }
+
+  /**
+   * A pull given up on (process() timed out or stopped) is withdrawn; if it completed meanwhile its event is kept
+   * for the next delivery.
+   */
+  async withdraw(f: Future<Event<M> | null>): Promise<void> {
+    const i = this.waiters.indexOf(f);
+    if (i >= 0) {
+      this.waiters.splice(i, 1);
+      f.resolve(null);
+      return;
+    }
+    const late = await f.wait(0).catch(() => undefined);
+    if (late) this.pushedBack.push(late);
+  }
+
+  /**
+   * True about every YIELD_EVERY_MS of continuous synchronous delivery (checked every 256 events, so the clock is not
+   * read per event): time to let the event loop turn.
+   */
+  yieldDue(): boolean {
+    if ((++this.deliveries & 255) !== 0) return false;
+    const now = performance.now();
+    if (now - this.sliceStart < YIELD_EVERY_MS) return false;
+    this.sliceStart = now;
+    return true;
+  }
+
+  /** The async iterator's loop: buffered events without awaiting a pull, a pull when none is buffered. */
+  async *iterate(): AsyncGenerator<Event<M>> {
+    while (!this.lifecycle.ending) {
+      if (this.yieldDue()) {
+        // Let timers and I/O run during a long backlog (see pull()); acknowledgements are written meanwhile.
+        this.acks.persist();
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      let ev: Event<M> | null | undefined | Loading = this.step();
+      if (ev === undefined || isLoading(ev)) {
+        this.acks.persist();
+        ev = await this.pull();
+      }
+      if (ev === null) return;
+      yield ev;
+    }
+  }
+}
