@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { crc32, crc32Pieces } from './crc.js';
 import {
-  ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, encodeEntry, encodeEntryWords, entryDataCrc, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
+  ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, encodeEntry, encodeEntryWords, entryDataCrc, entryDataEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
   entryMetaOffset, entryTimestamp,
 } from './index-entry.js';
 import { DataCheckRun, metadataRunIntact } from './run-checks.js';
@@ -27,6 +27,10 @@ import {
 import { structureProblems } from './partition-structure.js';
 import { CommitWatcher, signalLocalCommit } from './commit-watcher.js';
 import { verifyPartition } from './partition-verify.js';
+import { planTrim, type TrimPlan } from './retention/trim-plan.js';
+import type { RetentionPolicy } from './retention/retention-policy.js';
+import { trimStepDone, unlinkSegmentsBelow } from './retention/segment-trim.js';
+import { lastSegmentExpired, summarizeSegments } from './retention/segment-summary.js';
 import {
   StorageError, type AppendEvent, type AppendResult, type PartitionLogLike, type PartitionOptions,
   type PartitionStats, type RecoveryReport, type StoredEvent, type VerifyProblem,
@@ -73,7 +77,10 @@ export class PartitionLog implements PartitionLogLike {
   /** Number of segments whose structure was last found intact by a full check (-1: never checked). */
   private segmentsChecked = -1;
   private segments: Segment[] = [];
-  private readonly firstBase: number;
+  // retention: moves forward when segments are trimmed (retention/segment-trim.ts).
+  private firstBase: number;
+  /** retention: whether this writer looked for segments an interrupted trim left below the first id. */
+  private leftoversRemoved = false;
   private lastUsed: Segment | null = null;
   private readonly lock: WriterLock;
   private writeTarget: WriteTarget | null = null;
@@ -96,6 +103,8 @@ export class PartitionLog implements PartitionLogLike {
     // The recorded first id wins over the files: a first segment that vanished must not make the log start later.
     this.firstBase = this.pointState.kind === 'ok' ? this.pointState.point.firstId : bases[0] ?? 0;
     for (let i = 0; i < bases.length; i++) {
+      // retention: segments wholly below the first id are an interrupted trim's leftovers, not part of the log.
+      if (bases[i]! < this.firstBase && (bases[i + 1] ?? Infinity) <= this.firstBase) continue;
       const seg = new Segment(dir, bases[i]!);
       if (i + 1 < bases.length) seg.seal(bases[i + 1]! - bases[i]!);
       this.segments.push(seg);
@@ -147,6 +156,8 @@ export class PartitionLog implements PartitionLogLike {
     // The recovery point first, the index after (a writer writes them in the other order): entries below the point
     // were in the index before the point was written, so one this reader cannot find was lost, not yet to come.
     this.pointState = this.readingUnderLock ? readRecoveryPoint(this.dir) : this.pointReader.read();
+    // retention: another process trimmed: forget the segments below the new first id.
+    if (this.pointState.kind === 'ok' && this.pointState.point.firstId > this.firstBase) this.dropSegmentsBelow(this.pointState.point.firstId);
     const guard = protectedEnd(this.pointState);
     let grew = false;
     for (;;) {
@@ -329,6 +340,58 @@ export class PartitionLog implements PartitionLogLike {
       this.lastTimestamp = Math.max(this.lastTimestamp, last.lastTimestamp() ?? 0);
     }
     this.syncRecoveryPoint(state, found);
+    // retention: a trim that crashed after recording the first id left segments below it: finish it (once per writer;
+    // every trim finishes it again).
+    if (!this.leftoversRemoved) {
+      unlinkSegmentsBelow(this.dir, this.firstBase);
+      this.leftoversRemoved = true;
+    }
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  /**
+   * retention: removes the oldest sealed segments the policy no longer keeps (trim-plan.ts), under the writer lock,
+   * in the crash-safe order of retention/segment-trim.ts. A last segment whose events are all past the age limit
+   * is sealed first (a new empty one starts) so that a quiet partition is trimmed too. `ackedFloor`: the lowest id
+   * the consumers the policy waits for have not acknowledged (null: none). `dryRun` plans without the lock.
+   */
+  trim(policy: RetentionPolicy | null, ackedFloor: number | null, now = Date.now(), dryRun = false): TrimPlan {
+    this.assertOpen();
+    if (dryRun) {
+      this.refresh();
+      const summaries = summarizeSegments(this.segments);
+      // As if the expired last segment were sealed: what a real trim would do.
+      if (lastSegmentExpired(this.segments, policy, now)) summaries.push({ baseId: this.endId, endId: this.endId, bytes: 0, newestTimestamp: null });
+      return planTrim(summaries, policy, ackedFloor, now);
+    }
+    this.ensureLease();
+    try {
+      if (lastSegmentExpired(this.segments, policy, now)) this.roll(this.writableTarget());
+      const plan = planTrim(summarizeSegments(this.segments), policy, ackedFloor, now);
+      if (plan.firstId > this.firstBase) {
+        this.pointWriter!.writeFirstId(plan.firstId);
+        trimStepDone(1);
+        this.dropSegmentsBelow(plan.firstId);
+      }
+      unlinkSegmentsBelow(this.dir, this.firstBase);
+      return plan;
+    } finally {
+      this.lock.touchLease();
+    }
+  }
+
+  /** retention: forgets segments below `firstId` (their mappings go once no slice refers to them). */
+  private dropSegmentsBelow(firstId: number): void {
+    let keep = 0;
+    while (keep < this.segments.length && this.segments[keep]!.baseId < firstId) keep++;
+    for (const seg of this.segments.splice(0, keep)) {
+      if (this.lastUsed === seg) this.lastUsed = null;
+      if (this.writeTarget?.segment === seg) this.closeWriteTarget();
+      seg.close();
+    }
+    this.firstBase = firstId;
+    this.segmentsChecked = -1;
   }
 
   /**
@@ -580,10 +643,25 @@ export class PartitionLog implements PartitionLogLike {
     if (id >= this.endId && id >= this.refresh()) {
       throw new StorageError('OUT_OF_RANGE', `event ${id} does not exist yet (end of partition ${this.index} is ${this.endId})`, { id });
     }
-    if (id < this.firstBase) throw new StorageError('OUT_OF_RANGE', `event ${id} is before the first stored event ${this.firstBase}`, { id });
-    const seg = this.segmentFor(id);
-    this.measure(seg);
-    return this.eventAt(seg, id);
+    if (id < this.firstBase) throw this.beforeFirst(id);
+    try {
+      const seg = this.segmentFor(id);
+      this.measure(seg);
+      return this.eventAt(seg, id);
+    } catch (err) {
+      throw this.removedMeanwhile(err, id);
+    }
+  }
+
+  private beforeFirst(id: number): StorageError {
+    return new StorageError('OUT_OF_RANGE', `event ${id} is before the first stored event ${this.firstBase}`, { id, firstId: this.firstBase });
+  }
+
+  /** retention: a read failing because another process trimmed its segment meanwhile is OUT_OF_RANGE, not damage. */
+  private removedMeanwhile(err: unknown, id: number): unknown {
+    if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') return err;
+    this.refresh();
+    return id < this.firstBase ? this.beforeFirst(id) : err;
   }
 
   readRange(from: number, max: number): StoredEvent[] {
@@ -591,25 +669,48 @@ export class PartitionLog implements PartitionLogLike {
     validateId('from', from);
     if (typeof max !== 'number') throw new TypeError('max must be a number');
     if (!Number.isInteger(max) || max < 0) throw new StorageError('OUT_OF_RANGE', `max must be a non-negative integer, got ${max}`);
-    if (from < this.firstBase) throw new StorageError('OUT_OF_RANGE', `event ${from} is before the first stored event ${this.firstBase}`, { id: from });
+    if (from < this.firstBase) throw this.beforeFirst(from);
     let end = this.endId;
     if (from + max > end) end = this.refresh();
     if (from > end) throw new StorageError('OUT_OF_RANGE', `event ${from} is past the end ${end}`, { id: from });
     const stop = Math.min(end, from + max);
     const out: StoredEvent[] = new Array(stop - from);
     let id = from;
+    try {
+      this.readInto(out, from, stop);
+    } catch (err) {
+      throw this.removedMeanwhile(err, from);
+    }
+    return out;
+  }
+
+  private readInto(out: StoredEvent[], from: number, stop: number): void {
+    let id = from;
     while (id < stop) {
       const seg = this.segmentFor(id);
       const segStop = Math.min(stop, seg.endId);
       seg.ensureCached(segStop - 1 - seg.baseId);
       this.measure(seg);
+      this.mapDataNow(seg, segStop - 1 - seg.baseId);
       const runEnd = segStop - seg.baseId;
       const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd) : null;
       // Metadata checked for the whole run at once; if anything is off, event by event (which names the culprit).
       const metadataChecked = segStop - id > 1 && metadataRunIntact(seg, id - seg.baseId, runEnd);
       for (; id < segStop; id++) out[id - from] = this.eventAt(seg, id, run, metadataChecked);
     }
-    return out;
+  }
+
+  /**
+   * retention: maps the data the records of a read refer to now, while the file surely exists, so that a record
+   * whose data() is called after retention unlinked its segment still finds its bytes (unlinked files stay readable
+   * through a mapping). A failure is left for data() to report, where it always was.
+   */
+  private mapDataNow(seg: Segment, lastPos: number): void {
+    try {
+      seg.data.cover(entryDataEnd(seg.index, lastPos * ENTRY_SIZE));
+    } catch {
+      // reported by data()
+    }
   }
 
   /**

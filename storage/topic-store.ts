@@ -7,6 +7,8 @@ import { readDirEntries } from './fs-helpers.js';
 import { PartitionLog, resolvePartitionOptions } from './partition-log.js';
 import { partitionDirName } from './segment-files.js';
 import { StorageError, type PartitionOptions, type TopicManifest, type TopicStoreLike } from './types.js';
+import { checkRetentionPolicy, type RetentionPolicy } from './retention/retention-policy.js';
+import { writeFileAtomically } from './retention/manifest-update.js';
 
 export const TOPIC_FORMAT_VERSION = 1;
 export const MANIFEST_NAME = 'topic.json';
@@ -15,6 +17,8 @@ export const MAX_PARTITIONS = 65536;
 export interface CreateTopicConfig {
   numPartitions: number;
   components?: Record<string, unknown>;
+  /** retention: see retention/retention-policy.ts (null or absent: keep everything). */
+  retention?: RetentionPolicy | null;
 }
 
 function manifestPath(topicDir: string): string {
@@ -62,7 +66,15 @@ function readManifest(topicDir: string, name: string): TopicManifest {
   } catch (cause) {
     throw new StorageError('CORRUPTION', `${manifestPath(topicDir)} has an invalid numPartitions`, { file: manifestPath(topicDir), offset: 0, cause });
   }
-  return { formatVersion: m.formatVersion, format: 'native', numPartitions: m.numPartitions, createdAt: m.createdAt, components: m.components ?? {} };
+  let retention: RetentionPolicy | null;
+  try {
+    retention = checkRetentionPolicy(m.retention);
+  } catch (cause) {
+    throw new StorageError('CORRUPTION', `${manifestPath(topicDir)} has an invalid retention policy`, { file: manifestPath(topicDir), offset: 0, cause });
+  }
+  const out: TopicManifest = { formatVersion: m.formatVersion, format: 'native', numPartitions: m.numPartitions, createdAt: m.createdAt, components: m.components ?? {} };
+  if (retention !== null) out.retention = retention;
+  return out;
 }
 
 export class TopicStore implements TopicStoreLike {
@@ -103,9 +115,11 @@ export class TopicStore implements TopicStoreLike {
     const components = config.components ?? {};
     if (components === null || typeof components !== 'object' || Array.isArray(components)) throw new TypeError('components must be an object');
     resolvePartitionOptions(opts);
+    const retention = checkRetentionPolicy(config.retention);
     const dir = TopicStore.topicDir(root, name);
     if (fs.existsSync(manifestPath(dir))) throw new StorageError('TOPIC_EXISTS', `topic "${name}" already exists in ${root}`, { name });
     const manifest: TopicManifest = { formatVersion: TOPIC_FORMAT_VERSION, format: 'native', numPartitions, createdAt: Date.now(), components };
+    if (retention !== null) manifest.retention = retention;
     const text = JSON.stringify(manifest, null, 2) + '\n';
     fs.mkdirSync(path.join(dir, 'partitions'), { recursive: true });
     for (let i = 0; i < numPartitions; i++) fs.mkdirSync(path.join(dir, 'partitions', partitionDirName(i)), { recursive: true });
@@ -163,6 +177,25 @@ export class TopicStore implements TopicStoreLike {
     const doomed = path.join(path.dirname(dir), `.${name}.deleted-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
     fs.renameSync(dir, doomed);
     fs.rmSync(doomed, { recursive: true, force: true });
+  }
+
+  /** retention: the policy as topic.json says now (another process may have changed it since this store opened). */
+  currentRetention(): RetentionPolicy | null {
+    const m = readManifest(this.dir, this.name);
+    this.manifest.retention = m.retention;
+    if (m.retention === undefined) delete this.manifest.retention;
+    return m.retention ?? null;
+  }
+
+  /** retention: replaces the policy in topic.json (rewritten atomically; null keeps everything from now on). */
+  setRetention(policy: unknown): RetentionPolicy | null {
+    if (this.closed) throw new StorageError('CLOSED', `topic "${this.name}" is closed`);
+    const retention = checkRetentionPolicy(policy);
+    const m = { ...readManifest(this.dir, this.name) };
+    if (retention === null) delete m.retention;
+    else m.retention = retention;
+    writeFileAtomically(manifestPath(this.dir), JSON.stringify(m, null, 2) + '\n');
+    return this.currentRetention();
   }
 
   partition(i: number): PartitionLog {
