@@ -15,6 +15,7 @@ import type { JsonObject, JsonValue } from './json.js';
 import { checkOptionKeys, outOfRange } from './option-keys.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from './options.js';
 import { idAt, isPosition, type Position } from './positions.js';
+import { checkOnTrimmed, isTrimmedError, onPositionTrimmed, trimmedFirstId, type OnTrimmed } from './consumer-trimmed.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
 import { ConsumerThreads, type ConsumerWork } from './threads/consumer-threads.js';
 import { isModuleRef, type ModuleRef } from './threads/module-ref.js';
@@ -35,6 +36,7 @@ export const CONSUMER_OPTION_KEYS = [
   'until',
   'standby',
   'durable',
+  'onTrimmed',
 ] as const;
 
 /** The keys ProcessOptions accepts; any other key is BAD_CONFIG. */
@@ -62,6 +64,11 @@ export interface ConsumerOptions<M = JsonValue> {
   standby?: boolean;
   /** false: no claims and no offsets written (read-only replay/inspection). Default true. */
   durable?: boolean;
+  /**
+   * When retention removed events at this consumer's position before it read them: 'error' (default) fails with
+   * OUT_OF_RANGE, 'earliest' skips to the first stored event with a warning. lag() counts the events lost.
+   */
+  onTrimmed?: OnTrimmed;
 }
 
 export interface ProcessOptions {
@@ -93,6 +100,8 @@ export interface PartitionLag {
   pendingEvents: number;
   /** Approximate bytes (metadata + data) of those events. */
   pendingBytes: number;
+  /** Events retention removed before this consumer read them (skipped since it opened, or below its position now). */
+  lostEvents: number;
 }
 
 /** What the consumer needs from its topic. */
@@ -127,6 +136,8 @@ interface PartitionState {
   committed: number | null;
   ackTarget: number | null;
   loading: Promise<void> | undefined;
+  /** retention: events skipped because retention removed them first (onTrimmed: 'earliest'). */
+  lost: number;
 }
 
 const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
@@ -149,6 +160,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
   private readonly from: StartPosition;
   private readonly until: 'end' | undefined;
   private readonly standby: boolean;
+  private readonly onTrimmed: OnTrimmed;
   private cursor = 0;
   private offsets: OffsetsBackend | undefined;
   private waiters: Future<Event<M> | null>[] = [];
@@ -204,6 +216,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
       throw new TypeError(`from must be ${expected}`);
     }
     this.from = from;
+    this.onTrimmed = checkOnTrimmed(options.onTrimmed);
     if (options.until !== undefined && options.until !== 'end') {
       if (typeof options.until === 'string') throw outOfRange('until', "'end' (or absent: wait forever)", options.until);
       throw new TypeError("until must be 'end' or undefined");
@@ -237,6 +250,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
         committed: null,
         ackTarget: null,
         loading: undefined,
+        lost: 0,
       };
       this.parts.push(st);
       this.byIndex.set(index, st);
@@ -333,7 +347,16 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     st.ackTarget = st.committed;
     const from = this.from;
     const next = from === 'committed' ? (st.committed === null ? start : st.committed + 1) : await idAt(b, from, start, end);
+    // retention: removed events this consumer had not acknowledged (an explicit position below the first id just
+    // means the first stored event, as before).
+    if (from === 'committed' && next < start) st.lost += onPositionTrimmed(this.onTrimmed, this.name, st.index, next, start);
     st.next = Math.max(start, next);
+    // retention/'latest': the position is stored at once, so that a later plain consumer goes on from here even on
+    // partitions that get nothing new meanwhile (else it would replay their old events).
+    if (from === 'latest' && this.offsets && st.next > 0 && st.committed !== st.next - 1) {
+      await this.offsets.store(st.index, st.next - 1);
+      st.committed = st.ackTarget = st.next - 1;
+    }
     if (this.until === 'end') st.stopAt = end;
     st.active = true;
   }
@@ -379,6 +402,13 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     try {
       recs = st.backend.readRange(st.next, max);
     } catch (err) {
+      // retention: the position was removed meanwhile: skip to the first id ('earliest') or fail without moving on.
+      const first = trimmedFirstId(err, st.next);
+      if (first !== null) {
+        st.lost += onPositionTrimmed(this.onTrimmed, this.name, st.index, st.next, first);
+        st.next = first;
+        return this.nextRecord(st);
+      }
       // One damaged event must not take the good ones of its batch with it: read that one alone (it throws, and
       // step() skips it) and go on in batches after it.
       if (max === 1) throw err;
@@ -435,7 +465,8 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
         this.cursor = (idx + 1) % n;
         st.buffer = [];
         st.pos = 0;
-        st.next += 1;
+        // retention: a removed position is not skipped one id at a time (onTrimmed decides).
+        if (!isTrimmedError(err)) st.next += 1;
         throw toDiasporaError(err);
       }
       if (rec === undefined) {
@@ -817,15 +848,18 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
       const end = await st.backend.refresh();
       const stats = await st.backend.stats();
       const committed = st.committed;
-      const pendingEvents = Math.max(0, end - (committed === null ? stats.firstId : committed + 1));
+      const pendingEvents = Math.max(0, end - Math.max(stats.firstId, committed === null ? 0 : committed + 1));
       const avg = stats.events > 0 ? (stats.metadataBytes + stats.dataBytes) / stats.events : 0;
+      const position = st.active ? st.next - (st.buffer.length - st.pos) : (committed ?? -1) + 1;
       out.push({
         partition: st.index,
         committed,
-        position: st.active ? st.next - (st.buffer.length - st.pos) : (committed ?? -1) + 1,
+        position,
         endId: end,
         pendingEvents,
         pendingBytes: Math.round(pendingEvents * avg),
+        // retention: what was skipped, plus what lies below the first id at the position now (not yet handled).
+        lostEvents: st.lost + (st.active || committed !== null ? Math.max(0, stats.firstId - position) : 0),
       });
     }
     return out;
