@@ -30,7 +30,7 @@ import { verifyPartition } from './partition-verify.js';
 import { planTrim, type TrimPlan } from './retention/trim-plan.js';
 import type { RetentionPolicy } from './retention/retention-policy.js';
 import { trimStepDone, unlinkSegmentsBelow } from './retention/segment-trim.js';
-import { lastSegmentExpired, summarizeSegments } from './retention/segment-summary.js';
+import { lastSegmentDueToRoll, summarizeSegments } from './retention/segment-summary.js';
 import {
   StorageError, type AppendEvent, type AppendResult, type PartitionLogLike, type PartitionOptions,
   type PartitionStats, type RecoveryReport, type StoredEvent, type VerifyProblem,
@@ -352,8 +352,8 @@ export class PartitionLog implements PartitionLogLike {
 
   /**
    * retention: removes the oldest sealed segments the policy no longer keeps (trim-plan.ts), under the writer lock,
-   * in the crash-safe order of retention/segment-trim.ts. A last segment whose events are all past the age limit
-   * is sealed first (a new empty one starts) so that a quiet partition is trimmed too. `ackedFloor`: the lowest id
+   * in the crash-safe order of retention/segment-trim.ts. A last segment whose oldest event is past the age limit
+   * is sealed first (a new empty one starts): it rolls by age as well as by size (segment-summary.ts). `ackedFloor`: the lowest id
    * the consumers the policy waits for have not acknowledged (null: none). `dryRun` plans without the lock.
    */
   trim(policy: RetentionPolicy | null, ackedFloor: number | null, now = Date.now(), dryRun = false): TrimPlan {
@@ -361,13 +361,13 @@ export class PartitionLog implements PartitionLogLike {
     if (dryRun) {
       this.refresh();
       const summaries = summarizeSegments(this.segments);
-      // As if the expired last segment were sealed: what a real trim would do.
-      if (lastSegmentExpired(this.segments, policy, now)) summaries.push({ baseId: this.endId, endId: this.endId, bytes: 0, newestTimestamp: null });
+      // As if the last segment were rolled by age: what a real trim would do.
+      if (lastSegmentDueToRoll(this.segments, policy, now)) summaries.push({ baseId: this.endId, endId: this.endId, bytes: 0, newestTimestamp: null });
       return planTrim(summaries, policy, ackedFloor, now);
     }
     this.ensureLease();
     try {
-      if (lastSegmentExpired(this.segments, policy, now)) this.roll(this.writableTarget());
+      if (lastSegmentDueToRoll(this.segments, policy, now)) this.roll(this.writableTarget());
       const plan = planTrim(summarizeSegments(this.segments), policy, ackedFloor, now);
       if (plan.firstId > this.firstBase) {
         this.pointWriter!.writeFirstId(plan.firstId);

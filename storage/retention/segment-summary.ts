@@ -40,12 +40,14 @@ export function summarizeSegments(segments: readonly Segment[]): SegmentSummary[
 }
 
 /**
- * True when the last segment should be sealed (a new one started) so that age retention can remove it: it holds
- * events and even its newest one is past the age limit. A quiet topic would otherwise keep its last segment forever.
+ * True when the last segment should be sealed (a new one started): it holds events and its oldest one is past the
+ * age limit. The segment being written thus rolls by age as well as by size, so that age retention acts on a quiet
+ * partition (whose last segment would otherwise stay forever) and on a slow one (whose segments would otherwise span
+ * far more than the age limit): events are kept at most about twice `maxAgeMs` (plus the time between trims).
  */
-export function lastSegmentExpired(segments: readonly Segment[], policy: RetentionPolicy | null, now: number): boolean {
+export function lastSegmentDueToRoll(segments: readonly Segment[], policy: RetentionPolicy | null, now: number): boolean {
   const last = segments[segments.length - 1];
   if (last === undefined || policy?.maxAgeMs === undefined || last.count === 0) return false;
-  const newest = last.lastTimestamp();
-  return newest !== null && newest <= now - policy.maxAgeMs;
+  const oldest = timestampAt(last, 0);
+  return oldest !== null && oldest <= now - policy.maxAgeMs;
 }
