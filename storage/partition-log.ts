@@ -365,6 +365,7 @@ export class PartitionLog implements PartitionLogLike {
       if (lastSegmentDueToRoll(this.segments, policy, now)) summaries.push({ baseId: this.endId, endId: this.endId, bytes: 0, newestTimestamp: null });
       return planTrim(summaries, policy, ackedFloor, now);
     }
+    const heldBefore = this.lock.isHeld;
     this.ensureLease();
     try {
       if (lastSegmentDueToRoll(this.segments, policy, now)) this.roll(this.writableTarget());
@@ -377,7 +378,11 @@ export class PartitionLog implements PartitionLogLike {
       unlinkSegmentsBelow(this.dir, this.firstBase);
       return plan;
     } finally {
-      this.lock.touchLease();
+      // A lock taken for the trim is given back at once, not left to the idle timer: a trimmer going through the
+      // partitions synchronously must never hold one partition's lock while it waits for the next one's (another
+      // process doing the same the other way round, e.g. a producer, would wait for it until the lock timeout).
+      if (heldBefore) this.lock.touchLease();
+      else this.lock.release();
     }
   }
 

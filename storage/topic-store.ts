@@ -8,7 +8,7 @@ import { PartitionLog, resolvePartitionOptions } from './partition-log.js';
 import { partitionDirName } from './segment-files.js';
 import { StorageError, type PartitionOptions, type TopicManifest, type TopicStoreLike } from './types.js';
 import { checkRetentionPolicy, type RetentionPolicy } from './retention/retention-policy.js';
-import { writeFileAtomically } from './retention/manifest-update.js';
+import { writeFileAtomically, writeSyncedTemp } from './retention/manifest-update.js';
 
 export const TOPIC_FORMAT_VERSION = 1;
 export const MANIFEST_NAME = 'topic.json';
@@ -123,14 +123,7 @@ export class TopicStore implements TopicStoreLike {
     const text = JSON.stringify(manifest, null, 2) + '\n';
     fs.mkdirSync(path.join(dir, 'partitions'), { recursive: true });
     for (let i = 0; i < numPartitions; i++) fs.mkdirSync(path.join(dir, 'partitions', partitionDirName(i)), { recursive: true });
-    const tmp = path.join(dir, `.${MANIFEST_NAME}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
-    const fd = fs.openSync(tmp, 'wx');
-    try {
-      fs.writeFileSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const tmp = writeSyncedTemp(manifestPath(dir), text);
     try {
       // link() fails if topic.json exists: two concurrent creators cannot both win.
       fs.linkSync(tmp, manifestPath(dir));

@@ -6,21 +6,28 @@ import crypto from 'node:crypto';
 import { fsyncDir } from '../fs-helpers.js';
 import { StorageError } from '../types.js';
 
+/** Writes `text` into a new hidden temporary file beside `file`, fsynced; returns its path (to link or rename). */
+export function writeSyncedTemp(file: string, text: string): string {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'wx');
+  try {
+    fs.writeFileSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return tmp;
+}
+
 export function writeFileAtomically(file: string, text: string): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  let tmp: string | null = null;
   try {
-    const fd = fs.openSync(tmp, 'wx');
-    try {
-      fs.writeFileSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    tmp = writeSyncedTemp(file, text);
     fs.renameSync(tmp, file);
     fsyncDir(dir);
   } catch (cause) {
-    fs.rmSync(tmp, { force: true });
+    if (tmp !== null) fs.rmSync(tmp, { force: true });
     throw new StorageError('IO', `cannot write ${file}: ${(cause as Error).message}`, { file, cause });
   }
 }

@@ -27,6 +27,11 @@ export interface TrimTopicOptions {
   /** Partitions to trim (default all). */
   partitions?: readonly number[];
   now?: number;
+  /**
+   * Skip partitions entirely when there is no policy (what producers ask for). Otherwise a trim without a policy
+   * still takes the lock and finishes a trim a crash interrupted.
+   */
+  onlyWithPolicy?: boolean;
 }
 
 export function trimTopic(store: TopicStore, opts: TrimTopicOptions = {}): PartitionTrimResult[] {
@@ -37,6 +42,11 @@ export function trimTopic(store: TopicStore, opts: TrimTopicOptions = {}): Parti
   const out: PartitionTrimResult[] = [];
   for (const p of partitions) {
     const log = store.partition(p);
+    if (policy === null && opts.onlyWithPolicy === true) {
+      // Nothing to remove: no lock taken, no segment listed (producers call this once a second).
+      out.push({ partition: p, firstIdBefore: log.startId, firstId: log.startId, endId: log.endId, removedSegments: 0, removedEvents: 0, removedBytes: 0, reasons: [] });
+      continue;
+    }
     const acked = new Map<string, number | null>();
     for (const c of consumers) acked.set(c.name, c.partitions.get(p) ?? null);
     const plan = log.trim(policy, ackedFloorOf(policy, acked), now, opts.dryRun === true);

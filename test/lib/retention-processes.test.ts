@@ -4,7 +4,7 @@ import test, { type ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Driver, type TopicRetention } from '../../lib/index.js';
+import { Driver, type TopicHandle, type TopicRetention } from '../../lib/index.js';
 import { startChild, type Child } from './child.js';
 
 const SEGMENT_BYTES = 8192;
@@ -20,6 +20,12 @@ async function makeTopic(root: string, retention: TopicRetention): Promise<void>
   const d = await Driver.create('files', { root_path: root, segment_bytes: SEGMENT_BYTES });
   await d.createTopic('live', { options: { num_partitions: 1, ...retention } });
   await d.close();
+}
+
+async function openLive(t: ExecutionContext, root: string): Promise<TopicHandle> {
+  const d = await Driver.create('files', { root_path: root, segment_bytes: SEGMENT_BYTES });
+  t.teardown(() => d.close());
+  return d.openTopic('live');
 }
 
 function partitionBytes(root: string): number {
@@ -70,9 +76,7 @@ test('size retention on a live topic: producer, tailing consumer and trimmer in 
   const count = 3000;
   const r = await runLive(t, root, count);
   checkAccounting(t, r, count);
-  const d = await Driver.create('files', { root_path: root, segment_bytes: SEGMENT_BYTES });
-  t.teardown(() => d.close());
-  const topic = await d.openTopic('live');
+  const topic = await openLive(t, root);
   const [stats] = (await topic.stats()).partitions;
   t.true(stats!.firstId > 0, 'old segments were removed');
   t.is(stats!.endId, count);
@@ -87,9 +91,7 @@ test('age retention on a live topic: once the producer stops, everything expires
   const count = 2000;
   const r = await runLive(t, root, count);
   checkAccounting(t, r, count);
-  const d = await Driver.create('files', { root_path: root, segment_bytes: SEGMENT_BYTES });
-  t.teardown(() => d.close());
-  const topic = await d.openTopic('live');
+  const topic = await openLive(t, root);
   // The last event is at least 1 ms old by now, or will be after a few more trims: bounded, no clock assertion.
   for (let i = 0; i < 100 && (await topic.stats()).partitions[0]!.firstId < count; i++) {
     await topic.trim();
@@ -112,9 +114,7 @@ test('keep until acknowledged: a slow named consumer holds segments; its acknowl
   const producer = startChild('retention-producer.js', [root, 'live', String(count), String(DATA_BYTES), String(SEGMENT_BYTES)]);
   kill(t, producer);
   t.is((await producer.exited).code, 0, producer.stderr());
-  const d = await Driver.create('files', { root_path: root, segment_bytes: SEGMENT_BYTES });
-  t.teardown(() => d.close());
-  const topic = await d.openTopic('live');
+  const topic = await openLive(t, root);
   await topic.trim();
   t.is((await topic.stats()).partitions[0]!.firstId, 0, 'slow acknowledged nothing: everything is kept');
   // The slow consumer, in its own process, reads and acknowledges the first 250 events, then stops.

@@ -46,7 +46,7 @@ export class FilesRetention {
     if (now < (this.nextCheck[partition] ?? 0)) return;
     this.nextCheck[partition] = now + TRIM_CHECK_MS;
     try {
-      trimTopic(this.store, { partitions: [partition], now });
+      trimTopic(this.store, { partitions: [partition], now, onlyWithPolicy: true });
     } catch (err) {
       process.emitWarning(`retention of topic "${this.store.name}" partition ${partition}: ${(err as Error).message}`, { code: 'DIASPORA_TRIM_FAILED' });
     }
