@@ -77,12 +77,19 @@ async function trimmer(root: string, segmentBytes: number): Promise<void> {
   }
 }
 
+/** Disk blocks under `dir`; files removed while it looks (trimmed segments, lock generations) count as gone. */
 function duBytes(dir: string): number {
   let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) n += duBytes(p);
-    else if (e.isFile()) n += fs.statSync(p).blocks * 512;
+    else if (e.isFile()) n += (fs.statSync(p, { throwIfNoEntry: false })?.blocks ?? 0) * 512;
   }
   return n;
 }
