@@ -3,6 +3,8 @@
 // Methods may answer synchronously (the files engine) or with a promise (a networked engine).
 
 import type { PartitionStats } from '../storage/types.js';
+import type { RetentionPolicy } from '../storage/retention/retention-policy.js';
+import type { PartitionTrimResult } from '../storage/retention/trim-topic.js';
 import type { DataSource } from './data/selection.js';
 import type { JsonObject } from './json.js';
 
@@ -119,11 +121,20 @@ export interface TopicBackend {
    * tail cut at open or at an append). Engines that never recover anything omit it.
    */
   setRecoveryListener?(listener: (report: BackendRecoveryReport) => void): void;
+  /** Retention (engines without it omit these: the topic handle answers UNSUPPORTED). The policy as stored now. */
+  retention?(): MaybePromise<RetentionPolicy | null>;
+  /** Replaces the stored policy (null: keep everything). */
+  setRetention?(policy: RetentionPolicy | null): MaybePromise<void>;
+  /** Removes what the policy no longer keeps (dryRun: only says what). */
+  trim?(opts: { dryRun: boolean }): MaybePromise<PartitionTrimResult[]>;
+  /** Deletes a named consumer's positions; CONSUMER_BUSY while a live consumer of that name holds a partition. */
+  deleteConsumer?(consumerName: string): MaybePromise<boolean>;
   close(): MaybePromise<void>;
 }
 
 export interface DriverBackend {
-  createTopic(name: string, numPartitions: number, components: JsonObject): MaybePromise<void>;
+  /** `retention`: null when none was asked for; an engine without retention refuses anything else (UNSUPPORTED). */
+  createTopic(name: string, numPartitions: number, components: JsonObject, retention: RetentionPolicy | null): MaybePromise<void>;
   openTopic(name: string): MaybePromise<TopicBackend>;
   topicExists(name: string): MaybePromise<boolean>;
   /** name -> driver-defined description. */

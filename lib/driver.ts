@@ -22,13 +22,14 @@ import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 import { checkOptionKeys } from './option-keys.js';
 import { ThreadPool, defaultThreadPool, makeThreadPool } from './thread-pool.js';
 import { TopicHandle, type ResetTarget } from './topic.js';
+import { RETENTION_OPTION_KEYS, retentionPolicyOf, type TopicRetention } from './topic-retention.js';
 
 /** A component given to createTopic: an instance, its config (`{ type, ... }`) or just its type name. */
 export type ComponentSpec<T> = T | JsonObject | string;
 
 export interface CreateTopicSpec {
   /** Topic options; `num_partitions` (default 1) is the one every driver understands. */
-  options?: JsonObject & { num_partitions?: number };
+  options?: JsonObject & { num_partitions?: number } & TopicRetention;
   validator?: ComponentSpec<Validator>;
   partitionSelector?: ComponentSpec<PartitionSelector>;
   serializer?: ComponentSpec<Serializer>;
@@ -38,7 +39,7 @@ const MAX_PARTITIONS = 65536;
 
 /** The keys of createTopic's spec, and of its `options` (the only topic option every driver reads). */
 export const CREATE_TOPIC_KEYS = ['options', 'validator', 'partitionSelector', 'serializer'] as const;
-export const TOPIC_OPTION_KEYS = ['num_partitions'] as const;
+export const TOPIC_OPTION_KEYS = ['num_partitions', ...RETENTION_OPTION_KEYS] as const;
 
 async function componentConfig<T extends { metadata(): JsonObject }>(
   spec: ComponentSpec<T> | undefined,
@@ -115,13 +116,14 @@ export class Driver {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
       throw new DiasporaError(ErrorCode.BAD_CONFIG, `num_partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(n)}`);
     }
+    const retention = retentionPolicyOf(options);
     const components: JsonObject = {
       validator: await componentConfig(spec.validator, 'validator', 'validator', validatorFromMetadata),
       serializer: await componentConfig(spec.serializer, 'serializer', 'serializer', serializerFromMetadata),
       partitionSelector: await componentConfig(spec.partitionSelector, 'partitionSelector', 'partition-selector', partitionSelectorFromMetadata),
     };
     try {
-      await this.backend.createTopic(name, n, components);
+      await this.backend.createTopic(name, n, components, retention);
     } catch (err) {
       throw toDiasporaError(err);
     }

@@ -3,7 +3,9 @@
 
 export { Driver, type CreateTopicSpec, type ComponentSpec } from './driver.js';
 export { registerDriver, type DriverFactory } from './driver-registry.js';
-export { TopicHandle, type TopicStats, type ResetTarget } from './topic.js';
+export { TopicHandle, type TopicStats, type ResetTarget, type TrimOptions } from './topic.js';
+export type { TopicRetention, PartitionTrimResult } from './topic-retention.js';
+export type { OnTrimmed } from './consumer/trimmed.js';
 export { formatRecovery, type RecoveryReport, type RecoveryListener } from './recovery.js';
 export { Producer, type ProducerOptions, type PushData, type PushMetadata } from './producer.js';
 export { Consumer } from './consumer/consumer.js';

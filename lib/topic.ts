@@ -14,6 +14,14 @@ import type { JsonObject, JsonValue } from './json.js';
 import { idAt, isPosition, type Position } from './positions.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { RecoveryLog, type RecoveryListener, type RecoveryReport } from './recovery.js';
+import { checkTopicRetention, topicRetentionOf, type PartitionTrimResult, type TopicRetention } from './topic-retention.js';
+import { checkOptionKeys } from './option-keys.js';
+
+/** Options of topic.trim(). */
+export interface TrimOptions {
+  /** Only report what would be removed. */
+  dryRun?: boolean;
+}
 
 export interface TopicStats {
   name: string;
@@ -170,6 +178,49 @@ export class TopicHandle {
       const next = Math.min(await idAt(b, to, await b.startId(), end), end);
       await this.backend.resetConsumer(name, p, next <= 0 ? null : next - 1);
     }
+  }
+
+  // ---- retention (docs/retention.md) ----------------------------------------------------------------------
+
+  private retentionBackend<K extends 'retention' | 'setRetention' | 'trim' | 'deleteConsumer'>(k: K): NonNullable<TopicBackend[K]> {
+    const fn = this.backend[k];
+    if (fn === undefined) throw new DiasporaError(ErrorCode.UNSUPPORTED, `topic "${this.name}": this driver has no ${k === 'deleteConsumer' ? 'consumer deletion' : 'retention'}`);
+    return fn.bind(this.backend) as NonNullable<TopicBackend[K]>;
+  }
+
+  /** The topic's retention as stored now (`{}`: events are kept forever). */
+  async retention(): Promise<TopicRetention> {
+    this.checkOpen();
+    if (this.backend.retention === undefined) return {};
+    return topicRetentionOf(await this.backend.retention());
+  }
+
+  /**
+   * Replaces the topic's retention (`{}` removes it). Takes effect at the next trim of any process (producers,
+   * topic.trim(), `diaspora-ctl topic trim`, the forward daemon).
+   */
+  async setRetention(retention: TopicRetention): Promise<void> {
+    this.checkOpen();
+    const policy = checkTopicRetention(retention);
+    await this.retentionBackend('setRetention')(policy);
+  }
+
+  /** Removes the sealed segments the retention no longer keeps, now; returns what each partition lost. */
+  async trim(options: TrimOptions = {}): Promise<PartitionTrimResult[]> {
+    this.checkOpen();
+    checkOptionKeys(options, ['dryRun'], 'trim options');
+    if (options.dryRun !== undefined && typeof options.dryRun !== 'boolean') throw new TypeError('dryRun must be a boolean');
+    return this.retentionBackend('trim')({ dryRun: options.dryRun ?? false });
+  }
+
+  /**
+   * Deletes a named consumer and its positions (a retention policy waiting for every consumer stops waiting for it).
+   * CONSUMER_BUSY while a live consumer of that name holds a partition. Resolves false when there was none.
+   */
+  async deleteConsumer(name: string): Promise<boolean> {
+    this.checkOpen();
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('consumer name must be a non-empty string');
+    return this.retentionBackend('deleteConsumer')(name);
   }
 
   /** Closes producers (flushing them) and consumers opened from this handle. */

@@ -64,6 +64,10 @@ export function createTopicStore(
   if (fs.existsSync(path.resolve(root, name))) {
     throw new StorageError('TOPIC_EXISTS', `"${name}" already exists in ${root}`, { name });
   }
+  // retention: the reference layout has nowhere to keep a policy, and its readers would not honour one.
+  if (format === 'reference' && config.retention !== undefined && config.retention !== null) {
+    throw new StorageError('UNSUPPORTED', `topic "${name}": reference-format topics have no retention`, { name });
+  }
   return format === 'native'
     ? TopicStore.create(root, name, config, nativeOptions(opts))
     : ReferenceTopicStore.create(root, name, config, opts);

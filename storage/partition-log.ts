@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from './crc.js';
 import {
-  ENTRY_SIZE, entryDataCrc, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength, entryMetaOffset, entryTimestamp,
+  ENTRY_SIZE, entryDataCrc, entryDataEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength, entryMetaOffset, entryTimestamp,
 } from './index-entry.js';
 import { DataCheckRun, metadataRunIntact } from './run-checks.js';
 import { NativeStoredEvent } from './stored-event.js';
@@ -27,6 +27,10 @@ import { stillThisTurn } from './size-trust.js';
 import { structureProblems } from './partition-structure.js';
 import { verifyPartition } from './partition-verify.js';
 import { StorageError, type AppendEvent, type FlushBehavior, type PartitionOptions, type VerifyProblem } from './types.js';
+import { planTrim, type TrimPlan } from './retention/trim-plan.js';
+import type { RetentionPolicy } from './retention/retention-policy.js';
+import { trimStepDone, unlinkSegmentsBelow } from './retention/segment-trim.js';
+import { lastSegmentDueToRoll, summarizeSegments } from './retention/segment-summary.js';
 
 export { NativeStoredEvent };
 
@@ -48,6 +52,8 @@ export class PartitionLog extends PartitionCore {
   private segmentsChecked = -1;
   private readonly segments: SegmentList;
   private readonly writer: SegmentWriter;
+  /** retention: whether this writer looked for segments an interrupted trim left below the first id. */
+  private leftoversRemoved = false;
 
   private constructor(dir: string, index: number, options: ResolvedPartitionOptions) {
     super(dir, index);
@@ -106,6 +112,8 @@ export class PartitionLog extends PartitionCore {
     // The recovery point first, the index after (a writer writes them in the other order): entries below the point
     // were in the index before the point was written, so one this reader cannot find was lost, not yet to come.
     this.pointState = this.readingUnderLock ? readRecoveryPoint(this.dir) : this.pointReader.read();
+    // retention: another process trimmed: forget the segments below the new first id.
+    if (this.pointState.kind === 'ok' && this.pointState.point.firstId > this.segments.startId) this.dropSegmentsBelow(this.pointState.point.firstId);
     const guard = protectedEnd(this.pointState);
     const grew = this.segments.catchUp();
     const last = this.segments.last;
@@ -208,6 +216,61 @@ export class PartitionLog extends PartitionCore {
       this.writer.lastTimestamp = Math.max(this.writer.lastTimestamp, last.lastTimestamp() ?? 0);
     }
     this.syncRecoveryPoint(state, found);
+    // retention: a trim that crashed after recording the first id left segments below it: finish it (once per writer;
+    // every trim finishes it again).
+    if (!this.leftoversRemoved) {
+      unlinkSegmentsBelow(this.dir, this.startId);
+      this.leftoversRemoved = true;
+    }
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  /**
+   * retention: removes the oldest sealed segments the policy no longer keeps (trim-plan.ts), under the writer lock,
+   * in the crash-safe order of retention/segment-trim.ts. A last segment whose oldest event is past the age limit
+   * is sealed first (a new empty one starts): it rolls by age as well as by size (segment-summary.ts). `ackedFloor`:
+   * the lowest id the consumers the policy waits for have not acknowledged (null: none). `dryRun` plans without the lock.
+   */
+  trim(policy: RetentionPolicy | null, ackedFloor: number | null, now = Date.now(), dryRun = false): TrimPlan {
+    this.assertOpen();
+    if (dryRun) {
+      this.refresh();
+      const summaries = summarizeSegments(this.segments.all);
+      // As if the last segment were rolled by age: what a real trim would do.
+      if (lastSegmentDueToRoll(this.segments.all, policy, now)) summaries.push({ baseId: this.endId, endId: this.endId, bytes: 0, newestTimestamp: null });
+      return planTrim(summaries, policy, ackedFloor, now);
+    }
+    const lock = this.lease.lock;
+    const heldBefore = lock.isHeld;
+    this.lease.ensure(() => this.syncUnderLock());
+    try {
+      if (lastSegmentDueToRoll(this.segments.all, policy, now)) {
+        this.writer.close();
+        this.segments.create(this.endId, this.options.flushBehavior !== 'buffered');
+      }
+      const plan = planTrim(summarizeSegments(this.segments.all), policy, ackedFloor, now);
+      if (plan.firstId > this.startId) {
+        this.pointWriter!.writeFirstId(plan.firstId);
+        trimStepDone(1);
+        this.dropSegmentsBelow(plan.firstId);
+      }
+      unlinkSegmentsBelow(this.dir, this.startId);
+      return plan;
+    } finally {
+      // A lock taken for the trim is given back at once, not left to the idle timer: a trimmer going through the
+      // partitions synchronously must never hold one partition's lock while it waits for the next one's (another
+      // process doing the same the other way round, e.g. a producer, would wait for it until the lock timeout).
+      if (heldBefore) lock.touchLease();
+      else lock.release();
+    }
+  }
+
+  /** retention: forgets segments below `firstId` (their mappings go once no slice refers to them). */
+  private dropSegmentsBelow(firstId: number): void {
+    const dropped = this.segments.dropBelow(firstId);
+    if (this.writer.segment !== null && dropped.includes(this.writer.segment)) this.writer.close();
+    this.segmentsChecked = -1;
   }
 
   /**
@@ -294,6 +357,7 @@ export class PartitionLog extends PartitionCore {
       const segStop = Math.min(stop, seg.endId);
       seg.ensureCached(segStop - 1 - seg.baseId);
       this.measure(seg);
+      this.mapDataNow(seg, segStop - 1 - seg.baseId);
       const runEnd = segStop - seg.baseId;
       const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd) : null;
       // Metadata checked for the whole run at once; if anything is off, event by event (which names the culprit).
@@ -301,6 +365,19 @@ export class PartitionLog extends PartitionCore {
       for (; id < segStop; id++) out[id - from] = this.eventIn(seg, id, run, metadataChecked);
     }
     return out;
+  }
+
+  /**
+   * retention: maps the data the records of a read refer to now, while the file surely exists, so that a record
+   * whose data() is called after retention unlinked its segment still finds its bytes (unlinked files stay readable
+   * through a mapping). A failure is left for data() to report, where it always was.
+   */
+  private mapDataNow(seg: Segment, lastPos: number): void {
+    try {
+      seg.data.cover(entryDataEnd(seg.index, lastPos * ENTRY_SIZE));
+    } catch {
+      // reported by data()
+    }
   }
 
   /**

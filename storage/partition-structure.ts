@@ -15,7 +15,11 @@ import { sizeOrNull } from './fs-helpers.js';
 export function structureProblems(dir: string, firstId: number | null, recordedEnd: number | null): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const files = listSegmentFiles(dir);
-  const bases = [...files.keys()].sort((a, b) => a - b);
+  const all = [...files.keys()].sort((a, b) => a - b);
+  // retention: segments wholly below the recorded first id are what a trim interrupted by a crash left (the first
+  // id is recorded before they are unlinked): not damage, removed by the next writer. Only segments whose successor
+  // starts at or below the first id qualify, so a segment holding the first id itself is never taken for one.
+  const bases = firstId === null ? all : all.filter((b, i) => !(b < firstId && (all[i + 1] ?? Infinity) <= firstId));
   if (bases.length === 0) {
     if (firstId !== null && recordedEnd !== null && recordedEnd > firstId) {
       problems.push({

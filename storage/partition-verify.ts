@@ -13,12 +13,14 @@ import { sizeOrNull } from './fs-helpers.js';
 export function verifyPartition(dir: string): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const point = readRecoveryPoint(dir);
-  const bases = listSegmentBases(dir);
+  const firstId = point.kind === 'ok' ? point.point.firstId : null;
+  // retention: segments below the recorded first id are an interrupted trim's leftovers (partition-structure.ts).
+  const bases = listSegmentBases(dir).filter((b, i, all) => firstId === null || !(b < firstId && (all[i + 1] ?? Infinity) <= firstId));
   // A missing point is not a problem here: topics of the earlier version have none (the next writer creates it and
   // says so in its recovery report). A damaged one is.
   if (point.kind === 'invalid') problems.push({ file: recoveryPointPath(dir), offset: 0, message: point.reason });
   const guard = protectedEnd(point);
-  problems.push(...structureProblems(dir, point.kind === 'ok' ? point.point.firstId : null, guard));
+  problems.push(...structureProblems(dir, firstId, guard));
   let end = bases[0] ?? 0;
   for (let s = 0; s < bases.length; s++) {
     const base = bases[s]!;

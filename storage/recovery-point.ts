@@ -173,6 +173,19 @@ export class RecoveryPointWriter {
 
   readonly size = RECOVERY_POINT_SIZE;
 
+  /**
+   * retention: records a new first id and fsyncs it (step 1 of a trim, see retention/segment-trim.ts: it must be on
+   * disk before any segment below it is unlinked). The durable end moves up with it: ids below the first id are no
+   * longer stored, so claiming them durable protects nothing that could be lost.
+   */
+  writeFirstId(firstId: number): void {
+    const p = this.point;
+    p.firstId = firstId;
+    p.durableEnd = Math.max(p.durableEnd, firstId);
+    this.write(Math.max(p.committedEnd, firstId));
+    fs.fdatasyncSync(this.fd!);
+  }
+
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;

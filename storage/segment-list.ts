@@ -10,7 +10,7 @@ import { StorageError } from './types.js';
 
 export class SegmentList {
   /** First id of the partition: the recorded first id wins over the files (a vanished first segment must not make the log start later). */
-  readonly startId: number;
+  startId: number;
   readonly all: Segment[] = [];
   private lastUsed: Segment | null = null;
 
@@ -18,6 +18,8 @@ export class SegmentList {
     const bases = listSegmentBases(dir);
     this.startId = point.kind === 'ok' ? point.point.firstId : bases[0] ?? 0;
     for (let i = 0; i < bases.length; i++) {
+      // retention: segments wholly below the first id are an interrupted trim's leftovers, not part of the log.
+      if (bases[i]! < this.startId && (bases[i + 1] ?? Infinity) <= this.startId) continue;
       const seg = new Segment(dir, bases[i]!);
       if (i + 1 < bases.length) seg.seal(bases[i + 1]! - bases[i]!);
       this.all.push(seg);
@@ -115,6 +117,22 @@ export class SegmentList {
     seg.ensureCached(id - seg.baseId);
     this.lastUsed = seg;
     return seg;
+  }
+
+  /**
+   * retention: forgets the segments below `firstId` (trimmed; their mappings go once no slice refers to them) and
+   * makes it the start. Returns the segments dropped, closed.
+   */
+  dropBelow(firstId: number): Segment[] {
+    let keep = 0;
+    while (keep < this.all.length && this.all[keep]!.baseId < firstId) keep++;
+    const dropped = this.all.splice(0, keep);
+    for (const seg of dropped) {
+      if (this.lastUsed === seg) this.lastUsed = null;
+      seg.close();
+    }
+    this.startId = firstId;
+    return dropped;
   }
 
   close(): void {

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import { mapFile } from './map-file.js';
 import { StorageError } from './types.js';
 import { stampMeasure, stillThisTurn } from './size-trust.js';
+import { removedByRetention } from './retention/segment-trim.js';
 
 
 /** Biggest mapping mmap-io can make (its sizes are 32-bit signed ints). */
@@ -66,6 +67,11 @@ export class MappedFile {
       try {
         st = fs.statSync(this.path);
       } catch (cause) {
+        // retention: a file retention removed was unlinked, never truncated: what is mapped of it stays valid.
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT' && removedByRetention(this.path)) {
+          this.measuredIn = stampMeasure();
+          return this.knownSize;
+        }
         throw new StorageError('CORRUPTION', `segment file ${this.path} was deleted`, { file: this.path, offset: 0, cause });
       }
       if (st.ino !== this.mappedIno || st.dev !== this.mappedDev) {

@@ -10,6 +10,8 @@ import { partitionDirName } from './segment-files.js';
 import { MAX_PARTITIONS, checkCreateConfig, checkNumPartitions, checkRoot, removeTopicDir } from './topic-core/topic-checks.js';
 import { TopicStoreBase } from './topic-core/topic-store-base.js';
 import { StorageError, type PartitionOptions, type TopicManifest } from './types.js';
+import { checkRetentionPolicy, type RetentionPolicy } from './retention/retention-policy.js';
+import { writeFileAtomically, writeSyncedTemp } from './retention/manifest-update.js';
 
 export const TOPIC_FORMAT_VERSION = 1;
 export const MANIFEST_NAME = 'topic.json';
@@ -18,6 +20,8 @@ export { MAX_PARTITIONS };
 export interface CreateTopicConfig {
   numPartitions: number;
   components?: Record<string, unknown>;
+  /** retention: see retention/retention-policy.ts (null or absent: keep everything). */
+  retention?: RetentionPolicy | null;
 }
 
 function manifestPath(topicDir: string): string {
@@ -53,7 +57,15 @@ function readManifest(topicDir: string, name: string): TopicManifest {
   } catch (cause) {
     throw new StorageError('CORRUPTION', `${manifestPath(topicDir)} has an invalid numPartitions`, { file: manifestPath(topicDir), offset: 0, cause });
   }
-  return { formatVersion: m.formatVersion, format: 'native', numPartitions: m.numPartitions, createdAt: m.createdAt, components: m.components ?? {} };
+  let retention: RetentionPolicy | null;
+  try {
+    retention = checkRetentionPolicy(m.retention);
+  } catch (cause) {
+    throw new StorageError('CORRUPTION', `${manifestPath(topicDir)} has an invalid retention policy`, { file: manifestPath(topicDir), offset: 0, cause });
+  }
+  const out: TopicManifest = { formatVersion: m.formatVersion, format: 'native', numPartitions: m.numPartitions, createdAt: m.createdAt, components: m.components ?? {} };
+  if (retention !== null) out.retention = retention;
+  return out;
 }
 
 export class TopicStore extends TopicStoreBase<PartitionLog> {
@@ -79,20 +91,15 @@ export class TopicStore extends TopicStoreBase<PartitionLog> {
     validateTopicName(name);
     const { numPartitions, components } = checkCreateConfig(config);
     resolvePartitionOptions(opts);
+    const retention = checkRetentionPolicy(config.retention);
     const dir = TopicStore.topicDir(root, name);
     if (fs.existsSync(manifestPath(dir))) throw new StorageError('TOPIC_EXISTS', `topic "${name}" already exists in ${root}`, { name });
     const manifest: TopicManifest = { formatVersion: TOPIC_FORMAT_VERSION, format: 'native', numPartitions, createdAt: Date.now(), components };
+    if (retention !== null) manifest.retention = retention;
     const text = JSON.stringify(manifest, null, 2) + '\n';
     fs.mkdirSync(path.join(dir, 'partitions'), { recursive: true });
     for (let i = 0; i < numPartitions; i++) fs.mkdirSync(path.join(dir, 'partitions', partitionDirName(i)), { recursive: true });
-    const tmp = path.join(dir, `.${MANIFEST_NAME}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
-    const fd = fs.openSync(tmp, 'wx');
-    try {
-      fs.writeFileSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const tmp = writeSyncedTemp(manifestPath(dir), text);
     try {
       // link() fails if topic.json exists: two concurrent creators cannot both win.
       fs.linkSync(tmp, manifestPath(dir));
@@ -136,6 +143,25 @@ export class TopicStore extends TopicStoreBase<PartitionLog> {
     const dir = TopicStore.topicDir(root, name);
     if (!fs.existsSync(manifestPath(dir))) throw new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}`, { name });
     removeTopicDir(dir);
+  }
+
+  /** retention: the policy as topic.json says now (another process may have changed it since this store opened). */
+  currentRetention(): RetentionPolicy | null {
+    const m = readManifest(this.dir, this.name);
+    this.manifest.retention = m.retention;
+    if (m.retention === undefined) delete this.manifest.retention;
+    return m.retention ?? null;
+  }
+
+  /** retention: replaces the policy in topic.json (rewritten atomically; null keeps everything from now on). */
+  setRetention(policy: unknown): RetentionPolicy | null {
+    if (this.closed) throw new StorageError('CLOSED', `topic "${this.name}" is closed`);
+    const retention = checkRetentionPolicy(policy);
+    const m = { ...readManifest(this.dir, this.name) };
+    if (retention === null) delete m.retention;
+    else m.retention = retention;
+    writeFileAtomically(manifestPath(this.dir), JSON.stringify(m, null, 2) + '\n');
+    return this.currentRetention();
   }
 
   protected openPartition(i: number): PartitionLog {

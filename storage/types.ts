@@ -1,5 +1,6 @@
 // The engine's contract: what storage/ offers to whoever sits above it (lib/'s files driver, tools).
 // storage/ deals in bytes, ids and files only; it never imports from lib/.
+import type { RetentionPolicy } from './retention/retention-policy.js';
 
 /** How commits reach the disk, named as in the reference's `flush_behavior`. */
 export type FlushBehavior = 'buffered' | 'on_flush' | 'immediate';
@@ -173,6 +174,8 @@ export interface TopicManifest {
   components: Record<string, unknown>;
   /** Which on-disk layout this topic uses. */
   format: 'native' | 'reference';
+  /** When segments may be removed (retention/retention-policy.ts); absent: kept forever. Native topics only. */
+  retention?: RetentionPolicy;
 }
 
 /** What lib/ needs from one topic on disk (native layout, or the C++ reference's layout). */

@@ -38,6 +38,7 @@ import {
 } from './options.js';
 import { deliveryPosition, dropReadAhead, newPartitionState, positionPartition, type PartitionState } from './partition-reader.js';
 import { processLoop } from './process-loop.js';
+import { checkOnTrimmed } from './trimmed.js';
 
 const ADAPTIVE_READ_BATCH = 256;
 
@@ -90,10 +91,11 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     this.durable = readBoolean(options.durable, 'durable', true);
     this.standby = readBoolean(options.standby, 'standby', false);
     this.from = readStartPosition(options.from);
+    const trimmed = { consumerName: name, onTrimmed: checkOnTrimmed(options.onTrimmed) };
     this.until = readUntil(options.until);
     this.targets = readTargets(options.targets, topic.name, topic.backend.numPartitions);
     for (const index of this.targets) {
-      const st = newPartitionState(index, topic.backend.partition(index));
+      const st = newPartitionState(index, topic.backend.partition(index), trimmed);
       this.parts.push(st);
       this.byIndex.set(index, st);
     }
@@ -152,7 +154,9 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
 
   private async activate(st: PartitionState): Promise<void> {
     const committed = this.acks.offsets ? await engineCall(() => this.acks.offsets!.load(st.index)) : null;
-    await positionPartition(st, this.name, committed, this.from, this.until === 'end');
+    const offsets = this.acks.offsets;
+    const store = offsets ? (partition: number, id: number) => engineCall(() => offsets.store(partition, id)) : undefined;
+    await positionPartition(st, this.name, committed, this.from, this.until === 'end', store);
   }
 
   /** 'opening' while its claims are taken; 'open'; 'closing' once close() began; 'closed' when it ended. */
@@ -259,15 +263,18 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
       const end = await engineCall(() => st.backend.refresh());
       const stats = await engineCall(() => st.backend.stats());
       const committed = st.committed;
-      const pendingEvents = Math.max(0, end - (committed === null ? stats.firstId : committed + 1));
+      const pendingEvents = Math.max(0, end - Math.max(stats.firstId, committed === null ? 0 : committed + 1));
       const avg = stats.events > 0 ? (stats.metadataBytes + stats.dataBytes) / stats.events : 0;
+      const position = deliveryPosition(st);
       out.push({
         partition: st.index,
         committed,
-        position: deliveryPosition(st),
+        position,
         endId: end,
         pendingEvents,
         pendingBytes: Math.round(pendingEvents * avg),
+        // retention: what was skipped, plus what lies below the first id at the position now (not yet handled).
+        lostEvents: st.lost + (st.active || committed !== null ? Math.max(0, stats.firstId - position) : 0),
       });
     }
     return out;

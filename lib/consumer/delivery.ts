@@ -12,6 +12,7 @@ import { makeEvent } from '../make-event.js';
 import type { Acknowledgements } from './acknowledgements.js';
 import { engineError, isLoading, type Loading } from './backend-calls.js';
 import { nextRecord, type PartitionState } from './partition-reader.js';
+import { isTrimmedError } from './trimmed.js';
 
 /** Give timers and I/O a turn after this much continuous delivery. */
 export const YIELD_EVERY_MS = 20;
@@ -72,7 +73,8 @@ export class Delivery<M> {
         this.cursor = (idx + 1) % n;
         st.buffer = [];
         st.pos = 0;
-        st.next += 1;
+        // retention: a removed position is not skipped one id at a time (onTrimmed decides).
+        if (!isTrimmedError(err)) st.next += 1;
         throw err;
       }
       if (rec === undefined) {

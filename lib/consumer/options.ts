@@ -12,6 +12,7 @@ import { isPosition, type Position } from '../positions.js';
 import { ThreadPool } from '../thread-pool.js';
 import type { ModuleRef } from '../threads/module-ref.js';
 import type { ProcessOrdering } from '../threads/threaded-process.js';
+import type { OnTrimmed } from './trimmed.js';
 
 /** Where a consumer starts in each partition. */
 export type StartPosition = 'committed' | Position;
@@ -28,6 +29,7 @@ export const CONSUMER_OPTION_KEYS = [
   'until',
   'standby',
   'durable',
+  'onTrimmed',
 ] as const;
 
 /** The keys ProcessOptions accepts; any other key is BAD_CONFIG. */
@@ -55,6 +57,11 @@ export interface ConsumerOptions<M = JsonValue> {
   standby?: boolean;
   /** false: no claims and no offsets written (read-only replay/inspection). Default true. */
   durable?: boolean;
+  /**
+   * When retention removed events at this consumer's position before it read them: 'error' (default) fails with
+   * OUT_OF_RANGE, 'earliest' skips to the first stored event with a warning. lag() counts the events lost.
+   */
+  onTrimmed?: OnTrimmed;
 }
 
 export interface ProcessOptions {
@@ -86,6 +93,8 @@ export interface PartitionLag {
   pendingEvents: number;
   /** Approximate bytes (metadata + data) of those events. */
   pendingBytes: number;
+  /** Events retention removed before this consumer read them (skipped since it opened, or below its position now). */
+  lostEvents: number;
 }
 
 /** What the consumer needs from its topic. */

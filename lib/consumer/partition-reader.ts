@@ -6,6 +6,7 @@ import { DiasporaError, ErrorCode } from '../errors.js';
 import { idAt } from '../positions.js';
 import { applyAnswer, engineCall, type Loading } from './backend-calls.js';
 import type { StartPosition } from './options.js';
+import { onPositionTrimmed, trimmedFirstId, type OnTrimmed } from './trimmed.js';
 
 /** A caught-up partition is re-checked for new commits at most this often while others keep the consumer busy. */
 const REFRESH_INTERVAL_MS = 2;
@@ -27,9 +28,19 @@ export interface PartitionState {
   committed: number | null;
   ackTarget: number | null;
   loading: Loading | undefined;
+  /** retention: what to do when this partition's position was removed before it was read. */
+  readonly trimmed: TrimHandling;
+  /** retention: events skipped because retention removed them first (onTrimmed: 'earliest'). */
+  lost: number;
 }
 
-export function newPartitionState(index: number, backend: PartitionBackend): PartitionState {
+/** retention: the consumer's policy for positions below a partition's first stored id (see trimmed.ts). */
+export interface TrimHandling {
+  readonly consumerName: string;
+  readonly onTrimmed: OnTrimmed;
+}
+
+export function newPartitionState(index: number, backend: PartitionBackend, trimmed: TrimHandling): PartitionState {
   return {
     index,
     backend,
@@ -44,6 +55,8 @@ export function newPartitionState(index: number, backend: PartitionBackend): Par
     committed: null,
     ackTarget: null,
     loading: undefined,
+    trimmed,
+    lost: 0,
   };
 }
 
@@ -67,9 +80,14 @@ export function deactivate(st: PartitionState): void {
   st.claim = undefined;
 }
 
-/** Positions a claimed partition according to `from`, `until` and its last acknowledged id. */
+/**
+ * Positions a claimed partition according to `from`, `until` and its last acknowledged id. `store` (durable
+ * consumers) records a position at once: 'latest' is stored at start, so that a later plain consumer goes on from
+ * there even on partitions that get nothing new meanwhile (else it would replay their old events).
+ */
 export async function positionPartition(
   st: PartitionState, consumerName: string, committed: number | null, from: StartPosition, untilEnd: boolean,
+  store?: (partition: number, id: number) => Promise<void>,
 ): Promise<void> {
   const b = st.backend;
   const start = await engineCall(() => b.startId());
@@ -89,7 +107,14 @@ export async function positionPartition(
   }
   st.ackTarget = committed;
   const next = from === 'committed' ? (committed === null ? start : committed + 1) : await engineCall(() => idAt(b, from, start, end));
+  // retention: removed events this consumer had not acknowledged (an explicit position below the first id just
+  // means the first stored event, as before).
+  if (from === 'committed' && next < start) st.lost += onPositionTrimmed(st.trimmed.onTrimmed, consumerName, st.index, next, start);
   st.next = Math.max(start, next);
+  if (from === 'latest' && store && st.next > 0 && st.committed !== st.next - 1) {
+    await store(st.index, st.next - 1);
+    st.committed = st.ackTarget = st.next - 1;
+  }
   if (untilEnd) st.stopAt = end;
   st.active = true;
 }
@@ -125,6 +150,13 @@ export function nextRecord(st: PartitionState, readBatch: number): BackendRecord
   try {
     pending = applyAnswer(() => st.backend.readRange(st.next, max), fill);
   } catch (err) {
+    // retention: the position was removed meanwhile: skip to the first id ('earliest') or fail without moving on.
+    const first = trimmedFirstId(err, st.next);
+    if (first !== null) {
+      st.lost += onPositionTrimmed(st.trimmed.onTrimmed, st.trimmed.consumerName, st.index, st.next, first);
+      st.next = first;
+      return nextRecord(st, readBatch);
+    }
     // One damaged event must not take the good ones of its batch with it: read that one alone (it throws, and
     // the caller skips it) and go on in batches after it.
     if (max === 1) throw err;

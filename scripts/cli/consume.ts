@@ -20,6 +20,7 @@ interface ConsumeFlags extends DriverFlags {
   data: boolean;
   partition?: string[];
   standby?: boolean;
+  onTrimmed?: string;
 }
 
 /** Compiles --filter (an EventBridge pattern in JSON). */
@@ -44,8 +45,12 @@ async function consume(topicName: string, flags: ConsumeFlags): Promise<void> {
   // An anonymous read has no committed position: it starts at the earliest event unless told otherwise.
   const from = flags.from ?? (anonymous ? 'earliest' : 'committed');
   if (anonymous && from === 'committed') throw new CliError('--from committed needs --name (an anonymous read has no position)');
+  if (flags.onTrimmed !== undefined && flags.onTrimmed !== 'error' && flags.onTrimmed !== 'earliest') {
+    throw new CliError(`--on-trimmed accepts error or earliest, got "${flags.onTrimmed}"`);
+  }
   const options: ConsumerOptions = {
     from: parsePosition(from, true),
+    onTrimmed: (flags.onTrimmed ?? 'error') as 'error' | 'earliest',
     durable: !anonymous,
     until: flags.follow ? undefined : 'end',
     standby: flags.standby ?? false,
@@ -95,5 +100,6 @@ export function consumeCommand(): Command {
       .option('--filter <pattern>', 'only print events whose metadata matches this EventBridge pattern (JSON); others are acknowledged and skipped')
       .option('--no-data', 'leave the data out (it is not read at all)')
       .option('--partition <n...>', 'read only these partitions')
-      .option('--standby', 'wait for partitions held by another live consumer of the same name instead of failing')).action((topic: string, flags: ConsumeFlags) => consume(topic, flags));
+      .option('--standby', 'wait for partitions held by another live consumer of the same name instead of failing')
+      .option('--on-trimmed <policy>', 'when retention removed events at the position before they were read: error (the default) or earliest (skip them, with a warning)')).action((topic: string, flags: ConsumeFlags) => consume(topic, flags));
 }

@@ -1,9 +1,10 @@
-// `consumers [list] T` (positions and lag) and `consumers reset T N --to earliest|latest|ID|TIME`.
+// `consumers [list] T` (positions and lag), `consumers reset T N --to earliest|latest|ID|TIME`, `consumers delete T N`.
 
 import { Command } from 'commander';
 import type { TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, parseCount, parsePosition, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { table, writeOut } from './output.js';
+import { addConsumerDeleteCommand } from './retention-commands.js';
 
 export interface ConsumerLag {
   name: string;
@@ -54,7 +55,7 @@ async function resetConsumer(topicName: string, name: string, flags: ResetFlags)
 }
 
 export function consumersCommand(): Command {
-  const cmd = new Command('consumers').description('list consumers of a topic with their lag, or reset one');
+  const cmd = new Command('consumers').description('list consumers of a topic with their lag, reset or delete one');
   addDriverOptions(
     cmd
       .command('list', { isDefault: true })
@@ -69,5 +70,6 @@ export function consumersCommand(): Command {
       .argument('<consumer>')
       .requiredOption('--to <position>', 'earliest, latest, an event id or a date/time (ISO 8601)')
       .option('--partition <n...>', 'partitions to reset (default: all)')).action((topic: string, name: string, flags: ResetFlags) => resetConsumer(topic, name, flags));
+  addConsumerDeleteCommand(cmd);
   return cmd;
 }

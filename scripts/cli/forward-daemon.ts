@@ -10,6 +10,7 @@ import { Driver, type Consumer, type Event, type JsonObject, type Producer, type
 import { isJsonObject as isJsonObjectValue } from '../../lib/json.js';
 import { pushableMetadata } from '../../lib/testing/event-lines.js';
 import { CliError, describeError } from './errors.js';
+import { parseCount } from './driver-options.js';
 import { checkLogLevel, Logger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
@@ -119,7 +120,36 @@ class ForwardWorker {
   }
 }
 
-async function runForward(flags: { config: string; logging: string }): Promise<void> {
+/**
+ * retention: trims the source topics every `everyMs` (0: never) on a timer of this process, one trim at a time.
+ * Topics without retention (another driver, the reference format) answer UNSUPPORTED and are left alone.
+ */
+function startSourceTrims(sources: Array<Promise<TopicHandle>>, everyMs: number, log: Logger): { stop(): void } {
+  if (!(everyMs > 0)) return { stop: () => {} };
+  const unique = [...new Set(sources)];
+  const skip = new Set<Promise<TopicHandle>>();
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void (async () => {
+      for (const t of unique) {
+        if (skip.has(t)) continue;
+        try {
+          const topic = await t;
+          for (const r of await topic.trim()) if (r.removedEvents > 0) log.info(`${topic.name}/${r.partition}: retention removed ${r.removedEvents} event(s), first id ${r.firstId}`);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'UNSUPPORTED') skip.add(t);
+          else log.error(`retention trim failed: ${describeError(err)}`);
+        }
+      }
+    })().finally(() => (running = false));
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+async function runForward(flags: { config: string; logging: string; trimEveryMs: string }): Promise<void> {
   const log = new Logger(checkLogLevel(flags.logging));
   const config = readForwardConfig(flags.config);
   const drivers = new Map<string, Driver>();
@@ -146,6 +176,8 @@ async function runForward(flags: { config: string; logging: string }): Promise<v
       workers.push(new ForwardWorker(name, await src.consumer(name), dst.producer({ name }), log));
       log.info(`forwarding ${p.from.driver}/${p.from.topic} -> ${p.to.driver}/${p.to.topic}`);
     }
+    // retention: the daemon trims its source topics (their destinations are trimmed by the daemon's producers).
+    const trimmer = startSourceTrims(config.policies.map((p) => topic(p.from)), parseCount(flags.trimEveryMs, '--trim-every-ms'), log);
     let stopping: Promise<void> | undefined;
     const stopAll = (): Promise<void> => (stopping ??= Promise.all(workers.map((w) => w.stop())).then(() => undefined));
     off = onShutdown(() => {
@@ -155,6 +187,7 @@ async function runForward(flags: { config: string; logging: string }): Promise<v
     await Promise.all(workers.map((w) => w.run()));
     await stopAll();
     for (const w of workers) log.info(`${w.name}: ${w.forwarded} event(s) forwarded`);
+    trimmer.stop();
   } finally {
     off();
     for (const w of workers) await w.stop().catch(() => {});
@@ -167,5 +200,6 @@ export function forwardCommand(): Command {
     .description('forwarding daemon: copies events (metadata and data) between topics per a YAML config; stop with SIGINT/SIGTERM')
     .requiredOption('--config <file>', 'YAML: drivers: {<name>: {type, options}}, forward: [{from: <driver>/<topic>, to: <driver>/<topic>}]')
     .option('--logging <level>', 'trace, debug, info, warn, error, critical or off (logs go to stderr)', 'info')
-    .action((flags: { config: string; logging: string }) => runForward(flags));
+    .option('--trim-every-ms <ms>', 'apply the source topics\' retention this often (0: never)', '1000')
+    .action((flags: { config: string; logging: string; trimEveryMs: string }) => runForward(flags));
 }

@@ -1,4 +1,4 @@
-// `topic create | list | describe | delete | convert`.
+// `topic create | list | describe | delete | convert | retention | trim`.
 
 import { Command } from 'commander';
 import { formatRecovery, type JsonObject } from '../../lib/index.js';
@@ -7,6 +7,7 @@ import { addDriverOptions, dottedOptions, withDriver, withTopic, type DriverFlag
 import { CliError } from './errors.js';
 import { isoTime, table, writeOut } from './output.js';
 import { consumerLags } from './consumers.js';
+import { addRetentionCommands, describeRetention, retentionOptionsFromCli } from './retention-commands.js';
 
 interface CreateFlags extends DriverFlags {
   name: string;
@@ -27,7 +28,7 @@ function componentSpec(type: string | undefined, prefix: 'validator' | 'serializ
 }
 
 async function createTopic(flags: CreateFlags): Promise<void> {
-  const options = buildConfig(flags.topicConfig, dottedOptions().topic, 'topic config');
+  const options = retentionOptionsFromCli(buildConfig(flags.topicConfig, dottedOptions().topic, 'topic config'));
   const validator = componentSpec(flags.validator, 'validator');
   const serializer = componentSpec(flags.serializer, 'serializer');
   const partitionSelector = componentSpec(flags.partitionSelector, 'partition-selector');
@@ -52,12 +53,15 @@ async function describeTopic(name: string, flags: DriverFlags & { json?: boolean
     await withTopic(driver, name, async (topic) => {
       const stats = await topic.stats();
       const consumers = await consumerLags(topic);
+      const retention = await topic.retention();
       if (flags.json) {
-        await writeOut(JSON.stringify({ name, info, partitions: stats.partitions, consumers, recovery: topic.recovery }) + '\n');
+        await writeOut(JSON.stringify({ name, info, retention, partitions: stats.partitions, consumers, recovery: topic.recovery }) + '\n');
         return;
       }
       let out = `topic ${name}\n`;
       for (const [k, v] of Object.entries(info)) if (k !== 'name') out += `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`;
+      // The first id says what retention removed: ids below it are gone (never reused).
+      out += `  retention: ${describeRetention(retention)}\n`;
       const rows = [['partition', 'first id', 'end id', 'events', 'metadata bytes', 'data bytes', 'segments', 'first timestamp', 'last timestamp']];
       let events = 0;
       let bytes = 0;
@@ -91,7 +95,7 @@ async function convertTopic(name: string, newName: string, flags: DriverFlags & 
 }
 
 export function topicCommand(): Command {
-  const topic = new Command('topic').description('create, list, describe, delete and convert topics');
+  const topic = new Command('topic').description('create, list, describe, delete, convert and trim topics; show or set retention');
 
   addDriverOptions(
     topic
@@ -131,5 +135,6 @@ export function topicCommand(): Command {
       .argument('<new-topic>', 'name of the copy')
       .option('--to <format>', 'format of the copy: native or reference', 'native')).action((name: string, newName: string, flags: DriverFlags & { to: string }) => convertTopic(name, newName, flags));
 
+  addRetentionCommands(topic);
   return topic;
 }

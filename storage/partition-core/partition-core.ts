@@ -112,7 +112,11 @@ export abstract class PartitionCore implements PartitionLogLike {
       });
     }
     this.checkNotBeforeStart(id);
-    return this.eventAt(id);
+    try {
+      return this.eventAt(id);
+    } catch (err) {
+      throw this.removedMeanwhile(err, id);
+    }
   }
 
   /**
@@ -128,12 +132,29 @@ export abstract class PartitionCore implements PartitionLogLike {
     if (from + max > end) end = this.refresh();
     if (from > end) throw new StorageError('OUT_OF_RANGE', `event ${from} is past the end ${end} of partition ${this.index}`, { id: from, endId: end });
     const stop = Math.min(end, from + max);
-    return stop === from ? [] : this.eventsIn(from, stop);
+    if (stop === from) return [];
+    try {
+      return this.eventsIn(from, stop);
+    } catch (err) {
+      throw this.removedMeanwhile(err, from);
+    }
   }
 
   private checkNotBeforeStart(id: number): void {
+    if (id < this.startId) throw this.beforeStart(id);
+  }
+
+  /** OUT_OF_RANGE naming the first stored id (a consumer below it was overtaken by retention). */
+  private beforeStart(id: number): StorageError {
     const start = this.startId;
-    if (id < start) throw new StorageError('OUT_OF_RANGE', `event ${id} is before the first stored event ${start}`, { id });
+    return new StorageError('OUT_OF_RANGE', `event ${id} is before the first stored event ${start}`, { id, firstId: start });
+  }
+
+  /** A read that failed because retention in another process removed its segment meanwhile is OUT_OF_RANGE, not damage. */
+  private removedMeanwhile(err: unknown, id: number): unknown {
+    if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') return err;
+    this.refresh();
+    return id < this.startId ? this.beforeStart(id) : err;
   }
 
   /**

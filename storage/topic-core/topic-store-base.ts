@@ -8,7 +8,7 @@ export abstract class TopicStoreBase<P extends PartitionLogLike> implements Topi
   readonly dir: string;
   readonly manifest: TopicManifest;
   private readonly partitions: (P | undefined)[];
-  private closed = false;
+  protected closed = false;
 
   protected constructor(name: string, dir: string, manifest: TopicManifest) {
     this.name = name;

@@ -43,7 +43,7 @@ test('createTopic: typos in the spec, the topic options and component configs ar
   t.deepEqual(fs.readdirSync(root), []);
   // The message of the very first case, as a user sees it.
   const err = await t.throwsAsync(driver.createTopic('t', { options: { partitions: 4 } } as never));
-  t.is(err!.message, 'Unknown key "partitions" in topic options (valid: num_partitions)');
+  t.is(err!.message, 'Unknown key "partitions" in topic options (valid: num_partitions, retention_ms, retention_bytes, retention_acked_by)');
 });
 
 test('Driver.create: segment_bytes above 1 GiB and unknown driver options are BAD_CONFIG', async (t) => {

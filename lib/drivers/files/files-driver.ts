@@ -26,6 +26,9 @@ import { convertTopic } from '../../../storage/convert-topic.js';
 import type { FlushBehavior, PartitionLogLike, PartitionOptions, TopicStoreLike } from '../../../storage/types.js';
 import { readFilesDriverOptions, type FilesDriverOptions } from './files-options.js';
 import { RecoveryTracker } from './recovery-tracker.js';
+import { FilesRetention } from './files-retention.js';
+import type { RetentionPolicy } from '../../../storage/retention/retention-policy.js';
+import type { PartitionTrimResult } from '../../../storage/retention/trim-topic.js';
 
 /** Runs an engine call, converting its errors to DiasporaErrors. */
 function guard<T>(fn: () => T): T {
@@ -42,6 +45,7 @@ class FilesPartition implements PartitionBackend {
   constructor(
     private readonly log: PartitionLogLike,
     onRecovery: (report: BackendRecoveryReport) => void,
+    private readonly afterAppend: () => void,
   ) {
     // Opening ran recovery (a writer cut a torn tail, or a reader found one); appends and refreshes may run it again.
     this.recovery = new RecoveryTracker(log, onRecovery);
@@ -52,10 +56,12 @@ class FilesPartition implements PartitionBackend {
     let firstId: number | undefined;
     try {
       firstId = guard(() => this.log.append(events).firstId);
-      return firstId;
     } finally {
       this.recovery.check(firstId);
     }
+    // retention: producers enforce it (rate-limited, see files-retention.ts).
+    this.afterAppend();
+    return firstId;
   }
   flush(): void {
     guard(() => this.log.flush());
@@ -92,11 +98,14 @@ class FilesTopic implements TopicBackend {
   private recoveryListener: ((report: BackendRecoveryReport) => void) | null = null;
   /** Reports found before a listener was set. */
   private readonly pendingRecovery: BackendRecoveryReport[] = [];
+  private readonly retentionOps: FilesRetention;
 
   constructor(
     private readonly store: TopicStoreLike,
     private readonly options: FilesDriverOptions,
-  ) {}
+  ) {
+    this.retentionOps = new FilesRetention(store);
+  }
 
   get name(): string {
     return this.store.name;
@@ -115,7 +124,9 @@ class FilesTopic implements TopicBackend {
     if (!Number.isInteger(i) || i < 0 || i >= this.numPartitions) {
       throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `topic "${this.name}" has no partition ${i}`);
     }
-    return (this.partitions[i] ??= new FilesPartition(guard(() => this.store.partition(i)), (r) => this.reportRecovery(r)));
+    return (this.partitions[i] ??= new FilesPartition(
+      guard(() => this.store.partition(i)), (r) => this.reportRecovery(r), () => this.retentionOps.afterAppend(i),
+    ));
   }
 
   setRecoveryListener(listener: (report: BackendRecoveryReport) => void): void {
@@ -188,6 +199,31 @@ class FilesTopic implements TopicBackend {
     }
   }
 
+  retention(): RetentionPolicy | null {
+    return this.retentionOps.retention();
+  }
+
+  setRetention(policy: RetentionPolicy | null): void {
+    this.retentionOps.setRetention(policy);
+  }
+
+  trim(opts: { dryRun: boolean }): PartitionTrimResult[] {
+    return this.retentionOps.trim(opts.dryRun);
+  }
+
+  deleteConsumer(consumerName: string): boolean {
+    try {
+      return this.retentionOps.deleteConsumer(consumerName, this.options.claimStaleMs);
+    } catch (err) {
+      if (!(err instanceof DiasporaError) || err.code !== ErrorCode.CONSUMER_BUSY) throw err;
+      throw new DiasporaError(
+        ErrorCode.CONSUMER_BUSY,
+        `consumer ${JSON.stringify(consumerName)} of topic "${this.name}" is live (it holds a partition): close it before deleting it`,
+        { ...err.details, topic: this.name, cause: err },
+      );
+    }
+  }
+
   close(): void {
     guard(() => this.store.close());
   }
@@ -216,8 +252,8 @@ export class FilesDriverBackend implements DriverBackend {
     return this.options.rootPath;
   }
 
-  createTopic(name: string, numPartitions: number, components: JsonObject): void {
-    guard(() => createTopicStore(this.root, name, this.options.topicFormat, { numPartitions, components }, this.partitionOptions).close());
+  createTopic(name: string, numPartitions: number, components: JsonObject, retention: RetentionPolicy | null = null): void {
+    guard(() => createTopicStore(this.root, name, this.options.topicFormat, { numPartitions, components, retention }, this.partitionOptions).close());
   }
 
   openTopic(name: string): TopicBackend {

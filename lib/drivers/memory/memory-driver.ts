@@ -244,8 +244,10 @@ export class MemoryDriverBackend implements DriverBackend {
     if (unknown.length > 0) throw new DiasporaError(ErrorCode.BAD_CONFIG, `memory driver takes no options (got ${unknown.join(', ')})`);
   }
 
-  createTopic(name: string, numPartitions: number, components: JsonObject): void {
+  createTopic(name: string, numPartitions: number, components: JsonObject, retention: unknown = null): void {
     validateTopicName(name);
+    // retention: in-memory topics live as long as the process; retention is not implemented (docs/retention.md).
+    if (retention !== null) throw new DiasporaError(ErrorCode.UNSUPPORTED, 'the memory driver has no retention (retention_* topic options)');
     if (this.topics.has(name)) throw new DiasporaError(ErrorCode.TOPIC_EXISTS, `Topic already exists: ${name}`);
     this.topics.set(name, new MemoryTopic(name, components, numPartitions));
   }

@@ -136,8 +136,10 @@ export class NatsDriverBackend implements DriverBackend {
     );
   }
 
-  async createTopic(name: string, numPartitions: number, components: JsonObject): Promise<void> {
+  async createTopic(name: string, numPartitions: number, components: JsonObject, retention: unknown = null): Promise<void> {
     validateTopicName(name);
+    // retention: not mapped onto JetStream limits yet (docs/retention.md).
+    if (retention !== null) throw new DiasporaError(ErrorCode.UNSUPPORTED, 'the nats driver has no retention (retention_* topic options)');
     const replicas = this.ctx.options.replicas;
     const record: NatsTopicRecord = { name, num_partitions: numPartitions, components, replicas, created: new Date().toISOString() };
     const key = this.ctx.names.topicKey(name);

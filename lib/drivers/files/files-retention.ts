@@ -1,0 +1,66 @@
+// Retention of the files driver's native topics (storage/retention/). Enforced by whoever writes, never by a
+// background thread: topic.trim() and `diaspora-ctl topic trim` explicitly, the forward daemon, and producers
+// after an append at most once per TRIM_CHECK_MS per partition (one read of topic.json then; a segment listing and
+// the trim itself only when a policy is set). Reference-format topics have none: UNSUPPORTED.
+import { DiasporaError, ErrorCode, toDiasporaError } from '../../errors.js';
+import { TopicStore } from '../../../storage/topic-store.js';
+import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
+import { trimTopic, type PartitionTrimResult } from '../../../storage/retention/trim-topic.js';
+import type { RetentionPolicy } from '../../../storage/retention/retention-policy.js';
+import type { TopicStoreLike } from '../../../storage/types.js';
+
+/** How often (at most) a producer's appends to one partition check the policy and trim. */
+export const TRIM_CHECK_MS = 1000;
+
+export class FilesRetention {
+  private readonly nextCheck: number[] = [];
+
+  constructor(private readonly store: TopicStoreLike) {}
+
+  private native(): TopicStore {
+    if (this.store instanceof TopicStore) return this.store;
+    throw new DiasporaError(ErrorCode.UNSUPPORTED, `topic "${this.store.name}" is in the reference format, which has no retention`);
+  }
+
+  retention(): RetentionPolicy | null {
+    if (!(this.store instanceof TopicStore)) return null;
+    return this.guard(() => this.native().currentRetention());
+  }
+
+  setRetention(policy: RetentionPolicy | null): void {
+    this.guard(() => this.native().setRetention(policy));
+  }
+
+  trim(dryRun: boolean): PartitionTrimResult[] {
+    return this.guard(() => trimTopic(this.native(), { dryRun }));
+  }
+
+  /**
+   * After an append to `partition`: trims it when the last check is TRIM_CHECK_MS old. The events are committed
+   * already, so a failing trim must not fail the append: it is reported as a process warning (the next explicit
+   * trim reports it as an error).
+   */
+  afterAppend(partition: number): void {
+    if (!(this.store instanceof TopicStore)) return;
+    const now = Date.now();
+    if (now < (this.nextCheck[partition] ?? 0)) return;
+    this.nextCheck[partition] = now + TRIM_CHECK_MS;
+    try {
+      trimTopic(this.store, { partitions: [partition], now, onlyWithPolicy: true });
+    } catch (err) {
+      process.emitWarning(`retention of topic "${this.store.name}" partition ${partition}: ${(err as Error).message}`, { code: 'DIASPORA_TRIM_FAILED' });
+    }
+  }
+
+  deleteConsumer(name: string, staleMs: number | undefined): boolean {
+    return this.guard(() => ConsumerOffsets.remove(this.store.dir, name, { staleMs }));
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw toDiasporaError(err);
+    }
+  }
+}

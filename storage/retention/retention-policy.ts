@@ -1,0 +1,63 @@
+// A topic's retention policy as the engine stores it (in topic.json, `retention`): when sealed segments of a
+// partition may be removed. Checked here once, for creation, for a later change and when read back from disk.
+import { StorageError } from '../types.js';
+import { encodeConsumerName } from '../consumer-name.js';
+
+export interface RetentionPolicy {
+  /** Segments whose newest event is at least this old (ms) are removed. */
+  maxAgeMs?: number;
+  /** Oldest segments are removed while a partition holds more than this many bytes (its three files per segment). */
+  maxBytes?: number;
+  /**
+   * Segments are kept until these named consumers acknowledged all their events ('*': every consumer known to the
+   * topic). Alone (no age or size limit) it removes each segment once they all acknowledged it.
+   */
+  keepUntilAckedBy?: readonly string[] | '*';
+}
+
+export const RETENTION_POLICY_KEYS = ['maxAgeMs', 'maxBytes', 'keepUntilAckedBy'] as const;
+
+function checkPositive(what: string, v: unknown): number {
+  if (typeof v !== 'number') throw new TypeError(`${what} must be a number, got ${typeof v}`);
+  if (!Number.isSafeInteger(v) || v < 1) throw new StorageError('BAD_CONFIG', `${what} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/**
+ * Checks a policy (TypeError for wrong types, BAD_CONFIG for bad values and unknown keys) and returns it normalised:
+ * only the keys that are set; an empty policy is `null` (keep everything).
+ */
+export function checkRetentionPolicy(raw: unknown): RetentionPolicy | null {
+  if (raw === null || raw === undefined) return null;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new TypeError('retention policy must be an object');
+  for (const key of Object.keys(raw)) {
+    if (!(RETENTION_POLICY_KEYS as readonly string[]).includes(key)) {
+      throw new StorageError('BAD_CONFIG', `unknown retention key ${JSON.stringify(key)} (valid: ${RETENTION_POLICY_KEYS.join(', ')})`, { key });
+    }
+  }
+  const r = raw as Record<string, unknown>;
+  const out: RetentionPolicy = {};
+  if (r.maxAgeMs !== undefined) out.maxAgeMs = checkPositive('retention maxAgeMs', r.maxAgeMs);
+  if (r.maxBytes !== undefined) out.maxBytes = checkPositive('retention maxBytes', r.maxBytes);
+  const acked = r.keepUntilAckedBy;
+  if (acked !== undefined) {
+    if (acked === '*') out.keepUntilAckedBy = '*';
+    else if (typeof acked === 'string') {
+      throw new StorageError('BAD_CONFIG', `retention keepUntilAckedBy must be '*' or a list of consumer names, got ${JSON.stringify(acked)}`);
+    } else if (!Array.isArray(acked)) {
+      throw new TypeError("retention keepUntilAckedBy must be '*' or an array of consumer names");
+    } else {
+      for (const name of acked) {
+        try {
+          encodeConsumerName(name);
+        } catch (cause) {
+          if (!(cause instanceof StorageError)) throw cause;
+          throw new StorageError('BAD_CONFIG', `retention keepUntilAckedBy: ${cause.message}`, { cause });
+        }
+      }
+      if (acked.length === 0) throw new StorageError('BAD_CONFIG', 'retention keepUntilAckedBy must name at least one consumer');
+      out.keepUntilAckedBy = [...new Set(acked as string[])];
+    }
+  }
+  return Object.keys(out).length === 0 ? null : out;
+}
