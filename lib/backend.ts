@@ -2,7 +2,7 @@
 // Kept byte-oriented (serialized metadata, raw data) so the API logic exists once for every driver.
 // Methods may answer synchronously (the files engine) or with a promise (a networked engine).
 
-import type { PartitionStats } from '../storage/types.js';
+import type { PartitionStats, VerifyProblem } from '../storage/types.js';
 import type { RetentionPolicy } from '../storage/retention/retention-policy.js';
 import type { PartitionTrimResult } from '../storage/retention/trim-topic.js';
 import type { DataSource } from './data/selection.js';
@@ -44,12 +44,8 @@ export interface PartitionBackend {
   verify?(): MaybePromise<VerifyProblem[]>;
 }
 
-export interface VerifyProblem {
-  file: string;
-  offset: number;
-  id?: number;
-  message: string;
-}
+/** One problem verify() found: the file, the byte offset and (where known) the event id. */
+export type { VerifyProblem };
 
 /** Durable positions of one named consumer. */
 export interface OffsetsBackend {

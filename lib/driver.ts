@@ -20,6 +20,7 @@ import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { isWellFormedString } from './json-check.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 import { checkOptionKeys } from './option-keys.js';
+import { MAX_PARTITIONS } from '../storage/topic-core/topic-checks.js';
 import { ThreadPool, defaultThreadPool, makeThreadPool } from './thread-pool.js';
 import { TopicHandle, type ResetTarget } from './topic.js';
 import { RETENTION_OPTION_KEYS, retentionPolicyOf, type TopicRetention } from './topic-retention.js';
@@ -34,8 +35,6 @@ export interface CreateTopicSpec {
   partitionSelector?: ComponentSpec<PartitionSelector>;
   serializer?: ComponentSpec<Serializer>;
 }
-
-const MAX_PARTITIONS = 65536;
 
 /** The keys of createTopic's spec, and of its `options` (the only topic option every driver reads). */
 export const CREATE_TOPIC_KEYS = ['options', 'validator', 'partitionSelector', 'serializer'] as const;

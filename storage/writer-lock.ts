@@ -214,6 +214,10 @@ export class WriterLock {
   /** Takes the lock, sleeping between attempts with a growing backoff; LOCK_FAILED after `timeoutMs`. */
   acquire(timeoutMs = ACQUIRE_TIMEOUT_MS): void {
     if (this.tryAcquire()) return;
+    // About to wait: give back every other lease this thread holds. They are idle (writes are synchronous, so none
+    // is being written while we wait here), and keeping them would deadlock with a writer elsewhere that holds
+    // this lock and waits for one of them (two producers touching two partitions in opposite orders).
+    for (const other of [...heldInProcess.values()]) if (other !== this) other.release();
     const deadline = Date.now() + timeoutMs;
     let backoffMs = 0.05;
     try {
