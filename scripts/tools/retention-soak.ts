@@ -1,7 +1,8 @@
 // Retention soak: a producer, a tailing named consumer and a trimmer, each its own process, on one files-driver
 // topic with retention, for N minutes. Every interval it prints one line: disk use of the topic, and per process
-// RSS, open descriptors and mappings of segment files (from /proc), with the partition's first/end id and what the
-// consumer received and lost. Disk, fds and mappings must stay flat; ids keep growing.
+// RSS, JS heap in use after a full GC (so that a leak is told apart from a heap the GC has not shrunk yet), open
+// descriptors and mappings of segment files (from /proc), with the partition's first/end id and what the consumer
+// received and lost. Disk, heap, fds and mappings must stay flat; ids keep growing.
 // Run: npm run build && node dist/scripts/tools/retention-soak.js [--minutes 10] [--interval-s 10]
 //        [--retention-bytes 67108864] [--retention-ms 0] [--segment-bytes 8388608] [--event-bytes 1024] [--rate 20000]
 // (not part of npm test; Linux only, for /proc).
@@ -28,6 +29,15 @@ function arg(name: string, dflt: number): number {
 async function openTopic(root: string, segmentBytes: number): Promise<{ driver: Driver; topic: Awaited<ReturnType<Driver['openTopic']>> }> {
   const driver = await Driver.create('files', { root_path: root, segment_bytes: segmentBytes });
   return { driver, topic: await driver.openTopic(TOPIC) };
+}
+
+/** Every role reports its JS heap in use after a full GC (the process runs with --expose-gc) every 5 s. */
+function reportHeap(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  setInterval(() => {
+    gc?.();
+    process.stdout.write(`HEAP ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)}\n`);
+  }, 5000).unref();
 }
 
 /** Producer role: `rate` events per second of `eventBytes` bytes, in batches of 100, until killed. */
@@ -107,15 +117,21 @@ function procStats(pid: number, dir: string): string {
   }
 }
 
-function start(role: string, args: string[]): ChildProcess & { last: string } {
-  const child = spawn(process.execPath, ['--max-old-space-size=512', self, 'role', role, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) as ChildProcess & { last: string };
+type Role = ChildProcess & { last: string; heap: string };
+
+function start(role: string, args: string[]): Role {
+  const child = spawn(process.execPath, ['--max-old-space-size=512', '--expose-gc', self, 'role', role, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) as Role;
   child.last = '';
+  child.heap = '?';
   let partial = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => {
     partial += s;
     const lines = partial.split('\n');
     partial = lines.pop()!;
-    for (const l of lines) if (l.startsWith('STAT')) child.last = l;
+    for (const l of lines) {
+      if (l.startsWith('STAT')) child.last = l;
+      else if (l.startsWith('HEAP ')) child.heap = l.slice(5);
+    }
   });
   return child;
 }
@@ -123,6 +139,7 @@ function start(role: string, args: string[]): ChildProcess & { last: string } {
 async function main(): Promise<void> {
   if (process.argv[2] === 'role') {
     const [role, root, seg, eventBytes, rate] = process.argv.slice(3);
+    reportHeap();
     if (role === 'producer') return producer(root!, Number(seg), Number(eventBytes), Number(rate));
     if (role === 'consumer') return consumer(root!, Number(seg));
     return trimmer(root!, Number(seg));
@@ -155,7 +172,7 @@ async function main(): Promise<void> {
         `disk ${(duBytes(dir) / 1048576).toFixed(1)}M`,
         `ids ${p!.firstId}..${p!.endId} (${p!.segments} segments)`,
         `consumer got ${received ?? 0} lost ${lost ?? 0}`,
-        ...Object.entries(kids).map(([name, k]) => `${name}: ${procStats(k.pid!, dir)}`),
+        ...Object.entries(kids).map(([name, k]) => `${name}: ${procStats(k.pid!, dir)} heap ${k.heap}M`),
       ];
       console.log(line.join(' | '));
     }
