@@ -247,9 +247,11 @@ export class PartitionLog extends PartitionCore {
     try {
       if (lastSegmentDueToRoll(this.segments.all, policy, now)) {
         this.writer.close();
-        this.segments.create(this.endId, this.options.flushBehavior !== 'buffered');
+        // Its directory entry durable before the first id moves past the old last segment (whatever the flush
+        // behavior): a power loss must not leave the point's first id past every segment that survived.
+        this.segments.create(this.endId, true);
       }
-      const plan = planTrim(summarizeSegments(this.segments.all), policy, ackedFloor, now);
+      const plan = planTrim(summarizeSegments(this.segments.all), policy, floorNow(), now);
       if (plan.firstId > this.startId) {
         this.pointWriter!.writeFirstId(plan.firstId);
         trimStepDone(1);
