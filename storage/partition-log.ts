@@ -443,6 +443,7 @@ export class PartitionLog extends PartitionCore {
     }
     if (lo === segs.length) return this.endId;
     const seg = segs[lo]!;
+    // retention: never an id below the first id (a segment holding ids below it, or one another trim just removed).
     seg.ensureLoaded();
     let a = 0;
     let b = seg.count;
@@ -451,7 +452,7 @@ export class PartitionLog extends PartitionCore {
       if (entryTimestamp(seg.index, mid * ENTRY_SIZE) < ms) a = mid + 1;
       else b = mid;
     }
-    return seg.baseId + a;
+    return Math.max(seg.baseId + a, this.startId);
   }
 
   protected formatStats(): FormatStats {
