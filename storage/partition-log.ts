@@ -230,16 +230,18 @@ export class PartitionLog extends PartitionCore {
    * retention: removes the oldest sealed segments the policy no longer keeps (trim-plan.ts), under the writer lock,
    * in the crash-safe order of retention/segment-trim.ts. A last segment whose oldest event is past the age limit
    * is sealed first (a new empty one starts): it rolls by age as well as by size (segment-summary.ts). `ackedFloor`:
-   * the lowest id the consumers the policy waits for have not acknowledged (null: none). `dryRun` plans without the lock.
+   * the lowest id the consumers the policy waits for have not acknowledged (null: none); a function is called once the
+   * lock is held (acknowledgements read before another trimmer ran could be stale). `dryRun` plans without the lock.
    */
-  trim(policy: RetentionPolicy | null, ackedFloor: number | null, now = Date.now(), dryRun = false): TrimPlan {
+  trim(policy: RetentionPolicy | null, ackedFloor: number | null | (() => number | null), now = Date.now(), dryRun = false): TrimPlan {
     this.assertOpen();
+    const floorNow = (): number | null => (typeof ackedFloor === 'function' ? ackedFloor() : ackedFloor);
     if (dryRun) {
       this.refresh();
       const summaries = summarizeSegments(this.segments.all);
       // As if the last segment were rolled by age: what a real trim would do.
       if (lastSegmentDueToRoll(this.segments.all, policy, now)) summaries.push({ baseId: this.endId, endId: this.endId, bytes: 0, newestTimestamp: null });
-      return planTrim(summaries, policy, ackedFloor, now);
+      return planTrim(summaries, policy, floorNow(), now);
     }
     const lock = this.lease.lock;
     const heldBefore = lock.isHeld;
@@ -247,9 +249,11 @@ export class PartitionLog extends PartitionCore {
     try {
       if (lastSegmentDueToRoll(this.segments.all, policy, now)) {
         this.writer.close();
-        this.segments.create(this.endId, this.options.flushBehavior !== 'buffered');
+        // Its directory entry durable before the first id moves past the old last segment (whatever the flush
+        // behavior): a power loss must not leave the point's first id past every segment that survived.
+        this.segments.create(this.endId, true);
       }
-      const plan = planTrim(summarizeSegments(this.segments.all), policy, ackedFloor, now);
+      const plan = planTrim(summarizeSegments(this.segments.all), policy, floorNow(), now);
       if (plan.firstId > this.startId) {
         this.pointWriter!.writeFirstId(plan.firstId);
         trimStepDone(1);
@@ -439,6 +443,7 @@ export class PartitionLog extends PartitionCore {
     }
     if (lo === segs.length) return this.endId;
     const seg = segs[lo]!;
+    // retention: never an id below the first id (a segment holding ids below it, or one another trim just removed).
     seg.ensureLoaded();
     let a = 0;
     let b = seg.count;
@@ -447,7 +452,7 @@ export class PartitionLog extends PartitionCore {
       if (entryTimestamp(seg.index, mid * ENTRY_SIZE) < ms) a = mid + 1;
       else b = mid;
     }
-    return seg.baseId + a;
+    return Math.max(seg.baseId + a, this.startId);
   }
 
   protected formatStats(): FormatStats {

@@ -8,6 +8,21 @@ import type { VerifyProblem } from './types.js';
 import { sizeOrNull } from './fs-helpers.js';
 
 /**
+ * retention: whether segment `bases[i]` is what a trim interrupted by a crash left below first id `firstId` (the
+ * first id is recorded before segments are unlinked): it ends at or below the first id. Its end is the next
+ * segment's base, or for the last segment the entries its index holds: a trim's roll whose new segment a power
+ * loss took (its directory entry not yet durable) leaves the old last segment ending exactly at the first id, and
+ * the partition empty from there on (the next writer creates the segment at the first id; no id is reused).
+ */
+export function isTrimLeftover(dir: string, bases: readonly number[], i: number, firstId: number | null): boolean {
+  const base = bases[i]!;
+  if (firstId === null || base >= firstId) return false;
+  const next = bases[i + 1];
+  if (next !== undefined) return next <= firstId;
+  return base + Math.floor((sizeOrNull(segmentPaths(dir, base).index) ?? 0) / ENTRY_SIZE) <= firstId;
+}
+
+/**
  * Structural damage of partition folder `dir`. `firstId` is the first id the recovery point records (null when
  * there is no usable point); `recordedEnd` the end it protects (null likewise). A last segment whose index was
  * never created (a writer died while creating it) with empty metadata/data files is not damage.
@@ -16,10 +31,9 @@ export function structureProblems(dir: string, firstId: number | null, recordedE
   const problems: VerifyProblem[] = [];
   const files = listSegmentFiles(dir);
   const all = [...files.keys()].sort((a, b) => a - b);
-  // retention: segments wholly below the recorded first id are what a trim interrupted by a crash left (the first
-  // id is recorded before they are unlinked): not damage, removed by the next writer. Only segments whose successor
-  // starts at or below the first id qualify, so a segment holding the first id itself is never taken for one.
-  const bases = firstId === null ? all : all.filter((b, i) => !(b < firstId && (all[i + 1] ?? Infinity) <= firstId));
+  // retention: segments wholly below the recorded first id are what a trim interrupted by a crash left: not damage,
+  // removed by the next writer. A segment holding the first id itself is never taken for one.
+  const bases = all.filter((_, i) => !isTrimLeftover(dir, all, i, firstId));
   if (bases.length === 0) {
     if (firstId !== null && recordedEnd !== null && recordedEnd > firstId) {
       problems.push({
@@ -30,11 +44,12 @@ export function structureProblems(dir: string, firstId: number | null, recordedE
     return problems;
   }
   if (firstId !== null && bases[0] !== firstId) {
+    // Named by the segment that should start at the first id: that one is missing (an older one is no substitute).
     problems.push({
-      file: segmentPaths(dir, Math.min(firstId, bases[0]!)).index, offset: 0, id: firstId,
+      file: segmentPaths(dir, firstId).index, offset: 0, id: firstId,
       message: bases[0]! > firstId
         ? `segments holding ids ${firstId}..${bases[0]! - 1} are missing (the partition starts at id ${firstId})`
-        : `segment ${bases[0]} starts before the partition's first id ${firstId}`,
+        : `segment ${firstId} is missing: the partition starts at id ${firstId} but segment ${bases[0]} starts before it`,
     });
   }
   for (let s = 0; s < bases.length; s++) {

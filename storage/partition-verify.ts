@@ -7,7 +7,7 @@ import { listSegmentBases, segmentPaths } from './segment-files.js';
 import { MappedFile } from './segment-reader.js';
 import type { VerifyProblem } from './types.js';
 import { protectedEnd, readRecoveryPoint, recoveryPointPath } from './recovery-point.js';
-import { structureProblems } from './partition-structure.js';
+import { isTrimLeftover, structureProblems } from './partition-structure.js';
 import { sizeOrNull } from './fs-helpers.js';
 
 export function verifyPartition(dir: string): VerifyProblem[] {
@@ -15,13 +15,15 @@ export function verifyPartition(dir: string): VerifyProblem[] {
   const point = readRecoveryPoint(dir);
   const firstId = point.kind === 'ok' ? point.point.firstId : null;
   // retention: segments below the recorded first id are an interrupted trim's leftovers (partition-structure.ts).
-  const bases = listSegmentBases(dir).filter((b, i, all) => firstId === null || !(b < firstId && (all[i + 1] ?? Infinity) <= firstId));
+  const all = listSegmentBases(dir);
+  const bases = all.filter((_, i) => !isTrimLeftover(dir, all, i, firstId));
   // A missing point is not a problem here: topics of the earlier version have none (the next writer creates it and
   // says so in its recovery report). A damaged one is.
   if (point.kind === 'invalid') problems.push({ file: recoveryPointPath(dir), offset: 0, message: point.reason });
   const guard = protectedEnd(point);
   problems.push(...structureProblems(dir, firstId, guard));
-  let end = bases[0] ?? 0;
+  // From the recorded first id (ids below it were trimmed): with no segment left nothing is missing below it.
+  let end = firstId ?? bases[0] ?? 0;
   for (let s = 0; s < bases.length; s++) {
     const base = bases[s]!;
     const paths = segmentPaths(dir, base);

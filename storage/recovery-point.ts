@@ -13,6 +13,7 @@ import { crc32Range } from './crc.js';
 import { bootIdBytes } from './boot-id.js';
 import { writeAll } from './write-pieces.js';
 import { StorageError } from './types.js';
+import { fsyncDir } from './fs-helpers.js';
 
 export const RECOVERY_POINT_NAME = 'recovery.point';
 export const RECOVERY_POINT_SIZE = 64;
@@ -167,11 +168,27 @@ export class RecoveryPointWriter {
     p.durableEnd = Math.min(Math.max(p.durableEnd, durableEnd), committedEnd);
     p.bootId = currentBootId();
     encodeRecoveryPoint(p, this.buf);
-    this.fd ??= fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    this.fd ??= this.openOrCreate();
     writeAll(this.fd, this.buf, 0);
   }
 
   readonly size = RECOVERY_POINT_SIZE;
+
+  /**
+   * Opens the point file, creating it if needed; a created one has its directory entry fsynced at once: a trim's
+   * step 1 fsyncs only the file's data, and a first id whose file vanishes with a power loss would bring the
+   * trimmed segments' ids back as missing.
+   */
+  private openOrCreate(): number {
+    try {
+      return fs.openSync(this.file, fs.constants.O_RDWR);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    fsyncDir(path.dirname(this.file));
+    return fd;
+  }
 
   /**
    * retention: records a new first id and fsyncs it (step 1 of a trim, see retention/segment-trim.ts: it must be on

@@ -6,6 +6,7 @@ import { ENTRY_SIZE } from './index-entry.js';
 import { Segment } from './segment.js';
 import { fsyncDir, listSegmentBases, segmentPaths } from './segment-files.js';
 import type { RecoveryPointState } from './recovery-point.js';
+import { isTrimLeftover } from './partition-structure.js';
 import { StorageError } from './types.js';
 
 export class SegmentList {
@@ -19,7 +20,7 @@ export class SegmentList {
     this.startId = point.kind === 'ok' ? point.point.firstId : bases[0] ?? 0;
     for (let i = 0; i < bases.length; i++) {
       // retention: segments wholly below the first id are an interrupted trim's leftovers, not part of the log.
-      if (bases[i]! < this.startId && (bases[i + 1] ?? Infinity) <= this.startId) continue;
+      if (isTrimLeftover(dir, bases, i, this.startId)) continue;
       const seg = new Segment(dir, bases[i]!);
       if (i + 1 < bases.length) seg.seal(bases[i + 1]! - bases[i]!);
       this.all.push(seg);
@@ -121,7 +122,8 @@ export class SegmentList {
 
   /**
    * retention: forgets the segments below `firstId` (trimmed; their mappings go once no slice refers to them) and
-   * makes it the start. Returns the segments dropped, closed.
+   * makes it the start. Returns the segments dropped, retired: their descriptors closed, their mappings kept for
+   * records already read from them (closing them made such a record's data() fail with CORRUPTION).
    */
   dropBelow(firstId: number): Segment[] {
     let keep = 0;
@@ -129,7 +131,7 @@ export class SegmentList {
     const dropped = this.all.splice(0, keep);
     for (const seg of dropped) {
       if (this.lastUsed === seg) this.lastUsed = null;
-      seg.close();
+      seg.retire();
     }
     this.startId = firstId;
     return dropped;

@@ -36,6 +36,11 @@ export class MappedFile {
   private mappedDev = -1;
   /** Set once the file can no longer grow: its descriptor is closed after each mapping (no fd per old segment). */
   sealed = false;
+  /**
+   * retention: set once the segment left the log (trimmed): its file is or will be unlinked, never truncated, so the
+   * mapping and the size last measured stay true and the path is never looked at again.
+   */
+  private retired = false;
 
   constructor(filePath: string) {
     this.path = filePath;
@@ -44,6 +49,9 @@ export class MappedFile {
   /** A mapping covering at least bytes [0, end) of the file. Throws CORRUPTION if the file is shorter. */
   cover(end: number): Buffer {
     if (end <= this.knownSize && end <= this.mapping.length) return this.mapping;
+    if (this.retired) {
+      throw new StorageError('CORRUPTION', `bytes up to ${end} of ${this.path} were never mapped before retention removed it`, { file: this.path, offset: Math.min(this.knownSize, this.mapping.length) });
+    }
     return this.remap(end);
   }
 
@@ -60,6 +68,10 @@ export class MappedFile {
    */
   measure(): number {
     let size: number;
+    if (this.retired) {
+      this.measuredIn = stampMeasure();
+      return this.knownSize;
+    }
     if (this.fd !== null) size = fs.fstatSync(this.fd).size;
     else if (this.mapping.length === 0) return this.knownSize; // nothing mapped yet: the next cover() measures
     else {
@@ -141,6 +153,15 @@ export class MappedFile {
   private closeFd(): void {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
+  }
+
+  /**
+   * retention: the file left the log. Closes the descriptor but keeps the mapping and its measured size, so records
+   * read before the trim still give their bytes; the mapping goes with the last object referring to it (GC).
+   */
+  retire(): void {
+    this.closeFd();
+    this.retired = true;
   }
 
   /** Closes the descriptor; existing mappings (and slices of them) stay readable until collected. */

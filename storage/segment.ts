@@ -229,6 +229,14 @@ export class Segment {
     }
   }
 
+  /** retention: the segment was trimmed: descriptors closed, mappings kept for records already handed out. */
+  retire(): void {
+    if (this.indexFd !== null) fs.closeSync(this.indexFd);
+    this.indexFd = null;
+    this.meta.retire();
+    this.data.retire();
+  }
+
   close(): void {
     if (this.indexFd !== null) fs.closeSync(this.indexFd);
     this.indexFd = null;

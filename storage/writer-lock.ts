@@ -11,7 +11,7 @@ import { StorageError } from './types.js';
 import { WRITER_LOCK_NAME } from './segment-files.js';
 import { GenerationLock, isAbandoned, isFromThisInstance, type Lease, type LockRecord } from './generation-lock.js';
 import { legacyHolder, type LegacyHolder } from './legacy-lock.js';
-import { describeProcess, isProcessDead } from './process-liveness.js';
+import { currentProcessIdentity, describeProcess, isProcessDead, type ProcessIdentity } from './process-liveness.js';
 
 /** The lock folder's name in the partition folder. */
 export const WRITER_LOCK_FOLDER = `${WRITER_LOCK_NAME}.d`;
@@ -51,13 +51,41 @@ export function sleepSync(ms: number): void {
 const heldInProcess = new Map<string, WriterLock>();
 
 /**
- * A writer waiting for the lock keeps an empty file `.waiter-<pid>-<instance>-<n>` in the lock folder (the
+ * A writer waiting for the lock keeps an empty file `.waiter-<pid>-<start>-<instance>-<n>` in the lock folder (the
  * generation lock ignores other names), so that a holder hands the lease over at MAX_HOLD_MS only when somebody
- * actually waits. Markers of dead processes are removed by the holder that finds them.
+ * actually waits. Markers of dead processes are removed by the holder that finds them; the process start time
+ * (process-liveness.ts; `x` when unknown) tells a marker of an earlier process whose pid was reused from a live
+ * waiter's. Older markers have no start field (`.waiter-<pid>-<instance>-<n>`).
  */
 const WAITER_PREFIX = '.waiter-';
 const WAITER_INSTANCE = randomBytes(4).toString('hex');
 let waiterSerial = 0;
+/** Markers of this thread whose removal failed: retried at each look, never counted as waiting. */
+const unremovedMarkers = new Set<string>();
+
+function waiterMarkerIdentity(name: string): ProcessIdentity | null {
+  const fields = name.slice(WAITER_PREFIX.length).split('-');
+  const pid = Number(fields[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  const start = fields.length >= 4 && fields[1] !== 'x' ? fields[1]! : null;
+  return { pid, start };
+}
+
+/** True when the marker was left by a process that is gone (or by an earlier process with our pid). */
+function waiterIsGone(id: ProcessIdentity): boolean {
+  if (id.pid !== process.pid) return isProcessDead(id);
+  const me = currentProcessIdentity().start;
+  return id.start !== null && me !== null && id.start !== me;
+}
+
+function tryRemove(file: string): boolean {
+  try {
+    fs.rmSync(file, { force: true });
+    return true;
+  } catch {
+    return false; // a read-only folder: retried later
+  }
+}
 
 /** errno codes of a disk that is full, read-only or failing. */
 const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
@@ -141,13 +169,14 @@ export class WriterLock {
       if (!n.startsWith(WAITER_PREFIX)) continue;
       const file = path.join(this.lockPath, n);
       if (file === this.waiterFile) continue;
-      const pid = Number(n.slice(WAITER_PREFIX.length).split('-')[0]);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isProcessDead({ pid, start: null })) {
-        try {
-          fs.rmSync(file, { force: true });
-        } catch {
-          // A read-only folder: ignored all the same.
-        }
+      if (unremovedMarkers.has(file)) {
+        // Ours, no longer waiting: removal failed before, tried again.
+        if (tryRemove(file)) unremovedMarkers.delete(file);
+        continue;
+      }
+      const id = waiterMarkerIdentity(n);
+      if (id !== null && waiterIsGone(id)) {
+        tryRemove(file); // left behind in a read-only folder: ignored all the same
         continue;
       }
       waiting = true;
@@ -158,7 +187,8 @@ export class WriterLock {
   /** Leaves our marker in the lock folder (once per wait). Without it (disk full) holders turn on MAX_EXTENDED_HOLD_MS. */
   private announceWaiting(): void {
     if (this.waiterFile !== null) return;
-    const file = path.join(this.lockPath, `${WAITER_PREFIX}${process.pid}-${WAITER_INSTANCE}-${++waiterSerial}`);
+    const start = currentProcessIdentity().start ?? 'x';
+    const file = path.join(this.lockPath, `${WAITER_PREFIX}${process.pid}-${start}-${WAITER_INSTANCE}-${++waiterSerial}`);
     try {
       fs.writeFileSync(file, '', { flag: 'wx' });
       this.waiterFile = file;
@@ -169,12 +199,10 @@ export class WriterLock {
 
   private withdrawWaiting(): void {
     if (this.waiterFile === null) return;
-    try {
-      fs.rmSync(this.waiterFile, { force: true });
-    } catch {
-      // Left behind: holders turn the lease as if we waited, until it is removed (the old, always-turning cost).
-    }
+    // Left behind: other processes' holders turn the lease as if we waited until a later look removes it.
+    if (!tryRemove(this.waiterFile)) unremovedMarkers.add(this.waiterFile);
     this.waiterFile = null;
+    for (const file of unremovedMarkers) if (tryRemove(file)) unremovedMarkers.delete(file);
   }
 
   /** One attempt; true when we now hold the lock. A lock whose holder died is taken over at once. */

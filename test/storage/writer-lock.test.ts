@@ -220,6 +220,22 @@ test('a waiter marker left by a dead process is removed and does not count', (t)
   lock.release();
 });
 
+test('a waiter marker whose pid is reused (start time differs: this process, or a live other one) is removed and does not count', (t) => {
+  const dir = tempDir(t);
+  const lock = new WriterLock(dir);
+  t.true(lock.tryAcquire());
+  const other = idleProcess(t);
+  // A start time no process of these pids has: an earlier process that had the same pid left them.
+  const mine = path.join(lock.lockPath, `.waiter-${process.pid}-1-0123abcd-1`);
+  const theirs = path.join(lock.lockPath, `.waiter-${other.pid}-1-0123abcd-2`);
+  fs.writeFileSync(mine, '');
+  fs.writeFileSync(theirs, '');
+  t.false(lock.othersWaiting());
+  t.false(fs.existsSync(mine));
+  t.false(fs.existsSync(theirs));
+  lock.release();
+});
+
 test('a writer that never goes idle still hands the lease over to a writer waiting in another process', async (t) => {
   const dir = tempDir(t);
   const ready = path.join(tempDir(t), 'ready');

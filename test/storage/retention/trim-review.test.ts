@@ -1,0 +1,183 @@
+// Review findings on retention: records read before a trim, a trim's roll lost to a power loss, partition errors of
+// a topic trim, findByTime against the first id.
+import test, { type ExecutionContext } from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { TopicStore } from '../../../storage/topic-store.js';
+import { PartitionLog } from '../../../storage/partition-log.js';
+import { trimTopic } from '../../../storage/retention/trim-topic.js';
+import { TRIM_KILL_ENV } from '../../../storage/retention/segment-trim.js';
+import { listSegmentBases, partitionDirName, segmentPaths } from '../../../storage/segment-files.js';
+import { encodeRecoveryPoint, readRecoveryPoint } from '../../../storage/recovery-point.js';
+import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
+import { durableAckedFloor } from '../../../storage/retention/durable-acked-floor.js';
+import { StorageError, type AppendEvent, type StoredEvent } from '../../../storage/types.js';
+import { exitOf, metaOf, payload } from '../helpers.js';
+import { tempDir } from '../../temp-dir.js';
+
+const SEGMENT_BYTES = 4096;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Events of 1000 data bytes (4 per segment), timestamps from `ts` on, 1 ms apart. */
+function events(from: number, n: number, ts: number): AppendEvent[] {
+  return Array.from({ length: n }, (_, k) => ({ metadata: metaOf(0, from + k), data: payload(0, from + k, 1000), timestamp: ts + k }));
+}
+
+function makeTopic(t: ExecutionContext, retention: unknown, numPartitions = 1): { root: string; store: TopicStore; dir: string } {
+  const root = tempDir(t, 'diaspora-trim-review-');
+  const store = TopicStore.create(root, 't', { numPartitions, retention: retention as never }, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => store.close());
+  return { root, store, dir: path.join(root, 't', 'partitions', partitionDirName(0)) };
+}
+
+/** A later turn of the event loop: held records re-measure their files (what a consumer delivering a batch does). */
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+async function checkHeld(t: ExecutionContext, recs: readonly StoredEvent[], from: number): Promise<void> {
+  await nextTurn();
+  for (const [k, rec] of recs.entries()) {
+    t.deepEqual(Buffer.from(rec.metadata), Buffer.from(metaOf(0, from + k)), `metadata of ${from + k}`);
+    t.deepEqual(Buffer.from(rec.data()), payload(0, from + k, 1000), `data of ${from + k}`);
+  }
+}
+
+test('records read before a trim by the trimming instance itself keep metadata and data', async (t) => {
+  const { store } = makeTopic(t, { maxBytes: 1 });
+  const log = store.partition(0);
+  log.append(events(0, 20, 1000));
+  const recs = log.readRange(0, 20);
+  const single = log.read(3);
+  const [r] = trimTopic(store);
+  t.is(r!.firstId, 16);
+  t.is(log.startId, 16);
+  await checkHeld(t, recs, 0);
+  await checkHeld(t, [single], 3);
+});
+
+test('records read before another process trimmed keep their bytes after this instance refreshes', async (t) => {
+  const { store, dir } = makeTopic(t, { maxBytes: 1 });
+  store.partition(0).append(events(0, 20, 1000));
+  const reader = PartitionLog.open(dir, 0, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => reader.close());
+  const recs = reader.readRange(0, 20);
+  trimTopic(store);
+  t.is(listSegmentBases(dir)[0], 16);
+  reader.refresh();
+  t.is(reader.startId, 16);
+  await checkHeld(t, recs, 0);
+  t.is((t.throws(() => reader.read(0)) as StorageError).code, 'OUT_OF_RANGE');
+});
+
+test('an age trim whose new segment is lost (crash after step 1, directory entries gone): opens, appends go on from the first id', async (t) => {
+  const { root, store, dir } = makeTopic(t, { maxAgeMs: 1000 });
+  store.partition(0).append(events(0, 10, 1000));
+  store.close();
+  const child = fork(path.join(here, '..', 'fixtures-bin', 'trimmer.js'), [root, 't', '1'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [TRIM_KILL_ENV]: '1' },
+  });
+  t.teardown(() => void child.kill('SIGKILL'));
+  t.is((await exitOf(child)).signal, 'SIGKILL');
+  const point = readRecoveryPoint(dir);
+  t.true(point.kind === 'ok' && point.point.firstId === 10, 'step 1 recorded the first id 10');
+  // The power loss the roll's directory fsync now prevents: segment 10's files were never durable.
+  const rolled = segmentPaths(dir, 10);
+  for (const f of [rolled.index, rolled.meta, rolled.data]) fs.unlinkSync(f);
+  t.deepEqual(listSegmentBases(dir), [0, 4, 8]);
+  const reader = PartitionLog.open(dir, 0, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => reader.close());
+  t.is(reader.startId, 10);
+  t.is(reader.endId, 10);
+  t.deepEqual(reader.verify(), []);
+  t.is((t.throws(() => reader.read(9)) as StorageError).code, 'OUT_OF_RANGE');
+  const again = TopicStore.open(root, 't', { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => again.close());
+  // Ids are never reused: the next event is 10.
+  t.is(again.partition(0).append(events(10, 2, 5000)).firstId, 10);
+  t.deepEqual(listSegmentBases(dir), [10]);
+  t.deepEqual(again.partition(0).verify(), []);
+  t.deepEqual(Buffer.from(again.partition(0).read(11).data()), payload(0, 11, 1000));
+});
+
+test('verify counts from the first id when every segment went (no false "recovery point records" report)', (t) => {
+  const { store, dir } = makeTopic(t, { maxAgeMs: 1000 });
+  const log = store.partition(0);
+  log.append(events(0, 10, 1000));
+  t.is(trimTopic(store, { now: 10_000 })[0]!.firstId, 10);
+  store.close();
+  // The empty segment at the first id is gone too (e.g. removed by hand): nothing committed is missing.
+  for (const f of fs.readdirSync(dir)) if (/^\d{20}\./.test(f)) fs.unlinkSync(path.join(dir, f));
+  const reader = PartitionLog.open(dir, 0, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => reader.close());
+  t.deepEqual(reader.verify(), []);
+});
+
+test('an old segment before a lost first segment: the report names the missing segment', (t) => {
+  const { store, dir } = makeTopic(t, { maxBytes: 3 * SEGMENT_BYTES });
+  store.partition(0).append(events(0, 24, 1000));
+  const [r] = trimTopic(store);
+  store.close();
+  const first = r!.firstId;
+  t.true(listSegmentBases(dir).length >= 2);
+  // The segment at the first id is lost, and files of an older segment are there (its successor is past the first id).
+  const lost = segmentPaths(dir, first);
+  for (const f of [lost.index, lost.meta, lost.data]) fs.unlinkSync(f);
+  const old = segmentPaths(dir, first - 4);
+  for (const f of [old.index, old.meta, old.data]) fs.writeFileSync(f, Buffer.alloc(0));
+  const reader = PartitionLog.open(dir, 0, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => reader.close());
+  const problems = reader.verify();
+  const named = problems.find((p) => p.file === lost.index);
+  t.truthy(named, JSON.stringify(problems));
+  t.regex(named!.message, new RegExp(`segment ${first} is missing`));
+});
+
+test('a topic trim goes on past a partition that fails, then throws naming it', (t) => {
+  const root = tempDir(t, 'diaspora-trim-review-');
+  const store = TopicStore.create(root, 't', { numPartitions: 3, retention: { maxBytes: 1 } as never }, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => store.close());
+  for (let p = 0; p < 3; p++) store.partition(p).append(events(0, 12, 1000));
+  store.close();
+  // Partition 1 lost its first segment's index: committed ids are missing, its trim (a writer) refuses with CORRUPTION.
+  fs.unlinkSync(segmentPaths(path.join(root, 't', 'partitions', partitionDirName(1)), 0).index);
+  const again = TopicStore.open(root, 't', { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => again.close());
+  const e = t.throws(() => trimTopic(again), { instanceOf: StorageError }) as StorageError;
+  t.is(e.code, 'CORRUPTION');
+  t.regex(e.message, /partition 1 \(/);
+  t.notRegex(e.message, /partition [02] \(/);
+  t.deepEqual(e.details.partitions, [1]);
+  t.is(again.partition(0).startId, 8, 'partition 0 trimmed');
+  t.is(again.partition(2).startId, 8, 'partition 2 trimmed after the failing one');
+});
+
+test('keep until acknowledged: a buffered acknowledgement (not yet fsynced) counts, read at the trim; others\' files are not needed', (t) => {
+  const { store } = makeTopic(t, { keepUntilAckedBy: ['a'] });
+  store.partition(0).append(events(0, 20, 1000));
+  const offsets = ConsumerOffsets.open(store.dir, 'a', { flushBehavior: 'buffered' });
+  t.teardown(() => offsets.close());
+  t.is(durableAckedFloor(store.dir, store.currentRetention(), 0), 0, 'nothing acknowledged: everything kept');
+  offsets.store(0, 11);
+  t.is(durableAckedFloor(store.dir, store.currentRetention(), 0), 12);
+  t.is(durableAckedFloor(store.dir, store.currentRetention(), 1), 0, 'no offset file for that partition');
+  t.is(trimTopic(store)[0]!.firstId, 12);
+  t.is(durableAckedFloor(store.dir, { keepUntilAckedBy: ['a', 'never'] }, 0), 0, 'a named consumer that never acknowledged keeps everything');
+  t.is(durableAckedFloor(store.dir, { maxAgeMs: 5 }, 0), null);
+});
+
+test('findByTime never answers an id below the first id (a segment holding ids below it)', (t) => {
+  const { store, dir } = makeTopic(t, { maxBytes: 3 * SEGMENT_BYTES });
+  store.partition(0).append(events(0, 20, 1000));
+  const first = trimTopic(store)[0]!.firstId;
+  store.close();
+  // The recorded first id inside a segment instead of at its base (ids first..first+1 below it).
+  const point = readRecoveryPoint(dir);
+  if (point.kind !== 'ok') return t.fail('no recovery point');
+  fs.writeFileSync(path.join(dir, 'recovery.point'), encodeRecoveryPoint({ ...point.point, firstId: first + 2, durableEnd: Math.max(point.point.durableEnd, first + 2) }));
+  const reader = PartitionLog.open(dir, 0, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => reader.close());
+  t.is(reader.startId, first + 2);
+  t.is(reader.findByTime(0), first + 2);
+  t.is(reader.findByTime(1000 + first + 3), first + 3);
+});
