@@ -219,7 +219,8 @@ export class TopicHandle {
    */
   async deleteConsumer(name: string): Promise<boolean> {
     this.checkOpen();
-    if (typeof name !== 'string' || name.length === 0) throw new TypeError('consumer name must be a non-empty string');
+    if (typeof name !== 'string') throw new TypeError('consumer name must be a string');
+    if (name.length === 0) throw new DiasporaError(ErrorCode.BAD_NAME, 'consumer name must not be empty');
     return this.retentionBackend('deleteConsumer')(name);
   }
 

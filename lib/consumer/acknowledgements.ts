@@ -38,6 +38,8 @@ export class Acknowledgements {
     const stores: Promise<void>[] = [];
     let error: unknown;
     for (const st of this.parts) {
+      // A lost claim's positions belong to the consumer that took it over: never move them back.
+      if (st.claimLost) continue;
       if (st.ackTarget !== null && (st.committed === null || st.ackTarget > st.committed)) {
         const target = st.ackTarget;
         if (!this.offsets) {

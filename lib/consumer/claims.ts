@@ -44,7 +44,13 @@ export function claimInStandby(backend: TopicBackend, parts: readonly PartitionS
         }
         st.claim = claim;
         watchLoss(st, c);
-        await c.activate(st);
+        try {
+          await c.activate(st);
+        } catch (err) {
+          // The claim is kept (no other consumer of this name may skip past the position either); every delivery
+          // reports the error until the consumer is closed and its position reset.
+          st.failure = engineError(err);
+        }
         c.wake();
       })
       .catch((err: unknown) => {

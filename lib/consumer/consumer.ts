@@ -38,7 +38,7 @@ import {
 } from './options.js';
 import { deliveryPosition, dropReadAhead, newPartitionState, positionPartition, type PartitionState } from './partition-reader.js';
 import { processLoop } from './process-loop.js';
-import { checkOnTrimmed } from './trimmed.js';
+import { checkOnTrimmed, onPositionTrimmed } from './trimmed.js';
 
 const ADAPTIVE_READ_BATCH = 256;
 
@@ -222,7 +222,12 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
       get stopped() {
         return self.lifecycle.ending;
       },
-      takeError: () => this.delivery.takeFailure(),
+      // A partition that failed to be positioned is reported by every run, as by every pull.
+      takeError: () => this.delivery.takeFailure() ?? this.parts.find((st) => st.failure !== undefined)?.failure,
+      onTrimmed: (st, position, firstId) => {
+        const p = st as PartitionState;
+        p.lost += onPositionTrimmed(p.trimmed.onTrimmed, this.name, p.index, position, firstId);
+      },
       acknowledge: (partition, id) => {
         if (!this.lifecycle.isClosed) void this.acknowledge(partition, id).catch(() => undefined);
       },
@@ -252,6 +257,11 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     if (this.lifecycle.isClosed) return Future.rejected(this.lifecycle.closedError());
     const st = this.byIndex.get(partition);
     if (!st) return Future.rejected(new DiasporaError(ErrorCode.OUT_OF_RANGE, `consumer "${this.name}" does not read partition ${partition}`));
+    if (st.claimLost) {
+      return Future.rejected(
+        new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${this.name}" lost its claim on partition ${partition}: the acknowledgement is not written`, { partition, lost: true }),
+      );
+    }
     return this.acks.acknowledge(st, id);
   }
 
@@ -273,11 +283,21 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
         endId: end,
         pendingEvents,
         pendingBytes: Math.round(pendingEvents * avg),
-        // retention: what was skipped, plus what lies below the first id at the position now (not yet handled).
-        lostEvents: st.lost + (st.active || committed !== null ? Math.max(0, stats.firstId - position) : 0),
+        lostEvents: st.lost + this.lostBelowFirstId(st, stats.firstId),
       });
     }
     return out;
+  }
+
+  /**
+   * retention: events below the first id at this consumer's position, not yet handled (skipped ones are in st.lost).
+   * An active partition counts from its read position (events read ahead are still delivered); a lost claim counts
+   * nothing more (the partition is another consumer's now).
+   */
+  private lostBelowFirstId(st: PartitionState, firstId: number): number {
+    if (st.claimLost) return 0;
+    if (st.active) return Math.max(0, firstId - st.next);
+    return st.committed !== null ? Math.max(0, firstId - (st.committed + 1)) : 0;
   }
 
   /**

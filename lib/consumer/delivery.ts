@@ -33,8 +33,8 @@ export class Delivery<M> {
   private waitAbort: AbortController | undefined;
   /** A wait for commits is running (one at a time). */
   private waiting = false;
-  /** A consumer-level error (a claim lost, a standby claim that failed): thrown by the next step. */
-  private failure: unknown;
+  /** Consumer-level errors (claims lost, standby claims that failed): each thrown once, by the next steps. */
+  private readonly failures: unknown[] = [];
   private deliveries = 0;
   private sliceStart = performance.now();
   private fireWake: () => void = () => {};
@@ -57,7 +57,7 @@ export class Delivery<M> {
   step(): Event<M> | null | undefined | Loading {
     if (this.lifecycle.ending) return null;
     if (this.pushedBack.length > 0) return this.pushedBack.shift()!;
-    if (this.failure !== undefined) throw this.takeFailure();
+    if (this.failures.length > 0) throw this.takeFailure();
     const parts = this.parts;
     const n = parts.length;
     let loading: Loading | undefined;
@@ -197,15 +197,13 @@ export class Delivery<M> {
 
   /** Reports a consumer-level error to the next delivery (and wakes a waiting one). */
   fail(err: unknown): void {
-    this.failure = err;
+    this.failures.push(err);
     this.wake();
   }
 
-  /** The pending consumer-level error, if any, taken once. */
+  /** The oldest pending consumer-level error, if any, taken once. */
   takeFailure(): unknown {
-    const e = this.failure;
-    this.failure = undefined;
-    return e;
+    return this.failures.shift();
   }
 
   /** close(): pending pulls resolve to null and waits end. */

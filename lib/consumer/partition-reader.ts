@@ -32,6 +32,10 @@ export interface PartitionState {
   readonly trimmed: TrimHandling;
   /** retention: events skipped because retention removed them first (onTrimmed: 'earliest'). */
   lost: number;
+  /** Another consumer of this name took the partition over: its positions are no longer this consumer's to write. */
+  claimLost: boolean;
+  /** Positioning the claimed partition failed (e.g. its position was trimmed): every delivery reports it. */
+  failure: unknown;
 }
 
 /** retention: the consumer's policy for positions below a partition's first stored id (see trimmed.ts). */
@@ -57,6 +61,8 @@ export function newPartitionState(index: number, backend: PartitionBackend, trim
     loading: undefined,
     trimmed,
     lost: 0,
+    claimLost: false,
+    failure: undefined,
   };
 }
 
@@ -72,9 +78,10 @@ export function dropReadAhead(st: PartitionState): void {
   st.pos = 0;
 }
 
-/** Stops the partition at once (a lost claim): nothing read ahead is delivered. */
+/** Stops the partition at once (a lost claim): nothing read ahead is delivered, nothing more acknowledged. */
 export function deactivate(st: PartitionState): void {
   st.active = false;
+  st.claimLost = true;
   st.buffer = [];
   st.pos = 0;
   st.claim = undefined;
@@ -90,8 +97,10 @@ export async function positionPartition(
   store?: (partition: number, id: number) => Promise<void>,
 ): Promise<void> {
   const b = st.backend;
-  const start = await engineCall(() => b.startId());
+  const claim = st.claim;
+  // refresh() first: it also catches up with trims made by other processes, which move the first id.
   const end = await engineCall(() => b.refresh());
+  const start = await engineCall(() => b.startId());
   st.end = end;
   st.lastRefresh = performance.now();
   st.committed = committed;
@@ -116,7 +125,8 @@ export async function positionPartition(
     st.committed = st.ackTarget = st.next - 1;
   }
   if (untilEnd) st.stopAt = end;
-  st.active = true;
+  // The claim may have been lost during the awaits above: a lost partition stays stopped.
+  if (st.claim === claim && !st.claimLost) st.active = true;
 }
 
 /**
@@ -126,7 +136,11 @@ export async function positionPartition(
  */
 export function nextRecord(st: PartitionState, readBatch: number): BackendRecord | undefined | Loading {
   if (st.pos < st.buffer.length) return st.buffer[st.pos++];
-  if (!st.active || st.next >= st.stopAt) return undefined;
+  if (!st.active) {
+    if (st.failure !== undefined) throw st.failure;
+    return undefined;
+  }
+  if (st.next >= st.stopAt) return undefined;
   if (st.loading) return st.loading;
   if (st.next >= st.end) {
     // Only a caught-up partition needs the clock (it is not read per event).
@@ -141,7 +155,10 @@ export function nextRecord(st: PartitionState, readBatch: number): BackendRecord
   // sequential reads), so batches are asked for one at a time: measured, asking ahead from here made the nats
   // driver fall back to single-message gets and read 4x slower.
   const max = Math.min(readBatch, st.stopAt - st.next, st.end - st.next);
+  const claim = st.claim;
   const fill = (recs: BackendRecord[]): void => {
+    // An asynchronous answer that arrives after the claim was lost is dropped (the partition is stopped).
+    if (st.claim !== claim) return;
     st.buffer = recs;
     st.pos = 0;
     st.next += recs.length;

@@ -9,7 +9,8 @@
 // Back-pressure: at most JOBS_PER_WORKER jobs of at most JOB_EVENTS events wait on each worker.
 
 import type { PartitionBackend } from '../backend.js';
-import { eventFailure, type JobResult } from './protocol.js';
+import { trimmedFirstId } from '../consumer/trimmed.js';
+import { eventFailure, fromWire, type JobResult } from './protocol.js';
 import type { PoolSession } from './worker-group.js';
 
 /** Events per job: large enough to amortize a message round trip, small enough to spread partitions evenly. */
@@ -40,6 +41,11 @@ export interface ThreadedHost {
   readonly stopped: boolean;
   /** A pending consumer-level error (a claim lost, a standby claim that failed), taken once. */
   takeError(): unknown;
+  /**
+   * retention: `position` of a partition lies below its first stored id `firstId`: counts the loss (onTrimmed
+   * 'earliest', the caller skips to `firstId`) or throws the consumer's OUT_OF_RANGE (onTrimmed 'error').
+   */
+  onTrimmed(st: ThreadedPartition, position: number, firstId: number): void;
   /** Records the consumer's position (coalesced writes). */
   acknowledge(partition: number, id: number): void;
   persistAcks(): void;
@@ -79,6 +85,8 @@ interface Track {
   blocked: boolean;
   /** First id handed out but not run (after a failure or a stop): the next run starts there. */
   firstUnrun: number;
+  /** retention: the first stored id a trimmed job skips to (onTrimmed 'earliest'); -1 if none. */
+  skipTo: number;
 }
 
 const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
@@ -86,7 +94,7 @@ const isPromise = (v: unknown): v is Promise<unknown> => v instanceof Promise;
 export async function runThreaded(host: ThreadedHost, session: PoolSession, workerCount: number, o: ThreadedRunOptions): Promise<number> {
   const tracks = new Map<number, Track>();
   for (const st of host.parts) {
-    tracks.set(st.index, { st, jobs: [], inFlight: 0, requested: null, prefix: null, blocked: false, firstUnrun: Infinity });
+    tracks.set(st.index, { st, jobs: [], inFlight: 0, requested: null, prefix: null, blocked: false, firstUnrun: Infinity, skipTo: -1 });
   }
   const workerLoad = new Array<number>(workerCount).fill(0);
   let inFlight = 0;
@@ -138,7 +146,19 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
         stop = true;
         tr.firstUnrun = Math.min(tr.firstUnrun, r.stoppedId + 1);
       }
-      if (r.failedId !== undefined) {
+      const firstId = r.failedId !== undefined && r.error ? trimmedFirstId(fromWire(r.error), r.failedId) : null;
+      if (r.failedId !== undefined && firstId !== null) {
+        // retention removed the event before the worker read it: the consumer's onTrimmed decides (the run stops
+        // here; under 'earliest' the next one starts at the first stored id, under 'error' nothing moves).
+        stop = true;
+        tr.firstUnrun = Math.min(tr.firstUnrun, r.failedId);
+        try {
+          host.onTrimmed(tr.st, r.failedId, firstId);
+          tr.skipTo = Math.max(tr.skipTo, firstId);
+        } catch (err) {
+          failure ??= err;
+        }
+      } else if (r.failedId !== undefined) {
         processed++; // the failed event was processed (as process() counts inline) and is consumed
         stop = true;
         tr.firstUnrun = Math.min(tr.firstUnrun, r.failedId + 1);
@@ -181,6 +201,27 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
     return best;
   };
 
+  /**
+   * retention: a partition whose next id was removed (by this or another process) before it was handed out moves to
+   * the first stored id under onTrimmed 'earliest'; under 'error' the run stops with the consumer's error. True if
+   * the partition may be handed out.
+   */
+  const skipTrimmed = (tr: Track): boolean => {
+    const st = tr.st;
+    if (tr.inFlight > 0) return true; // jobs in flight report a removed range themselves
+    const first = st.backend.startId();
+    if (isPromise(first) || first <= st.next) return true; // engines that answer asynchronously are not threaded
+    try {
+      host.onTrimmed(st, st.next, first);
+      st.next = first;
+      return st.next < Math.min(st.end, st.stopAt);
+    } catch (err) {
+      failure ??= err;
+      stop = true;
+      return false;
+    }
+  };
+
   /** Hands out jobs while a worker has room and some partition has events it may start. */
   const dispatch = (): void => {
     let refreshed = false;
@@ -203,6 +244,7 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
         continue;
       }
       const st = chosen.st;
+      if (!skipTrimmed(chosen)) continue;
       const available = Math.min(st.end, st.stopAt) - st.next;
       let count = Math.min(JOB_EVENTS, available, o.maxEvents - dispatched);
       // Unordered: spread a short backlog of one partition over the workers instead of one job taking it all.
@@ -273,7 +315,10 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
   } finally {
     host.setAckHandler(undefined);
     // Events handed out but not run are handed out again by the next run of this consumer.
-    for (const tr of tracks.values()) if (tr.firstUnrun < tr.st.next) tr.st.next = tr.firstUnrun;
+    for (const tr of tracks.values()) {
+      if (tr.firstUnrun < tr.st.next) tr.st.next = tr.firstUnrun;
+      if (tr.skipTo > tr.st.next) tr.st.next = tr.skipTo;
+    }
     host.persistAcks();
   }
   if (failure !== undefined) throw failure;

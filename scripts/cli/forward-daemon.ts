@@ -122,9 +122,11 @@ class ForwardWorker {
 
 /**
  * retention: trims the source topics every `everyMs` (0: never) on a timer of this process, one trim at a time.
- * Topics without retention (another driver, the reference format) answer UNSUPPORTED and are left alone.
+ * Topics without retention (another driver, the reference format) answer UNSUPPORTED and are left alone. A topic
+ * with no policy now is not trimmed (a trim takes every partition's writer lock, which producers then wait for);
+ * its policy is read again at each tick, so one set later by another process applies.
  */
-function startSourceTrims(sources: Array<Promise<TopicHandle>>, everyMs: number, log: Logger): { stop(): void } {
+export function startSourceTrims(sources: Array<Promise<TopicHandle>>, everyMs: number, log: Logger): { stop(): void } {
   if (!(everyMs > 0)) return { stop: () => {} };
   const unique = [...new Set(sources)];
   const skip = new Set<Promise<TopicHandle>>();
@@ -137,6 +139,7 @@ function startSourceTrims(sources: Array<Promise<TopicHandle>>, everyMs: number,
         if (skip.has(t)) continue;
         try {
           const topic = await t;
+          if (Object.keys(await topic.retention()).length === 0) continue;
           for (const r of await topic.trim()) if (r.removedEvents > 0) log.info(`${topic.name}/${r.partition}: retention removed ${r.removedEvents} event(s), first id ${r.firstId}`);
         } catch (err) {
           if ((err as { code?: string }).code === 'UNSUPPORTED') skip.add(t);

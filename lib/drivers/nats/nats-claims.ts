@@ -119,13 +119,16 @@ export class NatsClaims {
       } catch (err) {
         if (apiCode(err) !== JsCode.WRONG_LAST_SEQUENCE || released) return;
       }
-      // The revision moved. Our own renewal, applied by a leader that died before answering, is still ours. No
-      // record (it expired while a failover kept renewals from landing, or the bucket lost it): nobody holds it, so
-      // take it again. Another owner's record, now or when taking it again: lost.
+      // The revision moved. Our own renewal, applied by a leader that died before answering, is still ours.
+      // Another owner's record: lost. A DEL/PURGE marker: someone released or purged the key after us (our own
+      // release never gets here), i.e. another owner held it meanwhile, or the topic was deleted: lost, never taken
+      // back silently. No record at all (it expired while a failover kept renewals from landing, or the bucket lost
+      // it): nobody holds it and nothing says anyone did, so take it again; another owner's record when taking it
+      // again: lost.
       const now = await this.kv.get(key).catch(() => undefined);
       if (now === undefined || released) return; // cannot tell now: the next renewal looks again
-      if (now !== null && now.operation === 'PUT') {
-        if (ownerIdOf(now) === owner.id) revision = now.revision;
+      if (now !== null) {
+        if (now.operation === 'PUT' && ownerIdOf(now) === owner.id) revision = now.revision;
         else markLost();
         return;
       }
