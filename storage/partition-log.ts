@@ -482,6 +482,11 @@ export class PartitionLog extends PartitionCore {
     return verifyPartition(this.dir);
   }
 
+  /** A commit ends with its index entries (metadata and data are written before them, the recovery point after). */
+  protected override isCommitFile(name: string): boolean {
+    return name.endsWith('.index');
+  }
+
   protected closeFiles(): void {
     try {
       this.writer.close();
