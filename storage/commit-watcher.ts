@@ -27,8 +27,18 @@ export class CommitWatcher {
   private pollTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly onSignal = (): void => this.wake();
+  /** A change of a file that cannot make a commit visible (bytes written before their commit record) wakes nobody. */
+  private readonly onChange = (_event: string, file: string | Buffer | null): void => {
+    if (file !== null && this.isCommitFile !== undefined && !this.isCommitFile(String(file))) return;
+    this.wake();
+  };
 
-  constructor(dir: string) {
+  /**
+   * `isCommitFile`: which file names of the folder a commit changes last (the format's commit record); changes of
+   * other files do not wake waiters, each of which would otherwise re-read the committed end for nothing. Omitted:
+   * every change wakes them.
+   */
+  constructor(dir: string, private readonly isCommitFile?: (name: string) => boolean) {
     this.dir = path.resolve(dir);
   }
 
@@ -72,7 +82,7 @@ export class CommitWatcher {
   private start(): void {
     if (this.watcher === null && !this.watchFailed) {
       try {
-        this.watcher = fs.watch(this.dir, { persistent: false }, this.onSignal);
+        this.watcher = fs.watch(this.dir, { persistent: false }, this.onChange);
         this.watcher.on('error', () => {
           this.watcher?.close();
           this.watcher = null;

@@ -106,13 +106,10 @@ function buildZeroLevels(upTo: number): void {
 /** CRC-32 of A‖B given crcA = CRC-32(A), crcB = CRC-32(B) and B's length in bytes (as zlib's crc32_combine). */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
   if (!Number.isInteger(lengthB) || lengthB < 0 || lengthB >= 2 ** MAX_LEVEL) throw new RangeError(`bad length ${lengthB}`);
+  // Levels up to the highest set bit of lengthB (below 2^31: plain 32-bit bit operations are exact).
+  if (lengthB >= 1 << zeroLevels) buildZeroLevels(32 - Math.clz32(lengthB));
   let r = crcA | 0;
   let level = 0;
-  for (let n = lengthB; n > 0; n = Math.floor(n / 2), level++) {
-    if (n % 2 === 1) {
-      if (level >= zeroLevels) buildZeroLevels(level + 1);
-      r = applyLevel(level, r);
-    }
-  }
+  for (let n = lengthB; n !== 0; n >>>= 1, level++) if ((n & 1) !== 0) r = applyLevel(level, r);
   return (r ^ crcB) >>> 0;
 }

@@ -4,35 +4,49 @@
 // streamed call costs ~0.11 µs per KiB. A mismatch always falls back to checking each event alone, so the error
 // still names the damaged event.
 import { crc32Combine, crc32Range } from './crc.js';
-import {
-  ENTRY_SIZE, entryDataCrc, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength, entryMetaOffset,
-} from './index-entry.js';
+import { ENTRY_SIZE, HOST_IS_LE } from './index-entry.js';
 import type { MappedFile } from './segment-reader.js';
 import type { Segment } from './segment.js';
 
-type EntryField = (index: Buffer, at: number) => number;
+const ENTRY_WORDS = ENTRY_SIZE / 4;
+const TWO_32 = 0x1_0000_0000;
+
+/** Where one part's fields sit in an index entry, in 32-bit words (see index-entry.ts). */
+interface PartFields {
+  readonly offset: number;
+  readonly length: number;
+  readonly crc: number;
+}
+const META_FIELDS: PartFields = { offset: 0, length: 4, crc: 8 };
+const DATA_FIELDS: PartFields = { offset: 2, length: 5, crc: 9 };
+
+/** Word `word` of the segment's cached index: from the aligned word view on LE hosts (one load, no bounds checks). */
+function indexWord(seg: Segment, word: number): number {
+  return HOST_IS_LE ? seg.indexWords[word]! : seg.index.readUInt32LE(word * 4);
+}
 
 /**
  * Checks one part (metadata or data) of entries [from, to) of `seg` at once, stopping early at `maxBytes` or at an
  * entry that is damaged or not contiguous with the previous one. Returns the end of the run found intact
  * (from + 2 or more), or `from` when there was nothing worth checking at once or the bytes do not match.
  */
-function checkRun(
-  seg: Segment, file: MappedFile, offsetOf: EntryField, lengthOf: EntryField, crcOf: EntryField,
-  from: number, to: number, maxBytes: number,
-): number {
-  const index = seg.index;
+function checkRun(seg: Segment, file: MappedFile, fields: PartFields, from: number, to: number, maxBytes: number): number {
   const bad = seg.bad;
-  const start = offsetOf(index, from * ENTRY_SIZE);
+  const offsetWord = fields.offset;
+  const lengthWord = fields.length;
+  const crcWord = fields.crc;
+  let word = from * ENTRY_WORDS;
+  const start = indexWord(seg, word + offsetWord) + indexWord(seg, word + offsetWord + 1) * TWO_32;
   let expected = 0;
   let bytes = 0;
   let end = from;
   while (end < to && bytes < maxBytes) {
     if (bad !== null && bad.has(end)) break;
-    const at = end * ENTRY_SIZE;
-    if (offsetOf(index, at) !== start + bytes) break;
-    const length = lengthOf(index, at);
-    expected = end === from ? crcOf(index, at) : crc32Combine(expected, crcOf(index, at), length);
+    word = end * ENTRY_WORDS;
+    if (indexWord(seg, word + offsetWord) + indexWord(seg, word + offsetWord + 1) * TWO_32 !== start + bytes) break;
+    const length = indexWord(seg, word + lengthWord);
+    const crc = indexWord(seg, word + crcWord);
+    expected = end === from ? crc : crc32Combine(expected, crc, length);
     bytes += length;
     end++;
   }
@@ -47,7 +61,7 @@ function checkRun(
 
 /** Metadata of entries [from, to) checked at once: true when all of it is intact. */
 export function metadataRunIntact(seg: Segment, from: number, to: number): boolean {
-  return checkRun(seg, seg.meta, entryMetaOffset, entryMetaLength, entryMetaCrc, from, to, Infinity) === to;
+  return checkRun(seg, seg.meta, META_FIELDS, from, to, Infinity) === to;
 }
 
 /** Most data bytes and events checked ahead of what was asked for: bounds the work wasted if the reader stops. */
@@ -83,7 +97,7 @@ export class DataCheckRun {
     const to = Math.min(this.to, pos + WINDOW_EVENTS);
     const seg = this.segment;
     seg.data.measure(); // one fstat per window: a file truncated since the readRange() is CORRUPTION, not SIGBUS
-    const end = checkRun(seg, seg.data, entryDataOffset, entryDataLength, entryDataCrc, pos, to, WINDOW_BYTES);
+    const end = checkRun(seg, seg.data, DATA_FIELDS, pos, to, WINDOW_BYTES);
     if (end === pos) return false;
     this.checkedFrom = pos;
     this.checkedTo = end;

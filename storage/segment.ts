@@ -4,7 +4,7 @@
 // appends never holds the index in memory; reads load what they need with one pread.
 import fs from 'node:fs';
 import {
-  ENTRY_SIZE, allocEntryBuffer, entryIsValid, entryMetaEnd, entryDataEnd, entryTimestamp,
+  ENTRY_SIZE, allocEntryBuffer, entryValidAt, entryMetaEnd, entryDataEnd, entryTimestamp,
 } from './index-entry.js';
 import { MappedFile } from './segment-reader.js';
 import { segmentPaths, type SegmentPaths } from './segment-files.js';
@@ -33,6 +33,8 @@ export class Segment {
   }
   /** Read cache: entries [0, cached) of the index file. */
   index: Buffer = Buffer.alloc(0);
+  /** The read cache as aligned 32-bit words (same bytes as `index`): hot readers decode fields from it. */
+  indexWords: Uint32Array = new Uint32Array(0);
   cached = 0;
   /** Positions of entries failing their CRC although valid entries follow (corruption, not a torn tail). */
   bad: Set<number> | null = null;
@@ -47,7 +49,7 @@ export class Segment {
   /** Copy of the last committed entry (valid when count > 0). */
   private readonly last = Buffer.alloc(ENTRY_SIZE);
   private indexFd: number | null = null;
-  private scratch: Buffer = Buffer.alloc(0);
+  private scratch = allocEntryBuffer(0);
 
   constructor(dir: string, baseId: number) {
     this.baseId = baseId;
@@ -94,21 +96,24 @@ export class Segment {
     // New entries go straight into the read cache when it is complete so far, else into scratch space.
     const intoCache = this.cached === this.count;
     let buf: Buffer;
+    let words: Uint32Array;
     let base: number;
     if (intoCache) {
       this.ensureCapacity(whole * ENTRY_SIZE);
       buf = this.index;
+      words = this.indexWords;
       base = 0;
     } else {
-      if (this.scratch.length < whole * ENTRY_SIZE - from) this.scratch = Buffer.allocUnsafe(whole * ENTRY_SIZE - from);
-      buf = this.scratch;
+      if (this.scratch.buf.length < whole * ENTRY_SIZE - from) this.scratch = allocEntryBuffer(whole * ENTRY_SIZE - from);
+      buf = this.scratch.buf;
+      words = this.scratch.words;
       base = -from;
     }
     const got = Math.floor(this.readInto(buf, from + base, from, whole * ENTRY_SIZE) / ENTRY_SIZE);
     let lastValid = this.count - 1;
     let invalid: number[] | null = null;
     for (let i = this.count; i < got; i++) {
-      if (entryIsValid(buf, i * ENTRY_SIZE + base)) lastValid = i;
+      if (entryValidAt(buf, words, i * ENTRY_SIZE + base)) lastValid = i;
       else (invalid ??= []).push(i);
     }
     if (invalid !== null) for (const i of invalid) if (i < lastValid) (this.bad ??= new Set()).add(i);
@@ -130,7 +135,7 @@ export class Segment {
     const got = Math.floor(this.readInto(this.index, from, from, to) / ENTRY_SIZE);
     for (let i = this.cached; i < got; i++) {
       // These entries were committed; one failing now was damaged on disk since.
-      if (!entryIsValid(this.index, i * ENTRY_SIZE)) (this.bad ??= new Set()).add(i);
+      if (!entryValidAt(this.index, this.indexWords, i * ENTRY_SIZE)) (this.bad ??= new Set()).add(i);
     }
     for (let i = got; i < this.count; i++) (this.bad ??= new Set()).add(i);
     this.cached = this.count;
@@ -152,9 +157,10 @@ export class Segment {
 
   private ensureCapacity(bytes: number): void {
     if (this.index.length >= bytes) return;
-    const grown = allocEntryBuffer(Math.max(bytes, this.index.length * 2, 256 * ENTRY_SIZE)).buf;
-    this.index.copy(grown, 0, 0, this.cached * ENTRY_SIZE);
-    this.index = grown;
+    const grown = allocEntryBuffer(Math.max(bytes, this.index.length * 2, 256 * ENTRY_SIZE));
+    this.index.copy(grown.buf, 0, 0, this.cached * ENTRY_SIZE);
+    this.index = grown.buf;
+    this.indexWords = grown.words;
   }
 
   /** Where the next event's metadata goes (end of the last committed entry's metadata). */

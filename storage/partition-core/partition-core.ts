@@ -68,6 +68,13 @@ export abstract class PartitionCore implements PartitionLogLike {
   protected abstract formatStats(): FormatStats;
   /** Closes the format's descriptors and mappings (the lease and the watcher are closed by close()). */
   protected abstract closeFiles(): void;
+  /**
+   * Whether a change of file `name` (in the partition folder) can make new commits visible: waitForAppend re-reads
+   * the end only then (and on the slow poll). Default: any file.
+   */
+  protected isCommitFile(_name: string): boolean {
+    return true;
+  }
 
   // ---------------------------------------------------------------- writing
 
@@ -166,7 +173,7 @@ export abstract class PartitionCore implements PartitionLogLike {
     if (typeof knownEnd !== 'number') throw new TypeError('knownEnd must be a number');
     if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) throw new TypeError('timeoutMs must be a number');
     // In-process appends signal the watcher directly, other processes' through inotify, with a slow poll behind.
-    this.watcher ??= new CommitWatcher(this.dir);
+    this.watcher ??= new CommitWatcher(this.dir, (name) => this.isCommitFile(name));
     return this.watcher.wait(() => {
       if (this.closed) return false;
       try {

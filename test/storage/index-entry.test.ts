@@ -2,7 +2,8 @@ import test from 'ava';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import {
-  ENTRY_SIZE, allocEntryBuffer, decodeEntry, encodeEntry, encodeEntryWords, entryIsValid,
+  ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, decodeEntry, encodeEntry, encodeEntryWords, entryIsValid, entryValidAt,
+  wordsDataCrc, wordsDataLength, wordsDataOffset, wordsMetaCrc, wordsMetaLength, wordsMetaOffset, wordsTimestamp,
 } from '../../storage/index-entry.js';
 import { crc32, crc32Range } from '../../storage/crc.js';
 
@@ -47,5 +48,29 @@ test('the JS CRC-32 agrees with zlib for every length and offset', (t) => {
     const s = Math.min(skip, bytes.length);
     t.is(crc32Range(bytes, s, bytes.length), zlib.crc32(bytes.subarray(s)) >>> 0);
     t.is(crc32(bytes), zlib.crc32(bytes) >>> 0);
+  }), { numRuns: 300 });
+});
+
+test('the word-view readers decode what the byte readers decode, and judge validity the same', (t) => {
+  if (!HOST_IS_LE) {
+    t.pass('word views are used on little-endian hosts only');
+    return;
+  }
+  fc.assert(fc.property(fields, fc.integer({ min: 0, max: ENTRY_SIZE * 8 - 1 }), fc.boolean(), (f, bit, flip) => {
+    const { buf, words } = allocEntryBuffer(ENTRY_SIZE * 3);
+    const at = 2 * ENTRY_SIZE;
+    const w = at / 4;
+    encodeEntry(buf, at, f.metaOffset, f.dataOffset, f.metaLength, f.dataLength, f.timestamp, f.metaCrc, f.dataCrc);
+    t.deepEqual(
+      {
+        metaOffset: wordsMetaOffset(words, w), dataOffset: wordsDataOffset(words, w), metaLength: wordsMetaLength(words, w),
+        dataLength: wordsDataLength(words, w), timestamp: wordsTimestamp(words, w), metaCrc: wordsMetaCrc(words, w),
+        dataCrc: wordsDataCrc(words, w),
+      },
+      f,
+    );
+    if (flip) buf[at + (bit >>> 3)] = buf[at + (bit >>> 3)]! ^ (1 << (bit & 7));
+    t.is(entryValidAt(buf, words, at), entryIsValid(buf, at));
+    t.is(entryValidAt(buf, words, at), !flip);
   }), { numRuns: 300 });
 });
