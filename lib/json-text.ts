@@ -110,6 +110,15 @@ function scanLiteral(b: Uint8Array, i: number, word: string): number {
   return i + word.length;
 }
 
+/** A member's key and its ':' at `i` (no whitespace before the key); returns the index after the ':'. */
+function scanKey(b: Uint8Array, i: number): number {
+  if (b[i] !== C.QUOTE) bad('expected a key', i);
+  i = scanString(b, i + 1);
+  while (i < b.length && isWs(b[i])) i++;
+  if (b[i] !== C.COLON) bad("expected ':'", i);
+  return i + 1;
+}
+
 /**
  * Checks that `b` is exactly one JSON value (RFC 8259, surrounding whitespace allowed) whose strings have no lone
  * surrogate escapes and whose numbers are finite. UTF-8 validity of bytes >= 0x80 is the caller's (see checkJsonBytes).
@@ -141,11 +150,7 @@ export function checkJsonSyntax(b: Uint8Array): void {
           depth--;
           i++;
         } else {
-          if (b[i] !== C.QUOTE) bad('expected a key', i);
-          i = scanString(b, i + 1);
-          while (i < n && isWs(b[i])) i++;
-          if (b[i] !== C.COLON) bad("expected ':'", i);
-          i++;
+          i = scanKey(b, i);
           continue;
         }
       } else {
@@ -174,11 +179,7 @@ export function checkJsonSyntax(b: Uint8Array): void {
         i++;
         if (top === IN_OBJECT) {
           while (i < n && isWs(b[i])) i++;
-          if (b[i] !== C.QUOTE) bad('expected a key', i);
-          i = scanString(b, i + 1);
-          while (i < n && isWs(b[i])) i++;
-          if (b[i] !== C.COLON) bad("expected ':'", i);
-          i++;
+          i = scanKey(b, i);
         }
         break;
       }
