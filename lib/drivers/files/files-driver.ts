@@ -26,18 +26,12 @@ import { convertTopic } from '../../../storage/convert-topic.js';
 import type { FlushBehavior, PartitionLogLike, PartitionOptions, TopicStoreLike } from '../../../storage/types.js';
 import { readFilesDriverOptions, type FilesDriverOptions } from './files-options.js';
 import { RecoveryTracker } from './recovery-tracker.js';
+import { guard } from './guard.js';
 import { FilesRetention } from './files-retention.js';
 import type { RetentionPolicy } from '../../../storage/retention/retention-policy.js';
 import type { PartitionTrimResult } from '../../../storage/retention/trim-topic.js';
 
 /** Runs an engine call, converting its errors to DiasporaErrors. */
-function guard<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw toDiasporaError(err);
-  }
-}
 
 class FilesPartition implements PartitionBackend {
   private readonly recovery: RecoveryTracker;

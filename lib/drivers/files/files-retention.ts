@@ -2,7 +2,8 @@
 // background thread: topic.trim() and `diaspora-ctl topic trim` explicitly, the forward daemon, and producers
 // after an append at most once per TRIM_CHECK_MS per partition (one read of topic.json then; a segment listing and
 // the trim itself only when a policy is set). Reference-format topics have none: UNSUPPORTED.
-import { DiasporaError, ErrorCode, toDiasporaError } from '../../errors.js';
+import { DiasporaError, ErrorCode } from '../../errors.js';
+import { guard } from './guard.js';
 import { TopicStore } from '../../../storage/topic-store.js';
 import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
 import { trimTopic, type PartitionTrimResult } from '../../../storage/retention/trim-topic.js';
@@ -24,15 +25,15 @@ export class FilesRetention {
 
   retention(): RetentionPolicy | null {
     if (!(this.store instanceof TopicStore)) return null;
-    return this.guard(() => this.native().currentRetention());
+    return guard(() => this.native().currentRetention());
   }
 
   setRetention(policy: RetentionPolicy | null): void {
-    this.guard(() => this.native().setRetention(policy));
+    guard(() => this.native().setRetention(policy));
   }
 
   trim(dryRun: boolean): PartitionTrimResult[] {
-    return this.guard(() => trimTopic(this.native(), { dryRun }));
+    return guard(() => trimTopic(this.native(), { dryRun }));
   }
 
   /**
@@ -53,14 +54,6 @@ export class FilesRetention {
   }
 
   deleteConsumer(name: string, staleMs: number | undefined): boolean {
-    return this.guard(() => ConsumerOffsets.remove(this.store.dir, name, { staleMs }));
-  }
-
-  private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw toDiasporaError(err);
-    }
+    return guard(() => ConsumerOffsets.remove(this.store.dir, name, { staleMs }));
   }
 }
