@@ -1,8 +1,6 @@
 // Retention through the API (files driver, one process): options, changes, trims, consumers below the first id,
 // 'latest' positions persisted, consumer deletion. The multi-process cases are in retention-processes.test.ts.
 import test, { type ExecutionContext } from 'ava';
-import fs from 'node:fs';
-import path from 'node:path';
 import { tempDir } from '../temp-dir.js';
 import { Driver, DiasporaError, ErrorCode, type TopicHandle } from '../../lib/index.js';
 

@@ -7,27 +7,14 @@ import { TopicStore } from '../../../storage/topic-store.js';
 import { PartitionLog } from '../../../storage/partition-log.js';
 import { trimTopic } from '../../../storage/retention/trim-topic.js';
 import { TRIM_KILL_ENV } from '../../../storage/retention/segment-trim.js';
-import { listSegmentBases, partitionDirName } from '../../../storage/segment-files.js';
+import { listSegmentBases } from '../../../storage/segment-files.js';
 import { readRecoveryPoint } from '../../../storage/recovery-point.js';
-import { StorageError, type AppendEvent } from '../../../storage/types.js';
-import { exitOf, forkBin, metaOf, nextMessage, payload } from '../helpers.js';
-import { tempDir } from '../../temp-dir.js';
+import { StorageError } from '../../../storage/types.js';
+import { exitOf, forkBin, nextMessage, payload } from '../helpers.js';
+import { SEGMENT_BYTES, events, makeTopic } from './retention-fixture.js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const SEGMENT_BYTES = 4096;
-
-/** Events of 1000 data bytes (4 per segment), timestamps from `ts` on, 1 ms apart. */
-function events(from: number, n: number, ts: number): AppendEvent[] {
-  return Array.from({ length: n }, (_, k) => ({ metadata: metaOf(0, from + k), data: payload(0, from + k, 1000), timestamp: ts + k }));
-}
-
-function makeTopic(t: ExecutionContext, retention: unknown): { root: string; store: TopicStore; dir: string } {
-  const root = tempDir(t, 'diaspora-retention-');
-  const store = TopicStore.create(root, 't', { numPartitions: 1, retention: retention as never }, { segmentBytes: SEGMENT_BYTES });
-  t.teardown(() => store.close());
-  return { root, store, dir: path.join(root, 't', 'partitions', partitionDirName(0)) };
-}
 
 function checkEvent(t: ExecutionContext, log: PartitionLog, id: number): void {
   const ev = log.read(id);

@@ -13,24 +13,12 @@ import { listSegmentBases, partitionDirName, segmentPaths } from '../../../stora
 import { encodeRecoveryPoint, readRecoveryPoint } from '../../../storage/recovery-point.js';
 import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
 import { durableAckedFloor } from '../../../storage/retention/durable-acked-floor.js';
-import { StorageError, type AppendEvent, type StoredEvent } from '../../../storage/types.js';
+import { StorageError, type StoredEvent } from '../../../storage/types.js';
 import { exitOf, metaOf, payload } from '../helpers.js';
 import { tempDir } from '../../temp-dir.js';
+import { SEGMENT_BYTES, events, makeTopic } from './retention-fixture.js';
 
-const SEGMENT_BYTES = 4096;
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** Events of 1000 data bytes (4 per segment), timestamps from `ts` on, 1 ms apart. */
-function events(from: number, n: number, ts: number): AppendEvent[] {
-  return Array.from({ length: n }, (_, k) => ({ metadata: metaOf(0, from + k), data: payload(0, from + k, 1000), timestamp: ts + k }));
-}
-
-function makeTopic(t: ExecutionContext, retention: unknown, numPartitions = 1): { root: string; store: TopicStore; dir: string } {
-  const root = tempDir(t, 'diaspora-trim-review-');
-  const store = TopicStore.create(root, 't', { numPartitions, retention: retention as never }, { segmentBytes: SEGMENT_BYTES });
-  t.teardown(() => store.close());
-  return { root, store, dir: path.join(root, 't', 'partitions', partitionDirName(0)) };
-}
 
 /** A later turn of the event loop: held records re-measure their files (what a consumer delivering a batch does). */
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
