@@ -21,6 +21,8 @@ export interface BackendRecord extends DataSource {
   readonly id: number;
   readonly timestamp: number;
   readonly metadata: Uint8Array;
+  /** Optional: the metadata bytes decoded as UTF-8 (throws for invalid UTF-8), without making a view of them. */
+  metadataUtf8?(): string;
 }
 
 /** Per-partition counts (the engine's own type: first/end id, events, bytes, segments, first/last timestamp). */

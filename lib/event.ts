@@ -5,7 +5,7 @@
 // value. The stored bytes are checksummed by the engine and were checked as JSON when pushed, so deferring the
 // parse moves no error that a healthy log can produce.
 
-import { encodeJsonMetadata, type Serializer } from './components/serializer.js';
+import type { Serializer } from './components/serializer.js';
 import { undecodableMetadata } from './event-errors.js';
 import type { Future } from './future.js';
 import type { DataView } from './data/data-view.js';
@@ -14,6 +14,15 @@ import { strictUtf8, type JsonValue } from './json.js';
 /** The part of a consumer an event needs to acknowledge itself. */
 export interface Acknowledger {
   acknowledge(partition: number, id: number): Future<void>;
+}
+
+/** The engine's record an event is made of: its id and time, its metadata bytes, and its text if the engine decodes it. */
+export interface StoredRecord {
+  readonly id: number;
+  readonly timestamp: number;
+  readonly metadata: Uint8Array;
+  /** The bytes decoded as UTF-8 (throws for invalid UTF-8), where the engine does it cheaper than a view + decode. */
+  metadataUtf8?(): string;
 }
 
 /** Marks metadata that is not parsed yet. */
@@ -27,31 +36,37 @@ export class Event<M = JsonValue> {
   private text: string | undefined;
 
   /**
-   * @internal built by a consumer. Give `metadata` (the parsed value), or `stored` with the serializer that decodes
-   * it (parsed on first read), or both.
+   * @internal built by a consumer from the engine's record (kept, not copied: one object less per event), with the
+   * metadata value when it was parsed already (else parsed from the record's bytes on first read).
    */
   constructor(
     private readonly owner: Acknowledger,
     /** Index of the partition the event belongs to. */
     readonly partition: number,
-    /** Id of the event within its partition (dense, from 0). */
-    readonly id: number,
-    /** Commit time, ms since the epoch (0 where the format has none). */
-    readonly timestamp: number,
+    private readonly stored: StoredRecord,
     metadata: M | undefined,
     /** The bytes the data selector chose: zero-copy slices, or the allocator's memory filled in. */
     readonly data: DataView,
-    private stored?: Uint8Array,
-    private readonly serializer?: Serializer,
+    private readonly serializer: Serializer,
   ) {
     this.parsed = metadata === undefined ? UNPARSED : metadata;
+  }
+
+  /** Id of the event within its partition (dense, from 0). */
+  get id(): number {
+    return this.stored.id;
+  }
+
+  /** Commit time, ms since the epoch (0 where the format has none). */
+  get timestamp(): number {
+    return this.stored.timestamp;
   }
 
   /** The metadata as a JSON value, parsed from the stored bytes on first read (then the same object every time). */
   get metadata(): M {
     if (this.parsed !== UNPARSED) return this.parsed;
     try {
-      this.parsed = this.serializer!.deserialize(this.stored!) as M;
+      this.parsed = this.serializer.deserialize(this.stored.metadata) as M;
     } catch (err) {
       throw undecodableMetadata(this.partition, this.id, err);
     }
@@ -64,7 +79,7 @@ export class Event<M = JsonValue> {
    * event is referenced; copy it to keep it changed.
    */
   get metadataBytes(): Uint8Array {
-    return (this.stored ??= encodeJsonMetadata(this.parsed as unknown as JsonValue));
+    return this.stored.metadata;
   }
 
   /**
@@ -73,9 +88,10 @@ export class Event<M = JsonValue> {
    */
   get metadataText(): string {
     if (this.text !== undefined) return this.text;
-    if (this.stored !== undefined && (this.serializer === undefined || this.serializer.storesJsonText === true)) {
+    if (this.serializer.storesJsonText === true) {
       try {
-        this.text = strictUtf8.decode(this.stored);
+        const stored = this.stored;
+        this.text = stored.metadataUtf8 !== undefined ? stored.metadataUtf8() : strictUtf8.decode(stored.metadata);
       } catch (err) {
         throw undecodableMetadata(this.partition, this.id, err);
       }

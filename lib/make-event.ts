@@ -22,7 +22,7 @@ export function makeEvent<M>(
     } catch (err) {
       throw dataSelectionError(partition, rec.id, err);
     }
-    return new Event<M>(owner, partition, rec.id, rec.timestamp, undefined, data, rec.metadata, serializer);
+    return new Event<M>(owner, partition, rec, undefined, data, serializer);
   }
   // The selector and allocator are given the value: for JSON text, a proxy that reads the fields they ask for
   // from the text (lib/lazy-metadata.ts); a full parse, if one was needed, is kept by the event.
@@ -45,5 +45,5 @@ export function makeEvent<M>(
   } catch (err) {
     throw dataSelectionError(partition, rec.id, err);
   }
-  return new Event<M>(owner, partition, rec.id, rec.timestamp, given.parsed() as M | undefined, data, rec.metadata, serializer);
+  return new Event<M>(owner, partition, rec, given.parsed() as M | undefined, data, serializer);
 }

@@ -4,7 +4,7 @@
 // layout, the CRC-checked index entries, the recovery point and the tail repair of recovery.ts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32 } from './crc.js';
+import { crc32Range } from './crc.js';
 import {
   ENTRY_SIZE, HOST_IS_LE, entryDataCrc, entryDataEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
   entryMetaOffset, entryTimestamp, wordsDataCrc, wordsDataLength, wordsDataOffset, wordsMetaCrc, wordsMetaLength, wordsMetaOffset,
@@ -40,7 +40,8 @@ export {
   DEFAULT_SEGMENT_BYTES, MAX_SEGMENT_BYTES, MAX_EVENT_PART_BYTES, resolvePartitionOptions, type ResolvedPartitionOptions,
 };
 
-const EMPTY = new Uint8Array(0);
+/** The mapping given to records without metadata (never read). */
+const EMPTY_MAP = Buffer.alloc(0);
 
 export class PartitionLog extends PartitionCore {
   readonly options: ResolvedPartitionOptions;
@@ -413,13 +414,9 @@ export class PartitionLog extends PartitionCore {
     const word = at >>> 2;
     const metaOffset = HOST_IS_LE ? wordsMetaOffset(w, word) : entryMetaOffset(buf, at);
     const metaLength = HOST_IS_LE ? wordsMetaLength(w, word) : entryMetaLength(buf, at);
-    let metadata: Uint8Array = EMPTY;
-    if (metaLength > 0) {
-      // A plain Uint8Array view: cheaper to make than Buffer#subarray, and decoded twice as fast by TextDecoder.
-      const map = seg.meta.cover(metaOffset + metaLength);
-      metadata = new Uint8Array(map.buffer, map.byteOffset + metaOffset, metaLength);
-    }
-    if (!metadataChecked && crc32(metadata) !== (HOST_IS_LE ? wordsMetaCrc(w, word) : entryMetaCrc(buf, at))) {
+    // The mapping covering the metadata now (no view per event: the record makes one only if asked for bytes).
+    const map = metaLength > 0 ? seg.meta.cover(metaOffset + metaLength) : EMPTY_MAP;
+    if (!metadataChecked && (metaLength > 0 ? crc32Range(map, metaOffset, metaOffset + metaLength) : 0) !== (HOST_IS_LE ? wordsMetaCrc(w, word) : entryMetaCrc(buf, at))) {
       throw new StorageError('CORRUPTION', `metadata of event ${id} fails its checksum (${seg.paths.meta} at offset ${metaOffset})`, {
         file: seg.paths.meta, offset: metaOffset, id,
       });
@@ -427,12 +424,14 @@ export class PartitionLog extends PartitionCore {
     return new NativeStoredEvent(
       id,
       HOST_IS_LE ? wordsTimestamp(w, word) : entryTimestamp(buf, at),
-      metadata,
+      map,
+      metaOffset,
+      metaLength,
       HOST_IS_LE ? wordsDataLength(w, word) : entryDataLength(buf, at),
       seg,
       HOST_IS_LE ? wordsDataOffset(w, word) : entryDataOffset(buf, at),
       HOST_IS_LE ? wordsDataCrc(w, word) : entryDataCrc(buf, at),
-      this.options.verifyData, run, metaOffset + metaLength,
+      this.options.verifyData, run,
     );
   }
 

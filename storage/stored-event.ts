@@ -5,26 +5,34 @@ import { stillThisTurn } from './size-trust.js';
 import type { DataCheckRun } from './run-checks.js';
 import type { Segment } from './segment.js';
 import { StorageError, type StoredEvent } from './types.js';
+import { decodeUtf8Range } from './utf8-range.js';
 
 const EMPTY = new Uint8Array(0);
 
 /** A committed event: byte arrays are slices of the mapped segment files (no copy). */
 export class NativeStoredEvent implements StoredEvent {
-  private verified = false;
+  /** The data checksum was checked (or needs no check: verification is off). */
+  private verified: boolean;
+  /** The metadata view, made on first use (a consumer forwarding metadataUtf8() never needs it). */
+  private metaView: Uint8Array | undefined;
   constructor(
     readonly id: number,
     readonly timestamp: number,
-    private readonly meta: Uint8Array,
+    /** The .meta mapping at read time (kept: it stays readable even if the segment is remapped or removed). */
+    private readonly metaMap: Buffer,
+    /** Where the metadata starts in the .meta file (and `metaMap`), and its length. */
+    private readonly metaOffset: number,
+    private readonly metaLength: number,
     readonly dataSize: number,
     private readonly segment: Segment,
     private readonly dataOffset: number,
     private readonly dataCrc: number,
-    private readonly verifyData: boolean,
+    verifyData: boolean,
     /** The readRange() run this event belongs to (checks data a window at a time); null for read(). */
     private readonly run: DataCheckRun | null = null,
-    /** End offset of the metadata in the .meta file. */
-    private readonly metaEnd = 0,
-  ) {}
+  ) {
+    this.verified = !verifyData;
+  }
 
   /**
    * The metadata slice. Re-checked against the file's size (an fstat once per turn of the event loop) on each
@@ -32,17 +40,32 @@ export class NativeStoredEvent implements StoredEvent {
    * file truncated since then must be CORRUPTION, not SIGBUS.
    */
   get metadata(): Uint8Array {
+    if (this.metaLength === 0) return EMPTY;
+    this.checkMetaSize();
+    return (this.metaView ??= new Uint8Array(this.metaMap.buffer, this.metaMap.byteOffset + this.metaOffset, this.metaLength));
+  }
+
+  /**
+   * The metadata decoded as UTF-8 straight from the mapping (no view is made: cheaper per event than decoding
+   * `metadata`). Invalid UTF-8 throws a TypeError, as a fatal TextDecoder does. Checked against the file's size as
+   * `metadata` is.
+   */
+  metadataUtf8(): string {
+    if (this.metaLength === 0) return '';
+    this.checkMetaSize();
+    return decodeUtf8Range(this.metaMap, this.metaOffset, this.metaOffset + this.metaLength);
+  }
+
+  private checkMetaSize(): void {
     const file = this.segment.meta;
-    // Inlined fast path of coverFresh() (this getter runs once per delivered event).
-    if (this.metaEnd > file.knownSize || !stillThisTurn(file.measuredIn)) {
-      if (this.meta.length > 0) file.coverFresh(this.metaEnd);
-    }
-    return this.meta;
+    const end = this.metaOffset + this.metaLength;
+    // Inlined fast path of coverFresh() (this runs once per delivered event).
+    if (end > file.knownSize || !stillThisTurn(file.measuredIn)) file.coverFresh(end);
   }
 
   data(): Uint8Array {
     const bytes = this.dataUnverified();
-    if (this.verifyData && !this.verified) this.check(bytes);
+    if (!this.verified) this.check(bytes);
     return bytes;
   }
 
@@ -50,7 +73,7 @@ export class NativeStoredEvent implements StoredEvent {
     if (!(offset >= 0 && size >= 0 && offset + size <= this.dataSize)) {
       throw new RangeError(`slice [${offset}, ${offset + size}) is outside the ${this.dataSize} data bytes of event ${this.id}`);
     }
-    if (this.verifyData && !this.verified) this.check(null);
+    if (!this.verified) this.check(null);
     return this.view(offset, size);
   }
 

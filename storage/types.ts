@@ -74,6 +74,11 @@ export interface StoredEvent {
   readonly timestamp: number;
   /** Serialized metadata bytes (checksum already verified). */
   readonly metadata: Uint8Array;
+  /**
+   * Optional (native log): the metadata decoded as UTF-8 straight from the mapping, without making a view of it;
+   * invalid UTF-8 throws a TypeError. Checked against the file's size as `metadata` is.
+   */
+  metadataUtf8?(): string;
   readonly dataSize: number;
   /** The whole data part as a slice of the mapping (maps lazily; verifies the data checksum if so configured). */
   data(): Uint8Array;

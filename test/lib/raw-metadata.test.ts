@@ -12,6 +12,7 @@ import {
   type TopicHandle,
 } from '../../lib/index.js';
 import { tempDriver } from '../../lib/testing/index.js';
+import { openTopicStore } from '../../storage/open-topic.js';
 
 // A serializer with the default wire format that counts its calls (stores JSON text, so metadataText needs no parse).
 const calls = { serialize: 0, deserialize: 0 };
@@ -157,6 +158,24 @@ test('stored bytes a serializer cannot decode: the event is delivered, reading m
   const err = t.throws(() => e.metadata, { instanceOf: DiasporaError });
   t.is(err?.code, ErrorCode.CORRUPTION);
   t.is(t.throws(() => e.metadataText)?.constructor, DiasporaError); // text of a non-text serializer goes through the value
+});
+
+test('stored metadata that is not UTF-8 (a foreign writer): metadataText is a CORRUPTION error naming the event, the bytes stay readable', async (t) => {
+  const { driver, root } = await tempDriver({ t });
+  await driver.createTopic('t');
+  // Written below the API, as another writer could: the producer never stores such bytes.
+  const store = openTopicStore(root, 't');
+  try {
+    store.partition(0).append([{ metadata: Buffer.from('{"ok":1}') }, { metadata: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]) }]);
+  } finally {
+    store.close();
+  }
+  const events = await readAll(await driver.openTopic('t'));
+  t.is(events[0]!.metadataText, '{"ok":1}');
+  const err = t.throws(() => events[1]!.metadataText, { instanceOf: DiasporaError });
+  t.is(err?.code, ErrorCode.CORRUPTION);
+  t.regex(err!.message, /event 1/);
+  t.deepEqual(Buffer.from(events[1]!.metadataBytes), Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]));
 });
 
 test('metadata that is neither a JSON value nor text is still a TypeError at push', async (t) => {

@@ -223,3 +223,18 @@ test('two logs of one partition in the same process take turns without waiting f
   t.deepEqual(Buffer.from(a.read(99).metadata), metaOf(1, 49));
   t.deepEqual(Buffer.from(b.read(98).metadata), metaOf(0, 49));
 });
+
+test('metadataUtf8() decodes the stored metadata from the mapping: equal to decoding the bytes, strict, empty when none', (t) => {
+  const { writer, reader } = writerAndReader(t, tempDir(t));
+  const metas = [Buffer.from('{"a":"é😀"}'), Buffer.alloc(0), Buffer.from([0x7b, 0xff, 0x7d]), Buffer.from('"\uFFFD"')];
+  writer.append(metas.map((metadata) => ({ metadata })));
+  const events = reader.readRange(0, 4);
+  t.is(events.length, 4);
+  t.is(events[0]!.metadataUtf8!(), '{"a":"é😀"}');
+  t.is(events[0]!.metadataUtf8!(), new TextDecoder().decode(events[0]!.metadata));
+  t.is(events[1]!.metadataUtf8!(), '');
+  t.throws(() => events[2]!.metadataUtf8!(), { instanceOf: TypeError }, 'invalid UTF-8 is not replaced');
+  t.deepEqual(Buffer.from(events[2]!.metadata), metas[2], 'the bytes stay readable');
+  t.is(events[3]!.metadataUtf8!(), '"\uFFFD"');
+  t.is(reader.read(0).metadataUtf8!(), '{"a":"é😀"}');
+});

@@ -43,6 +43,8 @@ process.on('message', (m: { type: string }) => {
     attempt('held event 2 dataSlice', () => batch[2]!.dataSlice?.(4096, 8192) ?? batch[2]!.data()),
     attempt('held event 3 dataUnverified', () => batch[3]!.dataUnverified?.() ?? batch[3]!.data()),
     attempt('held event 4 metadata', () => batch[4]!.metadata),
+    // The text of the metadata, decoded straight from the mapping (native records; others decode a view).
+    attempt('held event 7 metadata text', () => Buffer.from(batch[7]!.metadataUtf8?.() ?? new TextDecoder().decode(batch[7]!.metadata))),
     // A new read after the truncation.
     attempt('readRange(5) data', () => log.readRange(5, 3)[0]!.data()),
     attempt('read(6) data', () => log.read(6).data()),
