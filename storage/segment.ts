@@ -4,7 +4,7 @@
 // appends never holds the index in memory; reads load what they need with one pread.
 import fs from 'node:fs';
 import {
-  ENTRY_SIZE, allocEntryBuffer, entryValidAt, entryMetaEnd, entryDataEnd, entryTimestamp,
+  ENTRY_SIZE, allocEntryBuffer, entriesAllValid, entryValidAt, entryMetaEnd, entryDataEnd, entryTimestamp,
 } from './index-entry.js';
 import { MappedFile } from './segment-reader.js';
 import { segmentPaths, type SegmentPaths } from './segment-files.js';
@@ -112,9 +112,13 @@ export class Segment {
     const got = Math.floor(this.readInto(buf, from + base, from, whole * ENTRY_SIZE) / ENTRY_SIZE);
     let lastValid = this.count - 1;
     let invalid: number[] | null = null;
-    for (let i = this.count; i < got; i++) {
-      if (entryValidAt(buf, words, i * ENTRY_SIZE + base)) lastValid = i;
-      else (invalid ??= []).push(i);
+    // All of them at once (the usual case), else one by one to find the damaged ones and the torn tail.
+    if (got - this.count > 1 && entriesAllValid(buf, words, this.count * ENTRY_SIZE + base, got - this.count)) lastValid = got - 1;
+    else {
+      for (let i = this.count; i < got; i++) {
+        if (entryValidAt(buf, words, i * ENTRY_SIZE + base)) lastValid = i;
+        else (invalid ??= []).push(i);
+      }
     }
     if (invalid !== null) for (const i of invalid) if (i < lastValid) (this.bad ??= new Set()).add(i);
     const added = lastValid + 1 - this.count;
@@ -133,9 +137,11 @@ export class Segment {
     const to = this.count * ENTRY_SIZE;
     this.ensureCapacity(to);
     const got = Math.floor(this.readInto(this.index, from, from, to) / ENTRY_SIZE);
-    for (let i = this.cached; i < got; i++) {
-      // These entries were committed; one failing now was damaged on disk since.
-      if (!entryValidAt(this.index, this.indexWords, i * ENTRY_SIZE)) (this.bad ??= new Set()).add(i);
+    if (!(got - this.cached > 1 && entriesAllValid(this.index, this.indexWords, this.cached * ENTRY_SIZE, got - this.cached))) {
+      for (let i = this.cached; i < got; i++) {
+        // These entries were committed; one failing now was damaged on disk since.
+        if (!entryValidAt(this.index, this.indexWords, i * ENTRY_SIZE)) (this.bad ??= new Set()).add(i);
+      }
     }
     for (let i = got; i < this.count; i++) (this.bad ??= new Set()).add(i);
     this.cached = this.count;

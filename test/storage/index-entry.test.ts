@@ -2,7 +2,7 @@ import test from 'ava';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import {
-  ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, decodeEntry, encodeEntry, encodeEntryWords, entryIsValid, entryValidAt,
+  ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, decodeEntry, encodeEntry, encodeEntryWords, entriesAllValid, entryIsValid, entryValidAt,
   wordsDataCrc, wordsDataLength, wordsDataOffset, wordsMetaCrc, wordsMetaLength, wordsMetaOffset, wordsTimestamp,
 } from '../../storage/index-entry.js';
 import { crc32, crc32Range } from '../../storage/crc.js';
@@ -73,4 +73,41 @@ test('the word-view readers decode what the byte readers decode, and judge valid
     t.is(entryValidAt(buf, words, at), entryIsValid(buf, at));
     t.is(entryValidAt(buf, words, at), !flip);
   }), { numRuns: 300 });
+});
+
+/** `n` valid entries with varied fields, starting `pad` bytes into the buffer. */
+function entriesBuffer(n: number, pad = 0): { buf: Buffer; words: Uint32Array } {
+  const { buf, words } = allocEntryBuffer(n * ENTRY_SIZE + pad + 4);
+  for (let i = 0; i < n; i++) encodeEntry(buf, pad + i * ENTRY_SIZE, i * 128, i * 1000, 128, 1000, 1.7e12 + i, (i * 2654435761) >>> 0, i);
+  return { buf, words };
+}
+
+test('entriesAllValid: runs of valid entries pass at one native call per run, any length, aligned or not', (t) => {
+  for (const n of [1, 2, 3, 100, 8191, 8192, 8193, 20000]) {
+    const { buf, words } = entriesBuffer(n);
+    t.true(entriesAllValid(buf, words, 0, n), `${n} entries`);
+    t.true(entriesAllValid(buf, words, ENTRY_SIZE, n - 1) || n === 1, `${n - 1} entries from the second`);
+  }
+  const odd = entriesBuffer(300, 2);
+  t.true(entriesAllValid(odd.buf, odd.words, 2, 300), 'unaligned start');
+});
+
+test('entriesAllValid: one damaged byte, two zeroed entries, or a non-zero flags word with a matching CRC fail', (t) => {
+  const n = 9000; // more than one run
+  for (const victim of [0, 1, 4095, 8191, 8192, 8999]) {
+    for (const byte of [0, 17, 40, 44, 47]) {
+      const { buf, words } = entriesBuffer(n);
+      buf[victim * ENTRY_SIZE + byte] ^= 0x10;
+      t.false(entriesAllValid(buf, words, 0, n), `entry ${victim} byte ${byte}`);
+      t.false(entryIsValid(buf, victim * ENTRY_SIZE), 'the per-entry check agrees');
+    }
+  }
+  const zeroed = entriesBuffer(n);
+  zeroed.buf.fill(0, 10 * ENTRY_SIZE, 12 * ENTRY_SIZE); // a lost page reads back as zeros
+  t.false(entriesAllValid(zeroed.buf, zeroed.words, 0, n));
+  const flagged = entriesBuffer(50);
+  flagged.buf.writeUInt32LE(1, 7 * ENTRY_SIZE + 40);
+  flagged.buf.writeUInt32LE(crc32Range(flagged.buf, 7 * ENTRY_SIZE, 7 * ENTRY_SIZE + 44), 7 * ENTRY_SIZE + 44);
+  t.false(entryIsValid(flagged.buf, 7 * ENTRY_SIZE), 'flags other than 0 are not a valid entry');
+  t.false(entriesAllValid(flagged.buf, flagged.words, 0, 50));
 });
