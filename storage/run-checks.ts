@@ -6,6 +6,7 @@
 import { crc32Combine, crc32Range } from './crc.js';
 import { ENTRY_SIZE, HOST_IS_LE } from './index-entry.js';
 import type { MappedFile } from './segment-reader.js';
+import { stillThisTurn } from './size-trust.js';
 import type { Segment } from './segment.js';
 
 const ENTRY_WORDS = ENTRY_SIZE / 4;
@@ -96,7 +97,9 @@ export class DataCheckRun {
     if (!sequential) return false;
     const to = Math.min(this.to, pos + WINDOW_EVENTS);
     const seg = this.segment;
-    seg.data.measure(); // one fstat per window: a file truncated since the readRange() is CORRUPTION, not SIGBUS
+    // Sizes are trusted for one turn of the event loop (size-trust.ts): a file truncated since is re-measured, so its
+    // bytes are CORRUPTION, not SIGBUS. A consumer delivering a backlog reads many batches in one turn: no fstat each.
+    if (!stillThisTurn(seg.data.measuredIn)) seg.data.measure();
     const end = checkRun(seg, seg.data, DATA_FIELDS, pos, to, WINDOW_BYTES);
     if (end === pos) return false;
     this.checkedFrom = pos;
