@@ -14,6 +14,8 @@ const MAX_IN_ARENA = 8 * 1024;
 export class MetadataArena {
   /** allocUnsafeSlow: a buffer of its own, at byte offset 0 of its ArrayBuffer (no pool). */
   private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  /** The chunk's ArrayBuffer, kept: the `buffer` getter costs a call per view otherwise. */
+  private chunkBuffer: ArrayBufferLike = this.chunk.buffer;
   /** Bytes [0, used) of the chunk are handed out (or were skipped): never written again. */
   private used = 0;
 
@@ -22,7 +24,7 @@ export class MetadataArena {
    * and claims nothing.
    */
   encodeJson(text: string): Uint8Array {
-    // utf8Write would replace a lone surrogate with U+FFFD: refuse it first, so what is stored is what was pushed.
+    // Encoding would replace a lone surrogate with U+FFFD: refuse it first, so what is stored is what was pushed.
     if (!isWellFormedString(text)) {
       throw new DiasporaError(ErrorCode.BAD_JSON, 'Invalid JSON metadata text: lone surrogate (not representable in UTF-8)');
     }
@@ -60,7 +62,7 @@ export class MetadataArena {
 
   /** A plain Uint8Array view: Buffer#subarray costs more than the rest of a small push's encoding. */
   private view(at: number, length: number): Uint8Array {
-    return new Uint8Array(this.chunk.buffer, at, length);
+    return new Uint8Array(this.chunkBuffer, at, length);
   }
 
   /** Where `bytes` free bytes start (a fresh chunk when the current one lacks them). */
@@ -68,6 +70,7 @@ export class MetadataArena {
     if (this.used + bytes > this.chunk.length) {
       // The old chunk stays alive only through the views already handed out.
       this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+      this.chunkBuffer = this.chunk.buffer;
       this.used = 0;
     }
     return this.used;
