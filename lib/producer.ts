@@ -211,7 +211,7 @@ export class Producer<M = JsonValue> {
       if (partition !== undefined && partition >= this.queues.length) {
         throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `topic "${this.topic.name}" has ${this.queues.length} partitions; no partition ${partition}`, { partition });
       }
-      const norm = data === undefined || data === null ? NO_DATA : normalizeData(data);
+      const norm = normalizeData(data);
       let bytes: Uint8Array;
       if (this.storesTextAsGiven && (typeof metadata === 'string' || metadata instanceof Uint8Array)) {
         bytes = typeof metadata === 'string' ? this.arena.encodeJson(metadata) : this.arena.copyJson(metadata);
