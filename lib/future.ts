@@ -2,24 +2,29 @@
 // Awaitable like a promise, plus `wait(timeoutMs)` and `completed` as in the reference API.
 // A Promise is only created when somebody awaits, so the hot path (millions of pushes) stays cheap.
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+// Settled in place (state, value, error) rather than as a result object: a producer settles one future per event.
+const PENDING = 0;
+const RESOLVED = 1;
+const REJECTED = 2;
 
 export class Future<T> implements PromiseLike<T> {
-  private result: Settled<T> | undefined;
-  private listeners: Array<(r: Settled<T>) => void> | undefined;
+  private state = PENDING;
+  private value: T | undefined;
+  private error: unknown;
+  private listeners: Array<() => void> | undefined;
   private promise: Promise<T> | undefined;
 
   /** A future already resolved with `value`. */
   static resolved<T>(value: T): Future<T> {
     const f = new Future<T>();
-    f.result = { ok: true, value };
+    f.resolve(value);
     return f;
   }
 
   /** A future already failed with `error`. */
   static rejected<T>(error: unknown): Future<T> {
     const f = new Future<T>();
-    f.result = { ok: false, error };
+    f.reject(error);
     return f;
   }
 
@@ -35,40 +40,50 @@ export class Future<T> implements PromiseLike<T> {
 
   /** True once the operation finished (successfully or not). */
   get completed(): boolean {
-    return this.result !== undefined;
+    return this.state !== PENDING;
   }
 
   /** @internal settle the future; later calls are ignored. */
   resolve(value: T): void {
-    this.settle({ ok: true, value });
+    if (this.state !== PENDING) return;
+    this.state = RESOLVED;
+    this.value = value;
+    this.notify();
   }
 
   /** @internal */
   reject(error: unknown): void {
-    this.settle({ ok: false, error });
+    if (this.state !== PENDING) return;
+    this.state = REJECTED;
+    this.error = error;
+    this.notify();
   }
 
-  private settle(r: Settled<T>): void {
-    if (this.result !== undefined) return;
-    this.result = r;
+  private notify(): void {
     const ls = this.listeners;
+    if (ls === undefined) return;
     this.listeners = undefined;
-    if (ls) for (const l of ls) l(r);
+    for (const l of ls) l();
   }
 
-  private onSettled(l: (r: Settled<T>) => void): void {
-    if (this.result !== undefined) l(this.result);
+  /** Calls `l` once settled (at once if it is). */
+  private onSettled(l: () => void): void {
+    if (this.state !== PENDING) l();
     else (this.listeners ??= []).push(l);
+  }
+
+  /** A promise of the settled outcome (call only once settled). */
+  private settledPromise(): Promise<T> {
+    return this.state === RESOLVED ? Promise.resolve(this.value as T) : Promise.reject(this.error);
   }
 
   private asPromise(): Promise<T> {
     if (this.promise) return this.promise;
-    const r = this.result;
-    if (r !== undefined) {
-      this.promise = r.ok ? Promise.resolve(r.value) : Promise.reject(r.error);
+    if (this.state !== PENDING) {
+      this.promise = this.settledPromise();
     } else {
       this.promise = new Promise<T>((resolve, reject) => {
-        this.onSettled((s) => (s.ok ? resolve(s.value) : reject(s.error)));
+        this.onSettled(() => (this.state === RESOLVED ? resolve(this.value as T) : reject(this.error)));
       });
     }
     return this.promise;
@@ -92,16 +107,15 @@ export class Future<T> implements PromiseLike<T> {
    */
   wait(timeoutMs = -1): Promise<T | undefined> {
     if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) throw new TypeError('timeoutMs must be a number');
-    const r = this.result;
-    if (r !== undefined) return r.ok ? Promise.resolve(r.value) : Promise.reject(r.error);
+    if (this.state !== PENDING) return this.settledPromise();
     if (timeoutMs < 0) return this.asPromise();
     if (timeoutMs === 0) return Promise.resolve(undefined);
     return new Promise<T | undefined>((resolve, reject) => {
       const timer = setTimeout(() => resolve(undefined), timeoutMs);
-      this.onSettled((s) => {
+      this.onSettled(() => {
         clearTimeout(timer);
-        if (s.ok) resolve(s.value);
-        else reject(s.error);
+        if (this.state === RESOLVED) resolve(this.value as T);
+        else reject(this.error);
       });
     });
   }

@@ -20,7 +20,7 @@ import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { Future } from './future.js';
 import { checkExactJson } from './json-check.js';
 import { parseJsonText, type JsonValue } from './json.js';
-import { checkJsonBytes, jsonTextBytes } from './json-text.js';
+import { MetadataArena } from './metadata-arena.js';
 import { checkOptionKeys } from './option-keys.js';
 import { BatchSize, Ordering, checkBatchSize, checkPositiveInt } from './options.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
@@ -84,8 +84,16 @@ function newBatch(): PendingBatch {
   return { events: [], futures: [], bytes: 0 };
 }
 
-function normalizeData(data: PushData): { data?: Uint8Array | readonly Uint8Array[]; size: number } {
-  if (data === undefined || data === null) return { size: 0 };
+interface NormalizedData {
+  readonly data: Uint8Array | readonly Uint8Array[] | undefined;
+  readonly size: number;
+}
+
+/** An event without data (shared: nothing is allocated for it). */
+const NO_DATA: NormalizedData = { data: undefined, size: 0 };
+
+function normalizeData(data: PushData): NormalizedData {
+  if (data === undefined || data === null) return NO_DATA;
   if (data instanceof Uint8Array) return { data, size: data.byteLength };
   if (data instanceof DataView) {
     return { data: data.segments, size: data.size };
@@ -125,6 +133,8 @@ export class Producer<M = JsonValue> {
    * (default validator and partition selector) and the serializer stores JSON text (the default one).
    */
   private readonly storesTextAsGiven: boolean;
+  /** Where text stored as given is encoded (back to back: a batch's metadata goes out in one write). */
+  private readonly arena = new MetadataArena();
 
   constructor(
     readonly topic: ProducerTopic,
@@ -204,12 +214,7 @@ export class Producer<M = JsonValue> {
       const norm = normalizeData(data);
       let bytes: Uint8Array;
       if (this.storesTextAsGiven && (typeof metadata === 'string' || metadata instanceof Uint8Array)) {
-        if (typeof metadata === 'string') bytes = jsonTextBytes(metadata);
-        else {
-          // Copied: the caller may reuse its buffer before the batch is written, and what was checked is what is stored.
-          bytes = Buffer.from(metadata);
-          checkJsonBytes(bytes);
-        }
+        bytes = typeof metadata === 'string' ? this.arena.encodeJson(metadata) : this.arena.copyJson(metadata);
         p = this.topic.partitionSelector.selectPartitionFor(null, partition);
       } else {
         if (typeof metadata !== 'string' && !(metadata instanceof Uint8Array)) checkExactJson(metadata);
@@ -224,7 +229,8 @@ export class Producer<M = JsonValue> {
       if (!Number.isInteger(p) || p < 0 || p >= this.queues.length) {
         throw new DiasporaError(ErrorCode.GENERIC, `Invalid index returned by PartitionSelector: ${p}`);
       }
-      event = norm.data === undefined ? { metadata: bytes } : { metadata: bytes, data: norm.data };
+      // One object shape for every event (data may be undefined): the engine's per-event loops stay monomorphic.
+      event = { metadata: bytes, data: norm.data };
       size = bytes.byteLength + norm.size;
     } catch (err) {
       if (err instanceof TypeError) throw err;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { crc32, crc32Pieces } from './crc.js';
 import { ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, encodeEntry, encodeEntryWords } from './index-entry.js';
-import { STAGE_LIMIT, staging, writeAll, writePieces } from './write-pieces.js';
+import { STAGE_LIMIT, metadataBackToBack, staging, writeAll, writePieces } from './write-pieces.js';
 import type { Segment } from './segment.js';
 import type { AppendEvent, FlushBehavior } from './types.js';
 
@@ -81,10 +81,12 @@ export class SegmentWriter {
     }
     if (this.entries.buf.length < k * ENTRY_SIZE) this.entries = allocEntryBuffer(k * ENTRY_SIZE);
     const { buf: entries, words } = this.entries;
-    // Small runs are gathered into staging buffers (one write each); big ones go out with writev, uncopied.
-    const metaStage = metaTotal <= STAGE_LIMIT ? staging(0, metaTotal) : null;
+    // Metadata already back to back goes out as it lies; other small runs are gathered into staging buffers (one
+    // write each); big ones go out with writev, uncopied.
+    const metaRun = metaTotal > 0 ? metadataBackToBack(events, from, to, metaTotal) : null;
+    const metaStage = metaRun === null && metaTotal <= STAGE_LIMIT ? staging(0, metaTotal) : null;
     const dataStage = dataTotal <= STAGE_LIMIT ? staging(1, dataTotal) : null;
-    const metaPieces: Uint8Array[] | null = metaStage === null ? [] : null;
+    const metaPieces: Uint8Array[] | null = metaRun === null && metaStage === null ? [] : null;
     const dataPieces: Uint8Array[] | null = dataStage === null ? [] : null;
     const now = Date.now();
     let metaPos = 0;
@@ -94,7 +96,7 @@ export class SegmentWriter {
       const ev = events[i]!;
       const meta = ev.metadata;
       if (metaStage !== null) metaStage.set(meta, metaPos);
-      else if (meta.length > 0) metaPieces!.push(meta);
+      else if (metaPieces !== null && meta.length > 0) metaPieces.push(meta);
       const data = ev.data;
       let dataCrc = 0;
       if (data instanceof Uint8Array) {
@@ -120,7 +122,8 @@ export class SegmentWriter {
       metaPos += metaLen;
       dataPos += dataLen;
     }
-    if (metaStage !== null) writeAll(target.metaFd, metaStage, metaStart, metaTotal);
+    if (metaRun !== null) writeAll(target.metaFd, metaRun, metaStart);
+    else if (metaStage !== null) writeAll(target.metaFd, metaStage, metaStart, metaTotal);
     else writePieces(target.metaFd, metaPieces!, metaTotal, metaStart);
     if (dataStage !== null) writeAll(target.dataFd, dataStage, dataStart, dataTotal);
     else writePieces(target.dataFd, dataPieces!, dataTotal, dataStart);

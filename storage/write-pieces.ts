@@ -1,6 +1,8 @@
-// Positional writes of a run's bytes: small runs gathered into a staging buffer (one write), big ones written
-// with writev in chunks of IOV_MAX pieces, short writes finished.
+// Positional writes of a run's bytes: pieces already back to back in one buffer written as they lie, other small
+// runs gathered into a staging buffer (one write), big ones written with writev in chunks of IOV_MAX pieces, short
+// writes finished.
 import fs from 'node:fs';
+import type { AppendEvent } from './types.js';
 
 /** writev() takes at most IOV_MAX (1024 on Linux) pieces per call. */
 const IOV_MAX = 1024;
@@ -51,4 +53,20 @@ export function writePieces(fd: number, pieces: Uint8Array[], total: number, pos
     }
     position += chunkBytes;
   }
+}
+
+/**
+ * The metadata of events [from, to) as one view when it lies back to back in one buffer (a producer's arena puts
+ * it so): written with one write, no staging copy. null when it does not.
+ */
+export function metadataBackToBack(events: readonly AppendEvent[], from: number, to: number, total: number): Uint8Array | null {
+  const first = events[from]!.metadata;
+  const buffer = first.buffer;
+  let end = first.byteOffset + first.length;
+  for (let i = from + 1; i < to; i++) {
+    const meta = events[i]!.metadata;
+    if (meta.byteOffset !== end || meta.buffer !== buffer) return null;
+    end += meta.length;
+  }
+  return new Uint8Array(buffer, first.byteOffset, total);
 }

@@ -3,7 +3,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { DiasporaError, ErrorCode } from '../../lib/index.js';
-import { checkJsonBytes, checkJsonSyntax, jsonTextBytes } from '../../lib/json-text.js';
+import { checkJsonBytes, checkJsonSyntax } from '../../lib/json-text.js';
 
 const accepts = (text: string): boolean => {
   try {
@@ -52,7 +52,7 @@ test('agrees with JSON.parse on arbitrary and mutated texts', (t) => {
   });
   fc.assert(
     fc.property(fc.oneof(fc.string({ maxLength: 20 }), near), (text) => {
-      // A raw lone surrogate cannot be encoded at all; jsonTextBytes refuses it (tested below).
+      // A raw lone surrogate cannot be encoded at all; MetadataArena.encodeJson refuses it (metadata-arena.test.ts).
       if (!wellFormed(text)) return true;
       return accepts(text) === storable(text);
     }),
@@ -84,8 +84,6 @@ test('lone surrogates (escaped or raw) and numbers beyond a double are refused; 
   t.true(accepts('1e308'));
   t.true(accepts('123456789012345678901234567890'));
   t.true(accepts('1e-400')); // underflows to 0, which is finite
-  const lone = t.throws(() => jsonTextBytes('{"a":"\ud800"}'), { instanceOf: DiasporaError });
-  t.is(lone?.code, ErrorCode.BAD_JSON);
 });
 
 test('bytes: invalid UTF-8 (overlong, truncated, encoded surrogate) is BAD_JSON; valid multi-byte text passes', (t) => {
@@ -107,9 +105,4 @@ test('deep nesting is checked without recursion', (t) => {
   t.notThrows(() => checkJsonSyntax(Buffer.from('[{"a":[1,{"b":2}]},3]')));
   t.throws(() => checkJsonSyntax(Buffer.from('[{"a":1]')), { instanceOf: DiasporaError });
   t.throws(() => checkJsonSyntax(Buffer.from('{"a":[1}')), { instanceOf: DiasporaError });
-});
-
-test('jsonTextBytes returns the UTF-8 of the text itself, whitespace and key order kept', (t) => {
-  const text = '{ "b": 1,\n  "a": [true, null, "é"] }';
-  t.deepEqual(Buffer.from(jsonTextBytes(text)), Buffer.from(text, 'utf8'));
 });
