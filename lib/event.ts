@@ -79,7 +79,12 @@ export class Event<M = JsonValue> {
    * event is referenced; copy it to keep it changed.
    */
   get metadataBytes(): Uint8Array {
-    return this.stored.metadata;
+    try {
+      return this.stored.metadata;
+    } catch (err) {
+      // The engine re-checks its files when the bytes are touched (e.g. a .meta file truncated since the read).
+      throw undecodableMetadata(this.partition, this.id, err);
+    }
   }
 
   /**
