@@ -4,6 +4,8 @@
 import test from 'ava';
 import fs from 'node:fs';
 import { Driver, formatRecovery, type RecoveryReport } from '../../../lib/index.js';
+import { ENTRY_SIZE } from '../../../storage/index-entry.js';
+import { REFERENCE_ENTRY_BYTES } from '../../../storage/reference/reference-layout.js';
 import { makeTopic, tearTail, tempRoot } from './torn-tail.js';
 
 for (const format of ['native', 'reference'] as const) {
@@ -31,7 +33,8 @@ for (const format of ['native', 'reference'] as const) {
       t.true(r.notes.some((n) => n.includes(indexFile)), 'the note names the index file');
       t.true(heard.every((x) => x.partition === 1), 'the clean partition reports nothing');
       t.deepEqual(topic.recovery, heard, 'topic.recovery holds what the listener heard');
-      t.true(fs.statSync(indexFile).size > sizeBefore - 7, 'the index grew by the new entry');
+      const entryBytes = format === 'native' ? ENTRY_SIZE : REFERENCE_ENTRY_BYTES;
+      t.is(fs.statSync(indexFile).size, sizeBefore - 7 + entryBytes, 'the 7 torn bytes are gone and the new entry follows the 5 committed ones');
       t.regex(formatRecovery(r), /topic torn partition 1: recovery cut 1 uncommitted entry \(ids 5\.\.5\)/);
       // A listener added later hears the reports already found.
       const late: RecoveryReport[] = [];
