@@ -130,6 +130,18 @@ export class Segment {
     return added;
   }
 
+  /**
+   * Drops the read cache of a sealed segment a reader moved on from: a reader going through a long partition keeps
+   * one segment's index in memory, not every one it read (48 bytes per event otherwise, for the process' life).
+   * Entries are read and checked again if asked for; records already read keep their own fields.
+   */
+  releaseCache(): void {
+    if (this.sealedCount === null || this.cached === 0) return;
+    this.index = Buffer.alloc(0);
+    this.indexWords = new Uint32Array(0);
+    this.cached = 0;
+  }
+
   /** Makes entry `pos` (and all before it) available in the read cache. */
   ensureCached(pos: number): void {
     if (pos < this.cached) return;
