@@ -31,7 +31,7 @@ import { verifyPartition } from './partition-verify.js';
 import { StorageError, type AppendEvent, type FlushBehavior, type PartitionOptions, type VerifyProblem } from './types.js';
 import { planTrim, type TrimPlan } from './retention/trim-plan.js';
 import type { RetentionPolicy } from './retention/retention-policy.js';
-import { trimStepDone, unlinkSegmentsBelow } from './retention/segment-trim.js';
+import { removedByRetention, trimStepDone, unlinkSegmentsBelow } from './retention/segment-trim.js';
 import { lastSegmentDueToRoll, summarizeSegments } from './retention/segment-summary.js';
 
 export { NativeStoredEvent };
@@ -353,6 +353,7 @@ export class PartitionLog extends PartitionCore {
   protected eventAt(id: number): NativeStoredEvent {
     const seg = this.segments.segmentFor(id);
     this.measure(seg);
+    this.mapDataNow(seg, id - seg.baseId);
     return this.eventIn(seg, id);
   }
 
@@ -375,15 +376,17 @@ export class PartitionLog extends PartitionCore {
   }
 
   /**
-   * retention: maps the data the records of a read refer to now, while the file surely exists, so that a record
-   * whose data() is called after retention unlinked its segment still finds its bytes (unlinked files stay readable
-   * through a mapping). A failure is left for data() to report, where it always was.
+   * retention: maps the data the records of a read refer to now, so that a record whose data() is called after
+   * retention unlinked its segment still finds its bytes (unlinked files stay readable through a mapping). If the
+   * file is already gone because another process's trim removed it (its index and metadata were read just before
+   * they went), the read fails (readRange/read turn it into OUT_OF_RANGE: the consumer's onTrimmed decides) rather
+   * than handing out records whose data() is CORRUPTION. Any other failure is left for data() to report.
    */
   private mapDataNow(seg: Segment, lastPos: number): void {
     try {
       seg.data.cover(entryDataEnd(seg.index, lastPos * ENTRY_SIZE));
-    } catch {
-      // reported by data()
+    } catch (err) {
+      if (removedByRetention(seg.paths.data)) throw err;
     }
   }
 

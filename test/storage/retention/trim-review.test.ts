@@ -169,3 +169,47 @@ test('findByTime never answers an id below the first id (a segment holding ids b
   t.is(reader.findByTime(0), first + 2);
   t.is(reader.findByTime(1000 + first + 3), first + 3);
 });
+
+/** Files as another process's trim leaves them after its step 1 (first id recorded), killed there. */
+async function trimStoppedAfterStep1(t: ExecutionContext, root: string): Promise<void> {
+  const child = fork(path.join(here, '..', 'fixtures-bin', 'trimmer.js'), [root, 't', '1'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [TRIM_KILL_ENV]: '1' },
+  });
+  t.teardown(() => void child.kill('SIGKILL'));
+  t.is((await exitOf(child)).signal, 'SIGKILL');
+}
+
+test('a read racing another process\'s trim: data unlinked before this reader mapped it is OUT_OF_RANGE (onTrimmed decides), not CORRUPTION', async (t) => {
+  const { root, store, dir } = makeTopic(t, { maxBytes: 1 });
+  store.partition(0).append(events(0, 20, 1000));
+  store.close();
+  const reader = PartitionLog.open(dir, 0, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => reader.close());
+  const single = PartitionLog.open(dir, 0, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => single.close());
+  await trimStoppedAfterStep1(t, root);
+  // What a reader sees when the trimmer unlinks segment 0's three files between its opening the .meta file and the
+  // .data file (both go in the same order): index and metadata readable, data gone, first id 16 recorded.
+  fs.unlinkSync(segmentPaths(dir, 0).data);
+  const err = t.throws(() => reader.readRange(0, 4)) as StorageError;
+  t.is(err.code, 'OUT_OF_RANGE', err.message);
+  t.is((err.details as { firstId?: number }).firstId, 16);
+  const one = t.throws(() => single.read(1)) as StorageError;
+  t.is(one.code, 'OUT_OF_RANGE', one.message);
+  t.deepEqual(Buffer.from(reader.read(16).data()), payload(0, 16, 1000));
+});
+
+test('a data file missing without a trim is still damage: records are read, their data() is CORRUPTION naming the file', (t) => {
+  const { store, dir } = makeTopic(t, { maxBytes: 1 << 30 });
+  store.partition(0).append(events(0, 8, 1000));
+  store.close();
+  fs.unlinkSync(segmentPaths(dir, 0).data);
+  const reader = PartitionLog.open(dir, 0, { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => reader.close());
+  const recs = reader.readRange(0, 4);
+  t.is(recs.length, 4);
+  const err = t.throws(() => recs[1]!.data()) as StorageError;
+  t.is(err.code, 'CORRUPTION');
+  t.is((err.details as { file?: string }).file, segmentPaths(dir, 0).data);
+  t.deepEqual(Buffer.from(reader.read(5).data()), payload(0, 5, 1000));
+});
