@@ -127,6 +127,9 @@ export class Segment {
       this.count = lastValid + 1;
       if (intoCache) this.cached = this.count;
     }
+    // A sealed segment read to its end needs its descriptor no more (a reader of a long partition would otherwise
+    // hold one per segment it read, up to the process' limit).
+    this.closeIndexIfComplete();
     return added;
   }
 

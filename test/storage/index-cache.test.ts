@@ -70,3 +70,21 @@ test('a record read before its segment cache was released still finds damage to 
   const err = t.throws(() => held[4]!.data(), { instanceOf: StorageError });
   t.is(err?.code, 'CORRUPTION');
 });
+
+test('a reader keeps no descriptor on the index of a sealed segment it read (a long partition would exhaust them)', (t) => {
+  if (!fs.existsSync('/proc/self/fd')) return t.pass('no /proc');
+  const dir = writeLog(t);
+  const r = PartitionLog.open(dir, 0);
+  t.teardown(() => r.close());
+  const segs = segmentsOf(r);
+  for (let id = 0; id < EVENTS; id += 16) for (const e of r.readRange(id, 16)) t.is(e.data().length, DATA);
+  const indexFds = fs.readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return '';
+    }
+  }).filter((l) => l.startsWith(dir) && l.endsWith('.index'));
+  // Only the last segment's, which may still grow.
+  t.deepEqual(indexFds, [segs[segs.length - 1]!.paths.index]);
+});
