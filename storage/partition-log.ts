@@ -367,7 +367,7 @@ export class PartitionLog extends PartitionCore {
       this.measure(seg);
       this.mapDataNow(seg, segStop - 1 - seg.baseId);
       const runEnd = segStop - seg.baseId;
-      const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd) : null;
+      const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd, seg.data.current) : null;
       // Metadata checked for the whole run at once; if anything is off, event by event (which names the culprit).
       const metadataChecked = segStop - id > 1 && metadataRunIntact(seg, id - seg.baseId, runEnd);
       for (; id < segStop; id++) out[id - from] = this.eventIn(seg, id, run, metadataChecked);
@@ -432,6 +432,7 @@ export class PartitionLog extends PartitionCore {
       metaLength,
       HOST_IS_LE ? wordsDataLength(w, word) : entryDataLength(buf, at),
       seg,
+      seg.data.current,
       HOST_IS_LE ? wordsDataOffset(w, word) : entryDataOffset(buf, at),
       HOST_IS_LE ? wordsDataCrc(w, word) : entryDataCrc(buf, at),
       this.options.verifyData, run,

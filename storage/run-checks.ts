@@ -31,7 +31,7 @@ function indexWord(seg: Segment, word: number): number {
  * entry that is damaged or not contiguous with the previous one. Returns the end of the run found intact
  * (from + 2 or more), or `from` when there was nothing worth checking at once or the bytes do not match.
  */
-function checkRun(seg: Segment, file: MappedFile, fields: PartFields, from: number, to: number, maxBytes: number): number {
+function checkRun(seg: Segment, file: MappedFile, fields: PartFields, from: number, to: number, maxBytes: number, held?: Buffer): number {
   const bad = seg.bad;
   const offsetWord = fields.offset;
   const lengthWord = fields.length;
@@ -53,8 +53,10 @@ function checkRun(seg: Segment, file: MappedFile, fields: PartFields, from: numb
   }
   if (end - from < 2) return from;
   try {
-    const map = file.cover(start + bytes);
-    return crc32Range(map, start, start + bytes) === expected ? end : from;
+    const stop = start + bytes;
+    // A mapping held since the read (the segment may have released its own) when it covers the run.
+    const map = held !== undefined && stop <= held.length && stop <= file.knownSize ? held : file.cover(stop);
+    return crc32Range(map, start, stop) === expected ? end : from;
   } catch {
     return from; // a file shorter than its entries: the per-event check reports it
   }
@@ -84,6 +86,8 @@ export class DataCheckRun {
     private readonly segment: Segment,
     /** End (exclusive) of the run's positions in the segment. */
     private readonly to: number,
+    /** The .data mapping at read time (the segment may release its own before the events are delivered). */
+    private readonly dataMap: Buffer,
   ) {}
 
   /**
@@ -100,7 +104,7 @@ export class DataCheckRun {
     // Sizes are trusted for one turn of the event loop (size-trust.ts): a file truncated since is re-measured, so its
     // bytes are CORRUPTION, not SIGBUS. A consumer delivering a backlog reads many batches in one turn: no fstat each.
     if (!stillThisTurn(seg.data.measuredIn)) seg.data.measure();
-    const end = checkRun(seg, seg.data, DATA_FIELDS, pos, to, WINDOW_BYTES);
+    const end = checkRun(seg, seg.data, DATA_FIELDS, pos, to, WINDOW_BYTES, this.dataMap);
     if (end === pos) return false;
     this.checkedFrom = pos;
     this.checkedTo = end;

@@ -73,7 +73,7 @@ export class MappedFile {
       return this.knownSize;
     }
     if (this.fd !== null) size = fs.fstatSync(this.fd).size;
-    else if (this.mapping.length === 0) return this.knownSize; // nothing mapped yet: the next cover() measures
+    else if (this.mappedIno === -1) return this.knownSize; // never mapped: nothing to protect, the next cover() measures
     else {
       let st: fs.Stats;
       try {
@@ -129,6 +129,34 @@ export class MappedFile {
     this.mappedDev = st.dev;
     if (this.sealed) this.closeFd();
     return this.mapping;
+  }
+
+  /** The mapping now (empty before the first cover() and after release()): records keep the one they were read from. */
+  get current(): Buffer {
+    return this.mapping;
+  }
+
+  /**
+   * Checks, without mapping anything, that bytes [0, end) are in the file as measured in this turn of the event loop
+   * (measuring again otherwise): for records holding a mapping of their own. CORRUPTION if the file is shorter.
+   */
+  checkSize(end: number): void {
+    if (end > this.knownSize || !stillThisTurn(this.measuredIn)) this.measure();
+    if (end > this.knownSize) {
+      throw new StorageError('CORRUPTION', `${this.path} is ${this.knownSize} bytes long but a committed entry needs ${end}`, {
+        file: this.path, offset: this.knownSize,
+      });
+    }
+  }
+
+  /**
+   * A reader moved on from this (sealed) file: drop the reference to its mapping, which the GC unmaps once no record
+   * or slice refers to it (a reader going through a long partition would otherwise keep two mappings per segment
+   * it read, against Linux's 65,530 per process). The size and identity measured stay: records holding the old
+   * mapping are still checked against truncation, and a later read maps the file again.
+   */
+  release(): void {
+    if (this.sealed) this.mapping = EMPTY;
   }
 
   /** Current size of the file on disk (0 when it does not exist). */

@@ -134,12 +134,16 @@ export class Segment {
   }
 
   /**
-   * Drops the read cache of a sealed segment a reader moved on from: a reader going through a long partition keeps
-   * one segment's index in memory, not every one it read (48 bytes per event otherwise, for the process' life).
-   * Entries are read and checked again if asked for; records already read keep their own fields.
+   * Drops the read cache and the mappings of a sealed segment a reader moved on from: a reader going through a long
+   * partition keeps one segment's index in memory and mapped, not every one it read (48 bytes per event and two
+   * mappings per segment otherwise, for the process' life). Entries are read and checked again, and the files
+   * mapped again, if asked for; records already read keep their own fields and mappings.
    */
   releaseCache(): void {
-    if (this.sealedCount === null || this.cached === 0) return;
+    if (this.sealedCount === null) return;
+    this.meta.release();
+    this.data.release();
+    if (this.cached === 0) return;
     this.index = Buffer.alloc(0);
     this.indexWords = new Uint32Array(0);
     this.cached = 0;

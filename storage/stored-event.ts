@@ -25,6 +25,11 @@ export class NativeStoredEvent implements StoredEvent {
     private readonly metaLength: number,
     readonly dataSize: number,
     private readonly segment: Segment,
+    /**
+     * The .data mapping at read time, kept for the same reason as `metaMap` (the segment drops its own once the
+     * reader moves on: segment.ts releaseCache). Empty, or too short, if the file could not be mapped then.
+     */
+    private dataMap: Buffer,
     private readonly dataOffset: number,
     private readonly dataCrc: number,
     verifyData: boolean,
@@ -59,8 +64,8 @@ export class NativeStoredEvent implements StoredEvent {
   private checkMetaSize(): void {
     const file = this.segment.meta;
     const end = this.metaOffset + this.metaLength;
-    // Inlined fast path of coverFresh() (this runs once per delivered event).
-    if (end > file.knownSize || !stillThisTurn(file.measuredIn)) file.coverFresh(end);
+    // Inlined fast path of checkSize() (this runs once per delivered event).
+    if (end > file.knownSize || !stillThisTurn(file.measuredIn)) file.checkSize(end);
   }
 
   data(): Uint8Array {
@@ -102,7 +107,11 @@ export class NativeStoredEvent implements StoredEvent {
     if (size === 0) return EMPTY;
     // Data is often asked for long after the readRange() that measured the file (a consumer delivers a batch one
     // event at a time): re-measured once per turn of the event loop, so a truncated file is CORRUPTION, not SIGBUS.
-    const map = this.segment.data.coverFresh(this.dataOffset + this.dataSize);
+    const end = this.dataOffset + this.dataSize;
+    const file = this.segment.data;
+    let map = this.dataMap;
+    if (end > map.length) map = this.dataMap = file.coverFresh(end); // not mapped at read time: map now, or report why not
+    else if (end > file.knownSize || !stillThisTurn(file.measuredIn)) file.checkSize(end);
     // A plain Uint8Array view of the mapping (cheaper to make than Buffer#subarray; same memory).
     return new Uint8Array(map.buffer, map.byteOffset + this.dataOffset + offset, size);
   }

@@ -3,6 +3,8 @@
 // asked for, and records read before a release still check their data.
 import test from 'ava';
 import fs from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { PartitionLog } from '../../storage/partition-log.js';
 import type { Segment } from '../../storage/segment.js';
 import { StorageError } from '../../storage/types.js';
@@ -87,4 +89,56 @@ test('a reader keeps no descriptor on the index of a sealed segment it read (a l
   }).filter((l) => l.startsWith(dir) && l.endsWith('.index'));
   // Only the last segment's, which may still grow.
   t.deepEqual(indexFds, [segs[segs.length - 1]!.paths.index]);
+});
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+function mappingsOf(dir: string): number {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(dir)).length;
+}
+
+test('a reader keeps the mappings of the segment it reads, not of every one it read (Linux allows 65,530 per process)', async (t) => {
+  if (!fs.existsSync('/proc/self/maps')) return t.pass('no /proc');
+  const dir = writeLog(t);
+  const r = PartitionLog.open(dir, 0);
+  t.teardown(() => r.close());
+  const segs = segmentsOf(r);
+  let bytes = 0;
+  for (let id = 0; id < EVENTS; id += 16) for (const e of r.readRange(id, 16)) bytes += e.data().length + e.metadata.length;
+  t.true(bytes > 0);
+  // The mappings of segments left behind go with the records referring to them (GC).
+  let maps = mappingsOf(dir);
+  for (let i = 0; i < 50 && maps > 4; i++) {
+    gc();
+    await nextTurn();
+    maps = mappingsOf(dir);
+  }
+  t.true(maps <= 4, `${maps} mappings for ${segs.length} segments read (the one read last and the growing last one: 2 each)`);
+});
+
+test('records read before the reader moved on keep their bytes; a truncation since is CORRUPTION, not SIGBUS', async (t) => {
+  const dir = writeLog(t);
+  const r = PartitionLog.open(dir, 0, { verifyData: true });
+  t.teardown(() => r.close());
+  const held = r.readRange(0, 10);
+  const single = r.read(12);
+  for (let id = 13; id < EVENTS; id += r.readRange(id, 50).length); // moves on: segment 0's mappings are released
+  gc();
+  await nextTurn();
+  for (const e of [...held, single]) {
+    t.deepEqual(Buffer.from(e.metadata), metaOf(0, e.id));
+    t.deepEqual(Buffer.from(e.data()), payload(0, e.id, DATA));
+  }
+  // Reading segment 0 again maps it again.
+  t.deepEqual(Buffer.from(r.read(2).data()), payload(0, 2, DATA));
+  const seg0 = segmentsOf(r)[0]!;
+  fs.truncateSync(seg0.paths.data, 2 * DATA);
+  fs.truncateSync(seg0.paths.meta, 0);
+  await nextTurn();
+  const heldData = held[5]!;
+  t.is((t.throws(() => heldData.data(), { instanceOf: StorageError }))?.code, 'CORRUPTION');
+  t.is((t.throws(() => held[6]!.metadata, { instanceOf: StorageError }))?.code, 'CORRUPTION');
+  t.deepEqual(Buffer.from(held[1]!.data()), payload(0, 1, DATA), 'bytes still in the file are still read');
 });
