@@ -91,6 +91,24 @@ test.serial('thousands of segment rolls: descriptors stay flat while writing and
   });
   t.is(n, total);
   const fdsReading = fdCount();
+  // While the consumer is open, only the segments of the records it holds stay mapped (two mappings each: its last
+  // read batch of at most 256 events spans up to 86 of these 3-event segments, plus the growing last one), not all 1300.
+  await settle();
+  const mapsReading = mapsOf(root);
+  t.true(mapsReading <= 2 * (Math.ceil(256 / 3) + 3), `${mapsReading} mappings of the topic's files while the consumer is open`);
+  // A reader in a new driver finds the segments sealed on disk (another path to their index descriptors).
+  const other = await Driver.create('files', { root_path: root });
+  const again = await (await other.openTopic('rolls')).consumer('again', { until: 'end' });
+  let m = 0;
+  await again.process((e) => {
+    if (e.id !== m || e.data.size !== 1200) throw new Error(`event ${e.id} wrong (expected ${m})`);
+    m++;
+  });
+  t.is(m, total);
+  const fdsReadingAgain = fdCount();
+  t.true(fdsReadingAgain <= fds0 + 24, `a second reader's descriptors grow with segments: ${fds0} -> ${fdsReadingAgain}`);
+  await again.close();
+  await other.close();
   await consumer.close();
   await topic.close();
   await d.close();
