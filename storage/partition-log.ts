@@ -450,14 +450,15 @@ export class PartitionLog extends PartitionCore {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const seg = segs[mid]!;
-      seg.ensureLoaded();
+      seg.ensureCounted();
       const last = seg.lastTimestamp();
       if (last === null || last < ms) lo = mid + 1;
       else hi = mid;
     }
     if (lo === segs.length) return this.endId;
     const seg = segs[lo]!;
-    // retention: never an id below the first id (a segment holding ids below it, or one another trim just removed).
+    // The chosen segment's entries are searched in the cache, which goes again unless a reader was using it.
+    const hadCache = seg.cached > 0;
     seg.ensureLoaded();
     let a = 0;
     let b = seg.count;
@@ -466,6 +467,8 @@ export class PartitionLog extends PartitionCore {
       if (entryTimestamp(seg.index, mid * ENTRY_SIZE) < ms) a = mid + 1;
       else b = mid;
     }
+    if (!hadCache && seg.sealedCount !== null) seg.dropIndexCache();
+    // retention: never an id below the first id (a segment holding ids below it, or one another trim just removed).
     return Math.max(seg.baseId + a, this.startId);
   }
 
@@ -474,11 +477,13 @@ export class PartitionLog extends PartitionCore {
     let metadataBytes = 0;
     let dataBytes = 0;
     let firstTimestamp: number | null = null;
+    // Counts and last entries only: a monitoring loop calling stats() (consumer.lag() does) on a long partition
+    // must not load every segment's index into memory and keep it there.
     for (const seg of segs) {
-      seg.ensureLoaded();
+      seg.ensureCounted();
       metadataBytes += seg.metaEnd();
       dataBytes += seg.dataEnd();
-      if (firstTimestamp === null && seg.count > 0) firstTimestamp = entryTimestamp(seg.index, 0);
+      if (firstTimestamp === null && seg.count > 0) firstTimestamp = entryTimestamp(seg.entryBytes(0), 0);
     }
     let lastTimestamp: number | null = null;
     for (let i = segs.length - 1; i >= 0 && lastTimestamp === null; i--) lastTimestamp = segs[i]!.lastTimestamp();

@@ -143,10 +143,7 @@ export class Segment {
     if (this.sealedCount === null) return;
     this.meta.release();
     this.data.release();
-    if (this.cached === 0) return;
-    this.index = Buffer.alloc(0);
-    this.indexWords = new Uint32Array(0);
-    this.cached = 0;
+    if (this.cached > 0) this.dropIndexCache();
   }
 
   /** Makes entry `pos` (and all before it) available in the read cache. */
@@ -165,6 +162,24 @@ export class Segment {
     for (let i = got; i < this.count; i++) (this.bad ??= new Set()).add(i);
     this.cached = this.count;
     this.closeIndexIfComplete();
+  }
+
+  /**
+   * Learns how many entries a sealed segment holds and its last one (reading and checking its index once), without
+   * keeping the entries cached unless they were: what stats() and the search of findByTime() need of every segment.
+   */
+  ensureCounted(): void {
+    if (this.sealedCount === null || this.count >= this.sealedCount) return;
+    const hadCache = this.cached > 0;
+    this.catchUp();
+    if (!hadCache) this.dropIndexCache();
+  }
+
+  /** Forgets the read cache (entries are read and checked again if asked for). */
+  dropIndexCache(): void {
+    this.index = Buffer.alloc(0);
+    this.indexWords = new Uint32Array(0);
+    this.cached = 0;
   }
 
   /** Loads everything committed so far into the cache (sealed segments: once). */

@@ -142,3 +142,46 @@ test('records read before the reader moved on keep their bytes; a truncation sin
   t.is((t.throws(() => held[6]!.metadata, { instanceOf: StorageError }))?.code, 'CORRUPTION');
   t.deepEqual(Buffer.from(held[1]!.data()), payload(0, 1, DATA), 'bytes still in the file are still read');
 });
+
+/** A log of EVENTS events over many segments with timestamps 1000 + id. */
+function writeTimedLog(t: Parameters<typeof tempDir>[0]): string {
+  const dir = tempDir(t);
+  const w = PartitionLog.open(dir, 0, { segmentBytes: 8192 });
+  for (let i = 0; i < EVENTS; i += 20) {
+    w.append(Array.from({ length: 20 }, (_, k) => ({ metadata: metaOf(0, i + k), data: payload(0, i + k, DATA), timestamp: 1000 + i + k })));
+  }
+  w.close();
+  return dir;
+}
+
+test('stats() and findByTime() do not keep the index of every segment in memory (a lag() loop on a long partition would)', (t) => {
+  const dir = writeTimedLog(t);
+  const r = PartitionLog.open(dir, 0);
+  t.teardown(() => r.close());
+  const segs = segmentsOf(r);
+  t.true(segs.length >= 8);
+  const cachedSegments = (): number => segs.filter((s) => s.index.length > 0 && s.sealedCount !== null).length;
+  const stats = r.stats();
+  t.is(stats.events, EVENTS);
+  t.is(stats.segments, segs.length);
+  t.is(stats.firstTimestamp, 1000);
+  t.is(stats.lastTimestamp, 1000 + EVENTS - 1);
+  t.is(stats.dataBytes, EVENTS * DATA);
+  t.is(stats.metadataBytes, Array.from({ length: EVENTS }, (_, i) => metaOf(0, i).length).reduce((a, b) => a + b, 0));
+  t.is(cachedSegments(), 0, 'no sealed segment keeps its index after stats()');
+  t.deepEqual(r.stats(), stats, 'the same answer again');
+  for (const at of [0, 1000, 1137, 1250, 1399, 1400, 5000]) {
+    const id = r.findByTime(at);
+    t.is(id, Math.min(EVENTS, Math.max(0, at - 1000)), `findByTime(${at})`);
+  }
+  t.is(cachedSegments(), 0, 'nor after findByTime()');
+  // A reader in the middle of a segment keeps its cache through both.
+  r.readRange(150, 1);
+  const reading = segs.find((s) => 150 >= s.baseId && 150 < s.endId)!;
+  const cachedBefore = reading.cached;
+  t.true(cachedBefore > 0);
+  r.stats();
+  r.findByTime(1151);
+  t.is(reading.cached, cachedBefore);
+  t.deepEqual(Buffer.from(r.readRange(155, 1)[0]!.data()), payload(0, 155, DATA));
+});
