@@ -18,11 +18,12 @@ function segmentsOf(log: PartitionLog): readonly Segment[] {
   return (log as unknown as { segments: { all: Segment[] } }).segments.all;
 }
 
+/** EVENTS events over many segments, event i with timestamp 1000 + i. */
 function writeLog(t: Parameters<typeof tempDir>[0]): string {
   const dir = tempDir(t);
   const w = PartitionLog.open(dir, 0, { segmentBytes: 8192 });
   for (let i = 0; i < EVENTS; i += 20) {
-    w.append(Array.from({ length: 20 }, (_, k) => ({ metadata: metaOf(0, i + k), data: payload(0, i + k, DATA) })));
+    w.append(Array.from({ length: 20 }, (_, k) => ({ metadata: metaOf(0, i + k), data: payload(0, i + k, DATA), timestamp: 1000 + i + k })));
   }
   w.close();
   return dir;
@@ -143,19 +144,8 @@ test('records read before the reader moved on keep their bytes; a truncation sin
   t.deepEqual(Buffer.from(held[1]!.data()), payload(0, 1, DATA), 'bytes still in the file are still read');
 });
 
-/** A log of EVENTS events over many segments with timestamps 1000 + id. */
-function writeTimedLog(t: Parameters<typeof tempDir>[0]): string {
-  const dir = tempDir(t);
-  const w = PartitionLog.open(dir, 0, { segmentBytes: 8192 });
-  for (let i = 0; i < EVENTS; i += 20) {
-    w.append(Array.from({ length: 20 }, (_, k) => ({ metadata: metaOf(0, i + k), data: payload(0, i + k, DATA), timestamp: 1000 + i + k })));
-  }
-  w.close();
-  return dir;
-}
-
 test('stats() and findByTime() do not keep the index of every segment in memory (a lag() loop on a long partition would)', (t) => {
-  const dir = writeTimedLog(t);
+  const dir = writeLog(t);
   const r = PartitionLog.open(dir, 0);
   t.teardown(() => r.close());
   const segs = segmentsOf(r);
