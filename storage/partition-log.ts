@@ -354,7 +354,7 @@ export class PartitionLog extends PartitionCore {
     const seg = this.segments.segmentFor(id);
     this.measure(seg);
     this.mapDataNow(seg, id - seg.baseId);
-    return this.eventIn(seg, id);
+    return this.eventIn(seg, id, seg.data.current);
   }
 
   protected eventsIn(from: number, stop: number): NativeStoredEvent[] {
@@ -366,11 +366,13 @@ export class PartitionLog extends PartitionCore {
       seg.ensureCached(segStop - 1 - seg.baseId);
       this.measure(seg);
       this.mapDataNow(seg, segStop - 1 - seg.baseId);
+      // The records and data checks of this run keep the data mapping made for it (see Segment.releaseForReader).
+      const dataMap = seg.data.current;
       const runEnd = segStop - seg.baseId;
-      const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd, seg.data.current) : null;
+      const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd, dataMap) : null;
       // Metadata checked for the whole run at once; if anything is off, event by event (which names the culprit).
       const metadataChecked = segStop - id > 1 && metadataRunIntact(seg, id - seg.baseId, runEnd);
-      for (; id < segStop; id++) out[id - from] = this.eventIn(seg, id, run, metadataChecked);
+      for (; id < segStop; id++) out[id - from] = this.eventIn(seg, id, dataMap, run, metadataChecked);
     }
     return out;
   }
@@ -400,7 +402,7 @@ export class PartitionLog extends PartitionCore {
     if (!stillThisTurn(seg.data.measuredIn)) seg.data.measure();
   }
 
-  private eventIn(seg: Segment, id: number, run: DataCheckRun | null = null, metadataChecked = false): NativeStoredEvent {
+  private eventIn(seg: Segment, id: number, dataMap: Buffer, run: DataCheckRun | null = null, metadataChecked = false): NativeStoredEvent {
     const pos = id - seg.baseId;
     const at = pos * ENTRY_SIZE;
     if (seg.bad !== null && seg.bad.has(pos)) {
@@ -432,7 +434,7 @@ export class PartitionLog extends PartitionCore {
       metaLength,
       HOST_IS_LE ? wordsDataLength(w, word) : entryDataLength(buf, at),
       seg,
-      seg.data.current,
+      dataMap,
       HOST_IS_LE ? wordsDataOffset(w, word) : entryDataOffset(buf, at),
       HOST_IS_LE ? wordsDataCrc(w, word) : entryDataCrc(buf, at),
       this.options.verifyData, run,
@@ -457,19 +459,8 @@ export class PartitionLog extends PartitionCore {
     }
     if (lo === segs.length) return this.endId;
     const seg = segs[lo]!;
-    // The chosen segment's entries are searched in the cache, which goes again unless a reader was using it.
-    const hadCache = seg.cached > 0;
-    seg.ensureLoaded();
-    let a = 0;
-    let b = seg.count;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if (entryTimestamp(seg.index, mid * ENTRY_SIZE) < ms) a = mid + 1;
-      else b = mid;
-    }
-    if (!hadCache && seg.sealedCount !== null) seg.dropIndexCache();
     // retention: never an id below the first id (a segment holding ids below it, or one another trim just removed).
-    return Math.max(seg.baseId + a, this.startId);
+    return Math.max(seg.baseId + seg.firstAtOrAfter(ms), this.startId);
   }
 
   protected formatStats(): FormatStats {

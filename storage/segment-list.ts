@@ -116,8 +116,8 @@ export class SegmentList {
       });
     }
     seg.ensureCached(id - seg.baseId);
-    // A reader moving on releases the index cache of the sealed segment it read before (see Segment.releaseCache).
-    if (cached !== null && cached !== seg) cached.releaseCache();
+    // A reader moving on releases the sealed segment it read before (cache and mappings: Segment.releaseForReader).
+    if (cached !== null && cached !== seg) cached.releaseForReader();
     this.lastUsed = seg;
     return seg;
   }

@@ -109,9 +109,7 @@ export class MappedFile {
     if (size < end) {
       this.knownSize = size;
       if (this.sealed) this.closeFd();
-      throw new StorageError('CORRUPTION', `${this.path} is ${size} bytes long but a committed entry needs ${end}`, {
-        file: this.path, offset: size,
-      });
+      throw this.tooShort(end);
     }
     if (size > MAX_MAPPING_BYTES) {
       throw new StorageError('EVENT_TOO_LARGE', `${this.path} is too large to map (${size} bytes)`, { file: this.path });
@@ -142,11 +140,14 @@ export class MappedFile {
    */
   checkSize(end: number): void {
     if (end > this.knownSize || !stillThisTurn(this.measuredIn)) this.measure();
-    if (end > this.knownSize) {
-      throw new StorageError('CORRUPTION', `${this.path} is ${this.knownSize} bytes long but a committed entry needs ${end}`, {
-        file: this.path, offset: this.knownSize,
-      });
-    }
+    if (end > this.knownSize) throw this.tooShort(end);
+  }
+
+  /** CORRUPTION: the file, as last measured, ends before `end`, which a committed entry needs. */
+  private tooShort(end: number): StorageError {
+    return new StorageError('CORRUPTION', `${this.path} is ${this.knownSize} bytes long but a committed entry needs ${end}`, {
+      file: this.path, offset: this.knownSize,
+    });
   }
 
   /**

@@ -139,7 +139,7 @@ export class Segment {
    * mappings per segment otherwise, for the process' life). Entries are read and checked again, and the files
    * mapped again, if asked for; records already read keep their own fields and mappings.
    */
-  releaseCache(): void {
+  releaseForReader(): void {
     if (this.sealedCount === null) return;
     this.meta.release();
     this.data.release();
@@ -173,6 +173,24 @@ export class Segment {
     const hadCache = this.cached > 0;
     this.catchUp();
     if (!hadCache) this.dropIndexCache();
+  }
+
+  /**
+   * Position of the first entry with a timestamp >= `ms` (count if none), searched in the read cache; a sealed
+   * segment's cache goes again afterwards unless a reader was using it (findByTime must not fill memory).
+   */
+  firstAtOrAfter(ms: number): number {
+    const hadCache = this.cached > 0;
+    this.ensureLoaded();
+    let a = 0;
+    let b = this.count;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (entryTimestamp(this.index, mid * ENTRY_SIZE) < ms) a = mid + 1;
+      else b = mid;
+    }
+    if (!hadCache && this.sealedCount !== null) this.dropIndexCache();
+    return a;
   }
 
   /** Forgets the read cache (entries are read and checked again if asked for). */

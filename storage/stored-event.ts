@@ -27,7 +27,7 @@ export class NativeStoredEvent implements StoredEvent {
     private readonly segment: Segment,
     /**
      * The .data mapping at read time, kept for the same reason as `metaMap` (the segment drops its own once the
-     * reader moves on: segment.ts releaseCache). Empty, or too short, if the file could not be mapped then.
+     * reader moves on: segment.ts releaseForReader). Empty, or too short, if the file could not be mapped then.
      */
     private dataMap: Buffer,
     private readonly dataOffset: number,

@@ -31,6 +31,15 @@ async function checkHeld(t: ExecutionContext, recs: readonly StoredEvent[], from
   }
 }
 
+/** Files as another process's trim leaves them after its step 1 (first id recorded), killed there. */
+async function trimStoppedAfterStep1(t: ExecutionContext, root: string): Promise<void> {
+  const child = fork(path.join(here, '..', 'fixtures-bin', 'trimmer.js'), [root, 't', '1'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [TRIM_KILL_ENV]: '1' },
+  });
+  t.teardown(() => void child.kill('SIGKILL'));
+  t.is((await exitOf(child)).signal, 'SIGKILL');
+}
+
 test('records read before a trim by the trimming instance itself keep metadata and data', async (t) => {
   const { store } = makeTopic(t, { maxBytes: 1 });
   const log = store.partition(0);
@@ -62,11 +71,7 @@ test('an age trim whose new segment is lost (crash after step 1, directory entri
   const { root, store, dir } = makeTopic(t, { maxAgeMs: 1000 });
   store.partition(0).append(events(0, 10, 1000));
   store.close();
-  const child = fork(path.join(here, '..', 'fixtures-bin', 'trimmer.js'), [root, 't', '1'], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [TRIM_KILL_ENV]: '1' },
-  });
-  t.teardown(() => void child.kill('SIGKILL'));
-  t.is((await exitOf(child)).signal, 'SIGKILL');
+  await trimStoppedAfterStep1(t, root);
   const point = readRecoveryPoint(dir);
   t.true(point.kind === 'ok' && point.point.firstId === 10, 'step 1 recorded the first id 10');
   // The power loss the roll's directory fsync now prevents: segment 10's files were never durable.
@@ -169,15 +174,6 @@ test('findByTime never answers an id below the first id (a segment holding ids b
   t.is(reader.findByTime(0), first + 2);
   t.is(reader.findByTime(1000 + first + 3), first + 3);
 });
-
-/** Files as another process's trim leaves them after its step 1 (first id recorded), killed there. */
-async function trimStoppedAfterStep1(t: ExecutionContext, root: string): Promise<void> {
-  const child = fork(path.join(here, '..', 'fixtures-bin', 'trimmer.js'), [root, 't', '1'], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [TRIM_KILL_ENV]: '1' },
-  });
-  t.teardown(() => void child.kill('SIGKILL'));
-  t.is((await exitOf(child)).signal, 'SIGKILL');
-}
 
 test('a read racing another process\'s trim: data unlinked before this reader mapped it is OUT_OF_RANGE (onTrimmed decides), not CORRUPTION', async (t) => {
   const { root, store, dir } = makeTopic(t, { maxBytes: 1 });
