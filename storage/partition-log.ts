@@ -363,7 +363,7 @@ export class PartitionLog extends PartitionCore {
     while (id < stop) {
       const seg = this.segments.segmentFor(id);
       const segStop = Math.min(stop, seg.endId);
-      seg.ensureCached(segStop - 1 - seg.baseId);
+      seg.ensureCached(id - seg.baseId, segStop - 1 - seg.baseId);
       this.measure(seg);
       this.mapDataNow(seg, segStop - 1 - seg.baseId);
       // The records and data checks of this run keep the data mapping made for it (see Segment.releaseForReader).
@@ -386,7 +386,7 @@ export class PartitionLog extends PartitionCore {
    */
   private mapDataNow(seg: Segment, lastPos: number): void {
     try {
-      seg.data.cover(entryDataEnd(seg.index, lastPos * ENTRY_SIZE));
+      seg.data.cover(entryDataEnd(seg.index, (lastPos - seg.cacheFrom) * ENTRY_SIZE));
     } catch (err) {
       if (removedByRetention(seg.paths.data)) throw err;
     }
@@ -416,27 +416,28 @@ export class PartitionLog extends PartitionCore {
     // Fields from the cache's word view (the entry buffer is 4-byte aligned): the per-event decode is 6 fields.
     const buf = seg.index;
     const w = seg.indexWords;
-    const word = at >>> 2;
-    const metaOffset = HOST_IS_LE ? wordsMetaOffset(w, word) : entryMetaOffset(buf, at);
-    const metaLength = HOST_IS_LE ? wordsMetaLength(w, word) : entryMetaLength(buf, at);
+    const cachedAt = (pos - seg.cacheFrom) * ENTRY_SIZE;
+    const word = cachedAt >>> 2;
+    const metaOffset = HOST_IS_LE ? wordsMetaOffset(w, word) : entryMetaOffset(buf, cachedAt);
+    const metaLength = HOST_IS_LE ? wordsMetaLength(w, word) : entryMetaLength(buf, cachedAt);
     // The mapping covering the metadata now (no view per event: the record makes one only if asked for bytes).
     const map = metaLength > 0 ? seg.meta.cover(metaOffset + metaLength) : EMPTY_MAP;
-    if (!metadataChecked && (metaLength > 0 ? crc32Range(map, metaOffset, metaOffset + metaLength) : 0) !== (HOST_IS_LE ? wordsMetaCrc(w, word) : entryMetaCrc(buf, at))) {
+    if (!metadataChecked && (metaLength > 0 ? crc32Range(map, metaOffset, metaOffset + metaLength) : 0) !== (HOST_IS_LE ? wordsMetaCrc(w, word) : entryMetaCrc(buf, cachedAt))) {
       throw new StorageError('CORRUPTION', `metadata of event ${id} fails its checksum (${seg.paths.meta} at offset ${metaOffset})`, {
         file: seg.paths.meta, offset: metaOffset, id,
       });
     }
     return new NativeStoredEvent(
       id,
-      HOST_IS_LE ? wordsTimestamp(w, word) : entryTimestamp(buf, at),
+      HOST_IS_LE ? wordsTimestamp(w, word) : entryTimestamp(buf, cachedAt),
       map,
       metaOffset,
       metaLength,
-      HOST_IS_LE ? wordsDataLength(w, word) : entryDataLength(buf, at),
+      HOST_IS_LE ? wordsDataLength(w, word) : entryDataLength(buf, cachedAt),
       seg,
       dataMap,
-      HOST_IS_LE ? wordsDataOffset(w, word) : entryDataOffset(buf, at),
-      HOST_IS_LE ? wordsDataCrc(w, word) : entryDataCrc(buf, at),
+      HOST_IS_LE ? wordsDataOffset(w, word) : entryDataOffset(buf, cachedAt),
+      HOST_IS_LE ? wordsDataCrc(w, word) : entryDataCrc(buf, cachedAt),
       this.options.verifyData, run,
     );
   }

@@ -21,7 +21,10 @@ interface PartFields {
 const META_FIELDS: PartFields = { offset: 0, length: 4, crc: 8 };
 const DATA_FIELDS: PartFields = { offset: 2, length: 5, crc: 9 };
 
-/** Word `word` of the segment's cached index: from the aligned word view on LE hosts (one load, no bounds checks). */
+/**
+ * Word `word` of the segment's cached index (counted from the cache's first entry, `cacheFrom`): from the aligned
+ * word view on LE hosts (one load, no bounds checks).
+ */
 function indexWord(seg: Segment, word: number): number {
   return HOST_IS_LE ? seg.indexWords[word]! : seg.index.readUInt32LE(word * 4);
 }
@@ -33,17 +36,22 @@ function indexWord(seg: Segment, word: number): number {
  */
 function checkRun(seg: Segment, file: MappedFile, fields: PartFields, from: number, to: number, maxBytes: number, held?: Buffer): number {
   const bad = seg.bad;
+  // Only entries in the read cache (positions [cacheFrom, cached)): a run read earlier may have left the window since
+  // (the reader moved on); its events are then checked one by one.
+  if (from < seg.cacheFrom) return from;
+  if (to > seg.cached) to = seg.cached;
+  const first = seg.cacheFrom;
   const offsetWord = fields.offset;
   const lengthWord = fields.length;
   const crcWord = fields.crc;
-  let word = from * ENTRY_WORDS;
+  let word = (from - first) * ENTRY_WORDS;
   const start = indexWord(seg, word + offsetWord) + indexWord(seg, word + offsetWord + 1) * TWO_32;
   let expected = 0;
   let bytes = 0;
   let end = from;
   while (end < to && bytes < maxBytes) {
     if (bad !== null && bad.has(end)) break;
-    word = end * ENTRY_WORDS;
+    word = (end - first) * ENTRY_WORDS;
     if (indexWord(seg, word + offsetWord) + indexWord(seg, word + offsetWord + 1) * TWO_32 !== start + bytes) break;
     const length = indexWord(seg, word + lengthWord);
     const crc = indexWord(seg, word + crcWord);

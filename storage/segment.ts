@@ -1,14 +1,19 @@
 // One segment as seen by this process: how many entries are committed, the last committed entry (where the
-// next event's bytes go), a cache of index entries for reading (each entry's CRC checked when loaded) and lazy
-// read-only mappings of the metadata and data files. A writer does not fill the cache: a process that only
-// appends never holds the index in memory; reads load what they need with one pread.
+// next event's bytes go), a window of index entries cached for reading (each entry's CRC checked when loaded) and
+// lazy read-only mappings of the metadata and data files. A writer does not fill the cache: a process that only
+// appends never holds the index in memory. Counting the committed entries reads the index from its end (only a torn
+// tail is not counted); entries below are checked when a read first loads them, a window at a time, so opening a
+// long segment reads one window, and a reader keeps one window in memory however long the segment.
 import fs from 'node:fs';
 import {
-  ENTRY_SIZE, allocEntryBuffer, entriesAllValid, entryValidAt, entryMetaEnd, entryDataEnd, entryTimestamp,
+  ENTRY_SIZE, allocEntryBuffer, entriesAllValid, entryIsValid, entryValidAt, entryMetaEnd, entryDataEnd, entryTimestamp,
 } from './index-entry.js';
 import { MappedFile } from './segment-reader.js';
 import { segmentPaths, type SegmentPaths } from './segment-files.js';
 import { StorageError } from './types.js';
+
+/** Entries read and checked at a time (one native CRC call: index-entry.ts RUN_ENTRIES), and the cache's usual size. */
+export const WINDOW_ENTRIES = 8192;
 
 export class Segment {
   readonly baseId: number;
@@ -31,10 +36,14 @@ export class Segment {
       this.indexFd = null;
     }
   }
-  /** Read cache: entries [0, cached) of the index file. */
+  /**
+   * Read cache: entries [cacheFrom, cached) of the index file, at bytes [0, (cached - cacheFrom) * ENTRY_SIZE) of
+   * `index` (callers address entry `pos` at `(pos - cacheFrom) * ENTRY_SIZE`).
+   */
   index: Buffer = Buffer.alloc(0);
   /** The read cache as aligned 32-bit words (same bytes as `index`): hot readers decode fields from it. */
   indexWords: Uint32Array = new Uint32Array(0);
+  cacheFrom = 0;
   cached = 0;
   /** Positions of entries failing their CRC although valid entries follow (corruption, not a torn tail). */
   bad: Set<number> | null = null;
@@ -86,47 +95,26 @@ export class Segment {
     return pos;
   }
 
-  /** Reads index entries committed (by any process) since the last call; returns how many were found. */
+  /**
+   * Counts index entries committed (by any process) since the last call; returns how many were found. The new
+   * entries are scanned from the end, a window at a time, for the last valid one (those past it are a torn tail);
+   * entries below the scanned windows are checked when first read. A few appended entries go straight into the read
+   * cache when it ends where they start (a tailing reader reads them next).
+   */
   catchUp(): number {
     const fd = this.fd();
     if (fd === null) return 0;
     const whole = Math.floor(fs.fstatSync(fd).size / ENTRY_SIZE);
     if (whole <= this.count) return 0;
-    const from = this.count * ENTRY_SIZE;
-    // New entries go straight into the read cache when it is complete so far, else into scratch space.
-    const intoCache = this.cached === this.count;
-    let buf: Buffer;
-    let words: Uint32Array;
-    let base: number;
-    if (intoCache) {
-      this.ensureCapacity(whole * ENTRY_SIZE);
-      buf = this.index;
-      words = this.indexWords;
-      base = 0;
-    } else {
-      if (this.scratch.buf.length < whole * ENTRY_SIZE - from) this.scratch = allocEntryBuffer(whole * ENTRY_SIZE - from);
-      buf = this.scratch.buf;
-      words = this.scratch.words;
-      base = -from;
+    let lastValid = -1;
+    for (let hi = whole; hi > this.count && lastValid < 0; ) {
+      const lo = Math.max(this.count, hi - WINDOW_ENTRIES);
+      lastValid = this.scanNew(lo, hi);
+      hi = lo;
     }
-    const got = Math.floor(this.readInto(buf, from + base, from, whole * ENTRY_SIZE) / ENTRY_SIZE);
-    let lastValid = this.count - 1;
-    let invalid: number[] | null = null;
-    // All of them at once (the usual case), else one by one to find the damaged ones and the torn tail.
-    if (got - this.count > 1 && entriesAllValid(buf, words, this.count * ENTRY_SIZE + base, got - this.count)) lastValid = got - 1;
-    else {
-      for (let i = this.count; i < got; i++) {
-        if (entryValidAt(buf, words, i * ENTRY_SIZE + base)) lastValid = i;
-        else (invalid ??= []).push(i);
-      }
-    }
-    if (invalid !== null) for (const i of invalid) if (i < lastValid) (this.bad ??= new Set()).add(i);
+    if (lastValid < 0) return 0;
     const added = lastValid + 1 - this.count;
-    if (added > 0) {
-      buf.copy(this.last, 0, lastValid * ENTRY_SIZE + base, (lastValid + 1) * ENTRY_SIZE + base);
-      this.count = lastValid + 1;
-      if (intoCache) this.cached = this.count;
-    }
+    this.count = lastValid + 1;
     // A sealed segment read to its end needs its descriptor no more (a reader of a long partition would otherwise
     // hold one per segment it read, up to the process' limit).
     this.closeIndexIfComplete();
@@ -134,62 +122,121 @@ export class Segment {
   }
 
   /**
+   * Reads uncounted entries [lo, hi) and returns the last valid one (-1 if none): those before it that fail are
+   * damage (`bad`), those after it torn. Copies the last valid entry; into the read cache when it ends at `lo`.
+   */
+  private scanNew(lo: number, hi: number): number {
+    const intoCache = lo === this.count && this.cached === lo && this.cacheRoom(lo, hi);
+    let buf: Buffer;
+    let words: Uint32Array;
+    let base: number;
+    if (intoCache) {
+      if (this.cached === this.cacheFrom) this.moveWindow(lo, lo);
+      this.ensureCapacity(hi - this.cacheFrom);
+      buf = this.index;
+      words = this.indexWords;
+      base = -this.cacheFrom * ENTRY_SIZE;
+    } else {
+      if (this.scratch.buf.length < (hi - lo) * ENTRY_SIZE) this.scratch = allocEntryBuffer((hi - lo) * ENTRY_SIZE);
+      buf = this.scratch.buf;
+      words = this.scratch.words;
+      base = -lo * ENTRY_SIZE;
+    }
+    const got = Math.floor(this.readInto(buf, lo * ENTRY_SIZE + base, lo * ENTRY_SIZE, hi * ENTRY_SIZE) / ENTRY_SIZE);
+    let lastValid = -1;
+    let invalid: number[] | null = null;
+    // All of them at once (the usual case), else one by one to find the damaged ones and the torn tail.
+    if (got - lo > 1 && entriesAllValid(buf, words, lo * ENTRY_SIZE + base, got - lo)) lastValid = got - 1;
+    else {
+      for (let i = lo; i < got; i++) {
+        if (entryValidAt(buf, words, i * ENTRY_SIZE + base)) lastValid = i;
+        else (invalid ??= []).push(i);
+      }
+    }
+    if (lastValid < 0) return -1;
+    if (invalid !== null) for (const i of invalid) if (i < lastValid) (this.bad ??= new Set()).add(i);
+    buf.copy(this.last, 0, lastValid * ENTRY_SIZE + base, (lastValid + 1) * ENTRY_SIZE + base);
+    if (intoCache) this.cached = lastValid + 1;
+    return lastValid;
+  }
+
+  /** Entries [lo, hi) can join the cache without moving it (it is empty, or they fit in its window). */
+  private cacheRoom(lo: number, hi: number): boolean {
+    const from = this.cached === this.cacheFrom ? lo : this.cacheFrom;
+    return hi - from <= Math.max(WINDOW_ENTRIES, this.index.length / ENTRY_SIZE);
+  }
+
+  /**
    * Drops the read cache and the mappings of a sealed segment a reader moved on from: a reader going through a long
-   * partition keeps one segment's index in memory and mapped, not every one it read (48 bytes per event and two
-   * mappings per segment otherwise, for the process' life). Entries are read and checked again, and the files
-   * mapped again, if asked for; records already read keep their own fields and mappings.
+   * partition keeps one segment's index window in memory and mapped, not every one it read (two mappings per segment
+   * otherwise, for the process' life). Entries are read and checked again, and the files mapped again, if asked for;
+   * records already read keep their own fields and mappings.
    */
   releaseForReader(): void {
     if (this.sealedCount === null) return;
     this.meta.release();
     this.data.release();
-    if (this.cached > 0) this.dropIndexCache();
-  }
-
-  /** Makes entry `pos` (and all before it) available in the read cache. */
-  ensureCached(pos: number): void {
-    if (pos < this.cached) return;
-    const from = this.cached * ENTRY_SIZE;
-    const to = this.count * ENTRY_SIZE;
-    this.ensureCapacity(to);
-    const got = Math.floor(this.readInto(this.index, from, from, to) / ENTRY_SIZE);
-    if (!(got - this.cached > 1 && entriesAllValid(this.index, this.indexWords, this.cached * ENTRY_SIZE, got - this.cached))) {
-      for (let i = this.cached; i < got; i++) {
-        // These entries were committed; one failing now was damaged on disk since.
-        if (!entryValidAt(this.index, this.indexWords, i * ENTRY_SIZE)) (this.bad ??= new Set()).add(i);
-      }
-    }
-    for (let i = got; i < this.count; i++) (this.bad ??= new Set()).add(i);
-    this.cached = this.count;
-    this.closeIndexIfComplete();
+    if (this.index.length > 0) this.dropIndexCache();
   }
 
   /**
-   * Learns how many entries a sealed segment holds and its last one (reading and checking its index once), without
-   * keeping the entries cached unless they were: what stats() and the search of findByTime() need of every segment.
+   * Makes entries [from, to] (committed ones) available in the read cache, reading ahead to a window of
+   * WINDOW_ENTRIES from `from`. Entries still cached from `from` on are kept; entries read are checked, and one
+   * failing (or missing from the file) was damaged since it was committed: it goes to `bad`.
+   */
+  ensureCached(from: number, to = from): void {
+    if (from >= this.cacheFrom && to < this.cached) return;
+    const end = Math.min(this.count, Math.max(to + 1, from + WINDOW_ENTRIES));
+    const keeps = from >= this.cacheFrom && from <= this.cached && this.cached > this.cacheFrom;
+    if (!keeps) this.moveWindow(from, from);
+    else if (end - this.cacheFrom > Math.max(WINDOW_ENTRIES, this.index.length / ENTRY_SIZE)) this.moveWindow(from, this.cached);
+    const readFrom = this.cached;
+    if (end <= readFrom) return;
+    this.ensureCapacity(end - this.cacheFrom);
+    const rel = this.cacheFrom * ENTRY_SIZE;
+    const got = Math.floor(this.readInto(this.index, readFrom * ENTRY_SIZE - rel, readFrom * ENTRY_SIZE, end * ENTRY_SIZE) / ENTRY_SIZE);
+    if (!(got - readFrom > 1 && entriesAllValid(this.index, this.indexWords, readFrom * ENTRY_SIZE - rel, got - readFrom))) {
+      for (let i = readFrom; i < got; i++) {
+        if (!entryValidAt(this.index, this.indexWords, i * ENTRY_SIZE - rel)) (this.bad ??= new Set()).add(i);
+      }
+    }
+    for (let i = Math.max(got, readFrom); i < end; i++) (this.bad ??= new Set()).add(i);
+    this.cached = end;
+    this.closeIndexIfComplete();
+  }
+
+  /** Makes the cache start at `from`, keeping cached entries [from, keepTo) (moved to the front of the buffer). */
+  private moveWindow(from: number, keepTo: number): void {
+    if (from === this.cacheFrom && keepTo >= this.cached) return;
+    if (keepTo > from) this.index.copyWithin(0, (from - this.cacheFrom) * ENTRY_SIZE, (keepTo - this.cacheFrom) * ENTRY_SIZE);
+    this.cacheFrom = from;
+    this.cached = Math.max(from, keepTo);
+  }
+
+  /**
+   * Learns how many entries a sealed segment holds and its last one (reading the end of its index), without
+   * filling the read cache: what stats() and the search of findByTime() need of every segment.
    */
   ensureCounted(): void {
     if (this.sealedCount === null || this.count >= this.sealedCount) return;
-    const hadCache = this.cached > 0;
+    const hadCache = this.index.length > 0;
     this.catchUp();
     if (!hadCache) this.dropIndexCache();
   }
 
   /**
-   * Position of the first entry with a timestamp >= `ms` (count if none), searched in the read cache; a sealed
-   * segment's cache goes again afterwards unless a reader was using it (findByTime must not fill memory).
+   * Position of the first entry with a timestamp >= `ms` (count if none): a binary search reading single entries
+   * (cached ones from the cache), so findByTime neither loads nor keeps a whole index.
    */
   firstAtOrAfter(ms: number): number {
-    const hadCache = this.cached > 0;
-    this.ensureLoaded();
+    this.ensureCounted();
     let a = 0;
     let b = this.count;
     while (a < b) {
       const mid = (a + b) >>> 1;
-      if (entryTimestamp(this.index, mid * ENTRY_SIZE) < ms) a = mid + 1;
+      if (entryTimestamp(this.entryBytes(mid), 0) < ms) a = mid + 1;
       else b = mid;
     }
-    if (!hadCache && this.sealedCount !== null) this.dropIndexCache();
     return a;
   }
 
@@ -197,14 +244,8 @@ export class Segment {
   dropIndexCache(): void {
     this.index = Buffer.alloc(0);
     this.indexWords = new Uint32Array(0);
+    this.cacheFrom = 0;
     this.cached = 0;
-  }
-
-  /** Loads everything committed so far into the cache (sealed segments: once). */
-  ensureLoaded(): void {
-    if (this.sealedCount === null || this.count < this.sealedCount) this.catchUp();
-    if (this.count > 0) this.ensureCached(this.count - 1);
-    this.closeIndexIfComplete();
   }
 
   /** Records entries this process just wrote (bytes [0, k * ENTRY_SIZE) of `entries`). */
@@ -213,10 +254,12 @@ export class Segment {
     this.count += k;
   }
 
-  private ensureCapacity(bytes: number): void {
+  /** Room for `entries` entries in the cache buffer (the cached ones copied over). */
+  private ensureCapacity(entries: number): void {
+    const bytes = entries * ENTRY_SIZE;
     if (this.index.length >= bytes) return;
-    const grown = allocEntryBuffer(Math.max(bytes, this.index.length * 2, 256 * ENTRY_SIZE));
-    this.index.copy(grown.buf, 0, 0, this.cached * ENTRY_SIZE);
+    const grown = allocEntryBuffer(Math.max(bytes, Math.min(this.index.length * 2, WINDOW_ENTRIES * ENTRY_SIZE), 256 * ENTRY_SIZE));
+    this.index.copy(grown.buf, 0, 0, (this.cached - this.cacheFrom) * ENTRY_SIZE);
     this.index = grown.buf;
     this.indexWords = grown.words;
   }
@@ -234,12 +277,16 @@ export class Segment {
     return this.count === 0 ? null : entryTimestamp(this.last, 0);
   }
 
-  /** The bytes of committed entry `pos` (from the cache, else read from the file). */
+  /** The bytes of committed entry `pos` (from the cache, else read from the file; not checked). */
   entryBytes(pos: number): Buffer {
     if (pos === this.count - 1) return this.last;
-    if (pos < this.cached) return this.index.subarray(pos * ENTRY_SIZE, (pos + 1) * ENTRY_SIZE);
+    if (pos >= this.cacheFrom && pos < this.cached) {
+      const at = (pos - this.cacheFrom) * ENTRY_SIZE;
+      return this.index.subarray(at, at + ENTRY_SIZE);
+    }
     const one = Buffer.alloc(ENTRY_SIZE);
     this.readInto(one, 0, pos * ENTRY_SIZE, (pos + 1) * ENTRY_SIZE);
+    this.closeIndexIfComplete();
     return one;
   }
 
@@ -252,7 +299,7 @@ export class Segment {
     this.missingFrom ??= this.count;
     if (this.cached === this.count) {
       // The read cache must not claim them: ensureCached re-reads them and marks them bad.
-      this.cached = Math.min(this.cached, this.missingFrom);
+      this.cached = Math.max(this.cacheFrom, Math.min(this.cached, this.missingFrom));
     }
     this.count = count;
   }
@@ -262,8 +309,9 @@ export class Segment {
    * of the metadata/data files ('past-end', possible after a power loss); null when it is intact.
    */
   tailEntryProblem(pos: number, metaSize: number, dataSize: number): 'checksum' | 'past-end' | null {
-    if (this.bad?.has(pos)) return 'checksum';
     const e = this.entryBytes(pos);
+    // Entries below the scanned end of the index are checked when first read: this one maybe not yet.
+    if (this.bad?.has(pos) || !entryIsValid(e, 0)) return 'checksum';
     return entryMetaEnd(e, 0) > metaSize || entryDataEnd(e, 0) > dataSize ? 'past-end' : null;
   }
 
@@ -286,7 +334,7 @@ export class Segment {
     if (count >= this.count) return;
     if (count > 0) this.entryBytes(count - 1).copy(this.last);
     this.count = count;
-    this.cached = Math.min(this.cached, count);
+    this.cached = Math.max(this.cacheFrom, Math.min(this.cached, count));
     if (this.bad !== null) {
       for (const i of this.bad) if (i >= count) this.bad.delete(i);
       if (this.bad.size === 0) this.bad = null;

@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { PartitionLog } from '../../storage/partition-log.js';
-import type { Segment } from '../../storage/segment.js';
+import { WINDOW_ENTRIES, type Segment } from '../../storage/segment.js';
+import { ENTRY_SIZE } from '../../storage/index-entry.js';
+import { segmentPaths } from '../../storage/segment-files.js';
 import { StorageError } from '../../storage/types.js';
 import { payload, metaOf } from './helpers.js';
 import { tempDir } from '../temp-dir.js';
@@ -174,4 +176,111 @@ test('stats() and findByTime() do not keep the index of every segment in memory 
   r.findByTime(1151);
   t.is(reading.cached, cachedBefore);
   t.deepEqual(Buffer.from(r.readRange(155, 1)[0]!.data()), payload(0, 155, DATA));
+});
+
+// ---------------------------------------------------------------- one long segment: the index is read a window at a time
+
+const LONG = 3 * WINDOW_ENTRIES + 100;
+
+/** LONG small events (no data) in one segment, event i with timestamp 5000 + i. */
+function writeLongSegment(t: Parameters<typeof tempDir>[0]): string {
+  const dir = tempDir(t);
+  const w = PartitionLog.open(dir, 0);
+  for (let i = 0; i < LONG; i += 1000) {
+    w.append(Array.from({ length: Math.min(1000, LONG - i) }, (_, k) => ({ metadata: metaOf(0, i + k), timestamp: 5000 + i + k })));
+  }
+  w.close();
+  return dir;
+}
+
+const cachedEntries = (s: Segment): number => s.index.length / ENTRY_SIZE;
+
+test('opening a long segment reads one window of its index; a reader holds one window however far it reads', (t) => {
+  const dir = writeLongSegment(t);
+  const r = PartitionLog.open(dir, 0);
+  t.teardown(() => r.close());
+  const seg = segmentsOf(r)[0]!;
+  t.is(r.endId, LONG, 'every entry counted');
+  t.true(cachedEntries(seg) === 0, 'counting did not fill the read cache');
+  let id = 0;
+  let most = 0;
+  while (id < LONG) {
+    const batch = r.readRange(id, 128);
+    for (const e of batch) t.is(Buffer.from(e.metadata).toString(), metaOf(0, e.id).toString());
+    id += batch.length;
+    most = Math.max(most, cachedEntries(seg));
+  }
+  t.true(most <= WINDOW_ENTRIES, `at most ${most} entries cached (window ${WINDOW_ENTRIES})`);
+  // Back to an early id, a whole range across windows, and a search by time.
+  t.deepEqual(Buffer.from(r.read(5).metadata), metaOf(0, 5));
+  const wide = r.readRange(WINDOW_ENTRIES - 3, WINDOW_ENTRIES + 10);
+  t.is(wide.length, WINDOW_ENTRIES + 10);
+  t.deepEqual(wide.map((e) => e.id), Array.from({ length: WINDOW_ENTRIES + 10 }, (_, k) => WINDOW_ENTRIES - 3 + k));
+  t.deepEqual(Buffer.from(wide[wide.length - 1]!.metadata), metaOf(0, 2 * WINDOW_ENTRIES + 6));
+  t.is(r.findByTime(5000 + 2 * WINDOW_ENTRIES + 17), 2 * WINDOW_ENTRIES + 17);
+  t.is(r.findByTime(4000), 0);
+  t.is(r.findByTime(5000 + LONG), LONG);
+});
+
+test('a damaged entry deep below the scanned end is counted, then CORRUPTION when read; its neighbours read', (t) => {
+  const dir = writeLongSegment(t);
+  const p = segmentPaths(dir, 0);
+  const fd = fs.openSync(p.index, 'r+');
+  const at = 100 * ENTRY_SIZE + 9;
+  const b = Buffer.alloc(1);
+  fs.readSync(fd, b, 0, 1, at);
+  fs.writeSync(fd, Buffer.from([b[0]! ^ 0x40]), 0, 1, at);
+  fs.closeSync(fd);
+  const r = PartitionLog.open(dir, 0);
+  t.teardown(() => r.close());
+  t.is(r.recovery, null);
+  t.is(r.endId, LONG);
+  const err = t.throws(() => r.readRange(96, 8), { instanceOf: StorageError });
+  t.is(err?.code, 'CORRUPTION');
+  t.is(err?.details.offset, 100 * ENTRY_SIZE);
+  t.is((t.throws(() => r.read(100), { instanceOf: StorageError }))?.code, 'CORRUPTION');
+  t.deepEqual(Buffer.from(r.read(99).metadata), metaOf(0, 99));
+  t.deepEqual(r.readRange(101, 50).map((e) => e.id)[0], 101);
+  t.deepEqual(r.verify().map((q) => [q.file, q.offset]), [[p.index, 100 * ENTRY_SIZE]]);
+  // A writer does not cut it (valid entries follow) and appends after the end.
+  t.deepEqual(r.append([{ metadata: metaOf(0, LONG) }]), { firstId: LONG, count: 1 });
+  t.is(fs.statSync(p.index).size, (LONG + 1) * ENTRY_SIZE);
+});
+
+test('a torn tail longer than a window: readers count up to the last valid entry, the next writer cuts the rest', (t) => {
+  const dir = writeLongSegment(t);
+  const p = segmentPaths(dir, 0);
+  const torn = WINDOW_ENTRIES + 37;
+  fs.appendFileSync(p.index, Buffer.alloc(torn * ENTRY_SIZE + 5, 0xab));
+  const r = PartitionLog.open(dir, 0);
+  t.teardown(() => r.close());
+  t.is(r.endId, LONG);
+  t.like(r.recovery, { truncated: false, droppedEntries: torn + 1 });
+  t.deepEqual(Buffer.from(r.read(LONG - 1).metadata), metaOf(0, LONG - 1));
+  t.deepEqual(r.append([{ metadata: metaOf(0, LONG) }]), { firstId: LONG, count: 1 });
+  t.is(fs.statSync(p.index).size, (LONG + 1) * ENTRY_SIZE);
+  t.deepEqual(Buffer.from(r.read(LONG).metadata), metaOf(0, LONG));
+  t.deepEqual(r.verify(), []);
+});
+
+test('records whose window the reader moved past still check their data one by one (damage found, intact data returned)', (t) => {
+  const dir = tempDir(t);
+  const w = PartitionLog.open(dir, 0);
+  const n = 2 * WINDOW_ENTRIES + 50;
+  for (let i = 0; i < n; i += 1000) {
+    w.append(Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ metadata: metaOf(0, i + k), data: payload(0, i + k, 16) })));
+  }
+  w.close();
+  const r = PartitionLog.open(dir, 0, { verifyData: true });
+  t.teardown(() => r.close());
+  const held = r.readRange(0, 10); // data not checked yet
+  const seg = segmentsOf(r)[0]!;
+  for (let id = 10; id < n; id += r.readRange(id, 500).length);
+  t.true(seg.cacheFrom > 10, 'the window moved past the held records');
+  const fd = fs.openSync(segmentPaths(dir, 0).data, 'r+');
+  fs.writeSync(fd, Buffer.from([0xff ^ payload(0, 4, 16)[3]!]), 0, 1, 4 * 16 + 3);
+  fs.closeSync(fd);
+  for (const k of [0, 1, 2, 3]) t.deepEqual(Buffer.from(held[k]!.data()), payload(0, k, 16));
+  t.is((t.throws(() => held[4]!.data(), { instanceOf: StorageError }))?.code, 'CORRUPTION');
+  t.deepEqual(Buffer.from(held[5]!.data()), payload(0, 5, 16));
 });
