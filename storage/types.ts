@@ -42,7 +42,7 @@ export class StorageError extends Error {
 
 export interface PartitionOptions {
   flushBehavior?: FlushBehavior; // default 'buffered'
-  /** A segment rolls once its data+metadata would exceed this many bytes. Default 256 MiB, max 1 GiB. */
+  /** A segment rolls once its data+metadata would exceed this many bytes. Default and max 1 GiB. */
   segmentBytes?: number;
   /**
    * ms. The writer lock never goes stale (a dead writer's lock is taken over at once, a live one never: see

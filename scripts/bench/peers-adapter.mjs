@@ -18,7 +18,7 @@
 //
 // How it is driven (the README's throughput settings; library defaults otherwise):
 //   driver   Driver.create('files', { root_path: ctx.dir }): flush_behavior "buffered" (no fsync, like the plain file
-//            rows), verify_data true (data CRC-32 checked on receipt), segment_bytes 256 MiB.
+//            rows), verify_data true (data CRC-32 checked on receipt), segment_bytes 1 GiB.
 //   topic    created on first open by whichever phase opens first (live: the consumer), 1 partition, default
 //            validator / serializer / partition selector.
 //   produce  topic.producer({ batchSize: 128, ordering: Strict }): push(metaText, data) per event; a batch of 128 is
