@@ -76,6 +76,34 @@ test('a reader in another process sees new commits live', async (t) => {
   t.is((await exitOf(reader)).code, 0);
 });
 
+test('a reader in another process counting and reading while batches larger than its index window are written: every event, intact, in order', async (t) => {
+  const dir = tempDir(t);
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  // Batches of 12,000 (more than a reader's 8,192-entry window: its count scan and reads race a long index write)
+  // mixed with small ones, written without waiting for the reader.
+  const sizes = [12_000, 3, 12_000, 1, 9_000, 12_000, 7, 12_000];
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const reader = forkBin(t, 'reader-worker', [dir, String(total)]);
+  const errors: string[] = [];
+  reader.on('message', (m: { type: string; message?: string }) => {
+    if (m.type === 'error') errors.push(m.message!);
+  });
+  await nextMessage(reader, (m: { type: string }) => m.type === 'ready');
+  const done = nextMessage(reader, (m: { type: string }) => m.type === 'done');
+  let id = 0;
+  for (const size of sizes) {
+    const batch = [];
+    for (let i = id; i < id + size; i++) batch.push({ metadata: metaOf(0, i), data: payload(0, i, i % 100) });
+    t.deepEqual(log.append(batch), { firstId: id, count: size });
+    id += size;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await done;
+  t.deepEqual(errors, []);
+  t.is((await exitOf(reader)).code, 0);
+});
+
 test('waitForAppend wakes on a commit made by another process', async (t) => {
   const dir = tempDir(t);
   const log = PartitionLog.open(dir, 0);
