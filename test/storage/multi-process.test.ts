@@ -1,4 +1,5 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PartitionLog } from '../../storage/partition-log.js';
@@ -48,18 +49,23 @@ test('4 processes appending 5,000 events each get 20,000 dense ids, every event 
   t.deepEqual(log.verify(), []);
 });
 
-test('a reader in another process sees new commits live', async (t) => {
-  const dir = tempDir(t);
-  const log = PartitionLog.open(dir, 0, { segmentBytes: 8192 });
-  t.teardown(() => log.close());
-  const total = 300;
+/** A reader-worker child tailing `dir` up to `total`, ready: the errors it reports, and its 'done' message. */
+async function liveReader(t: ExecutionContext, dir: string, total: number): Promise<{ reader: ChildProcess; errors: string[]; done: Promise<unknown> }> {
   const reader = forkBin(t, 'reader-worker', [dir, String(total)]);
   const errors: string[] = [];
   reader.on('message', (m: { type: string; message?: string }) => {
     if (m.type === 'error') errors.push(m.message!);
   });
   await nextMessage(reader, (m: { type: string }) => m.type === 'ready');
-  const done = nextMessage(reader, (m: { type: string }) => m.type === 'done');
+  return { reader, errors, done: nextMessage(reader, (m: { type: string }) => m.type === 'done') };
+}
+
+test('a reader in another process sees new commits live', async (t) => {
+  const dir = tempDir(t);
+  const log = PartitionLog.open(dir, 0, { segmentBytes: 8192 });
+  t.teardown(() => log.close());
+  const total = 300;
+  const { reader, errors, done } = await liveReader(t, dir, total);
   // One small batch at a time; the next one only after the reader has seen the previous (so it waits each time).
   for (let id = 0; id < total; ) {
     const size = 1 + (id % 7);
@@ -84,13 +90,7 @@ test('a reader in another process counting and reading while batches larger than
   // mixed with small ones, written without waiting for the reader.
   const sizes = [12_000, 3, 12_000, 1, 9_000, 12_000, 7, 12_000];
   const total = sizes.reduce((a, b) => a + b, 0);
-  const reader = forkBin(t, 'reader-worker', [dir, String(total)]);
-  const errors: string[] = [];
-  reader.on('message', (m: { type: string; message?: string }) => {
-    if (m.type === 'error') errors.push(m.message!);
-  });
-  await nextMessage(reader, (m: { type: string }) => m.type === 'ready');
-  const done = nextMessage(reader, (m: { type: string }) => m.type === 'done');
+  const { reader, errors, done } = await liveReader(t, dir, total);
   let id = 0;
   for (const size of sizes) {
     const batch = [];
