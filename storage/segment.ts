@@ -18,7 +18,10 @@ export const WINDOW_ENTRIES = 8192;
 export class Segment {
   readonly baseId: number;
   readonly paths: SegmentPaths;
-  /** Committed entries: each one below is complete and either valid or listed in `bad`. */
+  /**
+   * Committed entries: the last one is valid, those before it were written before it (the torn tail past it is not
+   * counted). Each is checked when first loaded into the read cache; one failing then goes to `bad` (damage).
+   */
   count = 0;
   /** Final entry count once a later segment exists (its base id minus ours); null for the last segment. */
   sealedCount: number | null = null;
