@@ -232,7 +232,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
         if (!this.lifecycle.isClosed) void this.acknowledge(partition, id).catch(() => undefined);
       },
       persistAcks: () => this.acks.persist(),
-      wakeSignal: () => this.delivery.nextWake(),
+      wakes: this.delivery.wakes,
     };
   }
 

@@ -13,6 +13,7 @@ import type { Acknowledgements } from './acknowledgements.js';
 import { engineError, isLoading, type Loading } from './backend-calls.js';
 import { nextRecord, type PartitionState } from './partition-reader.js';
 import { isTrimmedError } from './trimmed.js';
+import { WakeSignal } from '../wake-signal.js';
 
 /** Give timers and I/O a turn after this much continuous delivery. */
 export const YIELD_EVERY_MS = 20;
@@ -37,8 +38,8 @@ export class Delivery<M> {
   private readonly failures: unknown[] = [];
   private deliveries = 0;
   private sliceStart = performance.now();
-  private fireWake: () => void = () => {};
-  private wakeSignal = new Promise<void>((r) => (this.fireWake = r));
+  /** Fired at each wake(): the threaded loop's waits listen to it. */
+  readonly wakes = new WakeSignal();
 
   constructor(
     readonly parts: readonly PartitionState[],
@@ -184,15 +185,9 @@ export class Delivery<M> {
 
   /** Interrupts a wait so that state changes (a standby claim, a lost claim, close) are noticed. */
   wake(): void {
-    this.fireWake();
-    this.wakeSignal = new Promise<void>((r) => (this.fireWake = r));
+    this.wakes.fire();
     this.waitAbort?.abort();
     if (!this.waiting && this.waiters.length > 0) this.serveWaiters();
-  }
-
-  /** Resolves at the next wake(). */
-  nextWake(): Promise<void> {
-    return this.wakeSignal;
   }
 
   /** Reports a consumer-level error to the next delivery (and wakes a waiting one). */

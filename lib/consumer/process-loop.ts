@@ -8,6 +8,7 @@ import type { Acknowledgements } from './acknowledgements.js';
 import { isLoading, type Loading } from './backend-calls.js';
 import { YIELD_EVERY_MS, type Delivery } from './delivery.js';
 import type { EventProcessor } from './options.js';
+import { WakeSignal } from '../wake-signal.js';
 
 export interface LoopLimits {
   timeoutMs: number;
@@ -23,11 +24,11 @@ export async function processLoop<M>(
   let stop = false;
   let failure: unknown;
   const inFlight = new Set<Promise<void>>();
-  let wakeStop!: () => void;
-  const stopped = new Promise<undefined>((r) => (wakeStop = () => r(undefined)));
+  // Interrupts a wait for the next event when a processor running concurrently fails or stops the loop.
+  const stopped = new WakeSignal(true);
   const onError = (err: unknown): void => {
     stop = true;
-    wakeStop();
+    stopped.fire();
     if (!(err instanceof StopEventProcessor) && failure === undefined) failure = err;
   };
   let sliceStart = performance.now();
@@ -85,10 +86,10 @@ export async function processLoop<M>(
   return count;
 }
 
-/** Waits for the next event: up to `timeoutMs` (negative: forever) or until `stop` resolves. */
-async function waitNext<M>(delivery: Delivery<M>, timeoutMs: number, stop: Promise<undefined>): Promise<Event<M> | null | undefined> {
+/** Waits for the next event: up to `timeoutMs` (negative: forever) or until `stop` fires. */
+async function waitNext<M>(delivery: Delivery<M>, timeoutMs: number, stop: WakeSignal): Promise<Event<M> | null | undefined> {
   const f = delivery.pull();
-  const got = await Promise.race([f.wait(timeoutMs), stop]);
+  const got = await WakeSignal.race([f.wait(timeoutMs)], [stop]);
   if (got !== undefined) return got;
   await delivery.withdraw(f);
   return undefined;

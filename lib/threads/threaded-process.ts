@@ -12,6 +12,7 @@ import type { PartitionBackend } from '../backend.js';
 import { trimmedFirstId } from '../consumer/trimmed.js';
 import { eventFailure, fromWire, type JobResult } from './protocol.js';
 import type { PoolSession } from './worker-group.js';
+import { WakeSignal } from '../wake-signal.js';
 
 /** Events per job: large enough to amortize a message round trip, small enough to spread partitions evenly. */
 const JOB_EVENTS = 64;
@@ -49,8 +50,8 @@ export interface ThreadedHost {
   /** Records the consumer's position (coalesced writes). */
   acknowledge(partition: number, id: number): void;
   persistAcks(): void;
-  /** Resolves at the consumer's next wake-up (close, a standby claim obtained, a claim lost). */
-  wakeSignal(): Promise<void>;
+  /** Fires at the consumer's wake-ups (close, a standby claim obtained, a claim lost). */
+  readonly wakes: WakeSignal;
   /** Where the session delivers the acknowledgements made in workers. */
   setAckHandler(handler: ((partition: number, id: number, through?: number) => void) | undefined): void;
 }
@@ -104,12 +105,9 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
   let failure: unknown;
   let cursor = 0;
   let lastEvent = performance.now();
-  let fireTick: () => void = () => {};
-  let tick = new Promise<void>((r) => (fireTick = r));
-  const signal = (): void => {
-    fireTick();
-    tick = new Promise<void>((r) => (fireTick = r));
-  };
+  // Fires when a job finishes (waits listen to it without piling reactions on a long-pending promise).
+  const ticks = new WakeSignal();
+  const signal = (): void => ticks.fire();
 
   const advance = (tr: Track): void => {
     while (tr.jobs.length > 0 && !tr.blocked) {
@@ -268,14 +266,14 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
   /** Sleeps until a caught-up partition gets a commit, a job finishes, the consumer wakes, or `ms` pass. */
   const waitForWork = async (ms: number): Promise<void> => {
     const ac = new AbortController();
-    const waits: Promise<unknown>[] = [tick, host.wakeSignal()];
+    const waits: Promise<unknown>[] = [];
     for (const st of host.parts) {
       if (st.active && st.next >= st.end && st.next < st.stopAt) waits.push(st.backend.waitForAppend(st.end, ms, ac.signal).catch(() => false));
     }
     let timer: NodeJS.Timeout | undefined;
     if (ms >= 0) waits.push(new Promise<void>((r) => (timer = setTimeout(r, ms))));
     try {
-      await Promise.race(waits);
+      await WakeSignal.race(waits, [ticks, host.wakes]);
     } finally {
       ac.abort();
       if (timer) clearTimeout(timer);
@@ -310,7 +308,7 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
       // Jobs are running: wait for one to finish, or for new events if a worker has room for them.
       const room = !stop && dispatched < o.maxEvents && pickWorker() >= 0;
       if (room) await waitForWork(60_000);
-      else await Promise.race([tick, host.wakeSignal()]);
+      else await WakeSignal.race([], [ticks, host.wakes]);
     }
   } finally {
     host.setAckHandler(undefined);

@@ -67,6 +67,23 @@ const committedOf = async (topic: TopicHandle, name: string): Promise<Array<numb
   return out;
 };
 
+test.serial('a threaded process() tailing a partition leaves no listener behind per wait (the consumer waits once per event here)', async (t) => {
+  const { topic } = await setup(t, 1, 0);
+  const consumer = await topic.consumer('tail');
+  const running = consumer.process(ref(), { threadPool: makeThreadPool(1) });
+  const producer = topic.producer({ batchSize: 1 });
+  const wakes = (consumer as unknown as { delivery: { wakes: { listening: number } } }).delivery.wakes;
+  for (let i = 0; i < 60; i++) {
+    await producer.push({ i }, Buffer.from([i, 1, 2, 3, 4, 5, 6, 7]));
+    await until(async () => (await committedOf(topic, 'tail'))[0] === i);
+    t.true(wakes.listening <= 1, `${wakes.listening} listeners after ${i + 1} waits`);
+  }
+  await producer.close();
+  await consumer.close();
+  t.is(await running, 60);
+  t.is(wakes.listening, 0);
+});
+
 test.serial('2 threads: every event once, each partition in id order, on both worker threads; then the threads end', async (t) => {
   const { log, topic } = await setup(t, 3, 200);
   const pool = makeThreadPool(2);
