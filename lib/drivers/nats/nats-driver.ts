@@ -13,7 +13,7 @@ import { isJsonObject, type JsonObject } from '../../json.js';
 import { validateTopicName } from '../topic-name.js';
 import { NatsClaims } from './nats-claims.js';
 import type { NatsContext } from './nats-context.js';
-import { apiCode, JsCode, natsError, withRetry } from './nats-errors.js';
+import { apiCode, isTransient, JsCode, natsError, withRetry } from './nats-errors.js';
 import { NatsNames } from './nats-names.js';
 import { readNatsDriverOptions, type NatsDriverOptions } from './nats-options.js';
 import { NatsTopic, type NatsTopicRecord } from './nats-topic.js';
@@ -21,6 +21,8 @@ import { NatsTopic, type NatsTopicRecord } from './nats-topic.js';
 const NS_PER_MS = 1_000_000;
 /** Streams created or deleted at once by createTopic/deleteTopic. */
 const ADMIN_PARALLELISM = 8;
+/** A key read (never written) to tell when a bucket just created answers requests. */
+const READY_PROBE_KEY = 'diaspora-ready-probe';
 
 async function inParallel(count: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -73,8 +75,8 @@ export class NatsDriverBackend implements DriverBackend {
       const js = jetstream(nc, { timeout: options.requestTimeoutMs });
       const ctx: NatsContext = { nc, js, jsm, options, names: new NatsNames(options.prefix), maxPayload: nc.info?.max_payload ?? 1024 * 1024 };
       const kvm = new Kvm(js);
-      const bucket = (name: string, opts: { ttl?: number; storage: StorageType }): Promise<KV> =>
-        withRetry(options.retryMs, `open bucket ${name}`, async () => {
+      const bucket = async (name: string, opts: { ttl?: number; storage: StorageType }): Promise<KV> => {
+        const kv = await withRetry(options.retryMs, `open bucket ${name}`, async () => {
           try {
             return await kvm.create(name, { replicas: options.replicas, history: 1, ...opts });
           } catch (err) {
@@ -82,6 +84,12 @@ export class NatsDriverBackend implements DriverBackend {
             return kvm.open(name).catch(() => Promise.reject(err));
           }
         });
+        // On a cluster that just started, a bucket just created may not be known yet to the server answering the
+        // next request ("stream not found"; seen once as createTopic failing in the 3-server test under load): ready
+        // once a read of it answers. Here "not found" can only mean "not yet", the bucket was just made or opened.
+        await withRetry(options.retryMs, `open bucket ${name}`, () => kv.get(READY_PROBE_KEY), (err) => isTransient(err) || apiCode(err) === JsCode.STREAM_NOT_FOUND);
+        return kv;
+      };
       const topicsKv = await bucket(ctx.names.topicsBucket, { storage: StorageType.File });
       const offsetsKv = await bucket(ctx.names.offsetsBucket, { storage: StorageType.File });
       const claimsKv = await bucket(ctx.names.claimsBucket, { storage: StorageType.Memory, ttl: options.claimTtlMs });

@@ -56,15 +56,18 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-/** Runs `fn`, retrying transient failures with backoff for up to `retryMs`; other errors are thrown at once. */
-export async function withRetry<T>(retryMs: number, what: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn`, retrying transient failures (`transient`: isTransient by default) with backoff for up to `retryMs`;
+ * other errors are thrown at once.
+ */
+export async function withRetry<T>(retryMs: number, what: string, fn: () => Promise<T>, transient: (err: unknown) => boolean = isTransient): Promise<T> {
   const deadline = Date.now() + retryMs;
   let delay = 50;
   for (;;) {
     try {
       return await fn();
     } catch (err) {
-      if (!isTransient(err) || Date.now() + delay > deadline) throw natsError(err, what);
+      if (!transient(err) || Date.now() + delay > deadline) throw natsError(err, what);
       await sleep(delay);
       delay = Math.min(delay * 2, 1000);
     }
