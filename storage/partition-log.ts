@@ -30,7 +30,7 @@ import { structureProblems } from './partition-structure.js';
 import { verifyPartition } from './partition-verify.js';
 import { StorageError, type AppendEvent, type FlushBehavior, type PartitionOptions, type VerifyProblem } from './types.js';
 import { planTrim, type TrimPlan } from './retention/trim-plan.js';
-import type { RetentionPolicy } from './retention/retention-policy.js';
+import { retentionRollBytes, type RetentionPolicy } from './retention/retention-policy.js';
 import { removedByRetention, trimStepDone, unlinkSegmentsBelow } from './retention/segment-trim.js';
 import { lastSegmentDueToRoll, summarizeSegments } from './retention/segment-summary.js';
 
@@ -61,6 +61,7 @@ export class PartitionLog extends PartitionCore {
   private constructor(dir: string, index: number, options: ResolvedPartitionOptions) {
     super(dir, index);
     this.options = options;
+    this.rollBytes = options.segmentBytes;
     this.writer = new SegmentWriter(options.flushBehavior);
     this.pointReader = new RecoveryPointReader(recoveryPointPath(dir));
     this.pointState = this.pointReader.read();
@@ -130,6 +131,14 @@ export class PartitionLog extends PartitionCore {
 
   // ---------------------------------------------------------------- writing
 
+  /** Where the segment being written rolls: segment_bytes, or less for a topic with a size retention policy. */
+  private rollBytes: number;
+
+  /** retention: the policy as last read (topic open, each trim check): a size limit makes segments smaller. */
+  setRetentionRoll(policy: RetentionPolicy | null): void {
+    this.rollBytes = Math.min(this.options.segmentBytes, retentionRollBytes(policy));
+  }
+
   protected writeBatch(events: readonly AppendEvent[], sizes: BatchSizes, n: number): void {
     const { meta: metaLens, data: dataLens } = sizes;
     let i = 0;
@@ -139,7 +148,7 @@ export class PartitionLog extends PartitionCore {
       let j = i;
       while (j < n) {
         const add = metaLens[j]! + dataLens[j]!;
-        if (seg.count + (j - i) > 0 && size + add > this.options.segmentBytes) break;
+        if (seg.count + (j - i) > 0 && size + add > this.rollBytes) break;
         size += add;
         j++;
       }

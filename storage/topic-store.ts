@@ -169,6 +169,8 @@ export class TopicStore extends TopicStoreBase<PartitionLog> {
     if (!fs.existsSync(dir)) {
       throw new StorageError('CORRUPTION', `partition folder ${dir} of topic "${this.name}" is missing`, { file: dir, offset: 0 });
     }
-    return PartitionLog.open(dir, i, this.options);
+    const log = PartitionLog.open(dir, i, this.options);
+    log.setRetentionRoll(this.manifest.retention ?? null);
+    return log;
   }
 }

@@ -17,6 +17,20 @@ export interface RetentionPolicy {
 
 export const RETENTION_POLICY_KEYS = ['maxAgeMs', 'maxBytes', 'keepUntilAckedBy'] as const;
 
+/** The smallest segment size limit a size policy sets (a smaller one would mostly create and remove files). */
+export const MIN_RETENTION_ROLL_BYTES = 1024 * 1024;
+
+/**
+ * The segment size limit a policy asks for: a quarter of `maxBytes` (at least MIN_RETENTION_ROLL_BYTES), so that size
+ * retention removes about a quarter of its limit at a time whatever `segment_bytes` is (1 GiB by default), instead of
+ * keeping up to a whole segment more than the limit. Infinity without a size limit. Writers roll at the smaller of
+ * this and `segment_bytes`.
+ */
+export function retentionRollBytes(policy: RetentionPolicy | null): number {
+  if (policy?.maxBytes === undefined) return Infinity;
+  return Math.max(MIN_RETENTION_ROLL_BYTES, Math.floor(policy.maxBytes / 4));
+}
+
 function checkPositive(what: string, v: unknown): number {
   if (typeof v !== 'number') throw new TypeError(`${what} must be a number, got ${typeof v}`);
   if (!Number.isSafeInteger(v) || v < 1) throw new StorageError('BAD_CONFIG', `${what} must be a positive integer, got ${v}`);

@@ -74,6 +74,7 @@ export class TopicTrimError extends StorageError {
 
 function trimPartition(store: TopicStore, p: number, policy: RetentionPolicy | null, now: number, opts: TrimTopicOptions): PartitionTrimResult {
   const log = store.partition(p);
+  log.setRetentionRoll(policy);
   if (policy === null && opts.onlyWithPolicy === true) {
     // Nothing to remove: no lock taken, no segment listed (producers call this once a second).
     return { partition: p, firstIdBefore: log.startId, firstId: log.startId, endId: log.endId, removedSegments: 0, removedEvents: 0, removedBytes: 0, reasons: [] };

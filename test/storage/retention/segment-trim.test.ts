@@ -7,10 +7,11 @@ import { TopicStore } from '../../../storage/topic-store.js';
 import { PartitionLog } from '../../../storage/partition-log.js';
 import { trimTopic } from '../../../storage/retention/trim-topic.js';
 import { TRIM_KILL_ENV } from '../../../storage/retention/segment-trim.js';
-import { listSegmentBases } from '../../../storage/segment-files.js';
+import { listSegmentBases, partitionDirName, segmentPaths } from '../../../storage/segment-files.js';
 import { readRecoveryPoint } from '../../../storage/recovery-point.js';
 import { StorageError } from '../../../storage/types.js';
-import { exitOf, forkBin, nextMessage, payload } from '../helpers.js';
+import { exitOf, forkBin, metaOf, nextMessage, payload } from '../helpers.js';
+import { tempDir } from '../../temp-dir.js';
 import { SEGMENT_BYTES, events, makeTopic } from './retention-fixture.js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +52,37 @@ test('a size trim removes whole sealed segments, moves the first id, keeps ids a
   t.is(log.stats().firstId, r!.firstId);
   // A second trim with nothing over the limit removes nothing.
   t.is(trimTopic(store)[0]!.removedSegments, 0);
+});
+
+test('a size policy makes segments a quarter of its limit when segment_bytes is larger (1 GiB by default), so a trim keeps close to the limit', (t) => {
+  const root = tempDir(t, 'diaspora-retention-');
+  const limit = 8 * 1024 * 1024; // segments of 2 MiB
+  const store = TopicStore.create(root, 't', { numPartitions: 1, retention: { maxBytes: limit } }, {}); // default segment_bytes
+  t.teardown(() => store.close());
+  const dir = path.join(root, 't', 'partitions', partitionDirName(0));
+  const log = store.partition(0);
+  const big = (from: number, n: number) => Array.from({ length: n }, (_, k) => ({ metadata: metaOf(0, from + k), data: payload(0, from + k, 64 * 1024) }));
+  for (let id = 0; id < 400; id += 25) {
+    log.append(big(id, 25));
+    trimTopic(store, { onlyWithPolicy: true }); // what producers do after appends
+  }
+  const segmentFiles = (base: number): number => {
+    const p = segmentPaths(dir, base);
+    return fs.statSync(p.meta).size + fs.statSync(p.data).size;
+  };
+  const bases = listSegmentBases(dir);
+  t.true(bases.length >= 3, `${bases.length} segments`);
+  for (const base of bases) t.true(segmentFiles(base) <= limit / 4, `segment ${base}: ${segmentFiles(base)} bytes`);
+  const kept = bases.reduce((n, b) => n + segmentFiles(b), 0);
+  t.true(kept <= limit + limit / 4, `${kept} bytes kept for a limit of ${limit}`);
+  for (let id = log.startId; id < log.endId; id++) t.deepEqual(Buffer.from(log.read(id).data()), payload(0, id, 64 * 1024));
+  // Without the policy (read at the next check), segments go back to segment_bytes: the next ones grow past 2 MiB.
+  store.setRetention(null);
+  trimTopic(store, { onlyWithPolicy: true });
+  const lastBefore = listSegmentBases(dir).at(-1)!;
+  log.append(big(400, 80));
+  t.is(listSegmentBases(dir).at(-1), lastBefore, 'no roll without the policy');
+  t.true(segmentFiles(lastBefore) > limit / 4);
 });
 
 test('age retention rolls the last segment of a quiet partition so that it can go too; dry run changes nothing', (t) => {
