@@ -15,6 +15,17 @@ import { StorageError } from './types.js';
 /** Entries read and checked at a time (one native CRC call: index-entry.ts RUN_ENTRIES), and the cache's usual size. */
 export const WINDOW_ENTRIES = 8192;
 
+/**
+ * Positions in [lo, hi) of the entries that fail their check, the entry of position `lo` being at byte `at` of `buf`;
+ * null when all pass (one native CRC for all of them, entry by entry only when that fails).
+ */
+function failingEntries(buf: Buffer, words: Uint32Array, at: number, lo: number, hi: number): number[] | null {
+  if (hi - lo > 1 && entriesAllValid(buf, words, at, hi - lo)) return null;
+  let failing: number[] | null = null;
+  for (let i = lo; i < hi; i++) if (!entryValidAt(buf, words, at + (i - lo) * ENTRY_SIZE)) (failing ??= []).push(i);
+  return failing;
+}
+
 export class Segment {
   readonly baseId: number;
   readonly paths: SegmentPaths;
@@ -146,18 +157,13 @@ export class Segment {
       base = -lo * ENTRY_SIZE;
     }
     const got = Math.floor(this.readInto(buf, lo * ENTRY_SIZE + base, lo * ENTRY_SIZE, hi * ENTRY_SIZE) / ENTRY_SIZE);
-    let lastValid = -1;
-    let invalid: number[] | null = null;
-    // All of them at once (the usual case), else one by one to find the damaged ones and the torn tail.
-    if (got - lo > 1 && entriesAllValid(buf, words, lo * ENTRY_SIZE + base, got - lo)) lastValid = got - 1;
-    else {
-      for (let i = lo; i < got; i++) {
-        if (entryValidAt(buf, words, i * ENTRY_SIZE + base)) lastValid = i;
-        else (invalid ??= []).push(i);
-      }
-    }
-    if (lastValid < 0) return -1;
-    if (invalid !== null) for (const i of invalid) if (i < lastValid) (this.bad ??= new Set()).add(i);
+    const failing = failingEntries(buf, words, lo * ENTRY_SIZE + base, lo, got);
+    // The failing entries at the end are the torn tail; those below the last valid entry are damage.
+    let lastValid = got - 1;
+    let k = failing === null ? -1 : failing.length - 1;
+    for (; k >= 0 && failing![k] === lastValid; k--) lastValid--;
+    if (lastValid < lo) return -1;
+    for (let j = 0; j <= k; j++) this.markBad(failing![j]!);
     buf.copy(this.last, 0, lastValid * ENTRY_SIZE + base, (lastValid + 1) * ENTRY_SIZE + base);
     if (intoCache) this.cached = lastValid + 1;
     return lastValid;
@@ -166,7 +172,17 @@ export class Segment {
   /** Entries [lo, hi) can join the cache without moving it (it is empty, or they fit in its window). */
   private cacheRoom(lo: number, hi: number): boolean {
     const from = this.cached === this.cacheFrom ? lo : this.cacheFrom;
-    return hi - from <= Math.max(WINDOW_ENTRIES, this.index.length / ENTRY_SIZE);
+    return hi - from <= this.windowEntries();
+  }
+
+  /** Entries the cache holds before it moves: a window, or more if one read asked for more. */
+  private windowEntries(): number {
+    return Math.max(WINDOW_ENTRIES, this.index.length / ENTRY_SIZE);
+  }
+
+  /** A committed entry that fails its check, or that the index file no longer holds: damage, read as CORRUPTION. */
+  private markBad(pos: number): void {
+    (this.bad ??= new Set()).add(pos);
   }
 
   /**
@@ -192,18 +208,14 @@ export class Segment {
     const end = Math.min(this.count, Math.max(to + 1, from + WINDOW_ENTRIES));
     const keeps = from >= this.cacheFrom && from <= this.cached && this.cached > this.cacheFrom;
     if (!keeps) this.moveWindow(from, from);
-    else if (end - this.cacheFrom > Math.max(WINDOW_ENTRIES, this.index.length / ENTRY_SIZE)) this.moveWindow(from, this.cached);
+    else if (end - this.cacheFrom > this.windowEntries()) this.moveWindow(from, this.cached);
     const readFrom = this.cached;
     if (end <= readFrom) return;
     this.ensureCapacity(end - this.cacheFrom);
     const rel = this.cacheFrom * ENTRY_SIZE;
     const got = Math.floor(this.readInto(this.index, readFrom * ENTRY_SIZE - rel, readFrom * ENTRY_SIZE, end * ENTRY_SIZE) / ENTRY_SIZE);
-    if (!(got - readFrom > 1 && entriesAllValid(this.index, this.indexWords, readFrom * ENTRY_SIZE - rel, got - readFrom))) {
-      for (let i = readFrom; i < got; i++) {
-        if (!entryValidAt(this.index, this.indexWords, i * ENTRY_SIZE - rel)) (this.bad ??= new Set()).add(i);
-      }
-    }
-    for (let i = Math.max(got, readFrom); i < end; i++) (this.bad ??= new Set()).add(i);
+    for (const i of failingEntries(this.index, this.indexWords, readFrom * ENTRY_SIZE - rel, readFrom, got) ?? []) this.markBad(i);
+    for (let i = Math.max(got, readFrom); i < end; i++) this.markBad(i);
     this.cached = end;
     this.closeIndexIfComplete();
   }
