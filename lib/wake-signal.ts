@@ -2,6 +2,12 @@
 // promise instead (Promise.race([wait, stopped])) leaves one reaction per race on it for as long as it stays
 // pending: a consumer tailing a partition waits once per commit and kept 565 bytes per wait, without bound.
 
+/**
+ * The reason to abort a finished wait's AbortController with: aborted without one, it builds a DOMException (with
+ * a stack trace) each time, and a tailing consumer ends a wait per batch it receives.
+ */
+export const WAIT_OVER: Error = Object.freeze(new Error('the wait is over'));
+
 export class WakeSignal {
   private readonly listeners = new Set<() => void>();
   private latched = false;

@@ -119,7 +119,8 @@ export class PartitionLog extends PartitionCore {
     // retention: another process trimmed: forget the segments below the new first id.
     if (this.pointState.kind === 'ok' && this.pointState.point.firstId > this.segments.startId) this.dropSegmentsBelow(this.pointState.point.firstId);
     const guard = protectedEnd(this.pointState);
-    const grew = this.segments.catchUp();
+    const state = this.pointState;
+    const grew = this.segments.catchUp(this.readingUnderLock || state.kind !== 'ok' ? null : state.point.committedEnd);
     const last = this.segments.last;
     // New entries above the point whose bytes are not in the files were torn by a power loss: not events.
     if (grew && last !== undefined) last.dropEntriesPastEnd(Math.max(0, (guard ?? 0) - last.baseId));

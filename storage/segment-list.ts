@@ -36,15 +36,23 @@ export class SegmentList {
     return last === undefined ? this.startId : last.endId;
   }
 
-  /** Reads entries other processes committed, following them into new segments; true if any was found. */
-  catchUp(): boolean {
+  /**
+   * Reads entries other processes committed, following them into new segments; true if any was found.
+   * `committedEnd`: the end the recovery point (read before the index) records, or null to look for a new segment
+   * whenever the last one has nothing new. Once the known segments reach it, no successor is looked for: a writer
+   * commits a new segment's first batch by writing a recovery point past the old segment's end, which wakes readers
+   * again. (This saves a stat and an fstat per refresh of a tailing reader; writers, under the lock, pass null.)
+   */
+  catchUp(committedEnd: number | null = null): boolean {
     let grew = false;
     for (;;) {
       const last = this.last;
       if (last !== undefined && last.catchUp() > 0) {
         grew = true;
+        if (committedEnd !== null && last.endId >= committedEnd) return grew;
         continue;
       }
+      if (committedEnd !== null && last !== undefined && last.endId >= committedEnd) return grew;
       // Nothing new in the last segment: has a writer rolled over to a new one? (Writers only roll away from a
       // non-empty segment, so an empty last segment cannot have a successor.)
       if (last !== undefined && last.count === 0) return grew;

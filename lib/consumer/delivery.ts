@@ -13,7 +13,7 @@ import type { Acknowledgements } from './acknowledgements.js';
 import { engineError, isLoading, type Loading } from './backend-calls.js';
 import { nextRecord, type PartitionState } from './partition-reader.js';
 import { isTrimmedError } from './trimmed.js';
-import { WakeSignal } from '../wake-signal.js';
+import { WAIT_OVER, WakeSignal } from '../wake-signal.js';
 
 /** Give timers and I/O a turn after this much continuous delivery. */
 export const YIELD_EVERY_MS = 20;
@@ -165,7 +165,7 @@ export class Delivery<M> {
     );
     if (waits.length === 0) waits.push(new Promise<boolean>((resolve) => ac.signal.addEventListener('abort', () => resolve(false), { once: true })));
     const done = (): void => {
-      ac.abort();
+      ac.abort(WAIT_OVER);
       this.waiting = false;
       this.waitAbort = undefined;
     };
@@ -186,7 +186,7 @@ export class Delivery<M> {
   /** Interrupts a wait so that state changes (a standby claim, a lost claim, close) are noticed. */
   wake(): void {
     this.wakes.fire();
-    this.waitAbort?.abort();
+    this.waitAbort?.abort(WAIT_OVER);
     if (!this.waiting && this.waiters.length > 0) this.serveWaiters();
   }
 
@@ -203,7 +203,7 @@ export class Delivery<M> {
 
   /** close(): pending pulls resolve to null and waits end. */
   stop(): void {
-    this.waitAbort?.abort();
+    this.waitAbort?.abort(WAIT_OVER);
     for (const w of this.waiters.splice(0)) w.resolve(null);
     this.wake();
   }

@@ -12,7 +12,7 @@ import type { PartitionBackend } from '../backend.js';
 import { trimmedFirstId } from '../consumer/trimmed.js';
 import { eventFailure, fromWire, type JobResult } from './protocol.js';
 import type { PoolSession } from './worker-group.js';
-import { WakeSignal } from '../wake-signal.js';
+import { WAIT_OVER, WakeSignal } from '../wake-signal.js';
 
 /** Events per job: large enough to amortize a message round trip, small enough to spread partitions evenly. */
 const JOB_EVENTS = 64;
@@ -275,7 +275,7 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
     try {
       await WakeSignal.race(waits, [ticks, host.wakes]);
     } finally {
-      ac.abort();
+      ac.abort(WAIT_OVER);
       if (timer) clearTimeout(timer);
       for (const st of host.parts) st.lastRefresh = 0;
     }

@@ -1,0 +1,64 @@
+// How a reader that stays open finds the segments writers add (storage/segment-list.ts): it looks for a new segment
+// only while the recovery point records commits past the segments it knows (a stat saved per refresh of a tailing
+// reader), and writers, under the lock, always look.
+import test from 'ava';
+import fs from 'node:fs';
+import { PartitionLog } from '../../storage/partition-log.js';
+import { listSegmentBases } from '../../storage/segment-files.js';
+import { recoveryPointPath } from '../../storage/recovery-point.js';
+import { metaOf, payload } from './helpers.js';
+import { tempDir } from '../temp-dir.js';
+
+test('a reader left open follows a writer through many segment rolls, one refresh per batch', (t) => {
+  const dir = tempDir(t);
+  const writer = PartitionLog.open(dir, 0, { segmentBytes: 120 });
+  const reader = PartitionLog.open(dir, 0);
+  t.teardown(() => {
+    writer.close();
+    reader.close();
+  });
+  for (let b = 0; b < 60; b++) {
+    const batch = Array.from({ length: 1 + (b % 4) }, (_, i) => ({ metadata: metaOf(b, i) }));
+    const { firstId, count } = writer.append(batch);
+    t.is(reader.refresh(), firstId + count, `batch ${b}`);
+    t.deepEqual(Buffer.from(reader.read(firstId + count - 1).metadata), metaOf(b, count - 1));
+  }
+  t.true(listSegmentBases(dir).length > 10, 'the writer rolled many times');
+  t.is(reader.segmentCount, listSegmentBases(dir).length);
+});
+
+test('entries of a new segment the recovery point does not cover yet are found once it does (or when it is missing)', (t) => {
+  const dir = tempDir(t);
+  // Events of ~115 bytes in segments of 400: three fill a segment, the fourth starts the next one.
+  const ev = (p: number, i: number) => ({ metadata: metaOf(p, i), data: payload(p, i, 100) });
+  const first = PartitionLog.open(dir, 0, { segmentBytes: 400 });
+  first.append([0, 1, 2].map((i) => ev(0, i)));
+  const reader = PartitionLog.open(dir, 0);
+  t.teardown(() => reader.close());
+  t.is(reader.refresh(), 3);
+  const pointBefore = fs.readFileSync(recoveryPointPath(dir));
+  // A writer rolls to a new segment and writes a batch there, then dies before its recovery point write: the file
+  // keeps the point of the batch before.
+  first.append([0, 1, 2].map((i) => ev(1, i)));
+  first.close();
+  t.is(listSegmentBases(dir).length, 2);
+  fs.writeFileSync(recoveryPointPath(dir), pointBefore);
+  t.is(reader.refresh(), 3, 'not looked for: nothing past id 3 is recorded as committed');
+
+  // The next writer (under the lock) finds the segment, keeps its intact entries and records them in the point.
+  const next = PartitionLog.open(dir, 0, { segmentBytes: 400 });
+  t.is(next.append([ev(2, 0)]).firstId, 6);
+  next.close();
+  t.is(reader.refresh(), 7);
+  t.deepEqual(Buffer.from(reader.read(5).metadata), metaOf(1, 2));
+  t.deepEqual(Buffer.from(reader.read(6).data()), payload(2, 0, 100));
+
+  // Without a recovery point (a topic of an earlier version) a reader looks for new segments at every refresh.
+  const third = PartitionLog.open(dir, 0, { segmentBytes: 400 });
+  let end = 7;
+  while (listSegmentBases(dir).length < 5) end = third.append([ev(3, end)]).firstId + 1;
+  third.close();
+  fs.rmSync(recoveryPointPath(dir));
+  t.is(reader.refresh(), end);
+  t.deepEqual(Buffer.from(reader.read(end - 1).metadata), metaOf(3, end - 1));
+});
