@@ -4,6 +4,7 @@
 // so they never see a half-written event.
 import fs from 'node:fs';
 import { crc32, crc32Pieces } from './crc.js';
+import { crc32Ranges } from './crc-ranges.js';
 import { ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, encodeEntry, encodeEntryWords } from './index-entry.js';
 import { STAGE_LIMIT, metadataBackToBack, staging, writeAll, writePieces } from './write-pieces.js';
 import type { Segment } from './segment.js';
@@ -23,6 +24,7 @@ export class SegmentWriter {
   lastTimestamp = 0;
   // Scratch space reused by every run (no per-batch allocation of index entries).
   private entries = allocEntryBuffer(256 * ENTRY_SIZE);
+  private metaCrcs = new Uint32Array(256);
 
   constructor(private readonly flushBehavior: FlushBehavior) {}
 
@@ -88,6 +90,18 @@ export class SegmentWriter {
     const dataStage = dataTotal <= STAGE_LIMIT ? staging(1, dataTotal) : null;
     const metaPieces: Uint8Array[] | null = metaRun === null && metaStage === null ? [] : null;
     const dataPieces: Uint8Array[] | null = dataStage === null ? [] : null;
+    // The metadata CRCs of a run lying in one buffer (as it is written, or staged), computed together (crc-ranges.ts).
+    if (metaStage !== null) {
+      for (let i = from, at = 0; i < to; i++) {
+        const meta = events[i]!.metadata;
+        metaStage.set(meta, at);
+        at += meta.length;
+      }
+    }
+    const metaBytes = metaRun ?? metaStage;
+    if (this.metaCrcs.length < k) this.metaCrcs = new Uint32Array(Math.max(k, 2 * this.metaCrcs.length));
+    const metaCrcs = this.metaCrcs;
+    if (metaBytes !== null) crc32Ranges(metaBytes, 0, metaLens, from, to, metaCrcs);
     const now = Date.now();
     let metaPos = 0;
     let dataPos = 0;
@@ -95,8 +109,8 @@ export class SegmentWriter {
     for (let i = from; i < to; i++) {
       const ev = events[i]!;
       const meta = ev.metadata;
-      if (metaStage !== null) metaStage.set(meta, metaPos);
-      else if (metaPieces !== null && meta.length > 0) metaPieces.push(meta);
+      if (metaPieces !== null && meta.length > 0) metaPieces.push(meta);
+      const metaCrc = metaBytes !== null ? metaCrcs[i - from]! : crc32(meta);
       const data = ev.data;
       let dataCrc = 0;
       if (data instanceof Uint8Array) {
@@ -117,8 +131,8 @@ export class SegmentWriter {
       const at = (i - from) * ENTRY_SIZE;
       const metaLen = metaLens[i]!;
       const dataLen = dataLens[i]!;
-      if (HOST_IS_LE) encodeEntryWords(words, at >>> 2, metaStart + metaPos, dataStart + dataPos, metaLen, dataLen, ts, crc32(meta), dataCrc);
-      else encodeEntry(entries, at, metaStart + metaPos, dataStart + dataPos, metaLen, dataLen, ts, crc32(meta), dataCrc);
+      if (HOST_IS_LE) encodeEntryWords(words, at >>> 2, metaStart + metaPos, dataStart + dataPos, metaLen, dataLen, ts, metaCrc, dataCrc);
+      else encodeEntry(entries, at, metaStart + metaPos, dataStart + dataPos, metaLen, dataLen, ts, metaCrc, dataCrc);
       metaPos += metaLen;
       dataPos += dataLen;
     }
