@@ -4,7 +4,7 @@
 // call (~60 ns per 128 bytes, slicing-by-16). Ranges of NATIVE_FROM bytes or more go to the native CRC (SIMD,
 // ~17 GB/s), and so does everything where WebAssembly is unavailable (node --jitless) or the host is big-endian.
 // Same values as crc.ts in every case.
-import { crc32Range } from './crc.js';
+import { crc32Range, fillSlicingTables } from './crc.js';
 import { CRC_RANGES_WASM_BASE64 } from './crc-ranges-wasm.js';
 import { HOST_IS_LE } from './index-entry.js';
 
@@ -37,18 +37,7 @@ function loadModule(): CrcModule | null {
     const module = new wasmGlobal.Module(Buffer.from(CRC_RANGES_WASM_BASE64, 'base64'));
     const exports = new wasmGlobal.Instance(module).exports;
     const u32 = new Uint32Array(exports.memory.buffer);
-    // T[0] is the plain byte table; T[k][b] is T[k-1][b] followed by one zero byte.
-    for (let b = 0; b < 256; b++) {
-      let c = b;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      u32[b] = c;
-    }
-    for (let k = 1; k < 16; k++) {
-      for (let b = 0; b < 256; b++) {
-        const prev = u32[(k - 1) * 256 + b]!;
-        u32[k * 256 + b] = (prev >>> 8) ^ u32[prev & 255]!;
-      }
-    }
+    fillSlicingTables(u32, 16);
     const m: CrcModule = { run: exports.crcRanges, u8: new Uint8Array(exports.memory.buffer), u32 };
     // A module that loads but computes something else must not be trusted: check known values.
     const probe = Buffer.from('123456789');

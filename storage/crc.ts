@@ -24,19 +24,27 @@ const nativeCrc32 = native.crc32;
 export const NATIVE_CRC32 = native.name;
 
 const SMALL = 112;
-// Slicing-by-4 tables: TABLE[k * 256 + b].
-const TABLE = new Int32Array(1024);
-for (let n = 0; n < 256; n++) {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  TABLE[n] = c;
-}
-for (let n = 0; n < 256; n++) {
-  for (let k = 1; k < 4; k++) {
-    const prev = TABLE[(k - 1) * 256 + n]!;
-    TABLE[k * 256 + n] = (prev >>> 8) ^ TABLE[prev & 255]!;
+/**
+ * Fills `count` slicing tables into `table` (count * 256 entries): table k holds, for each byte b, the CRC register
+ * after b is followed by k zero bytes (table 0 is the plain byte table).
+ */
+export function fillSlicingTables(table: Int32Array | Uint32Array, count: number): void {
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  for (let k = 1; k < count; k++) {
+    for (let n = 0; n < 256; n++) {
+      const prev = table[(k - 1) * 256 + n]!;
+      table[k * 256 + n] = (prev >>> 8) ^ table[prev & 255]!;
+    }
   }
 }
+
+// Slicing-by-4 tables: TABLE[k * 256 + b].
+const TABLE = new Int32Array(1024);
+fillSlicingTables(TABLE, 4);
 
 /** CRC-32 of bytes [start, end) of `buf`, continuing from `previous` (0 to start). */
 export function crc32Range(buf: Uint8Array, start: number, end: number, previous = 0): number {
