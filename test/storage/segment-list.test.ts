@@ -3,10 +3,12 @@
 // reader), and writers, under the lock, always look.
 import test from 'ava';
 import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { listSegmentBases } from '../../storage/segment-files.js';
 import { recoveryPointPath } from '../../storage/recovery-point.js';
-import { metaOf, payload } from './helpers.js';
+import { exitOf, forkBin, metaOf, nextMessage, payload } from './helpers.js';
 import { tempDir } from '../temp-dir.js';
 
 test('a reader left open follows a writer through many segment rolls, one refresh per batch', (t) => {
@@ -61,4 +63,51 @@ test('entries of a new segment the recovery point does not cover yet are found o
   fs.rmSync(recoveryPointPath(dir));
   t.is(reader.refresh(), end);
   t.deepEqual(Buffer.from(reader.read(end - 1).metadata), metaOf(3, end - 1));
+});
+
+test('a reader left open while writers in other processes roll segments and are SIGKILLed sees what a fresh reader sees', async (t) => {
+  const dir = path.join(tempDir(t), 'p'); // the writers log their acknowledged appends beside it (p.acks)
+  fs.mkdirSync(dir);
+  const seed = PartitionLog.open(dir, 0, { segmentBytes: 8192 });
+  seed.append([{ metadata: metaOf(99, 0) }]);
+  seed.close();
+  const reader = PartitionLog.open(dir, 0);
+  t.teardown(() => reader.close());
+  // One checksum per event (metadata and data): what the reader saw, in id order.
+  const digestOf = (log: PartitionLog, from: number, max: number): number[] =>
+    log.readRange(from, max).map((e) => zlib.crc32(Buffer.from(e.data()), zlib.crc32(e.metadata)));
+  const seen: number[] = [];
+  const readAll = (): void => {
+    const end = reader.refresh();
+    while (seen.length < end) seen.push(...digestOf(reader, seen.length, 256));
+  };
+  for (let round = 0; round < 10; round++) {
+    // Three writers take turns on the lock, each rolling a segment every few events (up to 200 KB of data each).
+    const writers = [0, 1, 2].map((k) => forkBin(t, 'append-worker', [dir, String(round * 3 + k), 'forever', '8192']));
+    await Promise.all(writers.map((w) => nextMessage(w, (m: { type?: string }) => m.type === 'ready')));
+    const until = Date.now() + 50 + ((round * 37) % 150);
+    while (Date.now() < until) {
+      readAll();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    for (const w of writers) w.kill('SIGKILL');
+    await Promise.all(writers.map(exitOf));
+    readAll();
+  }
+  // A last writer repairs what the kills left and commits; the reader then holds exactly what the files hold.
+  const last = PartitionLog.open(dir, 0, { segmentBytes: 8192 });
+  const end = last.append([{ metadata: metaOf(99, 1) }]).firstId + 1;
+  last.close();
+  readAll();
+  const fresh = PartitionLog.open(dir, 0);
+  t.teardown(() => fresh.close());
+  t.deepEqual(fresh.verify(), []);
+  t.is(fresh.endId, end);
+  t.is(seen.length, end);
+  const expected: number[] = [];
+  while (expected.length < end) expected.push(...digestOf(fresh, expected.length, 256));
+  t.deepEqual(seen, expected);
+  const segments = listSegmentBases(dir).length;
+  t.true(segments > 20, `${segments} segments`);
+  t.log(`${end} events in ${segments} segments, 30 writers SIGKILLed while appending`);
 });
