@@ -116,10 +116,11 @@ export class PartitionLog extends PartitionCore {
     // The recovery point first, the index after (a writer writes them in the other order): entries below the point
     // were in the index before the point was written, so one this reader cannot find was lost, not yet to come.
     this.pointState = this.readingUnderLock ? readRecoveryPoint(this.dir) : this.pointReader.read();
-    // retention: another process trimmed: forget the segments below the new first id.
-    if (this.pointState.kind === 'ok' && this.pointState.point.firstId > this.segments.startId) this.dropSegmentsBelow(this.pointState.point.firstId);
-    const guard = protectedEnd(this.pointState);
     const state = this.pointState;
+    // retention: another process trimmed: forget the segments below the new first id.
+    if (state.kind === 'ok' && state.point.firstId > this.segments.startId) this.dropSegmentsBelow(state.point.firstId);
+    const guard = protectedEnd(state);
+    // Readers look for a new segment only while the point records commits past the known ones (segment-list.ts).
     const grew = this.segments.catchUp(this.readingUnderLock || state.kind !== 'ok' ? null : state.point.committedEnd);
     const last = this.segments.last;
     // New entries above the point whose bytes are not in the files were torn by a power loss: not events.
