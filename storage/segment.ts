@@ -249,9 +249,11 @@ export class Segment {
     let b = this.count;
     while (a < b) {
       const mid = (a + b) >>> 1;
-      if (entryTimestamp(this.entryBytes(mid), 0) < ms) a = mid + 1;
+      if (entryTimestamp(this.readEntry(mid), 0) < ms) a = mid + 1;
       else b = mid;
     }
+    // The descriptor of a sealed segment is closed once, after the search (not after each entry read).
+    this.closeIndexIfComplete();
     return a;
   }
 
@@ -294,6 +296,13 @@ export class Segment {
 
   /** The bytes of committed entry `pos` (from the cache, else read from the file; not checked). */
   entryBytes(pos: number): Buffer {
+    const e = this.readEntry(pos);
+    this.closeIndexIfComplete();
+    return e;
+  }
+
+  /** entryBytes() leaving the index descriptor open, for a caller reading several entries in a row. */
+  private readEntry(pos: number): Buffer {
     if (pos === this.count - 1) return this.last;
     if (pos >= this.cacheFrom && pos < this.cached) {
       const at = (pos - this.cacheFrom) * ENTRY_SIZE;
@@ -301,7 +310,6 @@ export class Segment {
     }
     const one = Buffer.alloc(ENTRY_SIZE);
     this.readInto(one, 0, pos * ENTRY_SIZE, (pos + 1) * ENTRY_SIZE);
-    this.closeIndexIfComplete();
     return one;
   }
 

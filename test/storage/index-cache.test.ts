@@ -146,6 +146,26 @@ test('records read before the reader moved on keep their bytes; a truncation sin
   t.deepEqual(Buffer.from(held[1]!.data()), payload(0, 1, DATA), 'bytes still in the file are still read');
 });
 
+test('findByTime() on a sealed segment opens its index once per search, not once per entry it reads', (t) => {
+  const dir = writeLog(t);
+  const r = PartitionLog.open(dir, 0);
+  t.teardown(() => r.close());
+  r.stats(); // counts every segment (and closes the sealed ones' descriptors)
+  const opens: string[] = [];
+  const openSync = fs.openSync;
+  fs.openSync = ((file: fs.PathLike, ...rest: unknown[]) => {
+    opens.push(String(file));
+    return (openSync as (...a: unknown[]) => number)(file, ...rest);
+  }) as typeof fs.openSync;
+  try {
+    t.is(r.findByTime(1137), 137);
+  } finally {
+    fs.openSync = openSync;
+  }
+  const indexOpens = opens.filter((f) => f.endsWith('.index'));
+  t.true(indexOpens.length <= 1, `${indexOpens.length} opens of an index: ${indexOpens.join(', ')}`);
+});
+
 test('stats() and findByTime() do not keep the index of every segment in memory (a lag() loop on a long partition would)', (t) => {
   const dir = writeLog(t);
   const r = PartitionLog.open(dir, 0);
