@@ -4,8 +4,7 @@
 import test from 'ava';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Driver } from '../../../lib/index.js';
-import { tempDir } from '../../temp-dir.js';
+import { tailingPair } from './tailing.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -17,12 +16,7 @@ function heapMiB(): number {
 }
 
 test('a tailing process() keeps no memory per wait: 10,000 waits for one event each', async (t) => {
-  const driver = await Driver.create('files', { root_path: tempDir(t) });
-  t.teardown(() => driver.close());
-  await driver.createTopic('t', { options: { num_partitions: 1 } });
-  const topic = await driver.openTopic('t');
-  const consumer = await topic.consumer('tail', { batchSize: 1 });
-  const producer = topic.producer({ batchSize: 1 });
+  const { consumer, producer } = await tailingPair(t);
   let processed = 0;
   let wake: (() => void) | undefined;
   const running = consumer.process(() => {
