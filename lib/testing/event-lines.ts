@@ -5,6 +5,7 @@
 import { DiasporaError, ErrorCode } from '../errors.js';
 import type { Event } from '../event.js';
 import { isJsonObject, type JsonValue } from '../json.js';
+import { checkJsonSyntax } from '../json-text.js';
 
 export interface EventLine {
   metadata: JsonValue;
@@ -14,7 +15,16 @@ export interface EventLine {
   partition?: number;
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** A character that base64 data never holds ('=' is checked apart: padding, at the end only). */
+const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
+
+/** Standard base64 (RFC 4648 section 4) with or without its padding. */
+function isBase64(s: string): boolean {
+  if (s.length % 4 === 1 || NOT_BASE64.test(s)) return false;
+  // One unanchored scan is faster than an anchored pattern over a long string; then the '=' must end it, at most two.
+  const pad = s.indexOf('=');
+  return pad === -1 || pad === s.length - 1 || (pad === s.length - 2 && s.charCodeAt(s.length - 1) === 0x3d);
+}
 
 /**
  * Parses one line. With `metadataOnly` the whole line is the metadata. BAD_JSON for text that is not JSON,
@@ -34,7 +44,7 @@ export function parseEventLine(line: string, metadataOnly = false): EventLine {
   const out: EventLine = { metadata: value.metadata };
   const data = value.data;
   if (data !== undefined && data !== null) {
-    if (typeof data !== 'string' || !BASE64.test(data) || data.length % 4 === 1) {
+    if (typeof data !== 'string' || !isBase64(data)) {
       throw new DiasporaError(ErrorCode.BAD_ARGUMENT, '"data" must be a base64 string');
     }
     out.data = Buffer.from(data, 'base64');
@@ -54,16 +64,34 @@ export function pushableMetadata(metadata: JsonValue): JsonValue {
   return typeof metadata === 'string' ? JSON.stringify(metadata) : metadata;
 }
 
-/** One event as a JSON line (without the newline); `withData` false leaves the data out. */
+/**
+ * One event as a JSON line (without the newline); `withData` false leaves the data out. The metadata is written as the
+ * event's JSON text (for the default serializer the stored text itself: nothing is parsed or re-serialized) when that
+ * text is one line of valid JSON, else as JSON.stringify of the value.
+ */
 export function formatEventLine(event: Event, withData = true): string {
-  const out: Record<string, JsonValue> = {
-    partition: event.partition,
-    id: event.id,
-    timestamp: event.timestamp,
-    metadata: event.metadata,
-  };
-  if (withData) out.data = dataBase64(event);
-  return JSON.stringify(out);
+  const head = `{"partition":${event.partition},"id":${event.id},"timestamp":${event.timestamp},"metadata":${metadataJson(event)}`;
+  return withData ? `${head},"data":"${dataBase64(event)}"}` : `${head}}`;
+}
+
+/** Where metadataJson checks a text (kept between calls; grown for a bigger text). */
+let scratch = Buffer.allocUnsafeSlow(4096);
+
+function metadataJson(event: Event): string {
+  const text = event.metadataText;
+  // A line break can only be whitespace between tokens (JSON strings hold none), but it would end the line.
+  if (!text.includes('\n') && !text.includes('\r')) {
+    if (scratch.length < text.length * 3) scratch = Buffer.allocUnsafeSlow(text.length * 3);
+    const n = scratch.write(text, 0, 'utf8');
+    try {
+      // Stored text was checked when pushed and its checksum when read; a reference-format topic has no checksums.
+      checkJsonSyntax(new Uint8Array(scratch.buffer, scratch.byteOffset, n));
+      return text;
+    } catch {
+      // not JSON: the value's error (CORRUPTION naming the event) is the one to report, below
+    }
+  }
+  return JSON.stringify(event.metadata);
 }
 
 function dataBase64(event: Event): string {

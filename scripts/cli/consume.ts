@@ -3,11 +3,11 @@
 // like kcat or kafka-console-consumer without a group.
 
 import { Command } from 'commander';
-import { compileEventbridgePattern, type ConsumerOptions, type JsonValue } from '../../lib/index.js';
+import { StopEventProcessor, compileEventbridgePattern, type ConsumerOptions, type Event, type JsonValue } from '../../lib/index.js';
 import { formatEventLine } from '../../lib/testing/event-lines.js';
 import { addDriverOptions, parseCount, parsePosition, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError } from './errors.js';
-import { StdoutClosed, writeOut } from './output.js';
+import { LineChunks, StdoutClosed } from './output.js';
 import { onShutdown } from './shutdown.js';
 
 interface ConsumeFlags extends DriverFlags {
@@ -60,25 +60,56 @@ async function consume(topicName: string, flags: ConsumeFlags): Promise<void> {
   await withDriver(flags, (driver) =>
     withTopic(driver, topicName, async (topic) => {
       const consumer = await topic.consumer(flags.name ?? `anonymous-${process.pid}`, options);
-      // A signal ends a --follow session cleanly: pending pulls finish and acknowledgements are written.
-      const stopShutdown = onShutdown(() => consumer.close());
+      // Lines are written in chunks (output.ts): a chunk goes out when it is full, or once the loop below lets the event
+      // loop run (it waits for new events, or a long backlog yields), and its events are acknowledged once it is
+      // written (so an acknowledged event was handed to stdout; a filtered-out one is acknowledged with its chunk too,
+      // so that no acknowledgement passes an event still in it).
+      const chunk = new LineChunks();
+      let chunkEvents: Event[] = [];
+      let writeFailure: unknown;
+      let lastWrite: Promise<void> = Promise.resolve();
+      const writeChunk = (): Promise<void> => {
+        if (chunkEvents.length === 0) return lastWrite;
+        const events = chunkEvents;
+        chunkEvents = [];
+        // The text is taken (and handed to stdout) now: chunks go out in order whoever writes them.
+        lastWrite = chunk.write().then(() => {
+          for (const e of events) void e.acknowledge();
+        });
+        return lastWrite;
+      };
+      let writeScheduled = false;
+      const scheduleWrite = (): void => {
+        if (writeScheduled) return;
+        writeScheduled = true;
+        setImmediate(() => {
+          writeScheduled = false;
+          writeChunk().catch((err: unknown) => void (writeFailure ??= err));
+        });
+      };
+      // A signal ends a --follow session cleanly: what is printed is acknowledged, then the loop ends and the
+      // acknowledgements are written.
+      const stopShutdown = onShutdown(() => writeChunk().catch(() => undefined).finally(() => consumer.close()));
       let written = 0;
       try {
         if (max === 0) return;
-        for await (const event of consumer) {
-          if (matches && !matches(event.metadata)) {
-            void event.acknowledge(); // skipped by the filter: processed as far as this consumer is concerned
-            continue;
-          }
-          try {
-            await writeOut(formatEventLine(event, flags.data) + '\n');
-          } catch (err) {
-            if (err instanceof StdoutClosed) break; // reader went away: this event stays unacknowledged
-            throw err;
-          }
-          void event.acknowledge();
-          if (++written >= max) break;
+        try {
+          await consumer.process((event) => {
+            if (writeFailure !== undefined) throw writeFailure;
+            chunkEvents.push(event);
+            if (matches && !matches(event.metadata)) return void scheduleWrite(); // processed as far as this consumer is concerned
+            const full = chunk.add(formatEventLine(event, flags.data));
+            if (++written >= max) throw new StopEventProcessor(); // printed by the write below, as the last one
+            if (full) return writeChunk(); // backpressure: the loop waits for stdout
+            scheduleWrite();
+          });
+        } finally {
+          // The events before a failing one are printed (and acknowledged) all the same.
+          await writeChunk().catch((err: unknown) => void (writeFailure ??= err));
         }
+        if (writeFailure !== undefined) throw writeFailure;
+      } catch (err) {
+        if (!(err instanceof StdoutClosed)) throw err; // a closed stdout: the events of its chunk stay unacknowledged
       } finally {
         stopShutdown();
         await consumer.close();

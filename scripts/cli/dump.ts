@@ -7,7 +7,7 @@ import { formatEventLine } from '../../lib/testing/event-lines.js';
 import { Progress } from '../lib/progress.js';
 import { addDriverOptions, parseCount, parsePosition, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError } from './errors.js';
-import { isoTime, StdoutClosed, writeOut } from './output.js';
+import { isoTime, LineChunks, StdoutClosed } from './output.js';
 import { compileFilter } from './consume.js';
 
 interface DumpFlags extends DriverFlags {
@@ -57,6 +57,7 @@ async function dump(topicName: string, flags: DumpFlags): Promise<void> {
       const showProgress = process.stderr.isTTY === true && process.stdout.isTTY !== true;
       const progress = new Progress('dump', await rangeSize(topic, partitions, typeof from === 'number' ? from : 0, to), showProgress);
       let printed = 0;
+      const out = new LineChunks(); // written in chunks (output.ts)
       try {
         for (const p of partitions) {
           if (printed >= max) break;
@@ -72,15 +73,18 @@ async function dump(topicName: string, flags: DumpFlags): Promise<void> {
               if (e.id > to) break;
               progress.tick();
               if (matches && !matches(e.metadata)) continue;
-              await writeOut((flags.json ? formatEventLine(e, flags.data) : humanLine(e, flags.data)) + '\n');
+              if (out.add(flags.json ? formatEventLine(e, flags.data) : humanLine(e, flags.data))) await out.write();
               if (++printed >= max) break;
             }
           } finally {
             await consumer.close();
           }
         }
+        await out.write();
       } catch (err) {
-        if (!(err instanceof StdoutClosed)) throw err;
+        if (err instanceof StdoutClosed) return;
+        await out.write().catch(() => undefined); // the events before a failing one are printed all the same
+        throw err;
       } finally {
         progress.stop();
       }

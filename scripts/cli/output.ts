@@ -25,6 +25,29 @@ export function writeOut(text: string): Promise<void> {
   });
 }
 
+/**
+ * Output lines written in chunks of about CHUNK_CHARS characters: one write per line costs more than the rest of a
+ * fast command's work per event.
+ */
+export class LineChunks {
+  static readonly CHUNK_CHARS = 64 * 1024;
+  private text = '';
+
+  /** Adds a line (without its newline); true when the chunk is full and should be written. */
+  add(line: string): boolean {
+    this.text += line + '\n';
+    return this.text.length >= LineChunks.CHUNK_CHARS;
+  }
+
+  /** Writes the lines added since the last write (none: nothing), with backpressure. */
+  async write(): Promise<void> {
+    if (this.text === '') return;
+    const text = this.text;
+    this.text = '';
+    await writeOut(text);
+  }
+}
+
 /** Formats a millisecond timestamp (null/0 for none). */
 export function isoTime(ms: number | null | undefined): string {
   return ms === null || ms === undefined || ms === 0 ? '-' : new Date(ms).toISOString();

@@ -1,13 +1,13 @@
 // `produce T`: JSON lines from stdin (or --input FILE) pushed into a topic, flushed, ids reported on stdout.
 
 import fs from 'node:fs';
-import readline from 'node:readline';
 import { Command } from 'commander';
-import type { TopicHandle } from '../../lib/index.js';
+import { DefaultPartitionSelector, type TopicHandle } from '../../lib/index.js';
 import { parseEventLine, pushableMetadata } from '../../lib/testing/event-lines.js';
 import { Progress } from '../lib/progress.js';
 import { addDriverOptions, parseCount, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError, describeError } from './errors.js';
+import { lineBatches } from './line-batches.js';
 import { writeOut } from './output.js';
 
 interface ProduceFlags extends DriverFlags {
@@ -53,38 +53,59 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
         }
         if (out) await writeOut(out);
       };
-      const lines = readline.createInterface({ input, crlfDelay: Infinity });
+      // --metadata-only lines are pushed as the JSON text they are (stored as given unless a validator, serializer
+      // or partition selector of the topic needs the value, see Producer.push); the value is parsed here only when
+      // the topic's partition selector needs it to report the partition.
+      const selectorReadsValue = Object.getPrototypeOf(topic.partitionSelector) !== DefaultPartitionSelector.prototype;
+      const pushAsText = flags.metadataOnly === true;
       let lineNo = 0;
       try {
         const read = (async () => {
-          for await (const line of lines) {
-            lineNo++;
-            progress.tick(Buffer.byteLength(line) + 1);
-            if (line.trim().length === 0) continue;
-            let ev;
-            try {
-              ev = parseEventLine(line, flags.metadataOnly ?? false);
-            } catch (err) {
-              throw new CliError(`${source}:${lineNo}: ${describeError(err)}`);
+          // A chunk's lines are pushed in one job, so they form one batch (see line-batches.ts).
+          for await (const { lines, bytes } of lineBatches(input)) {
+            progress.tick(bytes);
+            for (const line of lines) {
+              lineNo++;
+              if (line.trim().length === 0) continue;
+              let metadata: Parameters<typeof producer.push>[0];
+              let data: Buffer | undefined;
+              let partition: number;
+              try {
+                if (pushAsText) {
+                  metadata = line;
+                  partition = choosePartition(topic, selectorReadsValue ? parseEventLine(line, true).metadata : null, forced);
+                } else {
+                  const ev = parseEventLine(line, false);
+                  metadata = pushableMetadata(ev.metadata);
+                  data = ev.data;
+                  partition = choosePartition(topic, ev.metadata, forced ?? ev.partition);
+                }
+              } catch (err) {
+                if (err instanceof CliError) throw err;
+                throw new CliError(`${source}:${lineNo}: ${describeError(err)}`);
+              }
+              const r: Result = { line: lineNo, partition };
+              results.push(r);
+              const pushed = producer.push(metadata, data, partition);
+              pushed.then(
+                (id) => void (r.id = id),
+                (err) => {
+                  r.error = err;
+                  anyFailed = true;
+                },
+              );
+              count++;
+              // Settled already: refused at once (bad JSON text, a validator), or its batch was written inside push.
+              // Either way wait for it here, so that no line after a refused one is pushed.
+              if (pushed.completed) await pushed.then(() => undefined, () => undefined);
+              if (anyFailed) return;
             }
-            const partition = choosePartition(topic, ev.metadata, forced ?? ev.partition);
-            const r: Result = { line: lineNo, partition };
-            results.push(r);
-            producer.push(pushableMetadata(ev.metadata), ev.data, partition).then(
-              (id) => void (r.id = id),
-              (err) => {
-                r.error = err;
-                anyFailed = true;
-              },
-            );
-            count++;
             if (results.length - reported >= 1024) await report();
-            if (anyFailed) break;
           }
         })();
         await Promise.race([read, inputError]);
       } finally {
-        lines.close();
+        if (flags.input !== undefined) (input as fs.ReadStream).destroy();
         // Whatever was pushed before an error is committed, never dropped.
         await producer.flush();
         await report();

@@ -161,3 +161,44 @@ test('verify passes on intact data and reports a flipped byte with its file and 
   t.is(textual.code, 3);
   t.true(textual.stdout.includes(`${dataFile} at offset ${problems[0].offset}`));
 });
+
+test('produce commits the lines of one read of its input in one batch (its first append holds them all)', async (t) => {
+  // Seen through retention: a producer's first append always checks the policy (docs/retention.md), so when that
+  // append holds the whole input, the sealed segments it filled are trimmed at once. Written one line at a time, the
+  // first append would hold one event, and nothing would be trimmed before the next check a second later.
+  const D = ['--driver.root_path', path.join(tempDir(t), 'root'), '--driver.segment_bytes', '4096'];
+  t.is((await ctl(['topic', 'create', ...D, '--name', 'T', '--topic.retention_bytes', '1'])).code, 0);
+  const file = path.join(tempDir(t), 'in.jsonl');
+  fs.writeFileSync(file, inputLines(40).join('\n') + '\n'); // well under one read (64 KiB)
+  const r = await ctl(['produce', 'T', ...D, '-q', '--input', file]);
+  t.is(r.code, 0, r.stderr);
+  const [described] = jsonLines<{ partitions: Array<{ firstId: number; endId: number }> }>((await ctl(['topic', 'describe', 'T', ...D, '--json'])).stdout);
+  t.is(described!.partitions[0]!.endId, 40);
+  t.true(described!.partitions[0]!.firstId > 0, `first id ${described!.partitions[0]!.firstId}: nothing was trimmed by the first append`);
+});
+
+test('--metadata-only stores each line as the JSON text given, and consume prints that text', async (t) => {
+  const D = await setup(t, 1);
+  const text = '{ "b" : 1 ,"a":[ 2.50, "\\u00e9" ] }';
+  t.is((await ctl(['produce', 'T', ...D, '--metadata-only', '-q'], `${text}\n[]\n`)).code, 0);
+  const out = (await ctl(['consume', 'T', ...D])).stdout.split('\n');
+  t.true(out[0]!.includes(`"metadata":${text},`), out[0]);
+  t.deepEqual((JSON.parse(out[0]!) as Line).metadata, { b: 1, a: [2.5, 'é'] });
+  t.true(out[1]!.includes('"metadata":[],'), out[1]);
+});
+
+test('consume prints and acknowledges the events before a damaged one, then fails naming it', async (t) => {
+  const D = await setup(t, 1);
+  const lines = Array.from({ length: 10 }, (_, i) => `{"i":${i}}`); // 7 bytes each
+  t.is((await ctl(['produce', 'T', ...D, '--metadata-only', '-q'], lines.join('\n') + '\n')).code, 0);
+  const meta = path.join(D[1]!, 'T', 'partitions', '00000000', '00000000000000000000.meta');
+  const fd = fs.openSync(meta, 'r+');
+  fs.writeSync(fd, Buffer.from('7'), 0, 1, 5 * 7 + 5); // event 5's digit
+  fs.closeSync(fd);
+  const r = await ctl(['consume', 'T', '--name', 'c', ...D]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /\[CORRUPTION\]/);
+  t.deepEqual(jsonLines<Line>(r.stdout).map((e) => e.metadata), [0, 1, 2, 3, 4].map((i) => ({ i })));
+  const positions = jsonLines<{ name: string; partitions: Array<{ lastAcknowledged: number }> }>((await ctl(['consumers', 'T', ...D, '--json'])).stdout);
+  t.is(positions.find((c) => c.name === 'c')?.partitions[0]?.lastAcknowledged, 4);
+});
