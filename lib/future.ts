@@ -13,6 +13,7 @@ export class Future<T> implements PromiseLike<T> {
   private error: unknown;
   private listeners: Array<() => void> | undefined;
   private promise: Promise<T> | undefined;
+  private waited = false;
 
   /** A future already resolved with `value`. */
   static resolved<T>(value: T): Future<T> {
@@ -41,6 +42,14 @@ export class Future<T> implements PromiseLike<T> {
   /** True once the operation finished (successfully or not). */
   get completed(): boolean {
     return this.state !== PENDING;
+  }
+
+  /**
+   * @internal true once somebody waits for the outcome: `await`, `then()` with a fulfilment handler, `wait()`. A
+   * `catch()` alone only handles a failure. (The producer writes an adaptive batch sooner when somebody waits.)
+   */
+  get waitedFor(): boolean {
+    return this.waited;
   }
 
   /** @internal settle the future; later calls are ignored. */
@@ -93,6 +102,7 @@ export class Future<T> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
+    if (typeof onfulfilled === 'function') this.waited = true;
     return this.asPromise().then(onfulfilled, onrejected);
   }
 
@@ -107,6 +117,7 @@ export class Future<T> implements PromiseLike<T> {
    */
   wait(timeoutMs = -1): Promise<T | undefined> {
     if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) throw new TypeError('timeoutMs must be a number');
+    this.waited = true;
     if (this.state !== PENDING) return this.settledPromise();
     if (timeoutMs < 0) return this.asPromise();
     if (timeoutMs === 0) return Promise.resolve(undefined);

@@ -2,8 +2,12 @@
 //
 // Batching. A fixed `batchSize` n writes a partition's batch as soon as it holds n events, and flush() writes
 // the rest. `BatchSize.Adaptive` is group commit: a write starts as soon as the previous one finished, and
-// whatever accumulated meanwhile forms the next batch (with a synchronous engine that is "at the end of the
-// current job", i.e. a microtask later), so batches grow only under load and never wait for a flush.
+// whatever accumulated meanwhile forms the next batch, so batches grow only under load and never wait for a flush.
+// With a synchronous engine "meanwhile" is: until somebody waits for a pending push (`await`, then(), wait(); seen
+// two microtasks after the push, when an `await` of it has called then()), else until the end of the current turn of
+// the event loop (setImmediate). So a loop awaiting each push gets each written a microtask later, and a loop that
+// pushes from promise continuations without waiting (`for await` over readline or any stream: one push per
+// microtask) still writes one batch per turn instead of one per event (measured: 135k against 590k events/s).
 // A resolved push future means the event is committed: visible to consumers in every process, id final.
 //
 // Backpressure. With a synchronous engine (files) a full batch is written inside push(), which is the wait.
@@ -246,15 +250,31 @@ export class Producer<M = JsonValue> {
       if (batch.events.length >= ADAPTIVE_MAX_EVENTS || batch.bytes >= ADAPTIVE_MAX_BYTES) this.writePartition(p);
       else if (!this.adaptiveScheduled) {
         this.adaptiveScheduled = true;
-        queueMicrotask(() => {
-          this.adaptiveScheduled = false;
-          this.writeAll();
-        });
+        queueMicrotask(() => queueMicrotask(this.adaptiveCheck));
       }
     } else if (batch.events.length >= this.batchSize) {
       this.writePartition(p);
     }
     return future;
+  }
+
+  /** An adaptive batch is pending: written now if somebody waits for one of its pushes, else at the end of the turn. */
+  private readonly adaptiveCheck = (): void => {
+    if (this.somebodyWaits()) this.adaptiveWrite();
+    else setImmediate(this.adaptiveWrite);
+  };
+
+  private readonly adaptiveWrite = (): void => {
+    this.adaptiveScheduled = false;
+    this.writeAll();
+  };
+
+  private somebodyWaits(): boolean {
+    for (const q of this.queues) {
+      const futures = q.pending.futures;
+      for (let i = futures.length - 1; i >= 0; i--) if (futures[i]!.waitedFor) return true;
+    }
+    return false;
   }
 
   private writeAll(): void {
