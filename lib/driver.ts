@@ -63,6 +63,7 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
 export class Driver {
   /** close() began: new calls are refused at once (children are still being closed). */
   private readonly lifecycle = new Lifecycle(() => `driver "${this.type}"`);
+  /** Topic handles not closed yet (each leaves once closed: a long-lived driver keeps no closed one). */
   private readonly topics = new Set<TopicHandle>();
 
   private constructor(
@@ -126,6 +127,11 @@ export class Driver {
     } catch (err) {
       throw toDiasporaError(err);
     }
+  }
+
+  /** @internal a topic handle of this driver finished closing. */
+  topicClosed(topic: TopicHandle): void {
+    this.topics.delete(topic);
   }
 
   /** Opens a topic (rebuilding its components from their persisted configs); TOPIC_NOT_FOUND if missing. */

@@ -52,6 +52,8 @@ export interface ProducerTopic {
   readonly serializer: Serializer;
   readonly partitionSelector: PartitionSelector;
   readonly closed: boolean;
+  /** This producer finished closing (the topic stops keeping it). */
+  childClosed?(child: object): void;
 }
 
 /** Metadata accepted by push(): a JSON value, JSON text, or JSON text as UTF-8 bytes. */
@@ -392,6 +394,7 @@ export class Producer<M = JsonValue> {
         if (!this.topic.closed) await this.flushAll();
       } finally {
         this.lifecycle.to('closed');
+        this.topic.childClosed?.(this);
       }
     })());
   }

@@ -33,11 +33,14 @@ export type ResetTarget = Position;
 
 export interface TopicOwner {
   readonly closed: boolean;
+  /** A topic handle it opened finished closing (the owner stops keeping it). */
+  topicClosed?(topic: TopicHandle): void;
 }
 
 export class TopicHandle {
   /** close() began: new calls are refused (the children are being flushed and closed). */
   private readonly lifecycle = new Lifecycle(() => `topic "${this.name}"`);
+  /** Producers and consumers not closed yet (each leaves once closed: a long-lived handle keeps no closed one). */
   private readonly children = new Set<{ close(): Promise<void> }>();
   private readonly recoveryLog = new RecoveryLog();
 
@@ -224,11 +227,20 @@ export class TopicHandle {
     return this.retentionBackend('deleteConsumer')(name);
   }
 
+  /** @internal a producer or consumer of this handle finished closing. */
+  childClosed(child: object): void {
+    this.children.delete(child as { close(): Promise<void> });
+  }
+
   /** Closes producers (flushing them) and consumers opened from this handle. */
   async close(): Promise<void> {
     if (this.lifecycle.isClosed) return;
     this.lifecycle.to('closing');
-    await closeAll(this.children, () => this.backend.close(), () => this.lifecycle.to('closed'));
+    try {
+      await closeAll(this.children, () => this.backend.close(), () => this.lifecycle.to('closed'));
+    } finally {
+      this.driver.topicClosed?.(this);
+    }
   }
 }
 

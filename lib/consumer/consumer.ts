@@ -338,6 +338,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
       if (claim) await attempt(() => claim.release());
     }
     await attempt(() => this.acks.offsets?.close());
+    this.topic.childClosed?.(this);
     if (errors.length > 0) throw engineError(errors[0]);
   }
 }

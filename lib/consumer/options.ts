@@ -105,6 +105,8 @@ export interface ConsumerTopic {
   readonly closed: boolean;
   /** The driver that opened the topic: worker threads open the topic again through it. */
   readonly driver?: { readonly closed: boolean; readonly type?: string; readonly options?: JsonObject };
+  /** This consumer finished closing (the topic stops keeping it). */
+  childClosed?(child: object): void;
 }
 
 /** Checks `from`: 'committed' or a replay position. */

