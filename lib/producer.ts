@@ -127,7 +127,9 @@ export class Producer<M = JsonValue> {
   readonly ordering: Ordering;
   private readonly queues: PartitionQueue[];
   private readonly admissions: Admission[] = [];
+  /** An adaptive write is scheduled (its check microtasks, then possibly adaptiveImmediate). */
   private adaptiveScheduled = false;
+  private adaptiveImmediate: NodeJS.Immediate | undefined;
   /** close() began: pushes are refused while the last flush runs; later close() calls wait for the same one. */
   private readonly lifecycle = new Lifecycle(() => `producer of topic "${this.topic.name}"`);
   private closing: Promise<void> | undefined;
@@ -262,12 +264,13 @@ export class Producer<M = JsonValue> {
 
   /** An adaptive batch is pending: written now if somebody waits for one of its pushes, else at the end of the turn. */
   private readonly adaptiveCheck = (): void => {
-    if (this.somebodyWaits()) this.adaptiveWrite();
-    else setImmediate(this.adaptiveWrite);
+    if (!this.adaptiveScheduled) return; // a flush wrote everything meanwhile
+    if (this.somebodyWaits()) this.writeAll();
+    else this.adaptiveImmediate = setImmediate(this.adaptiveWrite);
   };
 
   private readonly adaptiveWrite = (): void => {
-    this.adaptiveScheduled = false;
+    this.adaptiveImmediate = undefined;
     this.writeAll();
   };
 
@@ -280,6 +283,13 @@ export class Producer<M = JsonValue> {
   }
 
   private writeAll(): void {
+    // Everything pending is written now: a scheduled adaptive write has nothing left to do, and a pending immediate
+    // would keep this producer (and its arena) alive until the event loop turns.
+    this.adaptiveScheduled = false;
+    if (this.adaptiveImmediate !== undefined) {
+      clearImmediate(this.adaptiveImmediate);
+      this.adaptiveImmediate = undefined;
+    }
     for (let p = 0; p < this.queues.length; p++) if (this.queues[p].pending.events.length > 0) this.writePartition(p);
   }
 

@@ -1,6 +1,6 @@
 // Acknowledgements of one consumer: each acknowledge() only raises a partition's target; the targets are written
-// together (one offsets store per changed partition) at the end of the job, or when delivery pauses, so a burst
-// of acknowledgements costs one write per partition, not one per event.
+// together (one offsets store per changed partition) at the end of the turn of the event loop, when delivery pauses,
+// or at once when somebody awaits one, so a burst of acknowledgements costs one write per partition, not one per event.
 
 import type { OffsetsBackend } from '../backend.js';
 import { Future } from '../future.js';
@@ -22,15 +22,36 @@ export class Acknowledgements {
       st.ackTarget = id;
       if (!this.dirty) {
         this.dirty = true;
-        setImmediate(() => this.persist());
+        // Written at the end of the turn, or sooner when somebody waits for it (seen two microtasks later, once an
+        // `await` of the returned future has called its then()): a loop awaiting each acknowledgement then pays a
+        // write per event but not a turn of the event loop as well.
+        queueMicrotask(() => queueMicrotask(this.writeSoonOrAtTurnEnd));
       }
     }
     if (!this.dirty) return Future.resolved<void>(undefined);
     return (this.pending ??= new Future<void>());
   }
 
+  private immediate: NodeJS.Immediate | undefined;
+
+  private readonly writeSoonOrAtTurnEnd = (): void => {
+    if (!this.dirty) return; // written meanwhile
+    if (this.pending?.waitedFor === true) this.persist();
+    else this.immediate ??= setImmediate(this.persistAtTurnEnd);
+  };
+
+  private readonly persistAtTurnEnd = (): void => {
+    this.immediate = undefined;
+    this.persist();
+  };
+
   /** Writes every changed position (one store per partition), then settles the pending acknowledge futures. */
   persist(): void {
+    // A write scheduled for the end of the turn has nothing left to do (and would keep this consumer alive until then).
+    if (this.immediate !== undefined) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
     if (!this.dirty) return;
     this.dirty = false;
     const fut = this.pending;

@@ -104,3 +104,17 @@ test('a fixed batch size writes every n events, and the rest on flush', async (t
   await producer.flush();
   t.deepEqual(appends, [64, 64, 22]);
 });
+
+test.serial('adaptive: a flush cancels the end-of-turn write it made pointless (nothing scheduled keeps the producer alive)', async (t) => {
+  const { topic, appends } = recordingTopic();
+  const producer = new Producer(topic, { batchSize: BatchSize.Adaptive });
+  const immediates = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+  const before = immediates();
+  void producer.push('{}');
+  for (let i = 0; i < 3; i++) await Promise.resolve(); // the check microtasks: nobody waits, so the write waits for the turn's end
+  t.is(immediates(), before + 1);
+  t.deepEqual(appends, []);
+  await producer.flush();
+  t.deepEqual(appends, [1]);
+  t.is(immediates(), before, 'the end-of-turn write is cancelled');
+});
