@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { Driver, type Consumer, type Event, type JsonObject, type Producer, type TopicHandle } from '../../lib/index.js';
+import { Driver, type Consumer, type Event, type Future, type JsonObject, type Producer, type TopicHandle } from '../../lib/index.js';
 import { isJsonObject as isJsonObjectValue } from '../../lib/json.js';
-import { pushableMetadata } from '../../lib/testing/event-lines.js';
 import { CliError, describeError } from './errors.js';
 import { parseCount } from './driver-options.js';
 import { checkLogLevel, Logger } from './logger.js';
@@ -64,11 +63,24 @@ export function consumerNameOf(p: ForwardPolicy): string {
   return `${p.from.driver}/${p.from.topic}->${p.to.driver}/${p.to.topic}`;
 }
 
+/** A forwarded event waiting for its push to commit. */
+interface InFlight {
+  readonly event: Event;
+  readonly pushed: Future<number>;
+  failed: boolean;
+}
+
 /** One policy: pull, push, acknowledge once committed; stop() flushes and writes the acknowledgements. */
-class ForwardWorker {
+export class ForwardWorker {
   private stopping = false;
   /** Ends the pull in progress (replaced at each pull, so nothing piles up on a long run). */
   private wakeForStop: () => void = () => {};
+  /** Forwarded events in push order, until acknowledged (or failed). */
+  private inFlight: InFlight[] = [];
+  private sweepScheduled = false;
+  /** Source partitions with a failed push: nothing from it on is acknowledged (a restart forwards it again). */
+  private readonly blocked = new Set<number>();
+  private failure: unknown;
   private readonly acks = new Set<Promise<void>>();
   forwarded = 0;
 
@@ -82,39 +94,79 @@ class ForwardWorker {
   async run(): Promise<void> {
     while (!this.stopping) {
       const pull = this.consumer.pull();
-      // An event that arrives after stop() is left unacknowledged: the next run forwards it.
-      const event: Event | null = await new Promise<Event | null>((resolve, reject) => {
-        this.wakeForStop = () => resolve(null);
-        pull.then(resolve, reject);
-      });
+      // An event that arrives after stop() is left unacknowledged: the next run forwards it. Only a pull that waits
+      // needs to be woken by stop(); one that has its event already is awaited as it is.
+      const event: Event | null = pull.completed
+        ? await pull
+        : await new Promise<Event | null>((resolve, reject) => {
+            this.wakeForStop = () => resolve(null);
+            pull.then(resolve, reject);
+          });
       if (event === null) break;
       this.forward(event);
     }
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private forward(event: Event): void {
-    // Pushes resolve in order (strict ordering), so per-partition acknowledgements never pass an uncommitted event.
-    const ack = this.producer.push(pushableMetadata(event.metadata), event.data).then(
-      () => {
-        this.forwarded++;
-        return event.acknowledge();
-      },
-      (err) => {
-        // Not acknowledged: forwarded again after a restart.
-        this.log.error(`${this.name}: event ${event.partition}/${event.id} not forwarded: ${describeError(err)}`);
-      },
-    );
-    const tracked: Promise<void> = ack.then(
-      () => void this.acks.delete(tracked),
-      () => void this.acks.delete(tracked),
-    );
-    this.acks.add(tracked);
+    // The metadata as its JSON text (the stored text for JSON serializers: not parsed and re-serialized). Nobody
+    // waits for the push (a catch() only records a failure), so the pushes of a turn form one batch of the
+    // destination (lib/producer.ts); they are acknowledged by the sweep below once committed.
+    const record: InFlight = { event, pushed: this.producer.push(event.metadataText, event.data), failed: false };
+    record.pushed.catch((err: unknown) => {
+      record.failed = true;
+      // Neither it nor anything after it in its partition is acknowledged (an acknowledgement is cumulative: one of a
+      // later event would cover it), and the policy stops: a restart forwards again from this event.
+      if (this.failure === undefined) {
+        this.failure = new CliError(`${this.name}: event ${event.partition}/${event.id} not forwarded: ${describeError(err)}; stopped (a restart forwards it again)`);
+        this.log.error((this.failure as Error).message);
+        this.stopping = true;
+        this.wakeForStop();
+      }
+    });
+    this.inFlight.push(record);
+    this.scheduleSweep();
+  }
+
+  private scheduleSweep(): void {
+    if (this.sweepScheduled) return;
+    this.sweepScheduled = true;
+    setImmediate(() => {
+      this.sweepScheduled = false;
+      this.sweep();
+      if (this.inFlight.length > 0) this.scheduleSweep(); // pushes not committed yet: look again next turn
+    });
+  }
+
+  /**
+   * Acknowledges the forwarded events whose push committed, in push order: pushes commit in order (strict ordering),
+   * so the first one still pending ends the sweep, and a per-partition acknowledgement never passes an uncommitted
+   * event. A failed push blocks its partition: neither it nor a later event of the partition is acknowledged (its
+   * catch() ran before this sweep: it settled earlier).
+   */
+  private sweep(): void {
+    let done = 0;
+    for (const r of this.inFlight) {
+      if (!r.pushed.completed) break;
+      done++;
+      if (r.failed) this.blocked.add(r.event.partition);
+      if (this.blocked.has(r.event.partition)) continue;
+      this.forwarded++;
+      const ack: Promise<void> = r.event.acknowledge().then(
+        () => void this.acks.delete(ack),
+        () => void this.acks.delete(ack),
+      );
+      this.acks.add(ack);
+    }
+    if (done > 0) this.inFlight = this.inFlight.slice(done);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     this.wakeForStop();
     await this.producer.flush().then(undefined, (err) => this.log.error(`${this.name}: flush failed: ${describeError(err)}`));
+    // Every push has settled now (their catch() handlers ran during the await): acknowledge what committed.
+    this.sweep();
     await Promise.all([...this.acks]);
     await this.consumer.close();
   }
