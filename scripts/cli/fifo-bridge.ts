@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import { Command } from 'commander';
-import { BatchSize, type Driver, type JsonValue, type Producer, type TopicHandle } from '../../lib/index.js';
+import { BatchSize, type Driver, type Event, type JsonValue, type Producer, type TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, openDriver, type DriverFlags } from './driver-options.js';
 import { describeError } from './errors.js';
 import { ensureFifo, FifoLineReader, isFifo, openFifoKeeper, openFifoWriter, writeSocket } from './fifo-io.js';
 import { checkLogLevel, Logger } from './logger.js';
+import { LineChunks } from './output.js';
 import { onShutdown } from './shutdown.js';
 
 export interface BridgeCommand {
@@ -199,16 +200,34 @@ export class FifoBridge {
     const consumer = await topic.consumer(cmd.path, { dataSelector: () => null, batchSize });
     const stop = (): void => void consumer.close();
     signal.addEventListener('abort', stop, { once: true });
+    // Lines are written in chunks (output.ts): when one is full, and before waiting for more events; a chunk's events
+    // are acknowledged once it is written. A reader that leaves mid-chunk: the chunk's events stay unacknowledged and
+    // go to the next reader (the lines of it the old one read are written again).
+    const chunk = new LineChunks();
+    let events: Event[] = [];
+    const writeChunk = async (): Promise<boolean> => {
+      if (events.length === 0) return true;
+      const written = events;
+      events = [];
+      if (!(await writeSocket(socket, chunk.take()))) return false;
+      for (const e of written) void e.acknowledge();
+      return true;
+    };
     try {
-      for await (const event of consumer) {
-        const md = event.metadata;
-        const line = format === 'raw' && typeof md === 'string' ? md : JSON.stringify(md);
-        if (!(await writeSocket(socket, line + '\n'))) {
-          this.log.info(`${cmd.path}: reader closed; waiting for the next one`);
-          break; // this event stays unacknowledged and is written to the next reader
+      let readerLeft = false;
+      while (!consumer.closed && !readerLeft) {
+        const next = consumer.pull();
+        if (!next.completed && !(await writeChunk())) readerLeft = true;
+        else {
+          const event = await next;
+          if (event === null) break;
+          events.push(event);
+          const md = event.metadata;
+          if (chunk.add(format === 'raw' && typeof md === 'string' ? md : JSON.stringify(md))) readerLeft = !(await writeChunk());
         }
-        void event.acknowledge();
       }
+      if (!readerLeft) readerLeft = !(await writeChunk());
+      if (readerLeft) this.log.info(`${cmd.path}: reader closed; waiting for the next one`);
     } finally {
       signal.removeEventListener('abort', stop);
       await consumer.close();

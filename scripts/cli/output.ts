@@ -39,12 +39,17 @@ export class LineChunks {
     return this.text.length >= LineChunks.CHUNK_CHARS;
   }
 
-  /** Writes the lines added since the last write (none: nothing), with backpressure. */
+  /** Writes the lines added since the last write (none: nothing) to stdout, with backpressure. */
   async write(): Promise<void> {
     if (this.text === '') return;
+    await writeOut(this.take());
+  }
+
+  /** The lines added since the last take (or write), for another destination. */
+  take(): string {
     const text = this.text;
     this.text = '';
-    await writeOut(text);
+    return text;
   }
 }
 
