@@ -1,6 +1,6 @@
 // Consumer: delivers a topic's events to a named reader, partition by partition in id order, partitions served
 // fairly (round robin). It waits for new events without spinning, runs the data selector/allocator on each
-// event, records acknowledgements durably (coalesced: one offsets write per partition per job, not per event)
+// event, records acknowledgements durably (coalesced: one offsets write per partition per turn of the event loop, not per event)
 // and holds an exclusive claim on each partition it reads so two live consumers of one name never share one.
 // The jobs live beside this file: partition-reader (read-ahead), delivery, acknowledgements, claims,
 // process-loop, backend-calls (the engine boundary); this class ties them to one lifecycle.
