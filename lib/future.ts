@@ -45,8 +45,9 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   /**
-   * @internal true once somebody waits for the outcome: `await`, `then()` with a fulfilment handler, `wait()`. A
-   * `catch()` alone only handles a failure. (The producer writes an adaptive batch sooner when somebody waits.)
+   * @internal true once somebody waits for the outcome: `await` (and Promise.all/race/resolve), which call `then()`
+   * with both handlers, or `wait()`. A `then(callback)` or `catch()` alone only reacts to it, as a pipeline that
+   * acknowledges each forwarded event does. (The producer writes an adaptive batch at once when somebody waits.)
    */
   get waitedFor(): boolean {
     return this.waited;
@@ -102,7 +103,7 @@ export class Future<T> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    if (typeof onfulfilled === 'function') this.waited = true;
+    if (typeof onfulfilled === 'function' && typeof onrejected === 'function') this.waited = true;
     return this.asPromise().then(onfulfilled, onrejected);
   }
 

@@ -70,6 +70,16 @@ test('adaptive: a .catch() on each push is not waiting for it: the loop still wr
   t.deepEqual(failures, []);
 });
 
+test('adaptive: a then(callback) on each push (a stage acknowledging what it forwarded) is not waiting: one batch per chunk', async (t) => {
+  const { topic, appends } = recordingTopic();
+  const producer = new Producer(topic, { batchSize: BatchSize.Adaptive });
+  const ids: number[] = [];
+  for await (const line of threeChunks()) void producer.push(line).then((id) => ids.push(id));
+  await producer.flush();
+  t.true(appends.length <= 3 && appends.every((n) => n % 100 === 0), `appends of ${appends.join(', ')} events`);
+  t.deepEqual(ids, Array.from({ length: 300 }, (_, i) => i));
+});
+
 test('adaptive: an awaited push is written at once, before the turn ends; a loop awaiting each push needs no flush', async (t) => {
   const { topic, appends } = recordingTopic();
   const producer = new Producer(topic, { batchSize: BatchSize.Adaptive });
@@ -77,7 +87,7 @@ test('adaptive: an awaited push is written at once, before the turn ends; a loop
   setImmediate(() => (turnEnded = true));
   t.is(await producer.push({ i: 0 }), 0);
   t.false(turnEnded, 'written a microtask or two after the push, not at the end of the turn');
-  const viaThen = await new Promise((resolve) => void producer.push({ i: 1 }).then(resolve));
+  const viaThen = await new Promise((resolve, reject) => void producer.push({ i: 1 }).then(resolve, reject));
   t.is(viaThen, 1);
   t.is(await Promise.all([producer.push({ i: 2 }), producer.push({ i: 3 })]).then((ids) => ids.join()), '2,3');
   t.false(turnEnded);
