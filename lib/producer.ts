@@ -24,6 +24,7 @@ import { DefaultValidator, type Validator } from './components/validator.js';
 import { DataView } from './data/data-view.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { Future } from './future.js';
+import { CoalescedWrite } from './coalesced-write.js';
 import { checkExactJson } from './json-check.js';
 import { parseJsonText, type JsonValue } from './json.js';
 import { MetadataArena } from './metadata-arena.js';
@@ -129,9 +130,8 @@ export class Producer<M = JsonValue> {
   readonly ordering: Ordering;
   private readonly queues: PartitionQueue[];
   private readonly admissions: Admission[] = [];
-  /** An adaptive write is scheduled (its check microtasks, then possibly adaptiveImmediate). */
-  private adaptiveScheduled = false;
-  private adaptiveImmediate: NodeJS.Immediate | undefined;
+  /** When an adaptive batch is written (coalesced-write.ts): at once if somebody waits for a push, else at turn end. */
+  private readonly adaptive = new CoalescedWrite(() => this.writeAll(), () => this.somebodyWaits());
   /** close() began: pushes are refused while the last flush runs; later close() calls wait for the same one. */
   private readonly lifecycle = new Lifecycle(() => `producer of topic "${this.topic.name}"`);
   private closing: Promise<void> | undefined;
@@ -254,27 +254,12 @@ export class Producer<M = JsonValue> {
     batch.bytes += size;
     if (this.batchSize === BatchSize.Adaptive) {
       if (batch.events.length >= ADAPTIVE_MAX_EVENTS || batch.bytes >= ADAPTIVE_MAX_BYTES) this.writePartition(p);
-      else if (!this.adaptiveScheduled) {
-        this.adaptiveScheduled = true;
-        queueMicrotask(() => queueMicrotask(this.adaptiveCheck));
-      }
+      else this.adaptive.schedule();
     } else if (batch.events.length >= this.batchSize) {
       this.writePartition(p);
     }
     return future;
   }
-
-  /** An adaptive batch is pending: written now if somebody waits for one of its pushes, else at the end of the turn. */
-  private readonly adaptiveCheck = (): void => {
-    if (!this.adaptiveScheduled) return; // a flush wrote everything meanwhile
-    if (this.somebodyWaits()) this.writeAll();
-    else this.adaptiveImmediate = setImmediate(this.adaptiveWrite);
-  };
-
-  private readonly adaptiveWrite = (): void => {
-    this.adaptiveImmediate = undefined;
-    this.writeAll();
-  };
 
   private somebodyWaits(): boolean {
     for (const q of this.queues) {
@@ -285,13 +270,7 @@ export class Producer<M = JsonValue> {
   }
 
   private writeAll(): void {
-    // Everything pending is written now: a scheduled adaptive write has nothing left to do, and a pending immediate
-    // would keep this producer (and its arena) alive until the event loop turns.
-    this.adaptiveScheduled = false;
-    if (this.adaptiveImmediate !== undefined) {
-      clearImmediate(this.adaptiveImmediate);
-      this.adaptiveImmediate = undefined;
-    }
+    this.adaptive.written(); // everything pending is written now
     for (let p = 0; p < this.queues.length; p++) if (this.queues[p].pending.events.length > 0) this.writePartition(p);
   }
 

@@ -3,6 +3,7 @@
 // or at once when somebody awaits one, so a burst of acknowledgements costs one write per partition, not one per event.
 
 import type { OffsetsBackend } from '../backend.js';
+import { CoalescedWrite } from '../coalesced-write.js';
 import { Future } from '../future.js';
 import { engineError, isLoading } from './backend-calls.js';
 import type { PartitionState } from './partition-reader.js';
@@ -11,6 +12,11 @@ export class Acknowledgements {
   private dirty = false;
   /** Resolved once the targets set since the last write are written. */
   private pending: Future<void> | undefined;
+  /**
+   * When the targets are written (coalesced-write.ts): at the end of the turn, or at once when somebody awaits an
+   * acknowledgement, so a loop awaiting each one pays a write per event but not a turn of the event loop as well.
+   */
+  private readonly writes = new CoalescedWrite(() => this.persist(), () => this.pending?.waitedFor === true);
   /** The consumer's durable positions; undefined for a non-durable consumer (progress in memory only). */
   offsets: OffsetsBackend | undefined;
 
@@ -22,36 +28,16 @@ export class Acknowledgements {
       st.ackTarget = id;
       if (!this.dirty) {
         this.dirty = true;
-        // Written at the end of the turn, or sooner when somebody waits for it (seen two microtasks later, once an
-        // `await` of the returned future has called its then()): a loop awaiting each acknowledgement then pays a
-        // write per event but not a turn of the event loop as well.
-        queueMicrotask(() => queueMicrotask(this.writeSoonOrAtTurnEnd));
+        this.writes.schedule();
       }
     }
     if (!this.dirty) return Future.resolved<void>(undefined);
     return (this.pending ??= new Future<void>());
   }
 
-  private immediate: NodeJS.Immediate | undefined;
-
-  private readonly writeSoonOrAtTurnEnd = (): void => {
-    if (!this.dirty) return; // written meanwhile
-    if (this.pending?.waitedFor === true) this.persist();
-    else this.immediate ??= setImmediate(this.persistAtTurnEnd);
-  };
-
-  private readonly persistAtTurnEnd = (): void => {
-    this.immediate = undefined;
-    this.persist();
-  };
-
   /** Writes every changed position (one store per partition), then settles the pending acknowledge futures. */
   persist(): void {
-    // A write scheduled for the end of the turn has nothing left to do (and would keep this consumer alive until then).
-    if (this.immediate !== undefined) {
-      clearImmediate(this.immediate);
-      this.immediate = undefined;
-    }
+    this.writes.written();
     if (!this.dirty) return;
     this.dirty = false;
     const fut = this.pending;
