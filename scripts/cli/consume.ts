@@ -3,11 +3,11 @@
 // like kcat or kafka-console-consumer without a group.
 
 import { Command } from 'commander';
-import { StopEventProcessor, compileEventbridgePattern, type ConsumerOptions, type Event, type JsonValue } from '../../lib/index.js';
+import { StopEventProcessor, compileEventbridgePattern, type ConsumerOptions, type JsonValue } from '../../lib/index.js';
 import { formatEventLine } from '../../lib/testing/event-lines.js';
 import { addDriverOptions, parseCount, parsePosition, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError } from './errors.js';
-import { LineChunks, StdoutClosed } from './output.js';
+import { atTurnEnd, LineChunks, StdoutClosed } from './output.js';
 import { onShutdown } from './shutdown.js';
 
 interface ConsumeFlags extends DriverFlags {
@@ -65,28 +65,11 @@ async function consume(topicName: string, flags: ConsumeFlags): Promise<void> {
       // written (so an acknowledged event was handed to stdout; a filtered-out one is acknowledged with its chunk too,
       // so that no acknowledgement passes an event still in it).
       const chunk = new LineChunks();
-      let chunkEvents: Event[] = [];
       let writeFailure: unknown;
-      let lastWrite: Promise<void> = Promise.resolve();
-      const writeChunk = (): Promise<void> => {
-        if (chunkEvents.length === 0) return lastWrite;
-        const events = chunkEvents;
-        chunkEvents = [];
-        // The text is taken (and handed to stdout) now: chunks go out in order whoever writes them.
-        lastWrite = chunk.write().then(() => {
-          for (const e of events) void e.acknowledge();
-        });
-        return lastWrite;
-      };
-      let writeScheduled = false;
-      const scheduleWrite = (): void => {
-        if (writeScheduled) return;
-        writeScheduled = true;
-        setImmediate(() => {
-          writeScheduled = false;
-          writeChunk().catch((err: unknown) => void (writeFailure ??= err));
-        });
-      };
+      // Settles once every chunk taken so far is written (a failed one rejects it): waited for before closing.
+      let lastWrite: Promise<unknown> = Promise.resolve();
+      const writeChunk = (): Promise<unknown> => (lastWrite = Promise.all([lastWrite, chunk.write()]));
+      const scheduleWrite = atTurnEnd(() => void writeChunk().catch((err: unknown) => void (writeFailure ??= err)));
       // A signal ends a --follow session cleanly: what is printed is acknowledged, then the loop ends and the
       // acknowledgements are written.
       const stopShutdown = onShutdown(() => writeChunk().catch(() => undefined).finally(() => consumer.close()));
@@ -96,11 +79,13 @@ async function consume(topicName: string, flags: ConsumeFlags): Promise<void> {
         try {
           await consumer.process((event) => {
             if (writeFailure !== undefined) throw writeFailure;
-            chunkEvents.push(event);
-            if (matches && !matches(event.metadata)) return void scheduleWrite(); // processed as far as this consumer is concerned
-            const full = chunk.add(formatEventLine(event, flags.data));
+            if (matches && !matches(event.metadata)) {
+              chunk.add(null, event); // processed as far as this consumer is concerned
+              return scheduleWrite();
+            }
+            const full = chunk.add(formatEventLine(event, flags.data), event);
             if (++written >= max) throw new StopEventProcessor(); // printed by the write below, as the last one
-            if (full) return writeChunk(); // backpressure: the loop waits for stdout
+            if (full) return writeChunk().then(() => undefined); // backpressure: the loop waits for stdout
             scheduleWrite();
           });
         } finally {

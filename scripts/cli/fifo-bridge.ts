@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import { Command } from 'commander';
-import { BatchSize, type Driver, type Event, type JsonValue, type Producer, type TopicHandle } from '../../lib/index.js';
+import { BatchSize, type Driver, type JsonValue, type Producer, type TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, openDriver, type DriverFlags } from './driver-options.js';
 import { describeError } from './errors.js';
 import { ensureFifo, FifoLineReader, isFifo, openFifoKeeper, openFifoWriter, writeSocket } from './fifo-io.js';
@@ -204,15 +204,7 @@ export class FifoBridge {
     // are acknowledged once it is written. A reader that leaves mid-chunk: the chunk's events stay unacknowledged and
     // go to the next reader (the lines of it the old one read are written again).
     const chunk = new LineChunks();
-    let events: Event[] = [];
-    const writeChunk = async (): Promise<boolean> => {
-      if (events.length === 0) return true;
-      const written = events;
-      events = [];
-      if (!(await writeSocket(socket, chunk.take()))) return false;
-      for (const e of written) void e.acknowledge();
-      return true;
-    };
+    const writeChunk = (): Promise<boolean> => chunk.write((text) => writeSocket(socket, text));
     try {
       let readerLeft = false;
       while (!consumer.closed && !readerLeft) {
@@ -221,9 +213,8 @@ export class FifoBridge {
         else {
           const event = await next;
           if (event === null) break;
-          events.push(event);
           const md = event.metadata;
-          if (chunk.add(format === 'raw' && typeof md === 'string' ? md : JSON.stringify(md))) readerLeft = !(await writeChunk());
+          if (chunk.add(format === 'raw' && typeof md === 'string' ? md : JSON.stringify(md), event)) readerLeft = !(await writeChunk());
         }
       }
       if (!readerLeft) readerLeft = !(await writeChunk());

@@ -11,6 +11,7 @@ import { isJsonObject as isJsonObjectValue } from '../../lib/json.js';
 import { CliError, describeError } from './errors.js';
 import { parseCount } from './driver-options.js';
 import { checkLogLevel, Logger } from './logger.js';
+import { atTurnEnd } from './output.js';
 import { onShutdown } from './shutdown.js';
 
 export interface ForwardPolicy {
@@ -77,7 +78,6 @@ export class ForwardWorker {
   private wakeForStop: () => void = () => {};
   /** Forwarded events in push order, until acknowledged (or failed). */
   private inFlight: InFlight[] = [];
-  private sweepScheduled = false;
   /** Source partitions with a failed push: nothing from it on is acknowledged (a restart forwards it again). */
   private readonly blocked = new Set<number>();
   private failure: unknown;
@@ -128,15 +128,10 @@ export class ForwardWorker {
     this.scheduleSweep();
   }
 
-  private scheduleSweep(): void {
-    if (this.sweepScheduled) return;
-    this.sweepScheduled = true;
-    setImmediate(() => {
-      this.sweepScheduled = false;
-      this.sweep();
-      if (this.inFlight.length > 0) this.scheduleSweep(); // pushes not committed yet: look again next turn
-    });
-  }
+  private readonly scheduleSweep = atTurnEnd(() => {
+    this.sweep();
+    if (this.inFlight.length > 0) this.scheduleSweep(); // pushes not committed yet: look again next turn
+  });
 
   /**
    * Acknowledges the forwarded events whose push committed, in push order: pushes commit in order (strict ordering),

@@ -26,31 +26,53 @@ export function writeOut(text: string): Promise<void> {
 }
 
 /**
- * Output lines written in chunks of about CHUNK_CHARS characters: one write per line costs more than the rest of a
- * fast command's work per event.
+ * Output lines written in chunks of about CHUNK_CHARS characters (one write per line costs more than the rest of a
+ * fast command's work per event), with the events they stand for: those are acknowledged once their chunk is written,
+ * so an acknowledged event was handed to the reader, and a reader that leaves mid-chunk leaves the whole chunk
+ * unacknowledged.
  */
 export class LineChunks {
   static readonly CHUNK_CHARS = 64 * 1024;
   private text = '';
+  private events: Array<{ acknowledge(): unknown }> = [];
 
-  /** Adds a line (without its newline); true when the chunk is full and should be written. */
-  add(line: string): boolean {
-    this.text += line + '\n';
+  /**
+   * Adds a line (without its newline; null for an event that prints nothing but is acknowledged with the chunk, so that
+   * no acknowledgement passes an event still in it). True when the chunk is full and should be written.
+   */
+  add(line: string | null, event?: { acknowledge(): unknown }): boolean {
+    if (line !== null) this.text += line + '\n';
+    if (event !== undefined) this.events.push(event);
     return this.text.length >= LineChunks.CHUNK_CHARS;
   }
 
-  /** Writes the lines added since the last write (none: nothing) to stdout, with backpressure. */
-  async write(): Promise<void> {
-    if (this.text === '') return;
-    await writeOut(this.take());
-  }
-
-  /** The lines added since the last take (or write), for another destination. */
-  take(): string {
+  /**
+   * Writes the chunk with `write` (to stdout when omitted; `write` resolves false or throws when the reader went
+   * away), then acknowledges its events. The chunk is taken at once, so chunks go out in order whoever writes them.
+   * Resolves false when the reader went away.
+   */
+  async write(write: (text: string) => Promise<boolean | void> = writeOut): Promise<boolean> {
     const text = this.text;
+    const events = this.events;
     this.text = '';
-    return text;
+    this.events = [];
+    if (text !== '' && (await write(text)) === false) return false;
+    for (const e of events) void e.acknowledge();
+    return true;
   }
+}
+
+/** A function that runs `fn` once at the end of the current turn of the event loop, however often it is called meanwhile. */
+export function atTurnEnd(fn: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      fn();
+    });
+  };
 }
 
 /** Formats a millisecond timestamp (null/0 for none). */
