@@ -5,7 +5,7 @@
 import { DiasporaError, ErrorCode } from '../errors.js';
 import type { Event } from '../event.js';
 import { isJsonObject, type JsonValue } from '../json.js';
-import { checkJsonSyntax } from '../json-text.js';
+import { isJsonText } from '../json-text.js';
 
 export interface EventLine {
   metadata: JsonValue;
@@ -74,23 +74,12 @@ export function formatEventLine(event: Event, withData = true): string {
   return withData ? `${head},"data":"${dataBase64(event)}"}` : `${head}}`;
 }
 
-/** Where metadataJson checks a text (kept between calls; grown for a bigger text). */
-let scratch = Buffer.allocUnsafeSlow(4096);
-
 function metadataJson(event: Event): string {
   const text = event.metadataText;
-  // A line break can only be whitespace between tokens (JSON strings hold none), but it would end the line.
-  if (!text.includes('\n') && !text.includes('\r')) {
-    if (scratch.length < text.length * 3) scratch = Buffer.allocUnsafeSlow(text.length * 3);
-    const n = scratch.write(text, 0, 'utf8');
-    try {
-      // Stored text was checked when pushed and its checksum when read; a reference-format topic has no checksums.
-      checkJsonSyntax(new Uint8Array(scratch.buffer, scratch.byteOffset, n));
-      return text;
-    } catch {
-      // not JSON: the value's error (CORRUPTION naming the event) is the one to report, below
-    }
-  }
+  // A line break can only be whitespace between tokens (JSON strings hold none), but it would end the line. Stored
+  // text was checked when pushed and its checksum when read, but a reference-format topic has no checksums: text that
+  // is not JSON goes the value's way, whose error (CORRUPTION naming the event) is the one to report.
+  if (!text.includes('\n') && !text.includes('\r') && isJsonText(text)) return text;
   return JSON.stringify(event.metadata);
 }
 
