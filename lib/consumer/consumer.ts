@@ -21,6 +21,7 @@ import { Acknowledgements } from './acknowledgements.js';
 import { engineCall, engineError } from './backend-calls.js';
 import { claimAll, claimInStandby, type ClaimEvents } from './claims.js';
 import { Delivery, type EventMaking } from './delivery.js';
+import { EventIterator } from './event-iterator.js';
 import {
   CONSUMER_OPTION_KEYS,
   PROCESS_OPTION_KEYS,
@@ -242,14 +243,13 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
    * details name its `partition` and `id`. That event is skipped and not acknowledged; iterating the consumer again
    * resumes with the next event. Iterating a closed consumer throws CLOSED; closing it during a loop ends the loop.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Event<M>> {
-    if (this.closed) throw this.lifecycle.closedError();
-    try {
-      yield* this.delivery.iterate();
-    } finally {
-      // The loop ended (the end was reached, or the caller broke out): write what it acknowledged.
-      this.acks.persist();
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Event<M>> {
+    return new EventIterator(
+      this.delivery,
+      () => (this.closed ? this.lifecycle.closedError() : null),
+      () => this.acks.persist(),
+      () => this.lifecycle.ending,
+    );
   }
 
   /** @internal called by Event.acknowledge(). */

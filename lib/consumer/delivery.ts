@@ -244,22 +244,4 @@ export class Delivery<M> {
     this.sliceStart = now;
     return true;
   }
-
-  /** The async iterator's loop: buffered events without awaiting a pull, a pull when none is buffered. */
-  async *iterate(): AsyncGenerator<Event<M>> {
-    while (!this.lifecycle.ending) {
-      if (this.yieldDue()) {
-        // Let timers and I/O run during a long backlog (see pull()); acknowledgements are written meanwhile.
-        this.acks.persist();
-        await new Promise<void>((r) => setImmediate(r));
-      }
-      let ev: Event<M> | null | undefined | Loading = this.step();
-      if (ev === undefined || isLoading(ev)) {
-        this.acks.persist();
-        ev = await this.pull();
-      }
-      if (ev === null) return;
-      yield ev;
-    }
-  }
 }
