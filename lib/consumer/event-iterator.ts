@@ -1,7 +1,7 @@
 // The consumer's async iterator (`for await (const e of consumer)`), written out instead of as an async generator:
 // a generator's yield costs several promise resolutions per event (two stacked generators, as this was, about
 // 150 ns each), while an event already buffered is handed out here as one resolved promise. Measured on a warm
-// 200,000-event backlog: 380-450 ns per event as generators, 200-280 ns written out (process(): 130-180 ns).
+// 200,000-event backlog: 420-720 ns per event as generators, 190-280 ns written out (process(): 130-180 ns).
 // Behaves as the generators did: checks for a closed consumer at the first next(); gives timers and I/O a turn
 // now and then during a long backlog; an error ends the iteration (iterating the consumer again resumes after the
 // failed event); the end, an error or a `break` (return()) writes the acknowledgements made meanwhile; calls made
