@@ -130,7 +130,10 @@ export class ForwardWorker {
 
   private readonly scheduleSweep = atTurnEnd(() => {
     this.sweep();
-    if (this.inFlight.length > 0) this.scheduleSweep(); // pushes not committed yet: look again next turn
+    // Pushes not committed yet: sweep again once the first of them settles (they settle in push order), rather than
+    // every turn, which spins while a slow destination (nats) commits. Its batch is being written already.
+    const first = this.inFlight[0];
+    if (first !== undefined) first.pushed.then(this.scheduleSweep, this.scheduleSweep);
   });
 
   /**

@@ -1,6 +1,7 @@
 // One forwarding policy (scripts/cli/forward-daemon.ts ForwardWorker) on memory topics, seen from the destination's
 // engine: a backlog is forwarded in batches (pushes nobody waits for form one batch per turn), every event is
-// acknowledged once committed, and a push that fails is neither acknowledged nor stops the others.
+// acknowledged once committed, a push that fails stops the policy with nothing from it on acknowledged, and waiting
+// for a slow destination does not spin.
 import test from 'ava';
 import { Driver } from '../../../lib/index.js';
 import type { BackendAppendEvent } from '../../../lib/backend.js';
@@ -37,6 +38,32 @@ async function setup(t: import('ava').ExecutionContext, events: number) {
 async function lastAcknowledged(driver: Driver): Promise<number | null | undefined> {
   return (await driver.listConsumers('src')).find((c) => c.name === 'fw')?.partitions[0]?.lastAcknowledged;
 }
+
+test.serial('waiting for a slow destination to commit does not spin', async (t) => {
+  const { dst, worker } = await setup(t, 1);
+  // The destination's engine answers after 400 ms (an asynchronous engine, as the nats driver is).
+  const part = dst.backend.partition(0);
+  const append = part.append.bind(part);
+  let started = false;
+  part.append = (batch: readonly BackendAppendEvent[]) => {
+    started = true;
+    return new Promise((resolve) => setTimeout(() => resolve(append(batch) as number), 400));
+  };
+  const running = worker.run();
+  const deadline = Date.now() + 10_000;
+  while (!started && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // The push is in flight: measure this process' CPU while the worker waits for it.
+  const before = process.cpuUsage();
+  await new Promise((r) => setTimeout(r, 250));
+  const used = process.cpuUsage(before);
+  const cpuMs = (used.user + used.system) / 1000;
+  t.is(worker.forwarded, 0, 'still in flight');
+  t.true(cpuMs < 100, `${cpuMs.toFixed(0)} ms of CPU in 250 ms of waiting`);
+  while (worker.forwarded < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await worker.stop();
+  await running;
+  t.is(worker.forwarded, 1);
+});
 
 test('a backlog is forwarded in batches, in order, every event acknowledged once committed', async (t) => {
   const { dst, worker, appends } = await setup(t, 3000);
