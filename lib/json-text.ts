@@ -4,7 +4,6 @@
 // on the small objects metadata usually is; see docs/benchmarks.md).
 import { isUtf8 } from 'node:buffer';
 import { DiasporaError, ErrorCode } from './errors.js';
-import { isWellFormedString } from './json-check.js';
 
 const enum C {
   TAB = 0x09, LF = 0x0a, CR = 0x0d, SPACE = 0x20, QUOTE = 0x22, PLUS = 0x2b, COMMA = 0x2c, MINUS = 0x2d,
@@ -218,16 +217,10 @@ export function checkJsonSyntax(b: Uint8Array): void {
   }
 }
 
-/** Where isJsonText encodes a string (kept between calls; grown for a bigger text). */
-let textScratch = Buffer.allocUnsafeSlow(4096);
-
-/** Whether `text` is JSON text that checkJsonSyntax accepts (and has no lone surrogate, which UTF-8 cannot hold). */
-export function isJsonText(text: string): boolean {
-  if (!isWellFormedString(text)) return false;
-  if (textScratch.length < text.length * 3) textScratch = Buffer.allocUnsafeSlow(text.length * 3);
-  const n = textScratch.write(text, 0, 'utf8');
+/** Whether `bytes` hold JSON text that checkJsonSyntax accepts (UTF-8 validity is not looked at). */
+export function isJsonSyntax(bytes: Uint8Array): boolean {
   try {
-    checkJsonSyntax(new Uint8Array(textScratch.buffer, textScratch.byteOffset, n));
+    checkJsonSyntax(bytes);
     return true;
   } catch {
     return false;

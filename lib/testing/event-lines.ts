@@ -5,7 +5,7 @@
 import { DiasporaError, ErrorCode } from '../errors.js';
 import type { Event } from '../event.js';
 import { isJsonObject, type JsonValue } from '../json.js';
-import { isJsonText } from '../json-text.js';
+import { isJsonSyntax } from '../json-text.js';
 
 export interface EventLine {
   metadata: JsonValue;
@@ -78,8 +78,9 @@ function metadataJson(event: Event): string {
   const text = event.metadataText;
   // A line break can only be whitespace between tokens (JSON strings hold none), but it would end the line. Stored
   // text was checked when pushed and its checksum when read, but a reference-format topic has no checksums: text that
-  // is not JSON goes the value's way, whose error (CORRUPTION naming the event) is the one to report.
-  if (!text.includes('\n') && !text.includes('\r') && isJsonText(text)) return text;
+  // is not JSON goes the value's way, whose error (CORRUPTION naming the event) is the one to report. The check runs
+  // on the stored bytes (no re-encoding of the text): reading metadataText proved them valid UTF-8.
+  if (!text.includes('\n') && !text.includes('\r') && isJsonSyntax(event.metadataBytes)) return text;
   return JSON.stringify(event.metadata);
 }
 

@@ -19,16 +19,17 @@ async function eventsOf(t: ExecutionContext, texts: string[], spec: object = {})
 }
 
 test('the stored text is written as it is; a text spread over lines is written as its compact value', async (t) => {
-  const texts = ['{ "b" : 1, "a": [2.50] }', '{\n  "a": 1\n}', '{"a":\r1}', '"x"'];
+  const texts = ['{ "b" : 1, "a": [2.50] }', '{\n  "a": 1\n}', '{"a":\r1}', '"x"', '["é😀", "\\ud83d\\ude00"]'];
   const lines = (await eventsOf(t, texts)).map((e) => formatEventLine(e, false));
   t.deepEqual(lines.map((l) => l.slice(l.indexOf('"metadata":'))), [
     '"metadata":{ "b" : 1, "a": [2.50] }}',
     '"metadata":{"a":1}}',
     '"metadata":{"a":1}}',
     '"metadata":"x"}',
+    '"metadata":["é😀", "\\ud83d\\ude00"]}',
   ]);
   for (const l of lines) t.is(l.split('\n').length, 1);
-  t.deepEqual(lines.map((l) => Object.keys(JSON.parse(l))), Array(4).fill(['partition', 'id', 'timestamp', 'metadata']));
+  t.deepEqual(lines.map((l) => Object.keys(JSON.parse(l))), Array(5).fill(['partition', 'id', 'timestamp', 'metadata']));
 });
 
 test('a value stored by another serializer is written as its JSON', async (t) => {
