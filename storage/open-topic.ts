@@ -5,7 +5,7 @@ import path from 'node:path';
 import { StorageError, type TopicStoreLike } from './types.js';
 import { validateTopicName } from './topic-name.js';
 import { readDirEntries } from './fs-helpers.js';
-import { checkRoot } from './topic-core/topic-checks.js';
+import { checkRoot, removeLeftoverTopicDir } from './topic-core/topic-checks.js';
 import { MANIFEST_NAME, TopicStore, type CreateTopicConfig } from './topic-store.js';
 import { ReferenceTopicStore } from './reference/reference-topic-store.js';
 import { isReferenceTopic } from './reference/reference-layout.js';
@@ -49,7 +49,8 @@ export function openTopicStore(root: string, name: string, opts: OpenTopicOption
 
 /**
  * Creates a topic in the given format. TOPIC_EXISTS when `<root>/<name>` exists as anything (so a native topic is
- * never created inside a reference topic's folder, nor the reverse).
+ * never created inside a reference topic's folder, nor the reverse) but a leftover holding no data
+ * (removeLeftoverTopicDir), which is removed first.
  */
 export function createTopicStore(
   root: string,
@@ -61,7 +62,8 @@ export function createTopicStore(
   checkRoot(root);
   validateTopicName(name);
   if (format !== 'native' && format !== 'reference') throw new TypeError(`format must be "native" or "reference", got ${String(format)}`);
-  if (fs.existsSync(path.resolve(root, name))) {
+  const dir = path.resolve(root, name);
+  if (fs.existsSync(dir) && (topicStoreFormat(root, name) !== null || !removeLeftoverTopicDir(dir))) {
     throw new StorageError('TOPIC_EXISTS', `"${name}" already exists in ${root}`, { name });
   }
   // retention: the reference layout has nowhere to keep a policy, and its readers would not honour one.

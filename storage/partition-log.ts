@@ -15,6 +15,7 @@ import { NativeStoredEvent } from './stored-event.js';
 import {
   DEFAULT_SEGMENT_BYTES, MAX_EVENT_PART_BYTES, MAX_SEGMENT_BYTES, resolvePartitionOptions, type ResolvedPartitionOptions,
 } from './partition-options.js';
+import { segmentPaths } from './segment-files.js';
 import { Segment } from './segment.js';
 import { SegmentList } from './segment-list.js';
 import { SegmentWriter } from './segment-writer.js';
@@ -111,7 +112,7 @@ export class PartitionLog extends PartitionCore {
     return this.options.flushBehavior;
   }
 
-  refresh(): number {
+  protected readEnd(): number {
     this.assertOpen();
     // The recovery point first, the index after (a writer writes them in the other order): entries below the point
     // were in the index before the point was written, so one this reader cannot find was lost, not yet to come.
@@ -156,7 +157,7 @@ export class PartitionLog extends PartitionCore {
       }
       if (j === i) {
         this.writer.close();
-        this.segments.create(seg.endId, this.options.flushBehavior !== 'buffered');
+        this.createSegment(seg.endId);
         continue;
       }
       this.writer.writeRun(events, metaLens, dataLens, i, j);
@@ -180,9 +181,35 @@ export class PartitionLog extends PartitionCore {
   }
 
   private writableSegment(): Segment {
-    const seg = this.segments.last ?? this.segments.create(this.startId, this.options.flushBehavior !== 'buffered');
-    this.writer.open(seg);
+    const seg = this.segments.last ?? this.createSegment(this.startId);
+    if (this.writer.open(seg)) this.assertDescriptorsInFolder(seg.baseId, false);
     return seg;
+  }
+
+  /** Creates the files of a new last segment at `base` and opens them for writing. */
+  private createSegment(base: number): Segment {
+    // Files are created and opened by path: the folder is checked before, and again once the descriptors are open
+    // (from then on they are pinned to their files, wherever the folder goes).
+    this.lease.folder.assertUnchanged();
+    const seg = this.segments.create(base, this.options.flushBehavior !== 'buffered');
+    this.writer.open(seg);
+    this.assertDescriptorsInFolder(base, true);
+    return seg;
+  }
+
+  /**
+   * TOPIC_NOT_FOUND when the partition folder was replaced (topic deleted and created again) while segment `base`
+   * was opened by path: its descriptors may be files of the new folder, which nothing of this handle may write. Files
+   * this handle just created there (`created`) are removed again.
+   */
+  private assertDescriptorsInFolder(base: number, created: boolean): void {
+    if (!this.lease.folder.replaced()) return;
+    this.writer.close();
+    if (created) {
+      const p = segmentPaths(this.dir, base);
+      for (const file of [p.index, p.meta, p.data]) fs.rmSync(file, { force: true });
+    }
+    throw this.lease.folder.goneError();
   }
 
   protected syncToDisk(): void {
@@ -230,6 +257,8 @@ export class PartitionLog extends PartitionCore {
       this.writer.lastTimestamp = Math.max(this.writer.lastTimestamp, last.lastTimestamp() ?? 0);
     }
     this.syncRecoveryPoint(state, found);
+    // Its descriptor open before the lease checks the folder once more (storage/partition-core/lease.ts).
+    this.pointWriter!.open();
     // retention: a trim that crashed after recording the first id left segments below it: finish it (once per writer;
     // every trim finishes it again).
     if (!this.leftoversRemoved) {

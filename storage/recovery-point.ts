@@ -174,6 +174,11 @@ export class RecoveryPointWriter {
 
   readonly size = RECOVERY_POINT_SIZE;
 
+  /** Opens the file now (a writer opens its descriptors before it checks that its folder is still its own). */
+  open(): void {
+    this.fd ??= this.openOrCreate();
+  }
+
   /**
    * Opens the point file, creating it if needed; a created one has its directory entry fsynced at once: a trim's
    * step 1 fsyncs only the file's data, and a first id whose file vanishes with a power loss would bring the

@@ -33,15 +33,19 @@ export class SegmentWriter {
     return this.target?.segment ?? null;
   }
 
-  /** Opens `seg` for writing (positional writes: never O_APPEND, which Linux lets ignore the position). */
-  open(seg: Segment): void {
-    if (this.target?.segment === seg) return;
+  /**
+   * Opens `seg` for writing (positional writes: never O_APPEND, which Linux lets ignore the position). True when
+   * descriptors were opened (by path), false when `seg` was open already.
+   */
+  open(seg: Segment): boolean {
+    if (this.target?.segment === seg) return false;
     this.close();
     const open = (file: string): number => fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
     const metaFd = open(seg.paths.meta);
     const dataFd = open(seg.paths.data);
     const indexFd = open(seg.paths.index);
     this.target = { segment: seg, metaFd, dataFd, indexFd, dirty: false };
+    return true;
   }
 
   /** fsyncs what was written since the last sync; true if there was anything. */

@@ -1,13 +1,12 @@
 // A topic on disk in the native layout: `<root>/<topic>/topic.json` plus `partitions/<NNNNNNNN>/` folders.
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { validateTopicName } from './topic-name.js';
 import { readDirEntries } from './fs-helpers.js';
 import { PartitionLog } from './partition-log.js';
 import { resolvePartitionOptions } from './partition-options.js';
 import { partitionDirName } from './segment-files.js';
-import { MAX_PARTITIONS, checkCreateConfig, checkNumPartitions, checkRoot, removeTopicDir } from './topic-core/topic-checks.js';
+import { MAX_PARTITIONS, checkCreateConfig, checkNumPartitions, checkRoot, publishTopicDir, removeTopicDir } from './topic-core/topic-checks.js';
 import { TopicStoreBase } from './topic-core/topic-store-base.js';
 import { StorageError, type PartitionOptions, type TopicManifest } from './types.js';
 import { checkRetentionPolicy, type RetentionPolicy } from './retention/retention-policy.js';
@@ -85,7 +84,7 @@ export class TopicStore extends TopicStoreBase<PartitionLog> {
     return path.join(path.resolve(root), name);
   }
 
-  /** Creates a topic: partition folders first, then topic.json published atomically (it is what makes the topic exist). */
+  /** Creates a topic: its folder, partition folders and topic.json, published at once (publishTopicDir). */
   static create(root: string, name: string, config: CreateTopicConfig, opts: PartitionOptions = {}): TopicStore {
     checkRoot(root);
     validateTopicName(name);
@@ -97,18 +96,12 @@ export class TopicStore extends TopicStoreBase<PartitionLog> {
     const manifest: TopicManifest = { formatVersion: TOPIC_FORMAT_VERSION, format: 'native', numPartitions, createdAt: Date.now(), components };
     if (retention !== null) manifest.retention = retention;
     const text = JSON.stringify(manifest, null, 2) + '\n';
-    fs.mkdirSync(path.join(dir, 'partitions'), { recursive: true });
-    for (let i = 0; i < numPartitions; i++) fs.mkdirSync(path.join(dir, 'partitions', partitionDirName(i)), { recursive: true });
-    const tmp = writeSyncedTemp(manifestPath(dir), text);
-    try {
-      // link() fails if topic.json exists: two concurrent creators cannot both win.
-      fs.linkSync(tmp, manifestPath(dir));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new StorageError('TOPIC_EXISTS', `topic "${name}" already exists in ${root}`, { name });
-      throw new StorageError('IO', `cannot write ${manifestPath(dir)}`, { file: manifestPath(dir), cause: err });
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
+    // Built aside and renamed into place whole: topic.json is in it, so the topic exists the moment its name does.
+    publishTopicDir(path.resolve(root), name, (tmp) => {
+      fs.mkdirSync(path.join(tmp, 'partitions'));
+      for (let i = 0; i < numPartitions; i++) fs.mkdirSync(path.join(tmp, 'partitions', partitionDirName(i)));
+      fs.renameSync(writeSyncedTemp(manifestPath(tmp), text), manifestPath(tmp));
+    });
     return new TopicStore(name, dir, manifest, opts);
   }
 

@@ -30,6 +30,8 @@ export abstract class PartitionCore implements PartitionLogLike {
   protected readonly lease: Lease;
   protected closed = false;
   private watcher: CommitWatcher | null = null;
+  /** Set once the partition folder was seen deleted or replaced: every read then fails with TOPIC_NOT_FOUND. */
+  private folderGone = false;
   private readonly sizes = new BatchSizes();
 
   protected constructor(dir: string, index: number) {
@@ -45,7 +47,7 @@ export abstract class PartitionCore implements PartitionLogLike {
   /** First id still stored. */
   abstract get startId(): number;
   /** Re-reads the committed end from the files (other processes may have appended); returns it. */
-  abstract refresh(): number;
+  protected abstract readEnd(): number;
   abstract findByTime(ms: number): number;
   abstract verify(): VerifyProblem[];
   protected abstract get flushBehavior(): FlushBehavior;
@@ -95,6 +97,8 @@ export abstract class PartitionCore implements PartitionLogLike {
         // The next writer's recovery cuts the tail.
       }
       lock.release();
+      // The topic deleted under the batch (its folder renamed away: a new segment cannot be created) is no I/O fault.
+      if (!(err instanceof StorageError && err.code === 'TOPIC_NOT_FOUND') && this.lease.folder.replaced()) throw this.lease.folder.goneError(err);
       if (err instanceof StorageError) throw err;
       throw new StorageError('IO', `append to ${this.dir} failed: ${(err as Error).message}`, { file: this.dir, cause: err });
     }
@@ -113,6 +117,7 @@ export abstract class PartitionCore implements PartitionLogLike {
   read(id: number): StoredEvent {
     this.assertOpen();
     checkId('id', id);
+    if (this.folderGone) throw this.lease.folder.goneError();
     if (id >= this.endId && id >= this.refresh()) {
       throw new StorageError('OUT_OF_RANGE', `event ${id} does not exist yet (end of partition ${this.index} is ${this.endId})`, {
         id, endId: this.endId,
@@ -134,6 +139,7 @@ export abstract class PartitionCore implements PartitionLogLike {
     this.assertOpen();
     checkId('from', from);
     checkMax(max);
+    if (this.folderGone) throw this.lease.folder.goneError();
     this.checkNotBeforeStart(from);
     let end = this.endId;
     if (from + max > end) end = this.refresh();
@@ -157,11 +163,35 @@ export abstract class PartitionCore implements PartitionLogLike {
     return new StorageError('OUT_OF_RANGE', `event ${id} is before the first stored event ${start}`, { id, firstId: start });
   }
 
-  /** A read that failed because retention in another process removed its segment meanwhile is OUT_OF_RANGE, not damage. */
+  /**
+   * A read that failed because retention in another process removed its segment meanwhile is OUT_OF_RANGE, and one
+   * that failed because the topic was deleted is TOPIC_NOT_FOUND: neither is damage.
+   */
   private removedMeanwhile(err: unknown, id: number): unknown {
     if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') return err;
+    const gone = this.folderGoneError(err);
+    if (gone !== err) return gone;
     this.refresh();
     return id < this.startId ? this.beforeStart(id) : err;
+  }
+
+  /** `err` (a failed read), or TOPIC_NOT_FOUND when it failed because the partition folder was deleted or replaced. */
+  private folderGoneError(err: unknown): unknown {
+    if (!this.folderGone) {
+      if (!(err instanceof StorageError) || err.code !== 'CORRUPTION' || !this.lease.folder.replaced()) return err;
+      this.folderGone = true;
+    }
+    return this.lease.folder.goneError(err);
+  }
+
+  /** Re-reads the committed end (other processes may have appended); returns it. */
+  refresh(): number {
+    if (this.folderGone) throw this.lease.folder.goneError();
+    try {
+      return this.readEnd();
+    } catch (err) {
+      throw this.folderGoneError(err);
+    }
   }
 
   /**
@@ -177,10 +207,13 @@ export abstract class PartitionCore implements PartitionLogLike {
     return this.watcher.wait(() => {
       if (this.closed) return false;
       try {
-        return this.refresh() > knownEnd;
+        if (this.refresh() > knownEnd) return true;
       } catch {
-        return false;
+        // below
       }
+      // A deleted topic gets no more events: the waiter wakes up and its next read says why.
+      if (!this.folderGone && this.lease.folder.replaced()) this.folderGone = true;
+      return this.folderGone;
     }, timeoutMs, signal);
   }
 
@@ -208,3 +241,4 @@ export abstract class PartitionCore implements PartitionLogLike {
     if (this.closed) throw new StorageError('CLOSED', `partition ${this.index} (${this.dir}) is closed`);
   }
 }
+

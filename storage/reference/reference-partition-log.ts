@@ -188,7 +188,7 @@ export class ReferencePartitionLog extends PartitionCore {
 
   // ---------------------------------------------------------------- reading
 
-  refresh(): number {
+  protected readEnd(): number {
     this.assertOpen();
     const size = this.files.index.size();
     if (size === this.cleanIndexSize) return this.count;
@@ -316,6 +316,11 @@ export class ReferencePartitionLog extends PartitionCore {
       const data = open(this.files.dataPath);
       const index = open(this.files.indexPath);
       this.writeFds = { index, metadata, data };
+      // Opened by path: if the folder was replaced meanwhile (topic deleted and created again), they are its files.
+      if (this.lease.folder.replaced()) {
+        this.closeWriteFds();
+        throw this.lease.folder.goneError();
+      }
     }
     return this.writeFds;
   }
@@ -340,6 +345,10 @@ export class ReferencePartitionLog extends PartitionCore {
 
   protected closeFiles(): void {
     this.files.close();
+    this.closeWriteFds();
+  }
+
+  private closeWriteFds(): void {
     const fds = this.writeFds;
     this.writeFds = null;
     if (fds !== null) for (const fd of [fds.index, fds.metadata, fds.data]) fs.closeSync(fd);

@@ -3,12 +3,10 @@
 // written into the reference's files (our writer lock lives in its own entry of each partition folder).
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { StorageError, type TopicManifest } from '../types.js';
 import { validateTopicName } from '../topic-name.js';
-import { fsyncDir } from '../segment-files.js';
 import { resolvePartitionOptions } from '../partition-options.js';
-import { checkCreateConfig, checkRoot, removeTopicDir } from '../topic-core/topic-checks.js';
+import { checkCreateConfig, checkRoot, publishTopicDir, removeTopicDir } from '../topic-core/topic-checks.js';
 import { TopicStoreBase } from '../topic-core/topic-store-base.js';
 import { ReferencePartitionLog, type ReferencePartitionOptions } from './reference-partition-log.js';
 import {
@@ -126,34 +124,16 @@ export class ReferenceTopicStore extends TopicStoreBase<ReferencePartitionLog> {
       return { file: c.file, text };
     });
 
-    fs.mkdirSync(root, { recursive: true });
     const dir = path.join(root, name);
     if (fs.existsSync(dir)) throw new StorageError('TOPIC_EXISTS', `topic ${name} already exists in ${root}`, { file: dir, name });
-    const tmp = path.join(root, `.${name}.creating-${process.pid}-${randomBytes(4).toString('hex')}`);
-    try {
-      fs.mkdirSync(tmp);
+    publishTopicDir(root, name, (tmp) => {
       for (let i = 0; i < n; i++) {
         const pdir = path.join(tmp, PARTITIONS_DIR, partitionDirName(i));
         fs.mkdirSync(pdir, { recursive: true });
         for (const f of [INDEX_FILE, METADATA_FILE, DATA_FILE]) fs.writeFileSync(path.join(pdir, f), '', { mode: 0o644 });
       }
       for (const t of texts) fs.writeFileSync(path.join(tmp, t.file), t.text, { mode: 0o644 });
-      if (fs.existsSync(dir)) throw new StorageError('TOPIC_EXISTS', `topic ${name} already exists in ${root}`, { file: dir, name });
-      try {
-        fs.renameSync(tmp, dir);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') {
-          throw new StorageError('TOPIC_EXISTS', `topic ${name} already exists in ${root}`, { file: dir, name, cause: err });
-        }
-        throw err;
-      }
-      fsyncDir(root);
-    } catch (err) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      if (err instanceof StorageError) throw err;
-      throw new StorageError('IO', `cannot create topic ${name} in ${root}: ${(err as Error).message}`, { file: dir, cause: err });
-    }
+    });
     return ReferenceTopicStore.open(root, name, opts);
   }
 

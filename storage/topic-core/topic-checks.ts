@@ -1,7 +1,9 @@
-// Argument checks and the removal of a topic folder, shared by the topic stores of every format.
+// Argument checks, and the creation and removal of a topic folder, shared by the topic stores of every format.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { noteFolderRemoved } from '../folder-identity.js';
+import { fsyncDir } from '../fs-helpers.js';
 import { StorageError } from '../types.js';
 
 /** Most partitions a topic may have (either format). */
@@ -40,5 +42,67 @@ export function removeTopicDir(dir: string): void {
   // Names starting with '.' are not valid topic names, so this cannot collide with a topic.
   const doomed = path.join(path.dirname(dir), `.${path.basename(dir)}.deleted-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   fs.renameSync(dir, doomed);
+  noteFolderRemoved();
   fs.rmSync(doomed, { recursive: true, force: true });
+}
+
+/**
+ * Creates topic folder `<root>/<name>` all at once: `fill` builds it under a hidden temporary name, renamed into place
+ * when complete, so that a crash leaves a hidden folder and never a half-made topic at the name. TOPIC_EXISTS if
+ * the name was taken meanwhile (rename replaces nothing but an empty folder).
+ */
+export function publishTopicDir(root: string, name: string, fill: (tmp: string) => void): void {
+  const dir = path.join(root, name);
+  const tmp = path.join(root, `.${name}.creating-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  fs.mkdirSync(root, { recursive: true });
+  try {
+    fs.mkdirSync(tmp);
+    fill(tmp);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') {
+        throw new StorageError('TOPIC_EXISTS', `topic "${name}" already exists in ${root}`, { file: dir, name, cause: err });
+      }
+      throw err;
+    }
+    fsyncDir(root);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (err instanceof StorageError) throw err;
+    throw new StorageError('IO', `cannot create topic "${name}" in ${root}: ${(err as Error).message}`, { file: dir, cause: err });
+  }
+}
+
+/** Largest folder tree looked through for data before a folder at a topic's name is taken as a leftover. */
+const LEFTOVER_MAX_ENTRIES = 200_000;
+
+/**
+ * Removes `dir` if it is a leftover: a folder that is not a topic (the caller checked) and holds no byte of data,
+ * only folders and empty files, as a createTopic interrupted by an earlier version (which built the folder in
+ * place) or a writer racing a deleteTopic (which re-created its partition folder) could leave. Such a folder
+ * blocked the name for good: TOPIC_EXISTS to create, TOPIC_NOT_FOUND to open or delete. Anything else is kept.
+ * Returns whether it was removed.
+ */
+export function removeLeftoverTopicDir(dir: string): boolean {
+  let entries = 0;
+  const holdsNoData = (d: string): boolean => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (++entries > LEFTOVER_MAX_ENTRIES) return false;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (!holdsNoData(p)) return false;
+      } else if (!e.isFile() || fs.statSync(p).size > 0) return false;
+    }
+    return true;
+  };
+  try {
+    if (!fs.statSync(dir).isDirectory() || !holdsNoData(dir)) return false;
+    removeTopicDir(dir);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }

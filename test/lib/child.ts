@@ -28,8 +28,13 @@ export function startChild(script: string, args: string[]): Child {
     for (const w of watchers) w();
   });
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+  // 'close', not 'exit': 'exit' can come before the last output was read, which would be lost to waitFor and `lines`.
+  let closed = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.on('exit', (code, signal) => {
+    proc.on('close', (code, signal) => {
+      closed = true;
+      if (partial !== '') lines.push(partial);
+      partial = '';
       for (const w of watchers) w();
       resolve({ code, signal });
     });
@@ -41,7 +46,7 @@ export function startChild(script: string, args: string[]): Child {
         if (hit !== undefined) {
           done();
           resolve(hit);
-        } else if (proc.exitCode !== null || proc.signalCode !== null) {
+        } else if (closed) {
           done();
           reject(new Error(`${script} exited (${proc.exitCode ?? proc.signalCode}) before printing ${re}: ${err}`));
         }

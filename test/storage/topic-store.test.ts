@@ -1,11 +1,16 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { TopicStore } from '../../storage/topic-store.js';
+import { createTopicStore, openTopicStore, topicStoreExists } from '../../storage/open-topic.js';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { StorageError } from '../../storage/types.js';
 import { metaOf } from './helpers.js';
 import { tempDir } from '../temp-dir.js';
+
+const creator = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures-bin', 'topic-creator.js');
 
 const code = (fn: () => unknown): string | undefined => {
   try {
@@ -106,3 +111,46 @@ test('a missing partition folder is CORRUPTION, not silently recreated', (t) => 
   t.is(code(() => store.partition(1)), 'CORRUPTION');
   t.true(store.partition(0) instanceof PartitionLog);
 });
+
+test('a folder left at a topic name holding no data (interrupted create or delete) is replaced by createTopic; one with data is kept', (t) => {
+  const root = tempDir(t);
+  // What an earlier version's createTopic killed half-way, or a writer racing a deleteTopic, left: folders, no topic.json.
+  fs.mkdirSync(path.join(root, 'left', 'partitions', '00000000', 'writer.lock.d'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'left', 'partitions', '00000000', 'writer.lock.d', '.waiter-1-x'), '');
+  t.false(topicStoreExists(root, 'left'));
+  const store = createTopicStore(root, 'left', 'native', { numPartitions: 2 });
+  store.partition(1).append([{ metadata: metaOf(0, 0) }]);
+  store.close();
+  t.true(topicStoreExists(root, 'left'));
+  // Anything holding a byte is not ours to remove.
+  fs.mkdirSync(path.join(root, 'mine'));
+  fs.writeFileSync(path.join(root, 'mine', 'notes.txt'), 'keep me');
+  const err = t.throws(() => createTopicStore(root, 'mine', 'native', { numPartitions: 1 }), { instanceOf: StorageError });
+  t.is(err?.code, 'TOPIC_EXISTS');
+  t.is(fs.readFileSync(path.join(root, 'mine', 'notes.txt'), 'utf8'), 'keep me');
+});
+
+for (const format of ['native', 'reference'] as const) {
+  test(`${format}: a createTopic killed at any moment leaves the topic whole or absent, never a name stuck`, async (t) => {
+    const root = tempDir(t);
+    for (let round = 0; round < 6; round++) {
+      const name = `t${round}`;
+      const child = spawn(process.execPath, [creator, root, name, '3000', format], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      await new Promise((r) => setTimeout(r, 5 + round * 15));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      if (topicStoreExists(root, name)) {
+        const store = openTopicStore(root, name);
+        t.is(store.numPartitions, 3000, `round ${round}: a topic that exists is whole`);
+        store.close();
+      } else {
+        t.false(out.includes('CREATED'), `round ${round}`);
+        createTopicStore(root, name, format, { numPartitions: 1 }).close();
+        t.true(topicStoreExists(root, name), `round ${round}: the name is free again`);
+      }
+    }
+  });
+}
