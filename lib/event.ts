@@ -30,47 +30,61 @@ const UNPARSED: unique symbol = Symbol('unparsed');
 
 
 
-/** `M`: the metadata type the consumer was opened with (`topic.consumer<M>()`), not checked at run time. */
+/**
+ * `M`: the metadata type the consumer was opened with (`topic.consumer<M>()`), not checked at run time.
+ * Internals are private fields (#): an event holds the engine's record, whose mapping of the segment file reaches
+ * past the file's end (headroom for appends), and the consumer. As own properties they were walked by anything
+ * that inspects an object deeply: JSON.stringify (circular), test frameworks formatting or comparing values (a
+ * SIGBUS once they touched the mapping past the file's end). `console.log(event)` and `JSON.stringify(event)` show
+ * the event's fields instead.
+ */
 export class Event<M = JsonValue> {
-  private parsed: M | typeof UNPARSED;
-  private text: string | undefined;
+  readonly #owner: Acknowledger;
+  readonly #stored: StoredRecord;
+  readonly #serializer: Serializer;
+  #parsed: M | typeof UNPARSED;
+  #text: string | undefined;
 
   /**
    * @internal built by a consumer from the engine's record (kept, not copied: one object less per event), with the
    * metadata value when it was parsed already (else parsed from the record's bytes on first read).
    */
   constructor(
-    private readonly owner: Acknowledger,
+    owner: Acknowledger,
     /** Index of the partition the event belongs to. */
     readonly partition: number,
-    private readonly stored: StoredRecord,
+    stored: StoredRecord,
     metadata: M | undefined,
     /** The bytes the data selector chose: zero-copy slices, or the allocator's memory filled in. */
     readonly data: DataView,
-    private readonly serializer: Serializer,
+    serializer: Serializer,
   ) {
-    this.parsed = metadata === undefined ? UNPARSED : metadata;
+    this.#owner = owner;
+    this.#stored = stored;
+    this.#serializer = serializer;
+    this.#parsed = metadata === undefined ? UNPARSED : metadata;
+    this.#text = undefined;
   }
 
   /** Id of the event within its partition (dense, from 0). */
   get id(): number {
-    return this.stored.id;
+    return this.#stored.id;
   }
 
   /** Commit time, ms since the epoch (0 where the format has none). */
   get timestamp(): number {
-    return this.stored.timestamp;
+    return this.#stored.timestamp;
   }
 
   /** The metadata as a JSON value, parsed from the stored bytes on first read (then the same object every time). */
   get metadata(): M {
-    if (this.parsed !== UNPARSED) return this.parsed;
+    if (this.#parsed !== UNPARSED) return this.#parsed;
     try {
-      this.parsed = this.serializer.deserialize(this.stored.metadata) as M;
+      this.#parsed = this.#serializer.deserialize(this.#stored.metadata) as M;
     } catch (err) {
       throw undecodableMetadata(this.partition, this.id, err);
     }
-    return this.parsed;
+    return this.#parsed;
   }
 
   /**
@@ -80,7 +94,7 @@ export class Event<M = JsonValue> {
    */
   get metadataBytes(): Uint8Array {
     try {
-      return this.stored.metadata;
+      return this.#stored.metadata;
     } catch (err) {
       // The engine re-checks its files when the bytes are touched (e.g. a .meta file truncated since the read).
       throw undecodableMetadata(this.partition, this.id, err);
@@ -92,16 +106,16 @@ export class Event<M = JsonValue> {
    * serializers): the stored text itself. Otherwise JSON.stringify of `metadata`.
    */
   get metadataText(): string {
-    if (this.text !== undefined) return this.text;
-    if (this.serializer.storesJsonText === true) {
+    if (this.#text !== undefined) return this.#text;
+    if (this.#serializer.storesJsonText === true) {
       try {
-        const stored = this.stored;
-        this.text = stored.metadataUtf8 !== undefined ? stored.metadataUtf8() : strictUtf8.decode(stored.metadata);
+        const stored = this.#stored;
+        this.#text = stored.metadataUtf8 !== undefined ? stored.metadataUtf8() : strictUtf8.decode(stored.metadata);
       } catch (err) {
         throw undecodableMetadata(this.partition, this.id, err);
       }
-    } else this.text = JSON.stringify(this.metadata as unknown);
-    return this.text;
+    } else this.#text = JSON.stringify(this.metadata as unknown);
+    return this.#text;
   }
 
   /**
@@ -109,6 +123,23 @@ export class Event<M = JsonValue> {
    * The future resolves once the position is written to the offsets store (see the README's durability table).
    */
   acknowledge(): Future<void> {
-    return this.owner.acknowledge(this.partition, this.id);
+    return this.#owner.acknowledge(this.partition, this.id);
+  }
+
+  /** What JSON.stringify(event) writes: partition, id, timestamp, metadata and the size of the data selected. */
+  toJSON(): { partition: number; id: number; timestamp: number; metadata: M; dataSize: number } {
+    return { partition: this.partition, id: this.id, timestamp: this.timestamp, metadata: this.metadata, dataSize: this.data.size };
+  }
+
+  /** What console.log(event) and util.inspect show: the same fields (an unreadable metadata as its error). */
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: object, inspect: (v: unknown, o: object) => string): string {
+    let metadata: unknown;
+    try {
+      metadata = this.metadata;
+    } catch (err) {
+      metadata = `<unreadable: ${(err as Error).message}>`;
+    }
+    const shown = { partition: this.partition, id: this.id, timestamp: this.timestamp, metadata, dataSize: this.data.size };
+    return `Event ${inspect(shown, options)}`;
   }
 }
