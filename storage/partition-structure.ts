@@ -3,7 +3,7 @@
 // holds exactly the entries up to the next segment's base. A break in that shape means committed events are
 // missing: it is CORRUPTION (a writer refuses to append, verify() lists it), never a silent new start.
 import { ENTRY_SIZE } from './index-entry.js';
-import { listSegmentFiles, segmentPaths } from './segment-files.js';
+import { listSegmentBases, listSegmentFiles, segmentPaths } from './segment-files.js';
 import type { VerifyProblem } from './types.js';
 import { sizeOrNull } from './fs-helpers.js';
 
@@ -24,13 +24,14 @@ export function isTrimLeftover(dir: string, bases: readonly number[], i: number,
 
 /**
  * Structural damage of partition folder `dir`. `firstId` is the first id the recovery point records (null when
- * there is no usable point); `recordedEnd` the end it protects (null likewise). A last segment whose index was
- * never created (a writer died while creating it) with empty metadata/data files is not damage.
+ * there is no usable point); `recordedEnd` the end it protects (null likewise). Files of a segment whose index was
+ * never created (a writer died while creating it), with empty metadata/data files, are not damage wherever they lie.
  */
 export function structureProblems(dir: string, firstId: number | null, recordedEnd: number | null): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const files = listSegmentFiles(dir);
-  const all = [...files.keys()].sort((a, b) => a - b);
+  // Interrupted segment creations (segment-files.ts) are left out wherever they lie: nothing was committed in them.
+  const all = listSegmentBases(dir);
   // retention: segments wholly below the recorded first id are what a trim interrupted by a crash left: not damage,
   // removed by the next writer. A segment holding the first id itself is never taken for one.
   const bases = all.filter((_, i) => !isTrimLeftover(dir, all, i, firstId));
@@ -56,10 +57,6 @@ export function structureProblems(dir: string, firstId: number | null, recordedE
     const base = bases[s]!;
     const kinds = files.get(base)!;
     const paths = segmentPaths(dir, base);
-    const isLast = s === bases.length - 1;
-    if (isLast && !kinds.has('index') && (sizeOrNull(paths.meta) ?? 0) === 0 && (sizeOrNull(paths.data) ?? 0) === 0) {
-      continue; // an interrupted segment creation: nothing was ever committed in it
-    }
     for (const kind of ['index', 'meta', 'data'] as const) {
       if (!kinds.has(kind)) problems.push({ file: paths[kind], offset: 0, id: base, message: `segment file is missing` });
     }

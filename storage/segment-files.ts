@@ -1,7 +1,7 @@
 // Names and paths of the files of a partition: one folder per partition, three files per segment.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDir } from './fs-helpers.js';
+import { fsyncDir, sizeOrNull } from './fs-helpers.js';
 
 export const PARTITION_DIR_DIGITS = 8;
 export const SEGMENT_NAME_DIGITS = 20;
@@ -47,10 +47,30 @@ export function listSegmentFiles(dir: string): Map<number, Set<'index' | 'meta' 
 }
 
 /**
- * Base ids of the segments of a partition, ascending: every base that has any of the three files, so that a
- * segment whose index was deleted still occupies its id range (and reads of it fail) instead of vanishing.
+ * Whether the files at `base` are no segment but what a writer killed while creating one left: the metadata and
+ * data files are created (empty) before the index, which is what makes a segment exist. Nothing was committed in
+ * them, and a writer that did not see them went on appending past `base` in the previous segment, so they may lie
+ * inside its id range. (A segment whose index was deleted has bytes in its other files: it is damage, not this.)
+ */
+export function isInterruptedCreation(dir: string, base: number, kinds: ReadonlySet<'index' | 'meta' | 'data'>): boolean {
+  if (kinds.has('index')) return false;
+  const p = segmentPaths(dir, base);
+  return (sizeOrNull(p.meta) ?? 0) === 0 && (sizeOrNull(p.data) ?? 0) === 0;
+}
+
+/**
+ * Base ids of the segments of a partition, ascending: every base that has any of the three files but an
+ * interrupted creation's, so that a segment whose index was deleted still occupies its id range (and reads of it
+ * fail) instead of vanishing.
  */
 export function listSegmentBases(dir: string): number[] {
+  const bases: number[] = [];
+  for (const [base, kinds] of listSegmentFiles(dir)) if (!isInterruptedCreation(dir, base, kinds)) bases.push(base);
+  return bases.sort((a, b) => a - b);
+}
+
+/** Every base id with any segment file, interrupted creations included (what removal must not miss), ascending. */
+export function listSegmentFileBases(dir: string): number[] {
   return [...listSegmentFiles(dir).keys()].sort((a, b) => a - b);
 }
 

@@ -8,7 +8,7 @@
 // mapping), so slices handed out stay readable.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDir, listSegmentBases, segmentPaths } from '../segment-files.js';
+import { fsyncDir, listSegmentFileBases, segmentPaths } from '../segment-files.js';
 import { readRecoveryPoint } from '../recovery-point.js';
 import { sleepSync } from '../writer-lock.js';
 
@@ -32,7 +32,7 @@ export function trimStepDone(step: number): void {
  */
 export function unlinkSegmentsBelow(dir: string, firstId: number): number {
   let removed = 0;
-  for (const base of listSegmentBases(dir)) {
+  for (const base of listSegmentFileBases(dir)) {
     if (base >= firstId) break;
     const p = segmentPaths(dir, base);
     for (const file of [p.index, p.meta, p.data]) {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { PartitionLog } from '../../storage/partition-log.js';
-import { listSegmentBases } from '../../storage/segment-files.js';
+import { listSegmentBases, segmentPaths } from '../../storage/segment-files.js';
 import { recoveryPointPath } from '../../storage/recovery-point.js';
 import { exitOf, forkBin, metaOf, nextMessage, payload } from './helpers.js';
 import { tempDir } from '../temp-dir.js';
@@ -110,4 +110,39 @@ test('a reader left open while writers in other processes roll segments and are 
   const segments = listSegmentBases(dir).length;
   t.true(segments > 20, `${segments} segments`);
   t.log(`${end} events in ${segments} segments, 30 writers SIGKILLed while appending`);
+});
+
+test('files a writer killed while creating a segment left (an empty .meta, no .index) are no segment, wherever they end up', async (t) => {
+  const dir = tempDir(t);
+  // Events of ~115 bytes in segments of 400: three fill a segment.
+  const ev = (p: number, i: number) => ({ metadata: metaOf(p, i), data: payload(p, i, 100) });
+  const longLived = PartitionLog.open(dir, 0, { segmentBytes: 400 });
+  t.teardown(() => longLived.close());
+  longLived.append([ev(0, 0)]);
+  await new Promise((r) => setTimeout(r, 30)); // its lease goes idle: another writer may take the lock
+  // Another writer took the lock, started a segment at id 1 (its .meta, then .data, then .index) and was killed
+  // after the first file: what SIGKILL inside SegmentList.create() leaves. The long-lived writer never saw it.
+  const leftover = path.join(dir, `${'1'.padStart(20, '0')}.meta`);
+  fs.writeFileSync(leftover, '');
+  t.deepEqual(listSegmentBases(dir), [0], 'not listed as a segment');
+  // The long-lived writer appends past id 1 in segment 0, then rolls to a new segment at id 3.
+  for (let i = 1; i < 9; i++) {
+    t.is(longLived.append([ev(0, i)]).firstId, i);
+    await new Promise((r) => setTimeout(r, 5)); // each append takes the lock again (and catches up under it)
+  }
+  t.deepEqual(listSegmentBases(dir), [0, 3, 6]);
+  t.true(fs.existsSync(leftover), 'the leftover is still there, inside segment 0');
+  t.deepEqual(longLived.verify(), []);
+  // A new process: reads everything, finds no damage, appends (before this fix: CORRUPTION, "segment file is missing").
+  const fresh = PartitionLog.open(dir, 0, { segmentBytes: 400 });
+  t.teardown(() => fresh.close());
+  t.deepEqual(fresh.verify(), []);
+  t.is(fresh.refresh(), 9);
+  for (let i = 0; i < 9; i++) t.deepEqual(Buffer.from(fresh.read(i).data()), payload(0, i, 100), `event ${i}`);
+  t.is(fresh.append([ev(1, 0)]).firstId, 9);
+  // An index-less segment whose files hold bytes is not such a leftover: its index was lost, that is damage.
+  fs.rmSync(segmentPaths(dir, 3).index);
+  const damaged = PartitionLog.open(dir, 0);
+  t.teardown(() => damaged.close());
+  t.true(damaged.verify().some((p) => p.file === segmentPaths(dir, 3).index), JSON.stringify(damaged.verify()));
 });
