@@ -25,6 +25,7 @@ import { DataView } from './data/data-view.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { Future } from './future.js';
 import { CoalescedWrite } from './coalesced-write.js';
+import { checkNotDetached } from './detached.js';
 import { checkExactJson } from './json-check.js';
 import { parseJsonText, type JsonValue } from './json.js';
 import { MetadataArena } from './metadata-arena.js';
@@ -101,19 +102,22 @@ interface NormalizedData {
 /** An event without data (shared: nothing is allocated for it). */
 const NO_DATA: NormalizedData = { data: undefined, size: 0 };
 
+/** Checks push() data (TypeError for a wrong type or a detached buffer) and measures it. */
 function normalizeData(data: PushData): NormalizedData {
   if (data === undefined || data === null) return NO_DATA;
-  if (data instanceof Uint8Array) return { data, size: data.byteLength };
-  if (data instanceof DataView) {
-    return { data: data.segments, size: data.size };
+  if (data instanceof Uint8Array) {
+    checkNotDetached(data, 'data');
+    return { data, size: data.byteLength };
   }
-  if (Array.isArray(data)) {
+  const pieces = data instanceof DataView ? data.segments : data;
+  if (Array.isArray(pieces)) {
     let size = 0;
-    for (const piece of data) {
+    for (const piece of pieces) {
       if (!(piece instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array, an array of Uint8Arrays or a DataView');
+      checkNotDetached(piece, 'a piece of data');
       size += piece.byteLength;
     }
-    return { data, size };
+    return { data: pieces, size };
   }
   throw new TypeError('data must be a Uint8Array, an array of Uint8Arrays or a DataView');
 }
@@ -187,7 +191,7 @@ export class Producer<M = JsonValue> {
    * unchanged until the returned future resolves.
    * Resolves to the event's id in its partition once it is committed.
    * Throws TypeError (nothing written) for metadata JSON cannot represent exactly: NaN, Infinity, undefined, functions,
-   * symbols, lone surrogates. Rejects with OUT_OF_RANGE for a `partition` the topic does not have.
+   * symbols, lone surrogates; and for metadata bytes or data whose ArrayBuffer was detached (transferred). Rejects with OUT_OF_RANGE for a `partition` the topic does not have.
    */
   push(metadata: M | string | Uint8Array, data?: PushData, partition?: number): Future<number> {
     if (this.closed) return Future.rejected(this.lifecycle.closedError());
@@ -197,6 +201,7 @@ export class Producer<M = JsonValue> {
     if (metadata === undefined || typeof metadata === 'function' || typeof metadata === 'symbol' || typeof metadata === 'bigint') {
       throw new TypeError('metadata must be a JSON value or JSON text');
     }
+    if (metadata instanceof Uint8Array) checkNotDetached(metadata, 'metadata');
     if (this.asyncEngine && this.admissions.length + this.totalInFlight() >= this.maxNumBatches * this.queues.length) {
       // Backpressure for asynchronous engines: park the call until a batch completes.
       normalizeData(data); // type errors are still reported at once

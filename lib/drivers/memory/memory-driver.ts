@@ -32,13 +32,17 @@ class MemoryPartition implements PartitionBackend {
 
   append(events: readonly BackendAppendEvent[]): number {
     const first = this.records.length;
+    // Every record is built (copied) before any is stored: a batch whose copy fails (a buffer detached after push)
+    // stores nothing, as with the files engine.
+    const built: MemRecord[] = [];
+    let lastTimestamp = this.lastTimestamp;
     for (const e of events) {
       const pieces = e.data === undefined ? [] : e.data instanceof Uint8Array ? [e.data] : e.data;
       const bytes = Buffer.concat(pieces as Uint8Array[]);
-      const ts = Math.max(this.lastTimestamp, e.timestamp ?? Date.now());
-      this.lastTimestamp = ts;
-      this.records.push({
-        id: this.records.length,
+      const ts = Math.max(lastTimestamp, e.timestamp ?? Date.now());
+      lastTimestamp = ts;
+      built.push({
+        id: first + built.length,
         timestamp: ts,
         metadata: Uint8Array.from(e.metadata),
         dataSize: bytes.byteLength,
@@ -48,6 +52,8 @@ class MemoryPartition implements PartitionBackend {
         },
       });
     }
+    for (const r of built) this.records.push(r);
+    this.lastTimestamp = lastTimestamp;
     this.changes.emit('append');
     return first;
   }
