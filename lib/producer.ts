@@ -16,6 +16,7 @@
 // With an asynchronous engine at most `maxNumBatches` batches are in flight; further pushes are admitted
 // (validated, serialized, batched) only when one completes, so memory holds only the caller's own objects.
 
+import { MAX_EVENT_PART_BYTES } from '../storage/partition-core/batch-check.js';
 import { Lifecycle, type LifecycleStatus } from './lifecycle.js';
 import type { BackendAppendEvent, TopicBackend } from './backend.js';
 import { DefaultPartitionSelector, type PartitionSelector } from './components/partition-selector.js';
@@ -123,6 +124,18 @@ function normalizeData(data: PushData): NormalizedData {
 }
 
 /**
+ * Refused here, for this push alone: the engine refuses a whole batch holding such an event (its last line of
+ * defence), which would fail the other pushes of the batch too.
+ */
+function eventTooLarge(metadataBytes: number, dataBytes: number): DiasporaError {
+  return new DiasporaError(
+    ErrorCode.EVENT_TOO_LARGE,
+    `event too large to store: metadata ${metadataBytes} bytes, data ${dataBytes} bytes (limit ${MAX_EVENT_PART_BYTES} each)`,
+    { metadataBytes, dataBytes },
+  );
+}
+
+/**
  * `M` is the metadata type pushed (default: any JSON value). It is a compile-time promise only: nothing checks it at
  * run time unless the topic has a validator (e.g. a schema validator).
  */
@@ -191,7 +204,8 @@ export class Producer<M = JsonValue> {
    * unchanged until the returned future resolves.
    * Resolves to the event's id in its partition once it is committed.
    * Throws TypeError (nothing written) for metadata JSON cannot represent exactly: NaN, Infinity, undefined, functions,
-   * symbols, lone surrogates; and for metadata bytes or data whose ArrayBuffer was detached (transferred). Rejects with OUT_OF_RANGE for a `partition` the topic does not have.
+   * symbols, lone surrogates; and for metadata bytes or data whose ArrayBuffer was detached (transferred).
+   * Rejects with EVENT_TOO_LARGE (this push only) when its stored metadata or its data exceeds 1 GiB. Rejects with OUT_OF_RANGE for a `partition` the topic does not have.
    */
   push(metadata: M | string | Uint8Array, data?: PushData, partition?: number): Future<number> {
     if (this.closed) return Future.rejected(this.lifecycle.closedError());
@@ -244,6 +258,7 @@ export class Producer<M = JsonValue> {
       if (!Number.isInteger(p) || p < 0 || p >= this.queues.length) {
         throw new DiasporaError(ErrorCode.GENERIC, `Invalid index returned by PartitionSelector: ${p}`);
       }
+      if (bytes.byteLength > MAX_EVENT_PART_BYTES || norm.size > MAX_EVENT_PART_BYTES) throw eventTooLarge(bytes.byteLength, norm.size);
       // One object shape for every event (data may be undefined): the engine's per-event loops stay monomorphic.
       event = { metadata: bytes, data: norm.data };
       size = bytes.byteLength + norm.size;

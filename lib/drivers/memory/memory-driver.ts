@@ -13,7 +13,8 @@ import type {
   PartitionBackend,
   TopicBackend,
 } from '../../backend.js';
-import { DiasporaError, ErrorCode } from '../../errors.js';
+import { BatchSizes, checkBatch } from '../../../storage/partition-core/batch-check.js';
+import { DiasporaError, ErrorCode, toDiasporaError } from '../../errors.js';
 import type { JsonObject } from '../../json.js';
 import { validateTopicName } from '../topic-name.js';
 
@@ -25,12 +26,19 @@ class MemoryPartition implements PartitionBackend {
   readonly records: MemRecord[] = [];
   private readonly changes = new EventEmitter();
   private lastTimestamp = 0;
+  private readonly sizes = new BatchSizes();
 
   constructor() {
     this.changes.setMaxListeners(0);
   }
 
   append(events: readonly BackendAppendEvent[]): number {
+    // The files engine's checks, so that both drivers refuse the same batches with the same errors.
+    try {
+      checkBatch(events, this.sizes);
+    } catch (err) {
+      throw toDiasporaError(err);
+    }
     const first = this.records.length;
     // Every record is built (copied) before any is stored: a batch whose copy fails (a buffer detached after push)
     // stores nothing, as with the files engine.

@@ -1,6 +1,7 @@
 // The memory driver's append is all or nothing, like the files engine's: a batch that cannot be stored whole stores
 // nothing (so a failed push never leaves its neighbours half written).
 import test from 'ava';
+import { DiasporaError, ErrorCode } from '../../../../lib/index.js';
 import { freshTopic, storedEvents } from '../../both-drivers.js';
 
 test('data detached after push (the contract broken) fails its whole batch and stores none of it', async (t) => {
@@ -14,4 +15,14 @@ test('data detached after push (the contract broken) fails its whole batch and s
   t.deepEqual(await storedEvents(topic), []);
   // The partition goes on at id 0.
   t.is(await p.push({ k: 'C' }), 0);
+});
+
+test('a batch holding an event over the part limit is refused whole with EVENT_TOO_LARGE, as by the files engine', async (t) => {
+  const { topic } = await freshTopic(t, 'memory');
+  const mib = Buffer.alloc(1 << 20);
+  const huge = Array.from({ length: 1025 }, () => mib); // 1 GiB + 1 MiB of data, one MiB allocated
+  const partition = topic.backend.partition(0);
+  const err = t.throws(() => partition.append([{ metadata: Buffer.from('{}') }, { metadata: Buffer.from('{}'), data: huge }]));
+  t.true(err instanceof DiasporaError && err.code === ErrorCode.EVENT_TOO_LARGE, String(err));
+  t.deepEqual(await storedEvents(topic), []);
 });
