@@ -46,11 +46,13 @@ test('createTopic: typos in the spec, the topic options and component configs ar
   t.is(err!.message, 'Unknown key "partitions" in topic options (valid: num_partitions, retention_ms, retention_bytes, retention_acked_by)');
 });
 
-test('Driver.create: segment_bytes above 1 GiB and unknown driver options are BAD_CONFIG', async (t) => {
+test('Driver.create: segment_bytes above 1 GiB, claim_stale_ms beyond a timer and unknown driver options are BAD_CONFIG', async (t) => {
   const root = path.join(tempDir(t, 'diaspora-options-'), 'root');
   badConfig(t, await t.throwsAsync(Driver.create('files', { root_path: root, segment_bytes: 2 ** 31 })), 'segment_bytes');
   badConfig(t, await t.throwsAsync(Driver.create('files', { root_path: root, segment_bytes: 2 ** 30 + 1 })), 'segment_bytes');
   badConfig(t, await t.throwsAsync(Driver.create('files', { root_path: root, flush: 'immediate' })), 'flush');
+  // A held claim checks every quarter of claim_stale_ms with a timer, which holds at most 2^31 - 1 ms.
+  badConfig(t, await t.throwsAsync(Driver.create('files', { root_path: root, claim_stale_ms: 2 ** 31 })), 'claim_stale_ms');
   badConfig(t, await t.throwsAsync(Driver.create('memory', { root_path: root })), 'root_path');
   t.false(fs.existsSync(root), 'a refused driver creates no root');
   const ok = await Driver.create('files', { root_path: root, segment_bytes: 2 ** 30 });

@@ -310,3 +310,19 @@ test.serial('a live threaded run picks up new commits and ends after timeoutMs w
   t.deepEqual(await committedOf(topic, 'c'), [14, 14]);
   await consumer.close();
 });
+
+test.serial('a threaded process() with a timeoutMs beyond a timer (2^31 ms) waits without overflowing a timer', async (t) => {
+  const { topic } = await setup(t, 1, 0);
+  let overflows = 0;
+  const onWarning = (w: Error): void => void (w.name === 'TimeoutOverflowWarning' && overflows++);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  const consumer = await topic.consumer('far');
+  const running = consumer.process(ref(), { threadPool: makeThreadPool(1), timeoutMs: 2 ** 31 });
+  await new Promise((r) => setTimeout(r, 100));
+  await topic.producer().push({ stop: true }, Buffer.alloc(8));
+  t.is(await running, 1);
+  await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  t.is(overflows, 0);
+  await consumer.close();
+});

@@ -17,6 +17,7 @@ import { BatchSizes, checkBatch } from '../../../storage/partition-core/batch-ch
 import { DiasporaError, ErrorCode, toDiasporaError } from '../../errors.js';
 import type { JsonObject } from '../../json.js';
 import { validateTopicName } from '../topic-name.js';
+import { timeoutUnlessForever } from '../../timer-limit.js';
 
 interface MemRecord extends BackendRecord {
   readonly bytes: Uint8Array;
@@ -105,8 +106,8 @@ class MemoryPartition implements PartitionBackend {
         if (this.records.length > knownEnd) done(true);
       };
       const onAbort = (): void => done(false);
-      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
-      timer.unref();
+      const timer = timeoutUnlessForever(() => done(false), Math.max(0, timeoutMs));
+      timer?.unref();
       this.changes.on('append', onAppend);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

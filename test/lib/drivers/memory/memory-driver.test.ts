@@ -26,3 +26,10 @@ test('a batch holding an event over the part limit is refused whole with EVENT_T
   t.true(err instanceof DiasporaError && err.code === ErrorCode.EVENT_TOO_LARGE, String(err));
   t.deepEqual(await storedEvents(topic), []);
 });
+
+test('waitForAppend with a timeout beyond a timer (2^31 ms) waits for the append instead of answering false at once', async (t) => {
+  const { topic } = await freshTopic(t, 'memory');
+  const partition = topic.backend.partition(0);
+  setTimeout(() => partition.append([{ metadata: Buffer.from('{}') }]), 30);
+  t.true(await partition.waitForAppend(0, 2 ** 31));
+});
