@@ -22,6 +22,8 @@ import type { BackendAppendEvent, TopicBackend } from './backend.js';
 import { DefaultPartitionSelector, type PartitionSelector } from './components/partition-selector.js';
 import { DefaultSerializer, decodeJsonMetadata, type Serializer } from './components/serializer.js';
 import { DefaultValidator, type Validator } from './components/validator.js';
+import { SchemaSerializer } from './components/schema-serializer.js';
+import { selectPartition, serialize, validate } from './component-calls.js';
 import { DataView } from './data/data-view.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { Future } from './future.js';
@@ -160,6 +162,8 @@ export class Producer<M = JsonValue> {
    * (default validator and partition selector) and the serializer stores JSON text (the default one).
    */
   private readonly storesTextAsGiven: boolean;
+  /** The built-in serializers return new bytes per call; a custom one's output is copied (it may reuse a buffer). */
+  private readonly serializerOutputIsFresh: boolean;
   /** Where text stored as given is encoded (back to back: a batch's metadata goes out in one write). */
   private readonly arena = new MetadataArena();
 
@@ -181,6 +185,7 @@ export class Producer<M = JsonValue> {
     this.storesTextAsGiven =
       isExactly(topic.validator, DefaultValidator) && isExactly(topic.partitionSelector, DefaultPartitionSelector) &&
       isExactly(topic.serializer, DefaultSerializer);
+    this.serializerOutputIsFresh = isExactly(topic.serializer, DefaultSerializer) || isExactly(topic.serializer, SchemaSerializer);
     this.queues = [];
     for (let i = 0; i < topic.backend.numPartitions; i++) this.queues.push({ pending: newBatch(), inFlight: 0, tail: Promise.resolve() });
     this.lifecycle.to('open');
@@ -244,21 +249,23 @@ export class Producer<M = JsonValue> {
       let bytes: Uint8Array;
       if (this.storesTextAsGiven && (typeof metadata === 'string' || metadata instanceof Uint8Array)) {
         bytes = typeof metadata === 'string' ? this.arena.encodeJson(metadata) : this.arena.copyJson(metadata);
-        p = this.topic.partitionSelector.selectPartitionFor(null, partition);
+        p = selectPartition(this.topic.partitionSelector, null, partition);
       } else {
         if (typeof metadata !== 'string' && !(metadata instanceof Uint8Array)) checkExactJson(metadata);
         const md =
           typeof metadata === 'string' ? parseJsonText(metadata)
           : metadata instanceof Uint8Array ? decodeJsonMetadata(metadata)
           : (metadata as JsonValue);
-        this.topic.validator.validate(md, norm.data);
-        p = this.topic.partitionSelector.selectPartitionFor(md, partition);
-        bytes = this.topic.serializer.serialize(md);
+        validate(this.topic.validator, md, norm.data);
+        p = selectPartition(this.topic.partitionSelector, md, partition);
+        bytes = serialize(this.topic.serializer, md);
       }
       if (!Number.isInteger(p) || p < 0 || p >= this.queues.length) {
         throw new DiasporaError(ErrorCode.GENERIC, `Invalid index returned by PartitionSelector: ${p}`);
       }
       if (bytes.byteLength > MAX_EVENT_PART_BYTES || norm.size > MAX_EVENT_PART_BYTES) throw eventTooLarge(bytes.byteLength, norm.size);
+      // A custom serializer may hand out the same buffer for every event: each event keeps its own bytes.
+      if (!this.serializerOutputIsFresh) bytes = new Uint8Array(bytes);
       // One object shape for every event (data may be undefined): the engine's per-event loops stay monomorphic.
       event = { metadata: bytes, data: norm.data };
       size = bytes.byteLength + norm.size;

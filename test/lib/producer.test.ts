@@ -1,7 +1,15 @@
 // What push() checks for each event on its own, so that one bad event never fails the other pushes of its batch,
 // and the memory and files drivers store (or refuse) the same events.
 import test from 'ava';
-import { DiasporaError, ErrorCode, registerSerializer, type JsonValue } from '../../lib/index.js';
+import {
+  DiasporaError,
+  ErrorCode,
+  InvalidMetadata,
+  registerPartitionSelector,
+  registerSerializer,
+  registerValidator,
+  type JsonValue,
+} from '../../lib/index.js';
 import { MAX_EVENT_PART_BYTES } from '../../storage/partition-core/batch-check.js';
 import { DRIVER_TYPES, freshTopic, storedEvents } from './both-drivers.js';
 
@@ -12,6 +20,41 @@ registerSerializer('oversize', () => ({
   serialize: () => new Uint8Array(MAX_EVENT_PART_BYTES + 1),
   deserialize: () => null,
   metadata: () => ({ type: 'oversize' }),
+}));
+
+// Writes every event into one buffer it hands out each time (as a serializer reusing a scratch buffer does).
+const scratch = Buffer.alloc(16);
+registerSerializer('scratch', () => ({
+  serialize(md: JsonValue) {
+    scratch.fill(0x20);
+    scratch.write(JSON.stringify(md));
+    return scratch;
+  },
+  deserialize: (b: Uint8Array) => JSON.parse(Buffer.from(b).toString()) as JsonValue,
+  metadata: () => ({ type: 'scratch' }),
+}));
+// Serializers returning what the engines cannot store.
+for (const [name, out] of [['text-out', () => '{}'], ['uint16-out', () => new Uint16Array([1])]] as const) {
+  registerSerializer(name, () => ({ serialize: out as never, deserialize: () => null, metadata: () => ({ type: name }) }));
+}
+// Components answering with a promise (rejected or not): components are synchronous.
+registerValidator('async-refuse', () => ({
+  validate: (async () => {
+    throw new InvalidMetadata('refused later');
+  }) as never,
+  metadata: () => ({ type: 'async-refuse' }),
+}));
+registerPartitionSelector('async-select', () => ({
+  setPartitions() {},
+  selectPartitionFor: (async () => {
+    throw new Error('selected later');
+  }) as never,
+  metadata: () => ({ type: 'async-select' }),
+}));
+registerSerializer('async-serialize', () => ({
+  serialize: (() => Promise.reject(new Error('serialized later'))) as never,
+  deserialize: () => null,
+  metadata: () => ({ type: 'async-serialize' }),
 }));
 
 for (const type of DRIVER_TYPES) {
@@ -38,3 +81,41 @@ for (const type of DRIVER_TYPES) {
     t.deepEqual(await storedEvents(topic), []);
   });
 }
+
+for (const type of DRIVER_TYPES) {
+  test(`${type}: a serializer reusing its output buffer still stores each event's own bytes`, async (t) => {
+    const { topic } = await freshTopic(t, type, { serializer: 'scratch' });
+    const p = topic.producer();
+    t.deepEqual(await Promise.all([p.push({ n: 1 }), p.push({ n: 2 }), p.push({ n: 3 })]), [0, 1, 2]);
+    t.deepEqual(await storedEvents(topic), ['0:0 {"n":1}', '0:1 {"n":2}', '0:2 {"n":3}']);
+  });
+
+  test(`${type}: a serializer output that is not a Uint8Array is a TypeError thrown by push(), nothing stored`, async (t) => {
+    const { driver, topic } = await freshTopic(t, type);
+    for (const serializer of ['text-out', 'uint16-out']) {
+      await driver.createTopic(serializer, { serializer });
+      const p = (await driver.openTopic(serializer)).producer();
+      t.throws(() => p.push({ n: 1 }), { instanceOf: TypeError, message: /serialize\(\) must return a Uint8Array/ }, serializer);
+      await p.flush();
+      t.is((await (await driver.openTopic(serializer)).stats()).partitions[0]!.events, 0, serializer);
+    }
+    t.deepEqual(await storedEvents(topic), []);
+  });
+}
+
+test('a validator, partition selector or serializer returning a promise: push() throws a TypeError, nothing is unhandled', async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => void process.off('unhandledRejection', onUnhandled));
+  const { driver } = await freshTopic(t, 'memory');
+  const specs = { validator: { validator: 'async-refuse' }, partitionSelector: { partitionSelector: 'async-select' }, serializer: { serializer: 'async-serialize' } };
+  for (const [kind, spec] of Object.entries(specs)) {
+    await driver.createTopic(kind, spec);
+    const topic = await driver.openTopic(kind);
+    t.throws(() => topic.producer().push({ n: 1 }), { instanceOf: TypeError, message: /returned a promise/ }, kind);
+    t.is((await topic.stats()).partitions[0]!.events, 0, kind);
+  }
+  await new Promise((r) => setTimeout(r, 20)); // unhandled rejections are reported after the microtasks
+  t.deepEqual(unhandled, []);
+});
