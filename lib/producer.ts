@@ -33,7 +33,7 @@ import { checkExactJson } from './json-check.js';
 import { parseJsonText, type JsonValue } from './json.js';
 import { MetadataArena } from './metadata-arena.js';
 import { checkOptionKeys } from './option-keys.js';
-import { BatchSize, Ordering, checkBatchSize, checkPositiveInt } from './options.js';
+import { BatchSize, Ordering, checkBatchSize, checkOrdering, checkPositiveInt } from './options.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
 
 /** The keys ProducerOptions accepts; any other key is BAD_CONFIG. */
@@ -178,10 +178,7 @@ export class Producer<M = JsonValue> {
     this.maxNumBatches = checkPositiveInt(options.maxNumBatches, 'maxNumBatches', 2);
     if (options.threadPool !== undefined && !(options.threadPool instanceof ThreadPool)) throw new TypeError('threadPool must be a ThreadPool');
     this.threadPool = options.threadPool ?? defaultThreadPool();
-    if (options.ordering !== undefined && options.ordering !== Ordering.Strict && options.ordering !== Ordering.Loose) {
-      throw new TypeError('ordering must be Ordering.Strict or Ordering.Loose');
-    }
-    this.ordering = options.ordering ?? Ordering.Strict;
+    this.ordering = checkOrdering(options.ordering);
     this.storesTextAsGiven =
       isExactly(topic.validator, DefaultValidator) && isExactly(topic.partitionSelector, DefaultPartitionSelector) &&
       isExactly(topic.serializer, DefaultSerializer);

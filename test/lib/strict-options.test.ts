@@ -65,7 +65,9 @@ test('producer: an unknown key or a value out of range is BAD_CONFIG; a wrong ty
   badConfig(t, t.throws(() => topic.producer({ batchSize: 0 })), 'batchSize');
   badConfig(t, t.throws(() => topic.producer({ batchSize: 2.5 })), 'batchSize');
   badConfig(t, t.throws(() => topic.producer({ maxNumBatches: -1 })), 'maxNumBatches');
+  badConfig(t, t.throws(() => topic.producer({ ordering: 'bogus' as never })), 'ordering');
   t.throws(() => topic.producer({ batchSize: '5' as never }), { instanceOf: TypeError });
+  t.throws(() => topic.producer({ ordering: 0 as never }), { instanceOf: TypeError });
   t.throws(() => topic.producer('p' as never), { instanceOf: TypeError });
   const p = topic.producer({ batchSize: 5, name: 'p' });
   t.is(p.batchSize, 5);
@@ -95,6 +97,8 @@ test('process(): unknown keys and out-of-range values are BAD_CONFIG', async (t)
   badConfig(t, await t.throwsAsync(c.process(() => {}, { timeout: 5 } as never)), 'timeout');
   badConfig(t, await t.throwsAsync(c.process(() => {}, { maxEvents: -2 })), 'maxEvents');
   badConfig(t, await t.throwsAsync(c.process(() => {}, { timeoutMs: NaN })), 'timeoutMs');
+  badConfig(t, await t.throwsAsync(c.process(() => {}, { ordering: 'x' as never })), 'ordering');
+  await t.throwsAsync(c.process(() => {}, { ordering: 1 as never }), { instanceOf: TypeError });
   t.is(await c.process(() => {}, { maxEvents: 10 }), 0);
 });
 

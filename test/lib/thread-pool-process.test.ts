@@ -239,7 +239,8 @@ test.serial('closures with a threaded pool, non-files drivers and unloadable mod
   await t.throwsAsync(c.process(ref('notAFunction'), { threadPool: pool }), badConfig);
   await t.throwsAsync(c.process({ module: path.join(path.dirname(work), 'missing.js') }, { threadPool: pool }), badConfig);
   await t.throwsAsync(c.process({ module: 42 } as never, { threadPool: pool }), { instanceOf: TypeError });
-  await t.throwsAsync(c.process(ref(), { threadPool: pool, ordering: 'random' as never }), { instanceOf: TypeError });
+  await t.throwsAsync(c.process(ref(), { threadPool: pool, ordering: 'random' as never }), badConfig);
+  await t.throwsAsync(c.process(ref(), { threadPool: pool, ordering: true as never }), { instanceOf: TypeError });
   await c.close();
   // A closure selector with a threaded pool: refused at creation when the pool is the consumer's own.
   await t.throwsAsync(topic.consumer('d', { dataSelector: (_m, d) => d, threadPool: pool }), { ...badConfig, message: /dataSelector/ });
