@@ -46,7 +46,7 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
   kind: ComponentKind,
   build: (config: JsonValue | undefined) => Promise<T>,
 ): Promise<JsonObject> {
-  if (spec === undefined || spec === null) return (await build(undefined)).metadata();
+  if (spec === undefined) return (await build(undefined)).metadata();
   if (typeof spec === 'string') return (await build({ type: spec })).metadata();
   if (typeof (spec as { metadata?: unknown }).metadata === 'function' && typeof spec === 'object') {
     return instanceConfig(spec as T, what, build);
@@ -153,7 +153,8 @@ export class Driver {
     this.checkOpen();
     Driver.checkName(name);
     checkOptionKeys(spec, CREATE_TOPIC_KEYS, 'the createTopic spec');
-    const options = spec.options ?? {};
+    // Absent means the defaults; null is not an options object (TypeError, as for every options argument).
+    const options = spec.options === undefined ? {} : spec.options;
     checkOptionKeys(options, TOPIC_OPTION_KEYS, 'topic options');
     const n = options.num_partitions ?? 1;
     // Topic options are configuration (often read from a file): any bad value, of any type, is BAD_CONFIG.
