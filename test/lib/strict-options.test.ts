@@ -81,6 +81,7 @@ test('consumer: typos such as untill and form are BAD_CONFIG at once (untill wou
   badConfig(t, await t.throwsAsync(topic.consumer('c', { until: 'forever' as never })), 'until');
   badConfig(t, await t.throwsAsync(topic.consumer('c', { from: 'first' as never })), 'from');
   badConfig(t, await t.throwsAsync(topic.consumer('c', { from: -1 })), 'from');
+  badConfig(t, await t.throwsAsync(topic.consumer('c', { from: 2 ** 60 })), 'from'); // not a safe integer: no id
   badConfig(t, await t.throwsAsync(topic.consumer('c', { batchSize: 0 })), 'batchSize');
   await t.throwsAsync(topic.consumer('c', { durable: 'yes' as never }), { instanceOf: TypeError });
   t.deepEqual(await topic.listConsumers(), [], 'no consumer position was written');
