@@ -48,7 +48,7 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
 ): Promise<JsonObject> {
   if (spec === undefined) return (await build(undefined)).metadata();
   if (typeof spec === 'string') return (await build({ type: spec })).metadata();
-  if (typeof (spec as { metadata?: unknown }).metadata === 'function' && typeof spec === 'object') {
+  if (typeof spec === 'object' && spec !== null && typeof (spec as { metadata?: unknown }).metadata === 'function') {
     return instanceConfig(spec as T, what, build);
   }
   if (isJsonObject(spec)) {

@@ -207,7 +207,8 @@ export class Producer<M = JsonValue> {
    * Resolves to the event's id in its partition once it is committed.
    * Throws TypeError (nothing written) for metadata JSON cannot represent exactly: NaN, Infinity, undefined, functions,
    * symbols, lone surrogates; and for metadata bytes or data whose ArrayBuffer was detached (transferred).
-   * Rejects with EVENT_TOO_LARGE (this push only) when its stored metadata or its data exceeds 1 GiB. Rejects with OUT_OF_RANGE for a `partition` the topic does not have.
+   * Rejects with EVENT_TOO_LARGE (this push only) when its stored metadata or its data exceeds 1 GiB, and with
+   * OUT_OF_RANGE for a `partition` the topic does not have.
    */
   push(metadata: M | string | Uint8Array, data?: PushData, partition?: number): Future<number> {
     if (this.closed) return Future.rejected(this.lifecycle.closedError());

@@ -66,3 +66,11 @@ test('an instance the registry rebuilds is stored by its config, and the topic o
   await t.throwsAsync(even.push({ n: 3 }), { instanceOf: InvalidMetadata });
   await t.throwsAsync((await driver.openTopic('schema')).producer().push({}), { instanceOf: InvalidMetadata });
 });
+
+test('a null component or options object is a TypeError saying what is expected', async (t) => {
+  const driver = await Driver.create('memory');
+  t.teardown(() => driver.close());
+  await t.throwsAsync(driver.createTopic('t', { validator: null } as never), { instanceOf: TypeError, message: /validator must be a component instance, a config object or a type name/ });
+  await t.throwsAsync(driver.createTopic('t', { options: null } as never), { instanceOf: TypeError, message: /topic options must be an object, got null/ });
+  t.false(await driver.topicExists('t'));
+});
