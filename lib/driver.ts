@@ -17,7 +17,7 @@ import { Lifecycle, type LifecycleStatus } from './lifecycle.js';
 import { closeAll } from './close-all.js';
 import { resolveDriverFactory } from './driver-registry.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
-import { isWellFormedString } from './json-check.js';
+import { checkExactJson, isWellFormedString } from './json-check.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 import { checkOptionKeys } from './option-keys.js';
 import { MAX_PARTITIONS } from '../storage/topic-core/topic-checks.js';
@@ -46,10 +46,10 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
   kind: ComponentKind,
   build: (config: JsonValue | undefined) => Promise<T>,
 ): Promise<JsonObject> {
-  if (spec === undefined || spec === null) return (await build(undefined)).metadata();
+  if (spec === undefined) return (await build(undefined)).metadata();
   if (typeof spec === 'string') return (await build({ type: spec })).metadata();
-  if (typeof (spec as { metadata?: unknown }).metadata === 'function' && typeof spec === 'object') {
-    return (spec as T).metadata();
+  if (typeof spec === 'object' && spec !== null && typeof (spec as { metadata?: unknown }).metadata === 'function') {
+    return instanceConfig(spec as T, what, build);
   }
   if (isJsonObject(spec)) {
     const type = spec.type ?? 'default';
@@ -58,6 +58,50 @@ async function componentConfig<T extends { metadata(): JsonObject }>(
     return (await build(spec)).metadata(); // validates the config now, not at open time
   }
   throw new TypeError(`${what} must be a component instance, a config object or a type name`);
+}
+
+/**
+ * The config a component instance gives createTopic: what its metadata() returns, as stored (JSON) and rebuilt now
+ * exactly as openTopic will, so that no topic is created that could never open. The instance itself is not kept:
+ * every openTopic builds the component from that config, so an instance whose config builds an object of another
+ * kind (its own methods would never run, e.g. metadata() saying {type: 'default'}) is refused too. BAD_CONFIG.
+ */
+async function instanceConfig<T extends object & { metadata(): JsonObject }>(
+  instance: T,
+  what: string,
+  build: (config: JsonValue | undefined) => Promise<T>,
+): Promise<JsonObject> {
+  const refuse = (reason: string, cause?: unknown): DiasporaError =>
+    new DiasporaError(ErrorCode.BAD_CONFIG, `the ${what} instance given to createTopic: ${reason}`, { cause });
+  const message = (err: unknown): string => (err as Error)?.message ?? String(err);
+  let config: unknown;
+  try {
+    config = instance.metadata();
+  } catch (err) {
+    throw refuse(`its metadata() threw: ${message(err)}`, err);
+  }
+  let stored: JsonValue;
+  try {
+    checkExactJson(config, 'metadata()');
+    stored = JSON.parse(JSON.stringify(config)) as JsonValue; // a cycle throws here
+  } catch (err) {
+    throw refuse(message(err), err);
+  }
+  let rebuilt: T;
+  try {
+    rebuilt = await build(stored);
+  } catch (err) {
+    if (err instanceof TypeError) throw err; // a registered factory's own mistake
+    throw refuse(`openTopic could not rebuild it from its metadata(): ${message(err)}`, err);
+  }
+  if (Object.getPrototypeOf(rebuilt) !== Object.getPrototypeOf(instance)) {
+    const kind = (o: object): string => Object.getPrototypeOf(o)?.constructor?.name || 'a plain object';
+    throw refuse(
+      `it is ${kind(instance)}, but its metadata() ${JSON.stringify(stored)} builds ${kind(rebuilt)}, which the topic ` +
+        'would run instead (register a factory that makes this instance, and name it in metadata())',
+    );
+  }
+  return stored as JsonObject;
 }
 
 export class Driver {
@@ -109,7 +153,8 @@ export class Driver {
     this.checkOpen();
     Driver.checkName(name);
     checkOptionKeys(spec, CREATE_TOPIC_KEYS, 'the createTopic spec');
-    const options = spec.options ?? {};
+    // Absent means the defaults; null is not an options object (TypeError, as for every options argument).
+    const options = spec.options === undefined ? {} : spec.options;
     checkOptionKeys(options, TOPIC_OPTION_KEYS, 'topic options');
     const n = options.num_partitions ?? 1;
     // Topic options are configuration (often read from a file): any bad value, of any type, is BAD_CONFIG.

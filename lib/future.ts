@@ -2,6 +2,8 @@
 // Awaitable like a promise, plus `wait(timeoutMs)` and `completed` as in the reference API.
 // A Promise is only created when somebody awaits, so the hot path (millions of pushes) stays cheap.
 
+import { MAX_TIMER_MS } from './timer-limit.js';
+
 // Settled in place (state, value, error) rather than as a result object: a producer settles one future per event.
 const PENDING = 0;
 const RESOLVED = 1;
@@ -82,6 +84,13 @@ export class Future<T> implements PromiseLike<T> {
     else (this.listeners ??= []).push(l);
   }
 
+  /** Forgets a listener that is no longer needed (a timed-out wait): a polling loop must not pile them up. */
+  private offSettled(l: () => void): void {
+    const ls = this.listeners;
+    const i = ls === undefined ? -1 : ls.indexOf(l);
+    if (i >= 0) ls!.splice(i, 1);
+  }
+
   /** A promise of the settled outcome (call only once settled). */
   private settledPromise(): Promise<T> {
     return this.state === RESOLVED ? Promise.resolve(this.value as T) : Promise.reject(this.error);
@@ -113,22 +122,26 @@ export class Future<T> implements PromiseLike<T> {
 
   /**
    * Waits at most `timeoutMs` milliseconds. Resolves to the value, or `undefined` on timeout (nothing is lost:
-   * the value is still delivered by a later wait or await). A negative timeout waits forever; 0 polls.
-   * Rejects with the operation's error.
+   * the value is still delivered by a later wait or await). A negative timeout, Infinity or one above MAX_TIMER_MS
+   * (~24.8 days) waits forever; 0 polls. Rejects with the operation's error.
    */
   wait(timeoutMs = -1): Promise<T | undefined> {
     if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) throw new TypeError('timeoutMs must be a number');
     this.waited = true;
     if (this.state !== PENDING) return this.settledPromise();
-    if (timeoutMs < 0) return this.asPromise();
+    if (timeoutMs < 0 || timeoutMs > MAX_TIMER_MS) return this.asPromise();
     if (timeoutMs === 0) return Promise.resolve(undefined);
     return new Promise<T | undefined>((resolve, reject) => {
-      const timer = setTimeout(() => resolve(undefined), timeoutMs);
-      this.onSettled(() => {
+      const settled = (): void => {
         clearTimeout(timer);
         if (this.state === RESOLVED) resolve(this.value as T);
         else reject(this.error);
-      });
+      };
+      const timer = setTimeout(() => {
+        this.offSettled(settled);
+        resolve(undefined);
+      }, timeoutMs);
+      this.onSettled(settled);
     });
   }
 }

@@ -2,10 +2,41 @@
 // Infinity into null, drop undefined/function/symbol members and escape lone surrogates, so the stored event would
 // differ from the pushed one without any error. Runs per pushed event: one pass, no allocation unless it fails.
 
+import { types } from 'node:util';
+
 type WellFormed = string & { isWellFormed(): boolean };
 
 // Deeper than this is left to JSON.stringify, which reports cycles itself (this walk must not overflow first).
 const MAX_DEPTH = 512;
+
+/**
+ * What a built-in object JSON.stringify would store as something else is (a Map or Set as {}, a typed array as
+ * {"0":..}, an ArrayBuffer as {}), or undefined. Only objects that are not plain get here (one prototype check).
+ */
+function notJsonObject(o: object): string | undefined {
+  if (types.isMap(o) || types.isWeakMap(o)) return 'a Map';
+  if (types.isSet(o) || types.isWeakSet(o)) return 'a Set';
+  if (types.isAnyArrayBuffer(o)) return 'an ArrayBuffer (JSON text as bytes is pushed as a Uint8Array)';
+  if (types.isArrayBufferView(o)) return `a ${(o as { constructor?: { name?: string } }).constructor?.name ?? 'typed array'}`;
+  if (types.isSymbolObject(o) || types.isBigIntObject(o)) return 'a boxed symbol or bigint';
+  if (types.isRegExp(o)) return 'a RegExp';
+  if (types.isPromise(o)) return 'a Promise';
+  if (types.isNativeError(o)) return 'an Error';
+  return undefined;
+}
+
+/** The primitive inside a boxed Number, String or Boolean (JSON.stringify unboxes them), else undefined. */
+function unboxed(o: object): number | string | boolean | undefined {
+  if (types.isNumberObject(o)) return Number.prototype.valueOf.call(o);
+  if (types.isStringObject(o)) return String.prototype.valueOf.call(o);
+  if (types.isBooleanObject(o)) return Boolean.prototype.valueOf.call(o);
+  return undefined;
+}
+
+const isPlain = (o: object): boolean => {
+  const proto = Object.getPrototypeOf(o);
+  return proto === Object.prototype || proto === null;
+};
 
 function exact(v: unknown, depth: number): boolean {
   switch (typeof v) {
@@ -23,6 +54,11 @@ function exact(v: unknown, depth: number): boolean {
       }
       // A toJSON method (Date, ...) decides its own representation, as in JSON.stringify.
       if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return true;
+      if (!isPlain(v)) {
+        const inner = unboxed(v);
+        if (inner !== undefined) return exact(inner, depth);
+        if (notJsonObject(v) !== undefined) return false;
+      }
       const o = v as Record<string, unknown>;
       for (const k in o) {
         if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
@@ -51,6 +87,10 @@ function findInexact(v: unknown, path: string, depth: number): string | undefine
         }
         return undefined;
       }
+      const inner = unboxed(v as object);
+      if (inner !== undefined) return findInexact(inner, path, depth);
+      const what = notJsonObject(v as object);
+      if (what !== undefined) return `${path} is ${what}`;
       const o = v as Record<string, unknown>;
       for (const k in o) {
         if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
@@ -67,7 +107,8 @@ function findInexact(v: unknown, path: string, depth: number): string | undefine
 
 /**
  * Throws a TypeError naming the first value that JSON cannot represent exactly: NaN, +-Infinity, undefined, a
- * function, a symbol, a bigint, or a string or key with a lone surrogate.
+ * function, a symbol, a bigint, a string or key with a lone surrogate, a Map, Set, ArrayBuffer or typed array (stored
+ * as {} or an object of indices), a boxed primitive holding one of those values. -0 passes: JSON has no -0, it is 0.
  */
 export function checkExactJson(value: unknown, what = 'metadata'): void {
   if (exact(value, 0)) return;

@@ -29,3 +29,11 @@ export function checkPositiveInt(v: unknown, what: string, dflt: number): number
   if (Number.isSafeInteger(v) && v >= 1) return v;
   throw outOfRange(what, 'a positive integer (or Infinity)', v);
 }
+
+/** A producer's ordering (default Strict): another type is a TypeError, another string BAD_CONFIG. */
+export function checkOrdering(v: unknown): Ordering {
+  if (v === undefined) return Ordering.Strict;
+  if (v === Ordering.Strict || v === Ordering.Loose) return v;
+  if (typeof v !== 'string') throw new TypeError('ordering must be Ordering.Strict or Ordering.Loose');
+  throw outOfRange('ordering', 'Ordering.Strict or Ordering.Loose', v);
+}

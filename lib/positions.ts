@@ -7,7 +7,7 @@ export type Position = 'earliest' | 'latest' | number | Date;
 export function isPosition(v: unknown): v is Position {
   return (
     v === 'earliest' || v === 'latest' ||
-    (typeof v === 'number' && Number.isInteger(v) && v >= 0) ||
+    (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || // ids are safe integers: 2 ** 60 names none
     (v instanceof Date && !Number.isNaN(v.getTime()))
   );
 }

@@ -16,20 +16,24 @@
 // With an asynchronous engine at most `maxNumBatches` batches are in flight; further pushes are admitted
 // (validated, serialized, batched) only when one completes, so memory holds only the caller's own objects.
 
+import { MAX_EVENT_PART_BYTES } from '../storage/partition-core/batch-check.js';
 import { Lifecycle, type LifecycleStatus } from './lifecycle.js';
 import type { BackendAppendEvent, TopicBackend } from './backend.js';
 import { DefaultPartitionSelector, type PartitionSelector } from './components/partition-selector.js';
 import { DefaultSerializer, decodeJsonMetadata, type Serializer } from './components/serializer.js';
 import { DefaultValidator, type Validator } from './components/validator.js';
+import { SchemaSerializer } from './components/schema-serializer.js';
+import { selectPartition, serialize, validate } from './component-calls.js';
 import { DataView } from './data/data-view.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { Future } from './future.js';
 import { CoalescedWrite } from './coalesced-write.js';
+import { checkNotDetached } from './detached.js';
 import { checkExactJson } from './json-check.js';
 import { parseJsonText, type JsonValue } from './json.js';
 import { MetadataArena } from './metadata-arena.js';
 import { checkOptionKeys } from './option-keys.js';
-import { BatchSize, Ordering, checkBatchSize, checkPositiveInt } from './options.js';
+import { BatchSize, Ordering, checkBatchSize, checkOrdering, checkPositiveInt } from './options.js';
 import { ThreadPool, defaultThreadPool } from './thread-pool.js';
 
 /** The keys ProducerOptions accepts; any other key is BAD_CONFIG. */
@@ -101,21 +105,36 @@ interface NormalizedData {
 /** An event without data (shared: nothing is allocated for it). */
 const NO_DATA: NormalizedData = { data: undefined, size: 0 };
 
+/** Checks push() data (TypeError for a wrong type or a detached buffer) and measures it. */
 function normalizeData(data: PushData): NormalizedData {
   if (data === undefined || data === null) return NO_DATA;
-  if (data instanceof Uint8Array) return { data, size: data.byteLength };
-  if (data instanceof DataView) {
-    return { data: data.segments, size: data.size };
+  if (data instanceof Uint8Array) {
+    checkNotDetached(data, 'data');
+    return { data, size: data.byteLength };
   }
-  if (Array.isArray(data)) {
+  const pieces = data instanceof DataView ? data.segments : data;
+  if (Array.isArray(pieces)) {
     let size = 0;
-    for (const piece of data) {
+    for (const piece of pieces) {
       if (!(piece instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array, an array of Uint8Arrays or a DataView');
+      checkNotDetached(piece, 'a piece of data');
       size += piece.byteLength;
     }
-    return { data, size };
+    return { data: pieces, size };
   }
   throw new TypeError('data must be a Uint8Array, an array of Uint8Arrays or a DataView');
+}
+
+/**
+ * Refused here, for this push alone: the engine refuses a whole batch holding such an event (its last line of
+ * defence), which would fail the other pushes of the batch too.
+ */
+function eventTooLarge(metadataBytes: number, dataBytes: number): DiasporaError {
+  return new DiasporaError(
+    ErrorCode.EVENT_TOO_LARGE,
+    `event too large to store: metadata ${metadataBytes} bytes, data ${dataBytes} bytes (limit ${MAX_EVENT_PART_BYTES} each)`,
+    { metadataBytes, dataBytes },
+  );
 }
 
 /**
@@ -143,6 +162,8 @@ export class Producer<M = JsonValue> {
    * (default validator and partition selector) and the serializer stores JSON text (the default one).
    */
   private readonly storesTextAsGiven: boolean;
+  /** The built-in serializers return new bytes per call; a custom one's output is copied (it may reuse a buffer). */
+  private readonly serializerOutputIsFresh: boolean;
   /** Where text stored as given is encoded (back to back: a batch's metadata goes out in one write). */
   private readonly arena = new MetadataArena();
 
@@ -157,13 +178,11 @@ export class Producer<M = JsonValue> {
     this.maxNumBatches = checkPositiveInt(options.maxNumBatches, 'maxNumBatches', 2);
     if (options.threadPool !== undefined && !(options.threadPool instanceof ThreadPool)) throw new TypeError('threadPool must be a ThreadPool');
     this.threadPool = options.threadPool ?? defaultThreadPool();
-    if (options.ordering !== undefined && options.ordering !== Ordering.Strict && options.ordering !== Ordering.Loose) {
-      throw new TypeError('ordering must be Ordering.Strict or Ordering.Loose');
-    }
-    this.ordering = options.ordering ?? Ordering.Strict;
+    this.ordering = checkOrdering(options.ordering);
     this.storesTextAsGiven =
       isExactly(topic.validator, DefaultValidator) && isExactly(topic.partitionSelector, DefaultPartitionSelector) &&
       isExactly(topic.serializer, DefaultSerializer);
+    this.serializerOutputIsFresh = isExactly(topic.serializer, DefaultSerializer) || isExactly(topic.serializer, SchemaSerializer);
     this.queues = [];
     for (let i = 0; i < topic.backend.numPartitions; i++) this.queues.push({ pending: newBatch(), inFlight: 0, tail: Promise.resolve() });
     this.lifecycle.to('open');
@@ -187,7 +206,9 @@ export class Producer<M = JsonValue> {
    * unchanged until the returned future resolves.
    * Resolves to the event's id in its partition once it is committed.
    * Throws TypeError (nothing written) for metadata JSON cannot represent exactly: NaN, Infinity, undefined, functions,
-   * symbols, lone surrogates. Rejects with OUT_OF_RANGE for a `partition` the topic does not have.
+   * symbols, lone surrogates; and for metadata bytes or data whose ArrayBuffer was detached (transferred).
+   * Rejects with EVENT_TOO_LARGE (this push only) when its stored metadata or its data exceeds 1 GiB, and with
+   * OUT_OF_RANGE for a `partition` the topic does not have.
    */
   push(metadata: M | string | Uint8Array, data?: PushData, partition?: number): Future<number> {
     if (this.closed) return Future.rejected(this.lifecycle.closedError());
@@ -197,6 +218,7 @@ export class Producer<M = JsonValue> {
     if (metadata === undefined || typeof metadata === 'function' || typeof metadata === 'symbol' || typeof metadata === 'bigint') {
       throw new TypeError('metadata must be a JSON value or JSON text');
     }
+    if (metadata instanceof Uint8Array) checkNotDetached(metadata, 'metadata');
     if (this.asyncEngine && this.admissions.length + this.totalInFlight() >= this.maxNumBatches * this.queues.length) {
       // Backpressure for asynchronous engines: park the call until a batch completes.
       normalizeData(data); // type errors are still reported at once
@@ -225,20 +247,23 @@ export class Producer<M = JsonValue> {
       let bytes: Uint8Array;
       if (this.storesTextAsGiven && (typeof metadata === 'string' || metadata instanceof Uint8Array)) {
         bytes = typeof metadata === 'string' ? this.arena.encodeJson(metadata) : this.arena.copyJson(metadata);
-        p = this.topic.partitionSelector.selectPartitionFor(null, partition);
+        p = selectPartition(this.topic.partitionSelector, null, partition);
       } else {
         if (typeof metadata !== 'string' && !(metadata instanceof Uint8Array)) checkExactJson(metadata);
         const md =
           typeof metadata === 'string' ? parseJsonText(metadata)
           : metadata instanceof Uint8Array ? decodeJsonMetadata(metadata)
           : (metadata as JsonValue);
-        this.topic.validator.validate(md, norm.data);
-        p = this.topic.partitionSelector.selectPartitionFor(md, partition);
-        bytes = this.topic.serializer.serialize(md);
+        validate(this.topic.validator, md, norm.data);
+        p = selectPartition(this.topic.partitionSelector, md, partition);
+        bytes = serialize(this.topic.serializer, md);
       }
       if (!Number.isInteger(p) || p < 0 || p >= this.queues.length) {
         throw new DiasporaError(ErrorCode.GENERIC, `Invalid index returned by PartitionSelector: ${p}`);
       }
+      if (bytes.byteLength > MAX_EVENT_PART_BYTES || norm.size > MAX_EVENT_PART_BYTES) throw eventTooLarge(bytes.byteLength, norm.size);
+      // A custom serializer may hand out the same buffer for every event: each event keeps its own bytes.
+      if (!this.serializerOutputIsFresh) bytes = new Uint8Array(bytes);
       // One object shape for every event (data may be undefined): the engine's per-event loops stay monomorphic.
       event = { metadata: bytes, data: norm.data };
       size = bytes.byteLength + norm.size;

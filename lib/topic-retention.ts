@@ -1,7 +1,7 @@
 // Retention as the API spells it (snake_case topic options, beside num_partitions) and its conversion to the
 // engine's policy (storage/retention/retention-policy.ts), checked the same way as the other strict options.
 import { checkRetentionPolicy, type RetentionPolicy } from '../storage/retention/retention-policy.js';
-import { toDiasporaError } from './errors.js';
+import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import type { JsonObject } from './json.js';
 import { checkOptionKeys } from './option-keys.js';
 
@@ -20,7 +20,7 @@ export interface TopicRetention {
 
 export const RETENTION_OPTION_KEYS = ['retention_ms', 'retention_bytes', 'retention_acked_by'] as const;
 
-/** The engine's policy for the retention keys of `options` (other keys ignored); null when none is set. */
+/** The engine's policy for the retention keys of `options` (other keys ignored); null when none is set. BAD_CONFIG. */
 export function retentionPolicyOf(options: JsonObject | TopicRetention): RetentionPolicy | null {
   const o = options as Record<string, unknown>;
   const raw: Record<string, unknown> = {};
@@ -30,6 +30,9 @@ export function retentionPolicyOf(options: JsonObject | TopicRetention): Retenti
   try {
     return checkRetentionPolicy(raw);
   } catch (err) {
+    // Topic options are configuration (often read from a file or a command line): a value of the wrong type is
+    // BAD_CONFIG too, as for num_partitions (docs/api.md, "How options are checked").
+    if (err instanceof TypeError) throw new DiasporaError(ErrorCode.BAD_CONFIG, err.message, { cause: err });
     throw toDiasporaError(err);
   }
 }

@@ -164,7 +164,9 @@ export class TopicHandle {
 
   /**
    * Moves a consumer (not running) so that it next reads from `to`: 'earliest', 'latest', an event id or a time.
-   * `partitions` defaults to all.
+   * `partitions` defaults to all. An id past the end of one of them is OUT_OF_RANGE, and nothing is moved: the
+   * stored position cannot lie past the end (the consumer would fail with POSITION_PAST_END), and moving it to the
+   * end instead would deliver events the caller meant to skip.
    */
   async resetConsumer(name: string, to: ResetTarget, partitions?: readonly number[]): Promise<void> {
     this.checkOpen();
@@ -174,13 +176,23 @@ export class TopicHandle {
       if (!Number.isInteger(p) || p < 0) throw new TypeError('partitions must be non-negative integers');
       if (p >= this.backend.numPartitions) throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `no partition ${p}`);
     }
-    if (!isPosition(to)) throw new TypeError("to must be 'earliest', 'latest', a non-negative event id or a Date");
+    // Any non-negative integer is an id of the right type (one past every end if it is not a safe integer).
+    const id = typeof to === 'number' && Number.isInteger(to) && to >= 0 ? to : undefined;
+    if (id === undefined && !isPosition(to)) throw new TypeError("to must be 'earliest', 'latest', a non-negative event id or a Date");
+    const moves: Array<[partition: number, next: number]> = [];
     for (const p of targets) {
       const b = this.backend.partition(p);
       const end = await b.refresh();
-      const next = Math.min(await idAt(b, to, await b.startId(), end), end);
-      await this.backend.resetConsumer(name, p, next <= 0 ? null : next - 1);
+      if (id !== undefined && id > end) {
+        throw new DiasporaError(
+          ErrorCode.OUT_OF_RANGE,
+          `cannot move consumer "${name}" to event ${id}: partition ${p} ends at ${end} (at most ${end}: the next event pushed)`,
+          { partition: p, id, endId: end },
+        );
+      }
+      moves.push([p, id ?? Math.min(await idAt(b, to, await b.startId(), end), end)]);
     }
+    for (const [p, next] of moves) await this.backend.resetConsumer(name, p, next <= 0 ? null : next - 1);
   }
 
   // ---- retention (docs/retention.md) ----------------------------------------------------------------------

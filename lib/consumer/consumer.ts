@@ -13,6 +13,7 @@ import { isWellFormedString } from '../json-check.js';
 import type { JsonValue } from '../json.js';
 import { Lifecycle, type LifecycleStatus } from '../lifecycle.js';
 import { checkOptionKeys } from '../option-keys.js';
+import { timeoutUnlessForever } from '../timer-limit.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from '../options.js';
 import { ThreadPool, defaultThreadPool } from '../thread-pool.js';
 import { ConsumerThreads, type ConsumerWork } from '../threads/consumer-threads.js';
@@ -302,19 +303,31 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
 
   /**
    * Stops delivery (pending pulls resolve to null), waits up to `graceMs` for running processors, persists
-   * acknowledgements, releases claims and files. Idempotent.
+   * acknowledgements, releases claims and files. Idempotent. `graceMs` (default 10 s): 0 does not wait; a negative
+   * value, Infinity or one above MAX_TIMER_MS (~24.8 days) waits as long as they run. TypeError for a non-number or NaN.
    */
   close(graceMs = 10_000): Promise<void> {
+    if (typeof graceMs !== 'number' || Number.isNaN(graceMs)) throw new TypeError('graceMs must be a number');
     return (this.closing ??= this.doClose(graceMs));
+  }
+
+  /** Waits for the running processors, at most `graceMs` (negative or beyond a timer: without a bound). */
+  private async graceForProcessors(graceMs: number): Promise<void> {
+    if (graceMs < 0) return this.processDone;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = timeoutUnlessForever(r, graceMs)?.unref()));
+    try {
+      await (timer === undefined ? this.processDone : Promise.race([this.processDone, grace]));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async doClose(graceMs: number): Promise<void> {
     this.lifecycle.to('closing');
     this.startAbort.abort();
     this.delivery.stop();
-    if (this.processing > 0) {
-      await Promise.race([this.processDone, new Promise<void>((r) => setTimeout(r, graceMs).unref())]);
-    }
+    if (this.processing > 0) await this.graceForProcessors(graceMs);
     // Acknowledgements made by the processors that just finished are written before the claims go.
     this.acks.persist();
     this.lifecycle.to('closed');

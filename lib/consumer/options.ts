@@ -166,7 +166,10 @@ export function readProcessOptions(options: ProcessOptions, defaultPool: ThreadP
   const pool = options.threadPool ?? defaultPool;
   if (!(pool instanceof ThreadPool)) throw new TypeError('threadPool must be a ThreadPool');
   const ordering = options.ordering ?? 'ordered';
-  if (ordering !== 'ordered' && ordering !== 'unordered') throw new TypeError("ordering must be 'ordered' or 'unordered'");
+  if (ordering !== 'ordered' && ordering !== 'unordered') {
+    if (typeof ordering === 'string') throw outOfRange('ordering', "'ordered' or 'unordered'", ordering);
+    throw new TypeError("ordering must be 'ordered' or 'unordered'");
+  }
   const concurrency = checkPositiveInt(options.concurrency, 'concurrency', 1);
   if (pool.threadCount > 0 && options.concurrency !== undefined) {
     throw new DiasporaError(ErrorCode.BAD_CONFIG, 'concurrency applies to processors on this thread; a threaded pool runs one processor per thread');

@@ -302,7 +302,8 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
           ms = o.timeoutMs - (performance.now() - lastEvent);
           if (ms <= 0) break;
         }
-        await waitForWork(ms < 0 ? 60_000 : ms);
+        // At most a minute per wait (the loop comes back here): a timeoutMs beyond a timer's range would fire at once.
+        await waitForWork(ms < 0 ? 60_000 : Math.min(ms, 60_000));
         continue;
       }
       // Jobs are running: wait for one to finish, or for new events if a worker has room for them.

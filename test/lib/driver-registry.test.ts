@@ -3,7 +3,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DiasporaError, Driver, ErrorCode } from '../../lib/index.js';
+import { DiasporaError, Driver, ErrorCode, registerDriver } from '../../lib/index.js';
 import { tempDir } from '../temp-dir.js';
 
 const dist = fileURLToPath(new URL('../../', import.meta.url)); // dist/
@@ -37,4 +37,17 @@ test('a plugin may default-export its factory instead; a module that provides ne
   const empty = plugin(t, 'export const x = 1;\n');
   const err = await t.throwsAsync(Driver.create(`nothing-here:${empty}`));
   t.true(err instanceof DiasporaError && err.code === ErrorCode.UNKNOWN_DRIVER);
+});
+
+test.serial('a driver type with an empty name or module part ("files:", ":x") is BAD_CONFIG, and nothing is created', async (t) => {
+  const cwd = process.cwd();
+  const dir = tempDir(t, 'diaspora-cwd-');
+  process.chdir(dir); // the files driver's default root is ./diaspora_data
+  t.teardown(() => process.chdir(cwd));
+  for (const type of ['files:', 'memory:', ':memory', ':']) {
+    const err = await t.throwsAsync(Driver.create(type, {}));
+    t.true(err instanceof DiasporaError && err.code === ErrorCode.BAD_CONFIG, `${type}: ${String(err)}`);
+  }
+  t.deepEqual(fs.readdirSync(dir), []);
+  t.throws(() => registerDriver('a:b', () => null as never), { instanceOf: TypeError });
 });

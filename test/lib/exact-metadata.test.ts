@@ -31,6 +31,20 @@ const INEXACT: Array<[string, unknown, RegExp]> = [
   ['lone surrogate in a key', { [LONE_HIGH]: 1 }, /key with a lone surrogate/],
   ['top-level NaN', NaN, /metadata is NaN/],
   ['top-level lone surrogate', { 'odd key': LONE_LOW }, /metadata\["odd key"\]/],
+  // Built-in objects JSON.stringify stores as {} or as an object of indices.
+  ['Map', new Map([['a', 1]]), /metadata is a Map/],
+  ['Set inside', { s: new Set([1, 2]) }, /metadata\.s is a Set/],
+  ['WeakMap', { w: new WeakMap() }, /metadata\.w is a Map/],
+  ['ArrayBuffer of JSON text', new TextEncoder().encode('{"a":1}').buffer, /metadata is an ArrayBuffer/],
+  ['Uint16Array', new Uint16Array([1]), /metadata is a Uint16Array/],
+  ['Uint8Array inside', { bytes: new Uint8Array([1]) }, /metadata\.bytes is a Uint8Array/],
+  ['DataView', [new DataView(new ArrayBuffer(2))], /metadata\[0\] is a DataView/],
+  ['RegExp', { r: /x/ }, /metadata\.r is a RegExp/],
+  ['Error', { e: new Error('x') }, /metadata\.e is an Error/],
+  ['Promise', { p: Promise.resolve(1) }, /metadata\.p is a Promise/],
+  ['boxed NaN', { x: new Number(NaN) }, /metadata\.x is NaN/],
+  ['boxed lone surrogate', { x: new String(LONE_LOW) }, /metadata\.x is a string with a lone surrogate/],
+  ['boxed symbol', { x: Object(Symbol('s')) }, /metadata\.x is a boxed symbol/],
 ];
 
 test('metadata JSON cannot represent exactly is a TypeError naming where, and nothing is written', async (t) => {
@@ -53,7 +67,9 @@ test('exact values round-trip unchanged: surrogate pairs, -0 as 0, toJSON object
     [{ when: date }, { when: date.toISOString() }],
     [[[[[]]]], [[[[]]]]],
     ['{"as":"json text"}', { as: 'json text' }],
-    [-0, 0],
+    [-0, 0], // JSON has no -0: it is stored as 0 (documented)
+    [{ n: new Number(5), s: new String('é'), b: new Boolean(false) }, { n: 5, s: 'é', b: false }], // unboxed, as by JSON.stringify
+    [{ buf: Buffer.from('hi') }, { buf: { type: 'Buffer', data: [104, 105] } }], // Buffer has a toJSON method
   ];
   for (const [pushed] of values) await p.push(pushed as JsonValue);
   const c = await topic.consumer('c', { until: 'end' });

@@ -34,3 +34,22 @@ test('fromPromise follows the promise; wait rejects on bad timeout types', async
   t.is(await f.wait(1000), 7);
   t.throws(() => f.wait('x' as never), { instanceOf: TypeError });
 });
+
+test('wait(Infinity) and waits beyond a timer (2^31 ms) wait without a timer instead of timing out at once', async (t) => {
+  for (const ms of [Infinity, 2 ** 31, 2 ** 40]) {
+    const f = new Future<string>();
+    setTimeout(() => f.resolve('late'), 30);
+    t.is(await f.wait(ms), 'late', String(ms));
+  }
+});
+
+test('a timed-out wait takes its listener off the future: a polling loop leaves nothing behind', async (t) => {
+  const f = new Future<number>();
+  const listeners = (): number => (f as unknown as { listeners?: unknown[] }).listeners?.length ?? 0;
+  for (let i = 0; i < 50; i++) t.is(await f.wait(1), undefined);
+  t.is(listeners(), 0);
+  const waiting = f.wait(10_000);
+  t.is(listeners(), 1);
+  f.resolve(5);
+  t.is(await waiting, 5);
+});

@@ -46,11 +46,13 @@ test('createTopic: typos in the spec, the topic options and component configs ar
   t.is(err!.message, 'Unknown key "partitions" in topic options (valid: num_partitions, retention_ms, retention_bytes, retention_acked_by)');
 });
 
-test('Driver.create: segment_bytes above 1 GiB and unknown driver options are BAD_CONFIG', async (t) => {
+test('Driver.create: segment_bytes above 1 GiB, claim_stale_ms beyond a timer and unknown driver options are BAD_CONFIG', async (t) => {
   const root = path.join(tempDir(t, 'diaspora-options-'), 'root');
   badConfig(t, await t.throwsAsync(Driver.create('files', { root_path: root, segment_bytes: 2 ** 31 })), 'segment_bytes');
   badConfig(t, await t.throwsAsync(Driver.create('files', { root_path: root, segment_bytes: 2 ** 30 + 1 })), 'segment_bytes');
   badConfig(t, await t.throwsAsync(Driver.create('files', { root_path: root, flush: 'immediate' })), 'flush');
+  // A held claim checks every quarter of claim_stale_ms with a timer, which holds at most 2^31 - 1 ms.
+  badConfig(t, await t.throwsAsync(Driver.create('files', { root_path: root, claim_stale_ms: 2 ** 31 })), 'claim_stale_ms');
   badConfig(t, await t.throwsAsync(Driver.create('memory', { root_path: root })), 'root_path');
   t.false(fs.existsSync(root), 'a refused driver creates no root');
   const ok = await Driver.create('files', { root_path: root, segment_bytes: 2 ** 30 });
@@ -63,7 +65,9 @@ test('producer: an unknown key or a value out of range is BAD_CONFIG; a wrong ty
   badConfig(t, t.throws(() => topic.producer({ batchSize: 0 })), 'batchSize');
   badConfig(t, t.throws(() => topic.producer({ batchSize: 2.5 })), 'batchSize');
   badConfig(t, t.throws(() => topic.producer({ maxNumBatches: -1 })), 'maxNumBatches');
+  badConfig(t, t.throws(() => topic.producer({ ordering: 'bogus' as never })), 'ordering');
   t.throws(() => topic.producer({ batchSize: '5' as never }), { instanceOf: TypeError });
+  t.throws(() => topic.producer({ ordering: 0 as never }), { instanceOf: TypeError });
   t.throws(() => topic.producer('p' as never), { instanceOf: TypeError });
   const p = topic.producer({ batchSize: 5, name: 'p' });
   t.is(p.batchSize, 5);
@@ -77,6 +81,7 @@ test('consumer: typos such as untill and form are BAD_CONFIG at once (untill wou
   badConfig(t, await t.throwsAsync(topic.consumer('c', { until: 'forever' as never })), 'until');
   badConfig(t, await t.throwsAsync(topic.consumer('c', { from: 'first' as never })), 'from');
   badConfig(t, await t.throwsAsync(topic.consumer('c', { from: -1 })), 'from');
+  badConfig(t, await t.throwsAsync(topic.consumer('c', { from: 2 ** 60 })), 'from'); // not a safe integer: no id
   badConfig(t, await t.throwsAsync(topic.consumer('c', { batchSize: 0 })), 'batchSize');
   await t.throwsAsync(topic.consumer('c', { durable: 'yes' as never }), { instanceOf: TypeError });
   t.deepEqual(await topic.listConsumers(), [], 'no consumer position was written');
@@ -93,6 +98,8 @@ test('process(): unknown keys and out-of-range values are BAD_CONFIG', async (t)
   badConfig(t, await t.throwsAsync(c.process(() => {}, { timeout: 5 } as never)), 'timeout');
   badConfig(t, await t.throwsAsync(c.process(() => {}, { maxEvents: -2 })), 'maxEvents');
   badConfig(t, await t.throwsAsync(c.process(() => {}, { timeoutMs: NaN })), 'timeoutMs');
+  badConfig(t, await t.throwsAsync(c.process(() => {}, { ordering: 'x' as never })), 'ordering');
+  await t.throwsAsync(c.process(() => {}, { ordering: 1 as never }), { instanceOf: TypeError });
   t.is(await c.process(() => {}, { maxEvents: 10 }), 0);
 });
 

@@ -239,7 +239,8 @@ test.serial('closures with a threaded pool, non-files drivers and unloadable mod
   await t.throwsAsync(c.process(ref('notAFunction'), { threadPool: pool }), badConfig);
   await t.throwsAsync(c.process({ module: path.join(path.dirname(work), 'missing.js') }, { threadPool: pool }), badConfig);
   await t.throwsAsync(c.process({ module: 42 } as never, { threadPool: pool }), { instanceOf: TypeError });
-  await t.throwsAsync(c.process(ref(), { threadPool: pool, ordering: 'random' as never }), { instanceOf: TypeError });
+  await t.throwsAsync(c.process(ref(), { threadPool: pool, ordering: 'random' as never }), badConfig);
+  await t.throwsAsync(c.process(ref(), { threadPool: pool, ordering: true as never }), { instanceOf: TypeError });
   await c.close();
   // A closure selector with a threaded pool: refused at creation when the pool is the consumer's own.
   await t.throwsAsync(topic.consumer('d', { dataSelector: (_m, d) => d, threadPool: pool }), { ...badConfig, message: /dataSelector/ });
@@ -308,5 +309,21 @@ test.serial('a live threaded run picks up new commits and ends after timeoutMs w
   await producer.flush();
   t.is(await running, 30, 'the 10 events committed during the run were processed too');
   t.deepEqual(await committedOf(topic, 'c'), [14, 14]);
+  await consumer.close();
+});
+
+test.serial('a threaded process() with a timeoutMs beyond a timer (2^31 ms) waits without overflowing a timer', async (t) => {
+  const { topic } = await setup(t, 1, 0);
+  let overflows = 0;
+  const onWarning = (w: Error): void => void (w.name === 'TimeoutOverflowWarning' && overflows++);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  const consumer = await topic.consumer('far');
+  const running = consumer.process(ref(), { threadPool: makeThreadPool(1), timeoutMs: 2 ** 31 });
+  await new Promise((r) => setTimeout(r, 100));
+  await topic.producer().push({ stop: true }, Buffer.alloc(8));
+  t.is(await running, 1);
+  await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  t.is(overflows, 0);
   await consumer.close();
 });

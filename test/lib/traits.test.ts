@@ -79,6 +79,9 @@ test('unknown option keys and values out of range, method by method', async (t) 
     ['createTopic num_partitions 0', ErrorCode.BAD_CONFIG, () => driver.createTopic('n', { options: { num_partitions: 0 } })],
     ['createTopic num_partitions 65537', ErrorCode.BAD_CONFIG, () => driver.createTopic('n', { options: { num_partitions: 65537 } })],
     ['createTopic component key', ErrorCode.BAD_CONFIG, () => driver.createTopic('n', { validator: { type: 'default', strict: true } })],
+    ['createTopic options null', 'TypeError', () => driver.createTopic('n', { options: null } as never)],
+    ['createTopic validator null', 'TypeError', () => driver.createTopic('n', { validator: null } as never)],
+    ['createTopic serializer number', 'TypeError', () => driver.createTopic('n', { serializer: 5 } as never)],
     ['createTopic existing', ErrorCode.TOPIC_EXISTS, () => driver.createTopic('t')],
     ['createTopic lone surrogate', ErrorCode.BAD_NAME, () => driver.createTopic('\ud800')],
     ['openTopic missing', ErrorCode.TOPIC_NOT_FOUND, () => driver.openTopic('missing')],
@@ -88,7 +91,8 @@ test('unknown option keys and values out of range, method by method', async (t) 
     ['Driver.resetConsumer position', 'TypeError', () => driver.resetConsumer('t', 'c2', 'first' as never)],
     ['topic.producer unknown key', ErrorCode.BAD_CONFIG, () => topic.producer({ batchsize: 5 } as never)],
     ['topic.producer batchSize 0', ErrorCode.BAD_CONFIG, () => topic.producer({ batchSize: 0 })],
-    ['topic.producer ordering', 'TypeError', () => topic.producer({ ordering: 'any' as never })],
+    ['topic.producer ordering', ErrorCode.BAD_CONFIG, () => topic.producer({ ordering: 'any' as never })],
+    ['topic.producer ordering type', 'TypeError', () => topic.producer({ ordering: 1 as never })],
     ['topic.consumer unknown key', ErrorCode.BAD_CONFIG, () => topic.consumer('c2', { untill: 'end' } as never)],
     ['topic.consumer from', ErrorCode.BAD_CONFIG, () => topic.consumer('c2', { from: 'first' as never })],
     ['topic.consumer maxNumBatches', ErrorCode.BAD_CONFIG, () => topic.consumer('c2', { maxNumBatches: 0 })],
@@ -106,6 +110,7 @@ test('unknown option keys and values out of range, method by method', async (t) 
     ['push data type', 'TypeError', () => producer.push({ a: 3 }, 'bytes' as never)],
     ['process unknown key', ErrorCode.BAD_CONFIG, () => consumer.process(() => {}, { max: 1 } as never)],
     ['process maxEvents', ErrorCode.BAD_CONFIG, () => consumer.process(() => {}, { maxEvents: 1.5 })],
+    ['process ordering', ErrorCode.BAD_CONFIG, () => consumer.process(() => {}, { ordering: 'x' as never })],
     ['process processor type', 'TypeError', () => consumer.process('f' as never)],
   ];
   for (const [label, expected, call] of cases) await refused(t, root, label, expected, call);

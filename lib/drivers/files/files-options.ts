@@ -4,6 +4,7 @@
 import { DiasporaError, ErrorCode } from '../../errors.js';
 import type { JsonObject } from '../../json.js';
 import { FLUSH_BEHAVIORS as FLUSH, type FlushBehavior } from '../../../storage/types.js';
+import { MAX_TIMER_MS } from '../../timer-limit.js';
 
 export interface FilesDriverOptions {
   rootPath: string;
@@ -68,7 +69,8 @@ export function readFilesDriverOptions(o: JsonObject): FilesDriverOptions {
     segmentBytes: optionalInt(o, 'segment_bytes', 4096, MAX_SEGMENT_BYTES),
     verifyData: verify,
     lockStaleMs: optionalInt(o, 'lock_stale_ms', 2000),
-    claimStaleMs: optionalInt(o, 'claim_stale_ms', 2000),
+    // A held claim checks every quarter of it with a timer: more than a timer holds would check every millisecond.
+    claimStaleMs: optionalInt(o, 'claim_stale_ms', 2000, MAX_TIMER_MS),
     topicFormat: format,
   };
 }

@@ -13,9 +13,11 @@ import type {
   PartitionBackend,
   TopicBackend,
 } from '../../backend.js';
-import { DiasporaError, ErrorCode } from '../../errors.js';
+import { BatchSizes, checkBatch } from '../../../storage/partition-core/batch-check.js';
+import { DiasporaError, ErrorCode, toDiasporaError } from '../../errors.js';
 import type { JsonObject } from '../../json.js';
 import { validateTopicName } from '../topic-name.js';
+import { timeoutUnlessForever } from '../../timer-limit.js';
 
 interface MemRecord extends BackendRecord {
   readonly bytes: Uint8Array;
@@ -25,20 +27,31 @@ class MemoryPartition implements PartitionBackend {
   readonly records: MemRecord[] = [];
   private readonly changes = new EventEmitter();
   private lastTimestamp = 0;
+  private readonly sizes = new BatchSizes();
 
   constructor() {
     this.changes.setMaxListeners(0);
   }
 
   append(events: readonly BackendAppendEvent[]): number {
+    // The files engine's checks, so that both drivers refuse the same batches with the same errors.
+    try {
+      checkBatch(events, this.sizes);
+    } catch (err) {
+      throw toDiasporaError(err);
+    }
     const first = this.records.length;
+    // Every record is built (copied) before any is stored: a batch whose copy fails (a buffer detached after push)
+    // stores nothing, as with the files engine.
+    const built: MemRecord[] = [];
+    let lastTimestamp = this.lastTimestamp;
     for (const e of events) {
       const pieces = e.data === undefined ? [] : e.data instanceof Uint8Array ? [e.data] : e.data;
       const bytes = Buffer.concat(pieces as Uint8Array[]);
-      const ts = Math.max(this.lastTimestamp, e.timestamp ?? Date.now());
-      this.lastTimestamp = ts;
-      this.records.push({
-        id: this.records.length,
+      const ts = Math.max(lastTimestamp, e.timestamp ?? Date.now());
+      lastTimestamp = ts;
+      built.push({
+        id: first + built.length,
         timestamp: ts,
         metadata: Uint8Array.from(e.metadata),
         dataSize: bytes.byteLength,
@@ -48,6 +61,8 @@ class MemoryPartition implements PartitionBackend {
         },
       });
     }
+    for (const r of built) this.records.push(r);
+    this.lastTimestamp = lastTimestamp;
     this.changes.emit('append');
     return first;
   }
@@ -91,8 +106,8 @@ class MemoryPartition implements PartitionBackend {
         if (this.records.length > knownEnd) done(true);
       };
       const onAbort = (): void => done(false);
-      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
-      timer.unref();
+      const timer = timeoutUnlessForever(() => done(false), Math.max(0, timeoutMs));
+      timer?.unref();
       this.changes.on('append', onAppend);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

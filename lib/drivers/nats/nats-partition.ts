@@ -18,6 +18,7 @@ import { DiasporaError, ErrorCode } from '../../errors.js';
 import type { NatsContext } from './nats-context.js';
 import { decodeEnvelope, encodeEnvelope, ENVELOPE_HEADER } from './nats-envelope.js';
 import { apiCode, isTransient, JsCode, natsError, sleep, withRetry } from './nats-errors.js';
+import { timeoutUnlessForever } from '../../timer-limit.js';
 
 /** Headers JetStream adds to a message (ids, expectations) plus slack, kept out of the payload budget. */
 const HEADER_ALLOWANCE = 512;
@@ -340,8 +341,8 @@ export class NatsPartition implements PartitionBackend {
         else resolve(grew);
       };
       const onAbort = (): void => finish(false);
-      const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
-      timer.unref?.();
+      const timer = timeoutUnlessForever(() => finish(false), Math.max(0, timeoutMs));
+      timer?.unref?.();
       // The consumer lives on one server: if that server is lost its heartbeats stop, and it is made again.
       const watchdog = setInterval(() => {
         if (finished || !consumerName || Date.now() - lastBeat < 3 * WAIT_HEARTBEAT_MS) return;
