@@ -461,11 +461,10 @@ export class PartitionLog extends PartitionCore {
     const metaOffset = HOST_IS_LE ? wordsMetaOffset(w, word) : entryMetaOffset(buf, cachedAt);
     const metaLength = HOST_IS_LE ? wordsMetaLength(w, word) : entryMetaLength(buf, cachedAt);
     // The mapping covering the metadata now (no view per event: the record makes one only if asked for bytes).
-    const map = metaLength > 0 ? seg.meta.cover(metaOffset + metaLength) : EMPTY_MAP;
-    if (!metadataChecked && (metaLength > 0 ? crc32Range(map, metaOffset, metaOffset + metaLength) : 0) !== (HOST_IS_LE ? wordsMetaCrc(w, word) : entryMetaCrc(buf, cachedAt))) {
-      throw new StorageError('CORRUPTION', `metadata of event ${id} fails its checksum (${seg.paths.meta} at offset ${metaOffset})`, {
-        file: seg.paths.meta, offset: metaOffset, id,
-      });
+    let map = metaLength > 0 ? seg.meta.cover(metaOffset + metaLength) : EMPTY_MAP;
+    if (!metadataChecked) {
+      const crc = HOST_IS_LE ? wordsMetaCrc(w, word) : entryMetaCrc(buf, cachedAt);
+      if ((metaLength > 0 ? crc32Range(map, metaOffset, metaOffset + metaLength) : 0) !== crc) map = this.metadataAfresh(seg, id, metaOffset, metaLength, crc);
     }
     return new NativeStoredEvent(
       id,
@@ -480,6 +479,20 @@ export class PartitionLog extends PartitionCore {
       HOST_IS_LE ? wordsDataCrc(w, word) : entryDataCrc(buf, cachedAt),
       this.options.verifyData, run,
     );
+  }
+
+  /**
+   * The mapping of metadata that failed its checksum as mapped, when only this process's copy was changed (a consumer
+   * wrote into `metadataBytes`): a fresh mapping holding the file's intact bytes. Otherwise CORRUPTION.
+   */
+  private metadataAfresh(seg: Segment, id: number, metaOffset: number, metaLength: number, crc: number): Buffer {
+    if (metaLength > 0 && seg.meta.changedInMemoryOnly(metaOffset, metaLength, crc)) {
+      const map = seg.meta.cover(metaOffset + metaLength);
+      if (crc32Range(map, metaOffset, metaOffset + metaLength) === crc) return map;
+    }
+    throw new StorageError('CORRUPTION', `metadata of event ${id} fails its checksum (${seg.paths.meta} at offset ${metaOffset})`, {
+      file: seg.paths.meta, offset: metaOffset, id,
+    });
   }
 
   findByTime(ms: number): number {

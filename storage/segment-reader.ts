@@ -11,6 +11,7 @@
 // released them (Linux allows 65,530 per process). Old mappings are unmapped by the GC once no slice refers to
 // them, so slices handed out stay valid after close() and even after the file is unlinked.
 import fs from 'node:fs';
+import { crc32 } from './crc.js';
 import { mapFile } from './map-file.js';
 import { StorageError } from './types.js';
 import { stampMeasure, stillThisTurn } from './size-trust.js';
@@ -148,6 +149,37 @@ export class MappedFile {
     return new StorageError('CORRUPTION', `${this.path} is ${this.knownSize} bytes long but a committed entry needs ${end}`, {
       file: this.path, offset: this.knownSize,
     });
+  }
+
+  /**
+   * Whether bytes [offset, offset + length), which fail checksum `crc` as mapped, are intact in the file: then this
+   * process wrote into its private copy (a consumer writing into a zero-copy slice, which is allowed), and the file
+   * is not damaged. The mapping is dropped: the next cover() maps the file afresh, so reads from now on see the
+   * file's bytes (slices handed out before keep the copy they were written in). False if the file cannot be read,
+   * was replaced, or holds bad bytes too (damage).
+   */
+  changedInMemoryOnly(offset: number, length: number, crc: number): boolean {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.path, 'r');
+    } catch {
+      return false;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.ino !== this.mappedIno || st.dev !== this.mappedDev || st.size < offset + length) return false;
+      const bytes = Buffer.allocUnsafe(length);
+      for (let done = 0; done < length; ) {
+        const n = fs.readSync(fd, bytes, done, length - done, offset + done);
+        if (n === 0) return false;
+        done += n;
+      }
+      if (crc32(bytes) !== crc) return false;
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.mapping = EMPTY;
+    return true;
   }
 
   /**

@@ -70,8 +70,8 @@ export class NativeStoredEvent implements StoredEvent {
 
   data(): Uint8Array {
     const bytes = this.dataUnverified();
-    if (!this.verified) this.check(bytes);
-    return bytes;
+    if (this.verified || this.check(bytes)) return bytes;
+    return this.dataUnverified(); // checked in a fresh mapping (see verify)
   }
 
   dataSlice(offset: number, size: number): Uint8Array {
@@ -82,19 +82,35 @@ export class NativeStoredEvent implements StoredEvent {
     return this.view(offset, size);
   }
 
-  /** Checks the data checksum, through the run's window when it covers this event. */
-  private check(bytes: Uint8Array | null): void {
-    if (this.run !== null && this.run.covers(this.id - this.segment.baseId)) this.verified = true;
-    else this.verify(bytes ?? this.dataUnverified());
+  /**
+   * Checks the data checksum, through the run's window when it covers this event. False when the bytes checked were
+   * this process's own changes to its mapping and the intact ones are in a fresh mapping now (view() again).
+   */
+  private check(bytes: Uint8Array | null): boolean {
+    if (this.run !== null && this.run.covers(this.id - this.segment.baseId)) {
+      this.verified = true;
+      return true;
+    }
+    return this.verify(bytes ?? this.dataUnverified());
   }
 
-  private verify(bytes: Uint8Array): void {
-    if (crc32(bytes) !== this.dataCrc) {
-      throw new StorageError('CORRUPTION', `data of event ${this.id} fails its checksum (${this.segment.paths.data} at offset ${this.dataOffset})`, {
-        file: this.segment.paths.data, offset: this.dataOffset, id: this.id,
-      });
+  private verify(bytes: Uint8Array): boolean {
+    if (crc32(bytes) === this.dataCrc) {
+      this.verified = true;
+      return true;
     }
-    this.verified = true;
+    // Another consumer of this process may have written into its slice of this event (MAP_PRIVATE: only our copy).
+    const file = this.segment.data;
+    if (file.changedInMemoryOnly(this.dataOffset, this.dataSize, this.dataCrc)) {
+      this.dataMap = file.coverFresh(this.dataOffset + this.dataSize);
+      if (crc32(this.dataUnverified()) === this.dataCrc) {
+        this.verified = true;
+        return false;
+      }
+    }
+    throw new StorageError('CORRUPTION', `data of event ${this.id} fails its checksum (${this.segment.paths.data} at offset ${this.dataOffset})`, {
+      file: this.segment.paths.data, offset: this.dataOffset, id: this.id,
+    });
   }
 
   /** The data slice without checking its CRC (for callers that verify elsewhere or not at all). */

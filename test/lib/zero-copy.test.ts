@@ -31,3 +31,26 @@ test('consuming 1 GiB of 1 MiB events zero-copy keeps resident memory far below 
   // Copies would need 1024 buffers; slices of the mapped segments share a handful.
   t.true(r.distinctBuffers <= 32, `${r.distinctBuffers} distinct buffers`);
 });
+
+test('writing into delivered slices changes this process\'s copy only: another consumer of the same handle gets the stored bytes', async (t) => {
+  const driver = await Driver.create('files', { root_path: tempDir(t) });
+  t.teardown(() => driver.close());
+  await driver.createTopic('t');
+  const topic = await driver.openTopic('t');
+  const producer = topic.producer();
+  for (let i = 0; i < 3; i++) await producer.push({ i }, Buffer.from(`ORIGINAL-${i}`));
+  const scribbler = await topic.consumer('scribbler', { until: 'end', durable: false });
+  const kept: Uint8Array[] = [];
+  for await (const e of scribbler) {
+    e.data.segments[0]![0] = 0x58; // 'X'
+    e.metadataBytes[1] = 0x20; // '{"i"' -> '{ i"': no longer the stored text
+    kept.push(e.data.segments[0]!);
+  }
+  const reader = await topic.consumer('reader', { until: 'end', durable: false });
+  const seen: string[] = [];
+  for await (const e of reader) seen.push(`${e.metadataText} ${Buffer.from(e.data.toBuffer()).toString()}`);
+  t.deepEqual(seen, [0, 1, 2].map((i) => `{"i":${i}} ORIGINAL-${i}`));
+  // The scribbler's slices keep its changes (they are its copy), and the files never changed.
+  t.deepEqual(kept.map((b) => String.fromCharCode(b[0]!)), ['X', 'X', 'X']);
+  t.deepEqual(await topic.verify(), []);
+});
