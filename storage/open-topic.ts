@@ -5,7 +5,7 @@ import path from 'node:path';
 import { StorageError, type TopicStoreLike } from './types.js';
 import { validateTopicName } from './topic-name.js';
 import { readDirEntries } from './fs-helpers.js';
-import { checkRoot, removeLeftoverTopicDir } from './topic-core/topic-checks.js';
+import { checkRoot, removeAbandonedTopicDirs, removeLeftoverTopicDir } from './topic-core/topic-checks.js';
 import { MANIFEST_NAME, TopicStore, type CreateTopicConfig } from './topic-store.js';
 import { ReferenceTopicStore } from './reference/reference-topic-store.js';
 import { isReferenceTopic } from './reference/reference-layout.js';
@@ -62,6 +62,7 @@ export function createTopicStore(
   checkRoot(root);
   validateTopicName(name);
   if (format !== 'native' && format !== 'reference') throw new TypeError(`format must be "native" or "reference", got ${String(format)}`);
+  removeAbandonedTopicDirs(path.resolve(root));
   const dir = path.resolve(root, name);
   if (fs.existsSync(dir) && (topicStoreFormat(root, name) !== null || !removeLeftoverTopicDir(dir))) {
     throw new StorageError('TOPIC_EXISTS', `"${name}" already exists in ${root}`, { name });
@@ -81,6 +82,7 @@ export function removeTopicStore(root: string, name: string): void {
   if (format === 'native') TopicStore.remove(root, name);
   else if (format === 'reference') ReferenceTopicStore.remove(root, name);
   else throw new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}`, { name });
+  removeAbandonedTopicDirs(path.resolve(root));
 }
 
 /** Every topic directly under `root`, of either format, sorted by name (a missing root has none). */

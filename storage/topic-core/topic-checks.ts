@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { noteFolderRemoved } from '../folder-identity.js';
-import { fsyncDir } from '../fs-helpers.js';
+import { fsyncDir, readDirEntries } from '../fs-helpers.js';
 import { StorageError } from '../types.js';
 
 /** Most partitions a topic may have (either format). */
@@ -104,5 +104,41 @@ export function removeLeftoverTopicDir(dir: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
+  }
+}
+
+/** Hidden folders of a topic being created (publishTopicDir) or deleted (removeTopicDir): `.<name>.<what>-<pid>-<hex>`. */
+const WORK_DIR_RE = /^\..+\.(?:creating|deleted)-(\d+)-[0-9a-f]+$/;
+/** How long such a folder must have been left untouched before it counts as abandoned (whatever its pid says). */
+export const ABANDONED_AFTER_MS = 10 * 60_000;
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the hidden folders that creations and deletions of topics under `root` left when their process died (a
+ * deleteTopic killed while removing a large topic left all of its data, for good): those of a process that no
+ * longer exists and untouched for ABANDONED_AFTER_MS. Best effort: a folder that cannot be removed now is left.
+ */
+export function removeAbandonedTopicDirs(root: string): void {
+  const now = Date.now();
+  for (const e of readDirEntries(root)) {
+    const m = WORK_DIR_RE.exec(e.name);
+    if (m === null || !e.isDirectory()) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processExists(pid)) continue;
+    const dir = path.join(root, e.name);
+    try {
+      if (now - fs.statSync(dir).mtimeMs < ABANDONED_AFTER_MS) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // left for a later look
+    }
   }
 }

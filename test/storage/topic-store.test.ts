@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TopicStore } from '../../storage/topic-store.js';
-import { createTopicStore, openTopicStore, topicStoreExists } from '../../storage/open-topic.js';
+import { createTopicStore, listTopicStores, openTopicStore, topicStoreExists } from '../../storage/open-topic.js';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { StorageError } from '../../storage/types.js';
 import { metaOf } from './helpers.js';
@@ -154,3 +154,28 @@ for (const format of ['native', 'reference'] as const) {
     }
   });
 }
+
+test('hidden folders a dead process left creating or deleting a topic are removed once untouched for a while; others are kept', async (t) => {
+  const root = tempDir(t);
+  const dead = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => dead.once('exit', r));
+  const deadPid = dead.pid!;
+  const make = (name: string, ageMs: number): string => {
+    const dir = path.join(root, name);
+    fs.mkdirSync(path.join(dir, 'partitions', '00000000'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'partitions', '00000000', '00000000000000000000.data'), Buffer.alloc(4096, 1));
+    const when = new Date(Date.now() - ageMs);
+    fs.utimesSync(dir, when, when);
+    return dir;
+  };
+  const abandoned = make(`.big.deleted-${deadPid}-0a1b2c3d`, 3_600_000);
+  const abandonedCreate = make(`.new.creating-${deadPid}-0a1b2c3d`, 3_600_000);
+  const recent = make(`.busy.deleted-${deadPid}-0a1b2c3d`, 1_000);
+  const ours = make(`.mine.deleted-${process.pid}-0a1b2c3d`, 3_600_000);
+  const notOurs = make('.somebody-else', 3_600_000);
+  createTopicStore(root, 'other', 'native', { numPartitions: 1 }).close();
+  t.false(fs.existsSync(abandoned));
+  t.false(fs.existsSync(abandonedCreate));
+  for (const kept of [recent, ours, notOurs]) t.true(fs.existsSync(kept), kept);
+  t.deepEqual(listTopicStores(root).map((e) => e.name), ['other']);
+});
