@@ -23,6 +23,8 @@ test('native and reference topics side by side: detected, listed, opened, create
     TopicStore.create(root, 'native1', { numPartitions: 2, components: { validator: { type: 'default' } } }).close();
     fs.mkdirSync(path.join(root, '.hidden-tmp', 'partitions'), { recursive: true });
     fs.mkdirSync(path.join(root, 'not-a-topic'));
+    fs.writeFileSync(path.join(root, 'not-a-topic', 'notes.txt'), 'somebody else\'s');
+    fs.mkdirSync(path.join(root, 'empty-folder'));
     fs.writeFileSync(path.join(root, 'a-file'), 'x');
     t.deepEqual(listTopicStores(root), [
       { name: 'collisions', format: 'reference' },
@@ -60,6 +62,9 @@ test('native and reference topics side by side: detected, listed, opened, create
     t.is(code(() => createTopicStore(root, 'strings', 'native', { numPartitions: 1 })), 'TOPIC_EXISTS');
     t.is(code(() => createTopicStore(root, 'native1', 'reference', { numPartitions: 1 })), 'TOPIC_EXISTS');
     t.is(code(() => createTopicStore(root, 'not-a-topic', 'native', { numPartitions: 1 })), 'TOPIC_EXISTS');
+    // A folder holding no data at all is taken as what an interrupted create left: replaced.
+    createTopicStore(root, 'empty-folder', 'native', { numPartitions: 1 }).close();
+    t.is(topicStoreFormat(root, 'empty-folder'), 'native');
     t.false(fs.existsSync(path.join(root, 'strings', 'topic.json')));
     t.throws(() => createTopicStore(root, 'x', 'other' as 'native', { numPartitions: 1 }), { instanceOf: TypeError });
 
@@ -70,6 +75,7 @@ test('native and reference topics side by side: detected, listed, opened, create
     removeTopicStore(root, 'made-ref');
     removeTopicStore(root, 'native1');
     t.is(code(() => removeTopicStore(root, 'native1')), 'TOPIC_NOT_FOUND');
+    removeTopicStore(root, 'empty-folder');
     t.deepEqual(listTopicStores(root).map((x) => x.name), ['collisions', 'empty', 'strings']);
     t.deepEqual(listTopicStores(path.join(root, 'missing-root')), []);
   } finally {
