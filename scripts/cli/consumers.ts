@@ -48,7 +48,7 @@ interface ResetFlags extends DriverFlags {
 }
 
 async function resetConsumer(topicName: string, name: string, flags: ResetFlags): Promise<void> {
-  const to = parsePosition(flags.to, false) as 'earliest' | 'latest' | number | Date;
+  const to = parsePosition(flags.to, false, '--to') as 'earliest' | 'latest' | number | Date;
   const partitions = flags.partition?.map((p) => parseCount(p, '--partition'));
   await withDriver(flags, (driver) => driver.resetConsumer(topicName, name, to, partitions));
   process.stderr.write(`Consumer '${name}' of '${topicName}' reset to ${flags.to}\n`);

@@ -104,3 +104,18 @@ test('command-line mistakes found by the parser come out like every other error:
   t.regex(version.stdout, /^\d+\.\d+\.\d+\n$/);
   t.is(version.stderr, '');
 });
+
+test('--from and --to take ids and ISO 8601 date/times only: `--from 1.5` or `--to -3` is refused, not a date of 2001', async (t) => {
+  const D = await rootWithTopic(t, 3);
+  for (const args of [['consume', 'T', '--from', '1.5'], ['consume', 'T', '--name', 'c', '--from', '5 '], ['dump', 'T', '--from', '-3'],
+    ['consumers', 'reset', 'T', 'c', '--to', '-3']]) {
+    const r = await ctl([...args, ...D]);
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.stderr, /^diaspora-ctl: error: --(from|to): invalid position ".*": expected .* \[BAD_ARGUMENT\]\n$/, args.join(' '));
+    t.is(r.stdout, '', args.join(' '));
+  }
+  t.deepEqual(jsonLines((await ctl(['consumers', 'T', ...D, '--json'])).stdout), [], 'no consumer was made or moved');
+  const dated = await ctl(['consume', 'T', '--from', '2000-01-01T00:00:00Z', '--no-data', ...D]);
+  t.is(dated.code, 0, dated.stderr);
+  t.is(jsonLines(dated.stdout).length, 3);
+});
