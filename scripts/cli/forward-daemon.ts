@@ -206,6 +206,7 @@ export function startSourceTrims(sources: Array<Promise<TopicHandle>>, everyMs: 
 async function runForward(flags: { config: string; logging: string; trimEveryMs: string }): Promise<void> {
   const log = new Logger(checkLogLevel(flags.logging));
   const config = readForwardConfig(flags.config);
+  const trimEveryMs = parseCount(flags.trimEveryMs, '--trim-every-ms'); // checked before anything starts
   const drivers = new Map<string, Driver>();
   const topics = new Map<string, Promise<TopicHandle>>();
   const workers: ForwardWorker[] = [];
@@ -223,15 +224,28 @@ async function runForward(flags: { config: string; logging: string; trimEveryMs:
       }
       return t;
     };
-    for (const p of config.policies) {
-      const src = await topic(p.from);
-      const dst = await topic(p.to);
+    // Every topic is opened before any policy starts, so a missing one stops the daemon before it forwards anything.
+    // A missing destination is not created: its partitions, components and retention are the user's choice (and a
+    // misspelt name in the config would silently make a new topic).
+    const opened = async (ref: { driver: string; topic: string }, role: 'source' | 'destination', i: number): Promise<TopicHandle> => {
+      try {
+        return await topic(ref);
+      } catch (err) {
+        const e = CliError.wrap(`forward entry ${i}: ${role} ${ref.driver}/${ref.topic}: `, err);
+        if (e.code !== ErrorCode.TOPIC_NOT_FOUND) throw e;
+        throw new CliError(`${e.message} (the daemon creates no topic: create it first, e.g. diaspora-ctl topic create --name ${ref.topic})`, e.code);
+      }
+    };
+    const ends: Array<[TopicHandle, TopicHandle]> = [];
+    for (const [i, p] of config.policies.entries()) ends.push([await opened(p.from, 'source', i), await opened(p.to, 'destination', i)]);
+    for (const [i, p] of config.policies.entries()) {
+      const [src, dst] = ends[i]!;
       const name = consumerNameOf(p);
       workers.push(new ForwardWorker(name, await src.consumer(name), dst.producer({ name }), log));
-      log.info(`forwarding ${p.from.driver}/${p.from.topic} -> ${p.to.driver}/${p.to.topic}`);
     }
+    for (const p of config.policies) log.info(`forwarding ${p.from.driver}/${p.from.topic} -> ${p.to.driver}/${p.to.topic}`);
     // retention: the daemon trims its source topics (their destinations are trimmed by the daemon's producers).
-    const trimmer = startSourceTrims(config.policies.map((p) => topic(p.from)), parseCount(flags.trimEveryMs, '--trim-every-ms'), log);
+    const trimmer = startSourceTrims(config.policies.map((p) => topic(p.from)), trimEveryMs, log);
     let stopping: Promise<void> | undefined;
     const stopAll = (): Promise<void> => (stopping ??= Promise.all(workers.map((w) => w.stop())).then(() => undefined));
     off = onShutdown(() => {
