@@ -139,6 +139,14 @@ test('every TypeScript block of the README and docs/ compiles (strict), and the 
   }
 });
 
+test('a block that waits for a consumer to finish bounds it (until, maxEvents or timeoutMs): else it never ends', (t) => {
+  // `await consumer.process(...)` and `for await (... of consumer)` wait for new events until close() unless told
+  // where to stop; a copied example that hangs looks like a bug of the library.
+  const waiting = allBlocks().filter((b) => b.mark !== 'fragment' && /await \w+\.process\(|for await \(const \w+ of \w+\)/.test(b.code));
+  t.true(waiting.length >= 3, `${waiting.length} blocks`);
+  t.deepEqual(waiting.filter((b) => !/until:|maxEvents|timeoutMs/.test(b.code)).map((b) => `${b.source}:${b.line}`), []);
+});
+
 test('every relative link of the README and docs/ names a file of the repository', (t) => {
   const broken: string[] = [];
   for (const f of docFiles()) {
