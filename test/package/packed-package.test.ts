@@ -47,14 +47,15 @@ async function node(cwd: string, args: string[]): Promise<{ stdout: string; stde
   return run(process.execPath, args, { cwd, maxBuffer: 16 << 20 });
 }
 
-test('the tarball ships the compiled library, typings, CLI and docs, and nothing from test/ or .ci/', async (t) => {
-  const { files, size } = await packed();
+test('the tarball ships the compiled library, typings, CLI, docs and LICENSE, and nothing from test/ or .ci/', async (t) => {
+  const { dir, files, size } = await packed();
   for (const f of files) {
     t.false(/^(dist\/)?test\/|^\.ci\/|\.map$|^lib\/|^storage\/|\.test\.js$/.test(f), `unexpected file in the package: ${f}`);
   }
   for (const needed of [
     'package.json',
     'README.md',
+    'LICENSE',
     'dist/lib/index.js',
     'dist/lib/index.d.ts',
     'dist/lib/driver-spi.d.ts',
@@ -66,6 +67,13 @@ test('the tarball ships the compiled library, typings, CLI and docs, and nothing
     t.true(files.includes(needed), `missing from the package: ${needed}`);
   }
   t.true(files.length < 400, `${files.length} files`);
+  // No source maps are shipped, so no shipped file may point at one (a debugger or bundler would look for it).
+  const pointing = files.filter((f) => /\.(js|d\.ts)$/.test(f) && /\/\/# sourceMappingURL=/.test(fs.readFileSync(path.join(dir, 'node_modules', 'diaspora-stream', f), 'utf8')));
+  t.deepEqual(pointing, [], 'files ending with a sourceMappingURL comment');
+  // The license package.json declares, in full.
+  const license = fs.readFileSync(path.join(dir, 'node_modules', 'diaspora-stream', 'LICENSE'), 'utf8');
+  t.regex(license, /^\s*Apache License\s+Version 2\.0, January 2004/);
+  t.regex(license, /END OF TERMS AND CONDITIONS/);
   t.true(size < 1_000_000, `${size} bytes packed`);
 });
 
