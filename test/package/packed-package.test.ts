@@ -77,6 +77,28 @@ test('the tarball ships the compiled library, typings, CLI, docs and LICENSE, an
   t.true(size < 1_000_000, `${size} bytes packed`);
 });
 
+test('every package the shipped files import is a declared dependency (a linked or strict install has no others)', async (t) => {
+  const { dir, files } = await packed();
+  const root = path.join(dir, 'node_modules', 'diaspora-stream');
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; dependencies: Record<string, string> };
+  const { builtinModules } = await import('node:module');
+  const imported = new Map<string, string>(); // package -> a file importing it
+  for (const f of files.filter((f) => /\.(js|d\.ts)$/.test(f))) {
+    const text = fs.readFileSync(path.join(root, f), 'utf8');
+    // `import ... from 'x'` / `export ... from 'x'` (over several lines), `import('x')`, `import 'x'`.
+    const statements = /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*(['"])([^'"\s]+)\1|\bimport\s*\(\s*(['"])([^'"\s]+)\3\s*\)|^\s*import\s*(['"])([^'"\s]+)\5/gm;
+    for (const m of text.matchAll(statements)) {
+      const spec = (m[2] ?? m[4] ?? m[6])!;
+      if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+      const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+      if (!imported.has(name)) imported.set(name, f);
+    }
+  }
+  t.true(imported.has('@nats-io/nats-core'), 'the scan sees the nats driver imports');
+  const undeclared = [...imported].filter(([name]) => name !== pkg.name && pkg.dependencies[name] === undefined).map(([name, f]) => `${name} (${f})`);
+  t.deepEqual(undeclared, []);
+});
+
 const MAIN_EXPORTS = [
   'BatchSize', 'Consumer', 'DataDescriptor', 'DataView', 'DefaultPartitionSelector', 'DefaultSerializer',
   'DefaultValidator', 'DiasporaError', 'Driver', 'ErrorCode', 'Event', 'EventbridgeValidator', 'Future',
