@@ -20,6 +20,9 @@ export interface TopicRetention {
 
 export const RETENTION_OPTION_KEYS = ['retention_ms', 'retention_bytes', 'retention_acked_by'] as const;
 
+/** Errors name the option the caller gave, not the engine's key. */
+const OPTION_NAMES = { maxAgeMs: 'retention_ms', maxBytes: 'retention_bytes', keepUntilAckedBy: 'retention_acked_by' } as const;
+
 /** The engine's policy for the retention keys of `options` (other keys ignored); null when none is set. BAD_CONFIG. */
 export function retentionPolicyOf(options: JsonObject | TopicRetention): RetentionPolicy | null {
   const o = options as Record<string, unknown>;
@@ -28,7 +31,7 @@ export function retentionPolicyOf(options: JsonObject | TopicRetention): Retenti
   if (o.retention_bytes !== undefined) raw.maxBytes = o.retention_bytes;
   if (o.retention_acked_by !== undefined) raw.keepUntilAckedBy = o.retention_acked_by;
   try {
-    return checkRetentionPolicy(raw);
+    return checkRetentionPolicy(raw, OPTION_NAMES);
   } catch (err) {
     // Topic options are configuration (often read from a file or a command line): a value of the wrong type is
     // BAD_CONFIG too, as for num_partitions (docs/api.md, "How options are checked").

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { ErrorCode } from '../../lib/index.js';
 import { CliError } from './errors.js';
 
 const SCRIPTS: Record<string, string> = { producer: 'producer.js', consumer: 'consumer.js', all: 'run-all.js' };
@@ -18,7 +19,7 @@ function runBench(kind: string, args: string[]): Promise<void> {
     child.on('exit', (code, signal) => {
       process.off('SIGINT', forward).off('SIGTERM', forward);
       if (code === 0) resolve();
-      else reject(new CliError(`bench ${kind} failed (${signal ?? `exit ${code}`})`, code ?? 1));
+      else reject(new CliError(`bench ${kind} failed (${signal ?? `exit ${code}`})`, ErrorCode.GENERIC, { exitCode: code ?? 1 }));
     });
   });
 }

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import type { TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, parseCount, parsePosition, withDriver, withTopic, type DriverFlags } from './driver-options.js';
+import { CliError } from './errors.js';
 import { table, writeOut } from './output.js';
 import { addConsumerDeleteCommand } from './retention-commands.js';
 
@@ -11,7 +12,10 @@ export interface ConsumerLag {
   partitions: Array<{ partition: number; lastAcknowledged: number | null; endId: number; lag: number }>;
 }
 
-/** Every consumer that acknowledged something, with its lag (events after its last acknowledgement) per partition. */
+/**
+ * Every named consumer of the topic, with its lag (events after its last acknowledgement) per partition it has a
+ * position in (none yet: `partitions` is empty).
+ */
 export async function consumerLags(topic: TopicHandle): Promise<ConsumerLag[]> {
   const stats = await topic.stats();
   const consumers = await topic.listConsumers();
@@ -35,22 +39,43 @@ async function listConsumers(topicName: string, flags: DriverFlags & { json?: bo
         await writeOut(lags.map((l) => JSON.stringify(l)).join('\n') + (lags.length > 0 ? '\n' : ''));
         return;
       }
-      const rows = [['consumer', 'partition', 'last acknowledged', 'end id', 'lag']];
-      for (const c of lags) for (const p of c.partitions) rows.push([c.name, String(p.partition), p.lastAcknowledged === null ? '-' : String(p.lastAcknowledged), String(p.endId), String(p.lag)]);
-      await writeOut(lags.length === 0 ? '' : table(rows));
+      await writeOut(lags.length === 0 ? '' : consumerTable(lags));
     }),
   );
+}
+
+/**
+ * The table of `consumers T` and `topic describe T`: a row per consumer and partition; a consumer without any position
+ * yet (it ran and acknowledged nothing, or was reset on no partition) gets one row of dashes, so that the table lists
+ * the consumers --json lists.
+ */
+export function consumerTable(lags: ConsumerLag[]): string {
+  const rows = [['consumer', 'partition', 'last acknowledged', 'end id', 'lag']];
+  for (const c of lags) {
+    if (c.partitions.length === 0) rows.push([c.name, '-', '-', '-', '-']);
+    for (const p of c.partitions) rows.push([c.name, String(p.partition), p.lastAcknowledged === null ? '-' : String(p.lastAcknowledged), String(p.endId), String(p.lag)]);
+  }
+  return table(rows);
 }
 
 interface ResetFlags extends DriverFlags {
   to: string;
   partition?: string[];
+  create?: boolean;
 }
 
 async function resetConsumer(topicName: string, name: string, flags: ResetFlags): Promise<void> {
-  const to = parsePosition(flags.to, false) as 'earliest' | 'latest' | number | Date;
+  const to = parsePosition(flags.to, false, '--to') as 'earliest' | 'latest' | number | Date;
   const partitions = flags.partition?.map((p) => parseCount(p, '--partition'));
-  await withDriver(flags, (driver) => driver.resetConsumer(topicName, name, to, partitions));
+  await withDriver(flags, (driver) =>
+    withTopic(driver, topicName, async (topic) => {
+      // A reset writes positions, which makes the consumer exist: a misspelt name would silently make a new one.
+      if (!flags.create && !(await topic.listConsumers()).some((c) => c.name === name)) {
+        throw new CliError(`Consumer '${name}' of '${topicName}' does not exist (--create makes it, starting at --to)`);
+      }
+      await topic.resetConsumer(name, to, partitions);
+    }),
+  );
   process.stderr.write(`Consumer '${name}' of '${topicName}' reset to ${flags.to}\n`);
 }
 
@@ -69,7 +94,8 @@ export function consumersCommand(): Command {
       .argument('<topic>')
       .argument('<consumer>')
       .requiredOption('--to <position>', 'earliest, latest, an event id or a date/time (ISO 8601)')
-      .option('--partition <n...>', 'partitions to reset (default: all)')).action((topic: string, name: string, flags: ResetFlags) => resetConsumer(topic, name, flags));
+      .option('--partition <n...>', 'partitions to reset (default: all)')
+      .option('--create', 'make the consumer if it does not exist (without it, an unknown name is an error)')).action((topic: string, name: string, flags: ResetFlags) => resetConsumer(topic, name, flags));
   addConsumerDeleteCommand(cmd);
   return cmd;
 }

@@ -2,14 +2,14 @@
 // diaspora-ctl: manage topics, produce/consume/dump/verify events, and run the FIFO bridge and forwarding daemons.
 
 import fs from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.js';
 import { consumeCommand } from './consume.js';
 import { consumersCommand } from './consumers.js';
 import { extractDottedOptions } from './dotted-options.js';
 import { setDottedOptions } from './driver-options.js';
 import { dumpCommand } from './dump.js';
-import { reportError, setDebug } from './errors.js';
+import { CliError, reportError, setDebug } from './errors.js';
 import { fifoCommand } from './fifo-bridge.js';
 import { forwardCommand } from './forward-daemon.js';
 import { produceCommand } from './produce.js';
@@ -46,7 +46,29 @@ async function main(): Promise<void> {
     .addCommand(fifoCommand())
     .addCommand(forwardCommand())
     .addCommand(benchCommand());
-  await program.parseAsync(rest, { from: 'user' });
+  strictUsage(program);
+  try {
+    await program.parseAsync(rest, { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // --help and --version (exit 0), or a group's help shown for a missing subcommand (already printed).
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    // A command-line mistake (unknown option or command, missing or excess argument): reported like every error.
+    throw new CliError(err.message.replace(/^error: /, ''));
+  }
+}
+
+/**
+ * Every command refuses arguments it does not declare (commander 12 ignores them by default: `topic delete a b`
+ * deleted a and said nothing of b), and commander's usage errors are thrown to main() instead of printed by commander
+ * and exited with, so they come out as `diaspora-ctl: error: <message> [BAD_ARGUMENT]` like the others.
+ */
+function strictUsage(cmd: Command): void {
+  cmd.allowExcessArguments(false).exitOverride().configureOutput({ outputError: () => {} });
+  for (const sub of cmd.commands) strictUsage(sub);
 }
 
 try {

@@ -3,6 +3,7 @@
 // nested objects, numbers and comma lists are parsed, and the result is merge-patched over the JSON config file.
 
 import fs from 'node:fs';
+import { ErrorCode } from '../../lib/errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../lib/json.js';
 import { CliError } from './errors.js';
 
@@ -15,7 +16,7 @@ const NUMBER = /^[+-]?\d*\.?\d*$/;
 /** Parses one value: a number (digits with at most one dot), a comma list of values, or a string. */
 export function parseDottedValue(raw: string): JsonValue {
   if (NUMBER.test(raw) && /\d/.test(raw)) return Number(raw);
-  if (NUMBER.test(raw) && raw.includes('.')) throw new CliError(`invalid number "${raw}"`);
+  if (NUMBER.test(raw) && raw.includes('.')) throw new CliError(`invalid number "${raw}"`, ErrorCode.BAD_CONFIG);
   if (raw.includes(',')) {
     const items = raw.split(',');
     if (items[items.length - 1] === '') items.pop(); // "a,b," is ["a","b"], as in the reference
@@ -86,15 +87,15 @@ export function readJsonConfig(file: string | undefined, what: string): JsonObje
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read ${what} "${file}": ${(err as Error).message}`);
+    throw new CliError(`cannot read ${what} "${file}": ${(err as Error).message}`, ErrorCode.BAD_CONFIG);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new CliError(`${what} "${file}" is not valid JSON: ${(err as Error).message}`);
+    throw new CliError(`${what} "${file}" is not valid JSON: ${(err as Error).message}`, ErrorCode.BAD_CONFIG);
   }
-  if (!isJsonObject(value)) throw new CliError(`${what} "${file}" must contain a JSON object`);
+  if (!isJsonObject(value)) throw new CliError(`${what} "${file}" must contain a JSON object`, ErrorCode.BAD_CONFIG);
   return value;
 }
 

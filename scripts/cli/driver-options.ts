@@ -68,14 +68,37 @@ export function parseCount(value: string, what: string): number {
   return n;
 }
 
-/** `earliest`, `latest`, `committed` (when allowed), an event id or a date/time (ISO 8601 or anything Date parses). */
-export function parsePosition(value: string, allowCommitted: boolean): 'earliest' | 'latest' | 'committed' | number | Date {
+/**
+ * A date/time given to --from/--to: ISO 8601 with a time zone, `2026-01-01T12:00:00Z`, `2026-01-01T12:00:00.250+02:00`
+ * (seconds and fraction optional), or a date alone, `2026-01-01`, meaning midnight UTC. A time without a zone is
+ * refused (it would depend on the machine's), and so is what Date.parse() makes of other strings (`1.5` or `-3`
+ * would be dates of 2001).
+ */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](\d{2}):?(\d{2})))?$/;
+
+/** The date of DATE_TIME, or undefined when `value` is not one (or names no real day or time: 2026-02-30, 24:00). */
+export function parseDateTime(value: string): Date | undefined {
+  const m = DATE_TIME.exec(value);
+  if (m === null) return undefined;
+  const [year, month, day, hour, minute, second, , zoneHour, zoneMinute] = m.slice(1).map((x) => Number(x ?? 0));
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return undefined;
+  if (hour > 23 || minute > 59 || second > 59 || zoneHour > 23 || zoneMinute > 59) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+}
+
+/** `earliest`, `latest`, `committed` (when allowed), an event id (decimal digits) or a date/time (parseDateTime). */
+export function parsePosition(value: string, allowCommitted: boolean, option = '--from'): 'earliest' | 'latest' | 'committed' | number | Date {
   if (value === 'earliest' || value === 'latest') return value;
   if (value === 'committed' && allowCommitted) return value;
-  if (/^\d+$/.test(value)) return parseCount(value, 'event id');
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
-    throw new CliError(`invalid position "${value}": expected earliest, latest${allowCommitted ? ', committed' : ''}, an event id or a date/time`);
+  if (/^\d+$/.test(value)) return parseCount(value, `${option} event id`);
+  const date = parseDateTime(value);
+  if (date === undefined) {
+    throw new CliError(
+      `${option}: invalid position "${value}": expected earliest, latest${allowCommitted ? ', committed' : ''}, an event id (decimal digits) ` +
+        'or an ISO 8601 date/time with a time zone (2026-01-01T12:00:00Z, 2026-01-01T12:00:00+02:00) or a date (2026-01-01, midnight UTC)',
+    );
   }
-  return new Date(ms);
+  return date;
 }

@@ -2,7 +2,7 @@
 // as readable text or as JSON lines that `produce` accepts again (offline replay).
 
 import { Command } from 'commander';
-import type { Event, TopicHandle } from '../../lib/index.js';
+import { ErrorCode, type Event, type TopicHandle } from '../../lib/index.js';
 import { formatEventLine } from '../../lib/testing/event-lines.js';
 import { Progress } from '../lib/progress.js';
 import { addDriverOptions, parseCount, parsePosition, withDriver, withTopic, type DriverFlags } from './driver-options.js';
@@ -52,7 +52,7 @@ async function dump(topicName: string, flags: DumpFlags): Promise<void> {
     withTopic(driver, topicName, async (topic) => {
       const all = topic.partitions.map((_, i) => i);
       const partitions = flags.partition?.map((p) => parseCount(p, '--partition')) ?? all;
-      for (const p of partitions) if (p >= all.length) throw new CliError(`topic "${topicName}" has ${all.length} partitions; no partition ${p}`);
+      for (const p of partitions) if (p >= all.length) throw new CliError(`topic "${topicName}" has ${all.length} partitions; no partition ${p}`, ErrorCode.OUT_OF_RANGE);
       // The bar shares the terminal with nothing only when the events go to a file or a pipe.
       const showProgress = process.stderr.isTTY === true && process.stdout.isTTY !== true;
       const progress = new Progress('dump', await rangeSize(topic, partitions, typeof from === 'number' ? from : 0, to), showProgress);

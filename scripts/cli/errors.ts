@@ -1,15 +1,23 @@
 // Error reporting of diaspora-ctl: one clear line on stderr and a non-zero exit code; a stack trace only with --debug.
 
-import { DiasporaError } from '../../lib/index.js';
+import { DiasporaError, ErrorCode, type ErrorDetails } from '../../lib/index.js';
 
-/** A command-line mistake or a failed command, with the exit code to use. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
+/**
+ * A command-line mistake or a failed command: a DiasporaError (so it prints its stable code, `BAD_ARGUMENT` unless
+ * said otherwise) with the exit code to use.
+ */
+export class CliError extends DiasporaError {
+  readonly exitCode: number;
+  constructor(message: string, code: ErrorCode = ErrorCode.BAD_ARGUMENT, options: { exitCode?: number; details?: ErrorDetails } = {}) {
+    super(code, message, options.details);
     this.name = 'CliError';
+    this.exitCode = options.exitCode ?? 1;
+  }
+
+  /** `err` with `prefix` before its message (`stdin:3: `), keeping its code and details (GENERIC for a plain error). */
+  static wrap(prefix: string, err: unknown): CliError {
+    if (err instanceof DiasporaError) return new CliError(`${prefix}${err.message}`, err.code, { details: { ...err.details, cause: err } });
+    return new CliError(`${prefix}${err instanceof Error ? err.message : String(err)}`, ErrorCode.GENERIC, { details: { cause: err } });
   }
 }
 

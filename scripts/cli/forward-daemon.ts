@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { Driver, type Consumer, type Event, type Future, type JsonObject, type Producer, type TopicHandle } from '../../lib/index.js';
+import { Driver, ErrorCode, type Consumer, type Event, type Future, type JsonObject, type Producer, type TopicHandle } from '../../lib/index.js';
 import { isJsonObject as isJsonObjectValue } from '../../lib/json.js';
 import { CliError, describeError } from './errors.js';
 import { parseCount } from './driver-options.js';
@@ -25,9 +25,9 @@ export interface ForwardConfig {
 }
 
 function topicRef(value: unknown, field: string, index: number): { driver: string; topic: string } {
-  if (typeof value !== 'string') throw new CliError(`forward entry ${index} is missing '${field}'`);
+  if (typeof value !== 'string') throw new CliError(`forward entry ${index} is missing '${field}'`, ErrorCode.BAD_CONFIG);
   const slash = value.indexOf('/');
-  if (slash <= 0 || slash === value.length - 1) throw new CliError(`Invalid topic reference '${value}': expected 'driver/topic'`);
+  if (slash <= 0 || slash === value.length - 1) throw new CliError(`Invalid topic reference '${value}': expected 'driver/topic'`, ErrorCode.BAD_CONFIG);
   return { driver: value.slice(0, slash), topic: value.slice(slash + 1) };
 }
 
@@ -37,24 +37,24 @@ export function readForwardConfig(file: string): ForwardConfig {
   try {
     doc = parseYaml(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new CliError(`Failed to parse YAML config: ${(err as Error).message}`);
+    throw new CliError(`Failed to parse YAML config: ${(err as Error).message}`, ErrorCode.BAD_CONFIG);
   }
-  if (!isJsonObjectValue(doc) || !isJsonObjectValue(doc.drivers)) throw new CliError("Config missing 'drivers' section");
+  if (!isJsonObjectValue(doc) || !isJsonObjectValue(doc.drivers)) throw new CliError("Config missing 'drivers' section", ErrorCode.BAD_CONFIG);
   const drivers = new Map<string, { type: string; options: JsonObject }>();
   for (const [name, d] of Object.entries(doc.drivers)) {
-    if (!isJsonObjectValue(d) || typeof d.type !== 'string') throw new CliError(`Driver '${name}' missing required 'type' field`);
+    if (!isJsonObjectValue(d) || typeof d.type !== 'string') throw new CliError(`Driver '${name}' missing required 'type' field`, ErrorCode.BAD_CONFIG);
     const options = d.options ?? {};
-    if (!isJsonObjectValue(options)) throw new CliError(`Driver '${name}': 'options' must be a mapping`);
+    if (!isJsonObjectValue(options)) throw new CliError(`Driver '${name}': 'options' must be a mapping`, ErrorCode.BAD_CONFIG);
     drivers.set(name, { type: d.type, options });
   }
-  if (!Array.isArray(doc.forward) || doc.forward.length === 0) throw new CliError("Config missing 'forward' entries");
+  if (!Array.isArray(doc.forward) || doc.forward.length === 0) throw new CliError("Config missing 'forward' entries", ErrorCode.BAD_CONFIG);
   const policies = doc.forward.map((entry: unknown, i: number) => {
-    if (!isJsonObjectValue(entry)) throw new CliError(`forward entry ${i} must be a mapping with 'from' and 'to'`);
+    if (!isJsonObjectValue(entry)) throw new CliError(`forward entry ${i} must be a mapping with 'from' and 'to'`, ErrorCode.BAD_CONFIG);
     for (const key of ['data_selector', 'data_allocator']) {
-      if (entry[key] !== undefined) throw new CliError(`forward entry ${i}: '${key}' plugins are not supported (all data is forwarded)`);
+      if (entry[key] !== undefined) throw new CliError(`forward entry ${i}: '${key}' plugins are not supported (all data is forwarded)`, ErrorCode.BAD_CONFIG);
     }
     const policy = { from: topicRef(entry.from, 'from', i), to: topicRef(entry.to, 'to', i) };
-    for (const ref of [policy.from, policy.to]) if (!drivers.has(ref.driver)) throw new CliError(`Unknown driver '${ref.driver}' in forward entry ${i}`);
+    for (const ref of [policy.from, policy.to]) if (!drivers.has(ref.driver)) throw new CliError(`Unknown driver '${ref.driver}' in forward entry ${i}`, ErrorCode.BAD_CONFIG);
     return policy;
   });
   return { drivers, policies };
@@ -118,8 +118,9 @@ export class ForwardWorker {
       // Neither it nor anything after it in its partition is acknowledged (an acknowledgement is cumulative: one of a
       // later event would cover it), and the policy stops: a restart forwards again from this event.
       if (this.failure === undefined) {
-        this.failure = new CliError(`${this.name}: event ${event.partition}/${event.id} not forwarded: ${describeError(err)}; stopped (a restart forwards it again)`);
-        this.log.error((this.failure as Error).message);
+        const cause = CliError.wrap('', err);
+        this.failure = new CliError(`${this.name}: event ${event.partition}/${event.id} not forwarded: ${cause.message}; stopped (a restart forwards it again)`, cause.code, { details: cause.details });
+        this.log.error(describeError(this.failure));
         this.stopping = true;
         this.wakeForStop();
       }
@@ -205,6 +206,7 @@ export function startSourceTrims(sources: Array<Promise<TopicHandle>>, everyMs: 
 async function runForward(flags: { config: string; logging: string; trimEveryMs: string }): Promise<void> {
   const log = new Logger(checkLogLevel(flags.logging));
   const config = readForwardConfig(flags.config);
+  const trimEveryMs = parseCount(flags.trimEveryMs, '--trim-every-ms'); // checked before anything starts
   const drivers = new Map<string, Driver>();
   const topics = new Map<string, Promise<TopicHandle>>();
   const workers: ForwardWorker[] = [];
@@ -222,15 +224,28 @@ async function runForward(flags: { config: string; logging: string; trimEveryMs:
       }
       return t;
     };
-    for (const p of config.policies) {
-      const src = await topic(p.from);
-      const dst = await topic(p.to);
+    // Every topic is opened before any policy starts, so a missing one stops the daemon before it forwards anything.
+    // A missing destination is not created: its partitions, components and retention are the user's choice (and a
+    // misspelt name in the config would silently make a new topic).
+    const opened = async (ref: { driver: string; topic: string }, role: 'source' | 'destination', i: number): Promise<TopicHandle> => {
+      try {
+        return await topic(ref);
+      } catch (err) {
+        const e = CliError.wrap(`forward entry ${i}: ${role} ${ref.driver}/${ref.topic}: `, err);
+        if (e.code !== ErrorCode.TOPIC_NOT_FOUND) throw e;
+        throw new CliError(`${e.message} (the daemon creates no topic: create it first, e.g. diaspora-ctl topic create --name ${ref.topic})`, e.code);
+      }
+    };
+    const ends: Array<[TopicHandle, TopicHandle]> = [];
+    for (const [i, p] of config.policies.entries()) ends.push([await opened(p.from, 'source', i), await opened(p.to, 'destination', i)]);
+    for (const [i, p] of config.policies.entries()) {
+      const [src, dst] = ends[i]!;
       const name = consumerNameOf(p);
       workers.push(new ForwardWorker(name, await src.consumer(name), dst.producer({ name }), log));
-      log.info(`forwarding ${p.from.driver}/${p.from.topic} -> ${p.to.driver}/${p.to.topic}`);
     }
+    for (const p of config.policies) log.info(`forwarding ${p.from.driver}/${p.from.topic} -> ${p.to.driver}/${p.to.topic}`);
     // retention: the daemon trims its source topics (their destinations are trimmed by the daemon's producers).
-    const trimmer = startSourceTrims(config.policies.map((p) => topic(p.from)), parseCount(flags.trimEveryMs, '--trim-every-ms'), log);
+    const trimmer = startSourceTrims(config.policies.map((p) => topic(p.from)), trimEveryMs, log);
     let stopping: Promise<void> | undefined;
     const stopAll = (): Promise<void> => (stopping ??= Promise.all(workers.map((w) => w.stop())).then(() => undefined));
     off = onShutdown(() => {

@@ -2,13 +2,13 @@
 
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { DefaultPartitionSelector, type TopicHandle } from '../../lib/index.js';
+import { DefaultPartitionSelector, DiasporaError, ErrorCode, type Future, type TopicHandle } from '../../lib/index.js';
 import { parseEventLine, pushableMetadata } from '../../lib/testing/event-lines.js';
 import { Progress } from '../lib/progress.js';
 import { addDriverOptions, parseCount, withDriver, withTopic, type DriverFlags } from './driver-options.js';
-import { CliError, describeError } from './errors.js';
+import { CliError } from './errors.js';
 import { lineBatches } from './line-batches.js';
-import { writeOut } from './output.js';
+import { StdoutClosed, writeOut } from './output.js';
 
 interface ProduceFlags extends DriverFlags {
   input?: string;
@@ -28,22 +28,27 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
   const forced = flags.partition === undefined ? undefined : parseCount(flags.partition, '--partition');
   const source = flags.input ?? 'stdin';
   const input = flags.input === undefined ? process.stdin : fs.createReadStream(flags.input);
-  const inputError = new Promise<never>((_, reject) => input.once('error', (err: Error) => reject(new CliError(`cannot read ${source}: ${err.message}`))));
+  const inputError = new Promise<never>((_, reject) => input.once('error', (err: Error) => reject(new CliError(`cannot read ${source}: ${err.message}`, ErrorCode.IO))));
   inputError.catch(() => {});
   const size = flags.input === undefined ? 0 : fs.statSync(flags.input).size;
   const progress = new Progress('produce', size, process.stderr.isTTY === true && (flags.quiet === true || process.stdout.isTTY !== true));
   await withDriver(flags, (driver) =>
     withTopic(driver, topicName, async (topic) => {
       if (forced !== undefined && forced >= topic.partitions.length) {
-        throw new CliError(`topic "${topicName}" has ${topic.partitions.length} partitions; no partition ${forced}`);
+        throw new CliError(`--partition ${forced}: topic "${topicName}" has ${topic.partitions.length} partitions; no partition ${forced}`, ErrorCode.OUT_OF_RANGE);
       }
       const producer = topic.producer({ name: 'diaspora-ctl' });
-      const results: Result[] = [];
+      let results: Result[] = [];
       let reported = 0;
       let failure: Result | undefined;
       let anyFailed = false;
       let count = 0;
-      // Ids are printed in input order as soon as a prefix of the pushes is committed.
+      // The reader of stdout went away (`| head -1`): the command stops reading, commits what it pushed, exits 0.
+      let stdoutGone!: () => void;
+      const stdoutClosed = new Promise<void>((resolve) => (stdoutGone = resolve));
+      let stopped = false;
+      // Ids are printed in input order as soon as a prefix of the pushes is committed: report() runs once the last push
+      // of each chunk settled (so one write per chunk, not per line), one report at a time.
       const report = async (): Promise<void> => {
         let out = '';
         while (reported < results.length && (results[reported].id !== undefined || results[reported].error !== undefined)) {
@@ -51,7 +56,19 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
           if (r.error !== undefined) failure ??= r;
           else if (!flags.quiet && failure === undefined) out += `{"line":${r.line},"partition":${r.partition},"id":${r.id}}\n`;
         }
-        if (out) await writeOut(out);
+        if (reported >= 65536) {
+          results = results.slice(reported); // what is reported is not needed any more
+          reported = 0;
+        }
+        if (out && !stopped) await writeOut(out);
+      };
+      let reporting: Promise<void> = Promise.resolve();
+      const scheduleReport = (): void => {
+        reporting = reporting.then(report).catch((err: unknown) => {
+          if (!(err instanceof StdoutClosed)) throw err;
+          stopped = true;
+          stdoutGone();
+        });
       };
       // --metadata-only lines are pushed as the JSON text they are (stored as given unless a validator, serializer
       // or partition selector of the topic needs the value, see Producer.push); the value is parsed here only when
@@ -63,7 +80,9 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
         const read = (async () => {
           // A chunk's lines are pushed in one job, so they form one batch (see line-batches.ts).
           for await (const { lines, bytes } of lineBatches(input)) {
+            if (stopped) return;
             progress.tick(bytes);
+            let last: Future<number> | undefined;
             for (const line of lines) {
               lineNo++;
               if (line.trim().length === 0) continue;
@@ -81,12 +100,11 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
                   partition = choosePartition(topic, ev.metadata, forced ?? ev.partition);
                 }
               } catch (err) {
-                if (err instanceof CliError) throw err;
-                throw new CliError(`${source}:${lineNo}: ${describeError(err)}`);
+                throw CliError.wrap(`${source}:${lineNo}: `, err);
               }
               const r: Result = { line: lineNo, partition };
               results.push(r);
-              const pushed = producer.push(metadata, data, partition);
+              const pushed = (last = producer.push(metadata, data, partition));
               pushed.then(
                 (id) => void (r.id = id),
                 (err) => {
@@ -98,21 +116,26 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
               // Settled already: refused at once (bad JSON text, a validator), or its batch was written inside push.
               // Either way wait for it here, so that no line after a refused one is pushed.
               if (pushed.completed) await pushed.then(() => undefined, () => undefined);
-              if (anyFailed) return;
+              if (anyFailed || stopped) break;
             }
-            if (results.length - reported >= 1024) await report();
+            // The chunk's ids are printed once its last push settled (they settle in push order).
+            last?.then(scheduleReport, scheduleReport);
+            if (anyFailed) return;
           }
         })();
-        await Promise.race([read, inputError]);
+        read.catch(() => {});
+        await Promise.race([read, inputError, stdoutClosed]);
       } finally {
         if (flags.input !== undefined) (input as fs.ReadStream).destroy();
-        // Whatever was pushed before an error is committed, never dropped.
+        // Whatever was pushed before an error (or before stdout closed) is committed, never dropped.
         await producer.flush();
-        await report();
+        scheduleReport();
+        await reporting;
         progress.stop();
       }
-      if (failure) throw new CliError(`${source}:${failure.line}: ${describeError(failure.error)}`);
-      process.stderr.write(`produced ${count} event(s) into '${topicName}'\n`);
+      if (failure) throw CliError.wrap(`${source}:${failure.line}: `, failure.error);
+      const rest = stopped ? ' (stdout was closed: the rest of the input was not read)' : '';
+      process.stderr.write(`produced ${count} event(s) into '${topicName}'${rest}\n`);
     }),
   );
 }
@@ -120,7 +143,7 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
 /** The partition an event goes to, chosen up front so it can be reported with the id. */
 function choosePartition(topic: TopicHandle, metadata: Parameters<TopicHandle['partitionSelector']['selectPartitionFor']>[0], requested: number | undefined): number {
   if (requested !== undefined && requested >= topic.partitions.length) {
-    throw new CliError(`topic "${topic.name}" has ${topic.partitions.length} partitions; no partition ${requested}`);
+    throw new DiasporaError(ErrorCode.OUT_OF_RANGE, `topic "${topic.name}" has ${topic.partitions.length} partitions; no partition ${requested}`);
   }
   return topic.partitionSelector.selectPartitionFor(metadata, requested);
 }

@@ -6,7 +6,7 @@ import { buildConfig } from './dotted-options.js';
 import { addDriverOptions, dottedOptions, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError } from './errors.js';
 import { isoTime, table, writeOut } from './output.js';
-import { consumerLags } from './consumers.js';
+import { consumerLags, consumerTable } from './consumers.js';
 import { addRetentionCommands, describeRetention, retentionOptionsFromCli } from './retention-commands.js';
 
 interface CreateFlags extends DriverFlags {
@@ -73,9 +73,7 @@ async function describeTopic(name: string, flags: DriverFlags & { json?: boolean
       out += `  events: ${events}, bytes: ${bytes}\n\n` + table(rows);
       if (consumers.length === 0) out += '\nno consumers\n';
       else {
-        const crow = [['consumer', 'partition', 'last acknowledged', 'end id', 'lag']];
-        for (const c of consumers) for (const p of c.partitions) crow.push([c.name, String(p.partition), p.lastAcknowledged === null ? '-' : String(p.lastAcknowledged), String(p.endId), String(p.lag)]);
-        out += '\n' + table(crow);
+        out += '\n' + consumerTable(consumers);
       }
       // Opening the partitions (for their stats) ran crash recovery: say what it cut or found.
       if (topic.recovery.length > 0) out += '\n' + topic.recovery.map((r) => formatRecovery(r) + '\n').join('');

@@ -3,7 +3,7 @@
 // entries, when opening a partition whose writer died) is printed too but is not damage.
 
 import { Command } from 'commander';
-import { formatRecovery, type RecoveryReport, type VerifyProblem } from '../../lib/index.js';
+import { ErrorCode, formatRecovery, type RecoveryReport, type VerifyProblem } from '../../lib/index.js';
 import { Progress } from '../lib/progress.js';
 import { addDriverOptions, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError, EXIT_DAMAGED } from './errors.js';
@@ -27,7 +27,7 @@ async function verify(topics: string[], flags: DriverFlags & { json?: boolean })
         try {
           for (let p = 0; p < n; p++) {
             const backend = topic.backend.partition(p);
-            if (!backend.verify) throw new CliError(`topic "${name}": driver "${flags.driver}" cannot verify its storage`);
+            if (!backend.verify) throw new CliError(`topic "${name}": driver "${flags.driver}" cannot verify its storage`, ErrorCode.UNSUPPORTED);
             await backend.refresh();
             for (const problem of await backend.verify()) problems.push({ topic: name, partition: p, ...problem });
             progress.tick();
@@ -48,7 +48,7 @@ async function verify(topics: string[], flags: DriverFlags & { json?: boolean })
       : `${p.topic} partition ${p.partition}: ${p.file} at offset ${p.offset}${p.id !== undefined ? ` (event ${p.id})` : ''}: ${p.message}\n`;
   }
   if (out) await writeOut(out);
-  if (problems.length > 0) throw new CliError(`${problems.length} problem(s) found in ${checked} topic(s)`, EXIT_DAMAGED);
+  if (problems.length > 0) throw new CliError(`${problems.length} problem(s) found in ${checked} topic(s)`, ErrorCode.CORRUPTION, { exitCode: EXIT_DAMAGED });
   process.stderr.write(`${checked} topic(s) verified, no problems\n`);
 }
 

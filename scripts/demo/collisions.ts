@@ -4,11 +4,20 @@
 // one fetches only an 8x8 rectangle of each image into its own memory. Prints what it did and how fast.
 
 import { performance } from 'node:perf_hooks';
-import { BatchSize, DataDescriptor, Driver, type JsonObject } from '../../lib/index.js';
+import { BatchSize, DataDescriptor, DiasporaError, Driver, ErrorCode, type JsonObject } from '../../lib/index.js';
 
 const ROOT = process.env.DIASPORA_DEMO_ROOT ?? './diaspora_data';
 const TOPIC = 'collisions';
-const EVENTS = Number(process.env.DIASPORA_DEMO_EVENTS ?? 200_000);
+
+/** DIASPORA_DEMO_EVENTS: a positive integer in decimal digits (`abc` gave NaN: "produced NaN events"). */
+function eventCount(value: string | undefined): number {
+  if (value === undefined) return 200_000;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new DiasporaError(ErrorCode.BAD_CONFIG, `DIASPORA_DEMO_EVENTS must be a positive integer, got ${JSON.stringify(value)}`, { key: 'DIASPORA_DEMO_EVENTS' });
+  }
+  return n;
+}
 const W = 64;
 const H = 64;
 
@@ -17,6 +26,7 @@ function rate(n: number, ms: number): string {
 }
 
 async function main(): Promise<void> {
+  const EVENTS = eventCount(process.env.DIASPORA_DEMO_EVENTS); // checked before anything is created
   const driver = await Driver.create('files', { root_path: ROOT });
   if (await driver.topicExists(TOPIC)) await driver.deleteTopic(TOPIC);
   await driver.createTopic(TOPIC, {
@@ -79,12 +89,12 @@ async function main(): Promise<void> {
   const rectMs = performance.now() - t;
   await rect.close();
   console.log(`read ${rects.toLocaleString('en-US')} ${w}x${h} rectangles (${w * h} of ${W * H} bytes each) in ${rectMs.toFixed(0)} ms (${rate(rects, rectMs)}), checksum ${check}`);
-  const lag = await topic.listConsumers();
+  const lag = (await topic.listConsumers()).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const c of lag) console.log(`consumer "${c.name}": last acknowledged ${c.partitions.map((p) => `p${p.partition}=${p.lastAcknowledged}`).join(' ')}`);
   await driver.close();
 }
 
 main().catch((err) => {
-  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}${err instanceof DiasporaError ? ` [${err.code}]` : ''}`);
   process.exit(1);
 });

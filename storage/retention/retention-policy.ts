@@ -17,6 +17,10 @@ export interface RetentionPolicy {
 
 export const RETENTION_POLICY_KEYS = ['maxAgeMs', 'maxBytes', 'keepUntilAckedBy'] as const;
 
+/** How errors name each key (their message and `details.key`): the API spells them retention_ms, ... */
+export type RetentionKeyNames = { readonly [K in (typeof RETENTION_POLICY_KEYS)[number]]: string };
+const ENGINE_KEY_NAMES: RetentionKeyNames = { maxAgeMs: 'retention maxAgeMs', maxBytes: 'retention maxBytes', keepUntilAckedBy: 'retention keepUntilAckedBy' };
+
 /** The smallest segment size limit a size policy sets (a smaller one would mostly create and remove files). */
 export const MIN_RETENTION_ROLL_BYTES = 1024 * 1024;
 
@@ -33,7 +37,7 @@ export function retentionRollBytes(policy: RetentionPolicy | null): number {
 
 function checkPositive(what: string, v: unknown): number {
   if (typeof v !== 'number') throw new TypeError(`${what} must be a number, got ${typeof v}`);
-  if (!Number.isSafeInteger(v) || v < 1) throw new StorageError('BAD_CONFIG', `${what} must be a positive integer, got ${v}`);
+  if (!Number.isSafeInteger(v) || v < 1) throw new StorageError('BAD_CONFIG', `${what} must be a positive integer, got ${v}`, { key: what });
   return v;
 }
 
@@ -41,7 +45,7 @@ function checkPositive(what: string, v: unknown): number {
  * Checks a policy (TypeError for wrong types, BAD_CONFIG for bad values and unknown keys) and returns it normalised:
  * only the keys that are set; an empty policy is `null` (keep everything).
  */
-export function checkRetentionPolicy(raw: unknown): RetentionPolicy | null {
+export function checkRetentionPolicy(raw: unknown, names: RetentionKeyNames = ENGINE_KEY_NAMES): RetentionPolicy | null {
   if (raw === null || raw === undefined) return null;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new TypeError('retention policy must be an object');
   for (const key of Object.keys(raw)) {
@@ -51,25 +55,26 @@ export function checkRetentionPolicy(raw: unknown): RetentionPolicy | null {
   }
   const r = raw as Record<string, unknown>;
   const out: RetentionPolicy = {};
-  if (r.maxAgeMs !== undefined) out.maxAgeMs = checkPositive('retention maxAgeMs', r.maxAgeMs);
-  if (r.maxBytes !== undefined) out.maxBytes = checkPositive('retention maxBytes', r.maxBytes);
+  if (r.maxAgeMs !== undefined) out.maxAgeMs = checkPositive(names.maxAgeMs, r.maxAgeMs);
+  if (r.maxBytes !== undefined) out.maxBytes = checkPositive(names.maxBytes, r.maxBytes);
+  const key = names.keepUntilAckedBy;
   const acked = r.keepUntilAckedBy;
   if (acked !== undefined) {
     if (acked === '*') out.keepUntilAckedBy = '*';
     else if (typeof acked === 'string') {
-      throw new StorageError('BAD_CONFIG', `retention keepUntilAckedBy must be '*' or a list of consumer names, got ${JSON.stringify(acked)}`);
+      throw new StorageError('BAD_CONFIG', `${key} must be '*' or a list of consumer names, got ${JSON.stringify(acked)}`, { key });
     } else if (!Array.isArray(acked)) {
-      throw new TypeError("retention keepUntilAckedBy must be '*' or an array of consumer names");
+      throw new TypeError(`${key} must be '*' or an array of consumer names`);
     } else {
       for (const name of acked) {
         try {
           encodeConsumerName(name);
         } catch (cause) {
           if (!(cause instanceof StorageError)) throw cause;
-          throw new StorageError('BAD_CONFIG', `retention keepUntilAckedBy: ${cause.message}`, { cause });
+          throw new StorageError('BAD_CONFIG', `${key}: ${cause.message}`, { key, cause });
         }
       }
-      if (acked.length === 0) throw new StorageError('BAD_CONFIG', 'retention keepUntilAckedBy must name at least one consumer');
+      if (acked.length === 0) throw new StorageError('BAD_CONFIG', `${key} must name at least one consumer`, { key });
       out.keepUntilAckedBy = [...new Set(acked as string[])];
     }
   }

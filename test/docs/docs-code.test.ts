@@ -2,7 +2,8 @@
 // type-checked (strict, the project's compiler) against the library sources, and the blocks marked `<!-- run -->`
 // are also executed (in a temp folder as their working directory) and must exit 0. A block marked
 // `<!-- fragment -->` (a piece of a larger program) is only counted; keep those rare.
-// Contributor blocks may import sources relative to the repository root (`./storage/topic-store.js`).
+// Contributor blocks may import sources relative to the repository root (`./storage/topic-store.js`), and then
+// must say so in the paragraph before them ("inside a checkout of this repository"): a package user cannot.
 // Also: every relative link of the docs names a file that exists in the repository.
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -22,6 +23,8 @@ interface Block {
   line: number; // line of the first code line (1-based)
   mark: Mark;
   code: string;
+  /** The paragraph just before the fence (and its mark), joined into one line. */
+  intro: string;
 }
 
 function docFiles(): string[] {
@@ -45,7 +48,12 @@ export function extractBlocks(source: string, text: string): Block[] {
       const comment = prev >= 0 ? /^\s*<!--\s*(run|fragment)\s*-->\s*$/.exec(lines[prev]!) : null;
       const mark: Mark = comment ? (comment[1] as Mark) : 'compile';
       const code = lines.slice(i + 1, end).map((l) => (l.startsWith(indent!) ? l.slice(indent!.length) : l)).join('\n');
-      blocks.push({ source, line: i + 2, mark, code });
+      if (comment) prev--; // the mark, then the blank lines before it
+      while (prev >= 0 && lines[prev]!.trim() === '') prev--;
+      let first = prev;
+      while (first > 0 && lines[first - 1]!.trim() !== '') first--;
+      const intro = prev >= 0 ? lines.slice(first, prev + 1).map((l) => l.trim()).join(' ') : '';
+      blocks.push({ source, line: i + 2, mark, code, intro });
     }
     i = end; // skip the block's body (fences of other languages too)
   }
@@ -63,6 +71,15 @@ test('the extractor reads marks, languages and line numbers', (t) => {
     '```sh', '```ts not code', '```', '<!-- fragment -->', '```ts', 'x', '```'].join('\n');
   const blocks = extractBlocks('x.md', text);
   t.deepEqual(blocks.map((b) => [b.line, b.mark, b.code]), [[3, 'compile', 'const a = 1;'], [9, 'run', 'a;'], [16, 'fragment', 'x']]);
+  const intros = extractBlocks('y.md', ['# t', '', 'Some', 'text:', '', '```ts', 'a;', '```', '', 'Other:', '<!-- run -->', '```ts', 'b;', '```'].join('\n'));
+  t.deepEqual(intros.map((b) => b.intro), ['Some text:', 'Other:']);
+});
+
+test('a block that imports the sources (not the package) says it runs inside a checkout of this repository', (t) => {
+  const internal = allBlocks().filter((b) => /from '\.\.?\//.test(b.code));
+  t.true(internal.length > 0, 'the check looks at something');
+  const unexplained = internal.filter((b) => !/inside a checkout of this repository/i.test(b.intro)).map((b) => `${b.source}:${b.line}: ${b.intro}`);
+  t.deepEqual(unexplained, [], 'blocks whose imports a package user cannot resolve, without saying so');
 });
 
 test('every TypeScript block of the README and docs/ compiles (strict), and the runnable ones exit 0', async (t) => {
@@ -120,6 +137,14 @@ test('every TypeScript block of the README and docs/ compiles (strict), and the 
       .then(() => 'ok', (err: { code?: number; stderr?: string; signal?: string }) => `exit ${err.code ?? err.signal}: ${err.stderr}`);
     t.is(result, 'ok', `${b.source}:${b.line} (run in a temp folder)`);
   }
+});
+
+test('a block that waits for a consumer to finish bounds it (until, maxEvents or timeoutMs): else it never ends', (t) => {
+  // `await consumer.process(...)` and `for await (... of consumer)` wait for new events until close() unless told
+  // where to stop; a copied example that hangs looks like a bug of the library.
+  const waiting = allBlocks().filter((b) => b.mark !== 'fragment' && /await \w+\.process\(|for await \(const \w+ of \w+\)/.test(b.code));
+  t.true(waiting.length >= 3, `${waiting.length} blocks`);
+  t.deepEqual(waiting.filter((b) => !/until:|maxEvents|timeoutMs/.test(b.code)).map((b) => `${b.source}:${b.line}`), []);
 });
 
 test('every relative link of the README and docs/ names a file of the repository', (t) => {

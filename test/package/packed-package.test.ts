@@ -47,14 +47,15 @@ async function node(cwd: string, args: string[]): Promise<{ stdout: string; stde
   return run(process.execPath, args, { cwd, maxBuffer: 16 << 20 });
 }
 
-test('the tarball ships the compiled library, typings, CLI and docs, and nothing from test/ or .ci/', async (t) => {
-  const { files, size } = await packed();
+test('the tarball ships the compiled library, typings, CLI, docs and LICENSE, and nothing from test/ or .ci/', async (t) => {
+  const { dir, files, size } = await packed();
   for (const f of files) {
     t.false(/^(dist\/)?test\/|^\.ci\/|\.map$|^lib\/|^storage\/|\.test\.js$/.test(f), `unexpected file in the package: ${f}`);
   }
   for (const needed of [
     'package.json',
     'README.md',
+    'LICENSE',
     'dist/lib/index.js',
     'dist/lib/index.d.ts',
     'dist/lib/driver-spi.d.ts',
@@ -66,7 +67,36 @@ test('the tarball ships the compiled library, typings, CLI and docs, and nothing
     t.true(files.includes(needed), `missing from the package: ${needed}`);
   }
   t.true(files.length < 400, `${files.length} files`);
+  // No source maps are shipped, so no shipped file may point at one (a debugger or bundler would look for it).
+  const pointing = files.filter((f) => /\.(js|d\.ts)$/.test(f) && /\/\/# sourceMappingURL=/.test(fs.readFileSync(path.join(dir, 'node_modules', 'diaspora-stream', f), 'utf8')));
+  t.deepEqual(pointing, [], 'files ending with a sourceMappingURL comment');
+  // The license package.json declares, in full.
+  const license = fs.readFileSync(path.join(dir, 'node_modules', 'diaspora-stream', 'LICENSE'), 'utf8');
+  t.regex(license, /^\s*Apache License\s+Version 2\.0, January 2004/);
+  t.regex(license, /END OF TERMS AND CONDITIONS/);
   t.true(size < 1_000_000, `${size} bytes packed`);
+});
+
+test('every package the shipped files import is a declared dependency (a linked or strict install has no others)', async (t) => {
+  const { dir, files } = await packed();
+  const root = path.join(dir, 'node_modules', 'diaspora-stream');
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; dependencies: Record<string, string> };
+  const { builtinModules } = await import('node:module');
+  const imported = new Map<string, string>(); // package -> a file importing it
+  for (const f of files.filter((f) => /\.(js|d\.ts)$/.test(f))) {
+    const text = fs.readFileSync(path.join(root, f), 'utf8');
+    // `import ... from 'x'` / `export ... from 'x'` (over several lines), `import('x')`, `import 'x'`.
+    const statements = /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*(['"])([^'"\s]+)\1|\bimport\s*\(\s*(['"])([^'"\s]+)\3\s*\)|^\s*import\s*(['"])([^'"\s]+)\5/gm;
+    for (const m of text.matchAll(statements)) {
+      const spec = (m[2] ?? m[4] ?? m[6])!;
+      if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+      const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+      if (!imported.has(name)) imported.set(name, f);
+    }
+  }
+  t.true(imported.has('@nats-io/nats-core'), 'the scan sees the nats driver imports');
+  const undeclared = [...imported].filter(([name]) => name !== pkg.name && pkg.dependencies[name] === undefined).map(([name, f]) => `${name} (${f})`);
+  t.deepEqual(undeclared, []);
 });
 
 const MAIN_EXPORTS = [

@@ -61,3 +61,61 @@ test('a corruption error names its file and offset once', async (t) => {
   t.regex(r.stderr, /\[CORRUPTION\]/);
   t.is(r.stderr.split(dataFile).length - 1, 1, r.stderr);
 });
+
+test('every command refuses arguments it does not take, before doing anything: `topic delete a b` deletes neither', async (t) => {
+  const D = await rootWithTopic(t, 1);
+  t.is((await ctl(['topic', 'create', ...D, '--name', 'U'])).code, 0);
+  for (const args of [
+    ['topic', 'delete', 'T', 'U'],
+    ['topic', 'describe', 'T', 'U'],
+    ['topic', 'list', 'T'],
+    ['produce', 'T', 'U'],
+    ['consume', 'T', 'U'],
+    ['dump', 'T', 'U'],
+    ['consumers', 'T', 'U'],
+    ['consumers', 'delete', 'T', 'c', 'U'],
+    ['consumers', 'reset', 'T', 'c', 'U', '--to', 'earliest'],
+  ]) {
+    const r = await ctl([...args, ...D], '{"metadata":1}\n');
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.stderr, /^diaspora-ctl: error: too many arguments for '[a-z]+'\. Expected \d arguments? but got \d+\. \[BAD_ARGUMENT\]\n$/, args.join(' '));
+    t.is(r.stdout, '', args.join(' '));
+  }
+  t.deepEqual((await ctl(['topic', 'list', ...D])).stdout, 'T\nU\n');
+  t.deepEqual(jsonLines<{ id: number }>((await ctl(['consume', 'T', ...D])).stdout).map((e) => e.id), [0], 'nothing was produced');
+});
+
+test('command-line mistakes found by the parser come out like every other error: prefix, [BAD_ARGUMENT], exit 1', async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['topic', 'list', '--bogus'], "unknown option '--bogus'"],
+    [['topic', 'lst'], "unknown command 'lst' (Did you mean list?)"],
+    [['consume'], "missing required argument 'topic'"],
+    [['consumers', 'reset', 'T', 'c'], "required option '--to <position>' not specified"],
+    [['dump', 'T', '--max'], "option '--max <n>' argument missing"],
+  ];
+  for (const [args, message] of cases) {
+    const r = await ctl(args);
+    t.is(r.code, 1, args.join(' '));
+    t.is(r.stderr, `diaspora-ctl: error: ${message} [BAD_ARGUMENT]\n`, args.join(' '));
+  }
+  // Help and version are not errors.
+  const version = await ctl(['--version']);
+  t.is(version.code, 0);
+  t.regex(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  t.is(version.stderr, '');
+});
+
+test('--from and --to take ids and ISO 8601 date/times only: `--from 1.5` or `--to -3` is refused, not a date of 2001', async (t) => {
+  const D = await rootWithTopic(t, 3);
+  for (const args of [['consume', 'T', '--from', '1.5'], ['consume', 'T', '--name', 'c', '--from', '5 '], ['dump', 'T', '--from', '-3'],
+    ['consumers', 'reset', 'T', 'c', '--to', '-3']]) {
+    const r = await ctl([...args, ...D]);
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.stderr, /^diaspora-ctl: error: --(from|to): invalid position ".*": expected .* \[BAD_ARGUMENT\]\n$/, args.join(' '));
+    t.is(r.stdout, '', args.join(' '));
+  }
+  t.deepEqual(jsonLines((await ctl(['consumers', 'T', ...D, '--json'])).stdout), [], 'no consumer was made or moved');
+  const dated = await ctl(['consume', 'T', '--from', '2000-01-01T00:00:00Z', '--no-data', ...D]);
+  t.is(dated.code, 0, dated.stderr);
+  t.is(jsonLines(dated.stdout).length, 3);
+});

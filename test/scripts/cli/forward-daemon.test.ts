@@ -114,3 +114,17 @@ test('forward rejects bad configurations with a one-line error', async (t) => {
   }
   t.is((await ctl(['forward', '--config', path.join(dir, 'missing.yaml')])).code, 1);
 });
+
+test('forward starts nothing when a destination is missing or --trim-every-ms is bad, and says what to do', async (t) => {
+  const { dir, D, config } = await setup(t, [['source', 'dest']]);
+  // A second policy whose destination does not exist: the first one must not start either.
+  const twoPolicies = path.join(dir, 'two.yaml');
+  writeForwardConfig(twoPolicies, { local: { type: 'files', options: { root_path: D[1]! } } }, [['local/source', 'local/dest'], ['local/source', 'local/nowhere']]);
+  const missing = await ctl(['forward', '--config', twoPolicies]);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /^diaspora-ctl: error: forward entry 1: destination local\/nowhere: topic "nowhere" does not exist .*create it first, e\.g\. diaspora-ctl topic create --name nowhere\) \[TOPIC_NOT_FOUND\]\n$/);
+  t.deepEqual((await ctl(['topic', 'list', ...D])).stdout, 'dest\nsource\n', 'no topic was created');
+  const badTrim = await ctl(['forward', '--config', config, '--trim-every-ms', '-5']);
+  t.is(badTrim.code, 1);
+  t.is(badTrim.stderr, 'diaspora-ctl: error: --trim-every-ms must be a non-negative integer, got "-5" [BAD_ARGUMENT]\n', 'refused before logging "forwarding"');
+});

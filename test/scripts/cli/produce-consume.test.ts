@@ -1,8 +1,9 @@
 // produce | consume round trips, --follow, filters, dump and verify, run through the built CLI.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { bytes, ctl, Daemon, jsonLines, waitFor } from './cli-helper.js';
+import { bytes, CTL, ctl, Daemon, jsonLines, waitFor } from './cli-helper.js';
 import { tempDir } from '../../temp-dir.js';
 
 interface Line {
@@ -201,4 +202,59 @@ test('consume prints and acknowledges the events before a damaged one, then fail
   t.deepEqual(jsonLines<Line>(r.stdout).map((e) => e.metadata), [0, 1, 2, 3, 4].map((i) => ({ i })));
   const positions = jsonLines<{ name: string; partitions: Array<{ lastAcknowledged: number }> }>((await ctl(['consumers', 'T', ...D, '--json'])).stdout);
   t.is(positions.find((c) => c.name === 'c')?.partitions[0]?.lastAcknowledged, 4);
+});
+
+test('produce prints the ids of a batch once it committed, while the input is still open', async (t) => {
+  const D = await setup(t, 1);
+  const child = spawn(process.execPath, [CTL, 'produce', 'T', ...D], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill());
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.stdin.write('{"metadata":{"a":1}}\n');
+  // The input stays open: the id comes because its batch committed, not because the input ended.
+  await waitFor(`the first id (stderr: ${err})`, () => out.includes('\n'));
+  t.is(out, '{"line":1,"partition":0,"id":0}\n');
+  child.stdin.end('{"metadata":{"a":2}}\n');
+  t.is(await exited, 0, err);
+  t.is(out, '{"line":1,"partition":0,"id":0}\n{"line":2,"partition":0,"id":1}\n');
+});
+
+test('produce whose reader of stdout goes away (| head -1) stops quietly, exit 0, with what it pushed committed', async (t) => {
+  const D = await setup(t, 2);
+  const child = spawn(process.execPath, [CTL, 'produce', 'T', ...D], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill());
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
+  child.stdin.on('error', () => {}); // it may stop reading before the end
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.stdout.once('data', () => child.stdout.destroy()); // the reader takes one chunk and leaves
+  const lines = Array.from({ length: 200 }, (_, i) => `{"metadata":{"i":${i}}}\n`).join('');
+  // Lines keep coming until the command stops (or 30 s: a hang guard).
+  const feeder = setInterval(() => child.stdin.writable && child.stdin.write(lines), 5);
+  const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 30 s'), 30_000))]);
+  clearInterval(feeder);
+  child.kill();
+  t.is(code, 0, err);
+  t.notRegex(err, /error/);
+  const produced = /produced (\d+) event\(s\) into 'T' \(stdout was closed: the rest of the input was not read\)/.exec(err);
+  t.truthy(produced, err);
+  const consumed = jsonLines<Line>((await ctl(['consume', 'T', ...D, '--no-data'])).stdout);
+  t.is(consumed.length, Number(produced![1]), 'every event it pushed is committed');
+});
+
+test('a partition that does not exist is OUT_OF_RANGE, and inside an input line it names the line', async (t) => {
+  const D = await setup(t, 2);
+  const forced = await ctl(['produce', 'T', ...D, '--partition', '9'], '{"metadata":1}\n');
+  t.is(forced.code, 1);
+  t.is(forced.stderr, 'diaspora-ctl: error: --partition 9: topic "T" has 2 partitions; no partition 9 [OUT_OF_RANGE]\n');
+  const inLine = await ctl(['produce', 'T', ...D], '{"metadata":1,"partition":1}\n{"metadata":2,"partition":5}\n{"metadata":3}\n');
+  t.is(inLine.code, 1);
+  t.deepEqual(jsonLines(inLine.stdout), [{ line: 1, partition: 1, id: 0 }], 'the line before it is committed and reported');
+  t.is(inLine.stderr, 'diaspora-ctl: error: stdin:2: topic "T" has 2 partitions; no partition 5 [OUT_OF_RANGE]\n');
+  const dumped = await ctl(['dump', 'T', ...D, '--partition', '7']);
+  t.is(dumped.code, 1);
+  t.is(dumped.stderr, 'diaspora-ctl: error: topic "T" has 2 partitions; no partition 7 [OUT_OF_RANGE]\n');
 });

@@ -177,3 +177,39 @@ test('reference-format topics: list, describe, consume, dump, verify, convert to
     t.true(fs.readFileSync(path.join(root, p)).equals(fs.readFileSync(path.join(REFERENCE_ROOT, p))));
   }
 });
+
+test('consumers reset refuses a consumer that does not exist unless --create; consumers delete of a missing one fails', async (t) => {
+  const D = ['--driver.root_path', path.join(tempDir(t), 'root')];
+  t.is((await ctl(['topic', 'create', ...D, '--name', 'T', '--topic.num_partitions', '2'])).code, 0);
+  t.is((await ctl(['produce', 'T', ...D, '-q'], '{"metadata":1}\n{"metadata":2}\n')).code, 0);
+  t.is((await ctl(['consume', 'T', '--name', 'audit', ...D, '--max', '1'])).code, 0);
+  const typo = await ctl(['consumers', 'reset', 'T', 'audti', '--to', 'earliest', ...D]);
+  t.is(typo.code, 1);
+  t.is(typo.stderr, "diaspora-ctl: error: Consumer 'audti' of 'T' does not exist (--create makes it, starting at --to) [BAD_ARGUMENT]\n");
+  const names = async (): Promise<string[]> => jsonLines<{ name: string }>((await ctl(['consumers', 'T', ...D, '--json'])).stdout).map((c) => c.name);
+  t.deepEqual(await names(), ['audit'], 'the misspelt name made no consumer');
+  t.is((await ctl(['consumers', 'reset', 'T', 'audit', '--to', 'earliest', ...D])).code, 0, 'an existing one is moved');
+  const created = await ctl(['consumers', 'reset', 'T', 'fresh', '--to', 'latest', '--create', ...D]);
+  t.is(created.code, 0, created.stderr);
+  t.deepEqual(await names(), ['audit', 'fresh']);
+  t.is((await ctl(['consume', 'T', '--name', 'fresh', ...D])).stdout, '', '--create made it at --to');
+  const missing = await ctl(['consumers', 'delete', 'T', 'nobody', ...D]);
+  t.is(missing.code, 1);
+  t.is(missing.stderr, "diaspora-ctl: error: Consumer 'nobody' of 'T' does not exist [BAD_ARGUMENT]\n");
+});
+
+test('consumers T and topic describe T list a consumer that has no position yet, as --json does', async (t) => {
+  const D = ['--driver.root_path', path.join(tempDir(t), 'root')];
+  t.is((await ctl(['topic', 'create', ...D, '--name', 'T', '--topic.num_partitions', '2'])).code, 0);
+  t.is((await ctl(['consume', 'T', '--name', 'early', ...D])).code, 0); // an empty topic: nothing acknowledged
+  t.deepEqual(jsonLines((await ctl(['consumers', 'T', ...D, '--json'])).stdout), [{ name: 'early', partitions: [] }]);
+  const text = await ctl(['consumers', 'T', ...D]);
+  t.is(text.code, 0, text.stderr);
+  t.deepEqual(text.stdout.trim().split('\n').map((l) => l.split(/\s+/)), [
+    ['consumer', 'partition', 'last', 'acknowledged', 'end', 'id', 'lag'],
+    ['early', '-', '-', '-', '-'],
+  ]);
+  const described = await ctl(['topic', 'describe', 'T', ...D]);
+  t.regex(described.stdout, /\nearly +- +- +- +-\n/);
+  t.notRegex(described.stdout, /no consumers/);
+});

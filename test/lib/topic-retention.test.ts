@@ -1,0 +1,37 @@
+// Retention errors speak the API's language: the option the caller gave (retention_bytes), in the message and in
+// details.key (docs/api.md: a bad value is BAD_CONFIG naming the key), never the engine's maxBytes.
+import test from 'ava';
+import { Driver, DiasporaError, ErrorCode } from '../../lib/index.js';
+import { checkTopicRetention, retentionPolicyOf } from '../../lib/topic-retention.js';
+import { tempDir } from '../temp-dir.js';
+
+const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+  [{ retention_ms: 0 }, 'retention_ms', /^retention_ms must be a positive integer, got 0$/],
+  [{ retention_bytes: -5 }, 'retention_bytes', /^retention_bytes must be a positive integer, got -5$/],
+  [{ retention_bytes: 1.5 }, 'retention_bytes', /^retention_bytes must be a positive integer, got 1\.5$/],
+  [{ retention_acked_by: [] }, 'retention_acked_by', /^retention_acked_by must name at least one consumer$/],
+  [{ retention_acked_by: 'x' }, 'retention_acked_by', /^retention_acked_by must be '\*' or a list of consumer names, got "x"$/],
+  [{ retention_acked_by: [''] }, 'retention_acked_by', /^retention_acked_by: /],
+];
+
+test('a bad retention value is BAD_CONFIG naming the option, with details.key', (t) => {
+  for (const [options, key, message] of cases) {
+    for (const check of [() => retentionPolicyOf(options), () => checkTopicRetention(options)]) {
+      const err = t.throws(check, { instanceOf: DiasporaError }, JSON.stringify(options));
+      t.is(err?.code, ErrorCode.BAD_CONFIG);
+      t.regex(err!.message, message);
+      t.is(err?.details.key, key, JSON.stringify(options));
+      t.notRegex(err!.message, /maxAgeMs|maxBytes|keepUntilAckedBy/);
+    }
+  }
+  // A wrong type is still a TypeError, named the same way.
+  t.throws(() => retentionPolicyOf({ retention_acked_by: 5 }), { instanceOf: TypeError, message: /^retention_acked_by must be/ });
+});
+
+test('createTopic with a bad retention option says which option', async (t) => {
+  const driver = await Driver.create('files', { root_path: tempDir(t) });
+  t.teardown(() => driver.close());
+  const err = await t.throwsAsync(driver.createTopic('t', { options: { retention_bytes: -5 } }), { instanceOf: DiasporaError });
+  t.is(err?.message, 'retention_bytes must be a positive integer, got -5');
+  t.is(err?.details.key, 'retention_bytes');
+});
