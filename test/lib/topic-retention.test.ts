@@ -24,8 +24,9 @@ test('a bad retention value is BAD_CONFIG naming the option, with details.key', 
       t.notRegex(err!.message, /maxAgeMs|maxBytes|keepUntilAckedBy/);
     }
   }
-  // A wrong type is still a TypeError, named the same way.
-  t.throws(() => retentionPolicyOf({ retention_acked_by: 5 }), { instanceOf: TypeError, message: /^retention_acked_by must be/ });
+  // A wrong type is BAD_CONFIG too (topic options are configuration, docs/api.md), named the same way.
+  const wrongType = t.throws(() => retentionPolicyOf({ retention_acked_by: 5 }), { instanceOf: DiasporaError, message: /^retention_acked_by must be/ });
+  t.is(wrongType?.code, ErrorCode.BAD_CONFIG);
 });
 
 test('createTopic with a bad retention option says which option', async (t) => {
