@@ -136,12 +136,14 @@ for (const format of ['native', 'reference'] as const) {
     for (let round = 0; round < 6; round++) {
       const name = `t${round}`;
       const child = spawn(process.execPath, [creator, root, name, '3000', format], { stdio: ['ignore', 'pipe', 'inherit'] });
+      // Listened to from the start: the child may finish (and exit) before the kill.
+      const exited = new Promise((r) => child.once('close', r));
       let out = '';
       child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      await Promise.race([new Promise<void>((resolve) => child.stdout!.once('data', () => resolve())), exited]);
       await new Promise((r) => setTimeout(r, 5 + round * 15));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
       if (topicStoreExists(root, name)) {
         const store = openTopicStore(root, name);
         t.is(store.numPartitions, 3000, `round ${round}: a topic that exists is whole`);
