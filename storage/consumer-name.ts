@@ -118,6 +118,14 @@ export function checkTopicDir(topicDir: string): void {
   if (!st.isDirectory()) throw new StorageError('TOPIC_NOT_FOUND', `${topicDir} is not a directory`, { file: topicDir });
 }
 
+function mkdirUnlessThere(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 export { fsyncDir };
 
 /**
@@ -132,7 +140,9 @@ export function ensureConsumerDir(topicDir: string, consumerName: string, durabl
     const nameFile = join(dir, 'name');
     if (fs.existsSync(nameFile)) return dir;
     const rootExisted = fs.existsSync(consumersRoot(topicDir));
-    fs.mkdirSync(dir, { recursive: true });
+    // Never recursive: a topic folder deleted meanwhile must not come back as a folder holding only a consumer.
+    mkdirUnlessThere(consumersRoot(topicDir));
+    mkdirUnlessThere(dir);
     const tmp = join(dir, `.name.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
     fs.writeFileSync(tmp, consumerName, 'utf8');
     if (durable) {
@@ -152,6 +162,10 @@ export function ensureConsumerDir(topicDir: string, consumerName: string, durabl
     return dir;
   } catch (cause) {
     if (cause instanceof StorageError) throw cause;
+    // Something of the path vanished while we created the consumer's folder in it: the topic was deleted.
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new StorageError('TOPIC_NOT_FOUND', `topic directory ${topicDir} was deleted`, { file: topicDir, cause });
+    }
     throw new StorageError('IO', `cannot create consumer directory ${dir}: ${(cause as Error).message}`, {
       file: dir,
       cause,

@@ -231,6 +231,11 @@ function syncOne(o: OpenOffset): void {
 export interface ConsumerOffsetsOptions {
   /** 'immediate': fsync after every store; 'on_flush': fsync in sync()/close(); 'buffered' (default): never. */
   flushBehavior?: FlushBehavior;
+  /**
+   * Called after an offset file was opened by path and before anything is written to it: throws if the topic's
+   * folder is no longer the one this consumer opened (a topic deleted and created again under the name).
+   */
+  checkTopicFolder?: () => void;
 }
 
 export interface ConsumerListing {
@@ -261,6 +266,7 @@ export class ConsumerOffsets {
     readonly consumerName: string,
     readonly dir: string,
     readonly flushBehavior: FlushBehavior,
+    private readonly checkTopicFolder: () => void = () => undefined,
   ) {}
 
   /** Opens the offsets of `consumerName` in the topic at `topicDir` (TOPIC_NOT_FOUND if absent), creating its directory. */
@@ -271,7 +277,7 @@ export class ConsumerOffsets {
       throw new StorageError('BAD_CONFIG', `unknown flushBehavior ${JSON.stringify(flushBehavior)}`);
     }
     const dir = ensureConsumerDir(topicDir, consumerName, flushBehavior !== 'buffered');
-    return new ConsumerOffsets(topicDir, consumerName, dir, flushBehavior);
+    return new ConsumerOffsets(topicDir, consumerName, dir, flushBehavior, opts.checkTopicFolder);
   }
 
   /**
@@ -321,6 +327,12 @@ export class ConsumerOffsets {
       checkPartition(partition);
       checkAckedId(lastAckedId);
       o = openOffsetFile(join(this.dir, `${partitionStem(partition)}.offset`), this.flushBehavior !== 'buffered', false);
+      try {
+        this.checkTopicFolder();
+      } catch (err) {
+        fs.closeSync(o.fd);
+        throw err;
+      }
       this.open.set(partition, o);
     } else {
       if (this.closed) this.checkOpen();

@@ -30,8 +30,14 @@ export class FolderIdentity {
   /** `removals` when the folder was last found unchanged. */
   private checkedAtRemoval = removals;
 
-  constructor(readonly dir: string) {
-    this.identity = identityOf(dir);
+  /** `measuredAt`: where to measure the identity now, when not at `dir` (a folder about to be renamed to `dir`). */
+  constructor(readonly dir: string, measuredAt = dir) {
+    this.identity = identityOf(measuredAt);
+  }
+
+  /** Whether the folder existed when the handle opened it (or was created by prepareForWriting since). */
+  get existed(): boolean {
+    return this.identity !== null;
   }
 
   /** assertUnchanged(), but only if this process removed a topic folder since the last look (no cost otherwise). */

@@ -537,6 +537,7 @@ export class PartitionLog extends PartitionCore {
 
   verify(): VerifyProblem[] {
     this.assertOpen();
+    this.lease.folder.assertUnchanged(); // by path: never another topic's files
     return verifyPartition(this.dir);
   }
 

@@ -8,6 +8,7 @@ import { resolvePartitionOptions } from './partition-options.js';
 import { partitionDirName } from './segment-files.js';
 import { MAX_PARTITIONS, checkCreateConfig, checkNumPartitions, checkRoot, publishTopicDir, removeTopicDir } from './topic-core/topic-checks.js';
 import { TopicStoreBase } from './topic-core/topic-store-base.js';
+import { FolderIdentity } from './folder-identity.js';
 import { StorageError, type PartitionOptions, type TopicManifest } from './types.js';
 import { checkRetentionPolicy, type RetentionPolicy } from './retention/retention-policy.js';
 import { writeFileAtomically, writeSyncedTemp } from './retention/manifest-update.js';
@@ -70,8 +71,8 @@ function readManifest(topicDir: string, name: string): TopicManifest {
 export class TopicStore extends TopicStoreBase<PartitionLog> {
   private readonly options: PartitionOptions;
 
-  private constructor(name: string, dir: string, manifest: TopicManifest, options: PartitionOptions) {
-    super(name, dir, manifest);
+  private constructor(name: string, dir: string, manifest: TopicManifest, options: PartitionOptions, folder: FolderIdentity) {
+    super(name, dir, manifest, folder);
     this.options = options;
   }
 
@@ -97,12 +98,12 @@ export class TopicStore extends TopicStoreBase<PartitionLog> {
     if (retention !== null) manifest.retention = retention;
     const text = JSON.stringify(manifest, null, 2) + '\n';
     // Built aside and renamed into place whole: topic.json is in it, so the topic exists the moment its name does.
-    publishTopicDir(path.resolve(root), name, (tmp) => {
+    const folder = publishTopicDir(path.resolve(root), name, (tmp) => {
       fs.mkdirSync(path.join(tmp, 'partitions'));
       for (let i = 0; i < numPartitions; i++) fs.mkdirSync(path.join(tmp, 'partitions', partitionDirName(i)));
       fs.renameSync(writeSyncedTemp(manifestPath(tmp), text), manifestPath(tmp));
     });
-    return new TopicStore(name, dir, manifest, opts);
+    return new TopicStore(name, dir, manifest, opts, folder);
   }
 
   static open(root: string, name: string, opts: PartitionOptions = {}): TopicStore {
@@ -110,7 +111,10 @@ export class TopicStore extends TopicStoreBase<PartitionLog> {
     validateTopicName(name);
     resolvePartitionOptions(opts);
     const dir = TopicStore.topicDir(root, name);
-    return new TopicStore(name, dir, readManifest(dir, name), opts);
+    const folder = new FolderIdentity(dir);
+    const manifest = readManifest(dir, name);
+    TopicStoreBase.checkOpened(folder);
+    return new TopicStore(name, dir, manifest, opts, folder);
   }
 
   static exists(root: string, name: string): boolean {

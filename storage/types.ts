@@ -191,5 +191,7 @@ export interface TopicStoreLike {
   readonly numPartitions: number;
   /** Opens partition `i` lazily (running crash recovery the first time); same object on every call. */
   partition(i: number): PartitionLogLike;
+  /** TOPIC_NOT_FOUND once the topic's folder was deleted, or replaced by a topic created again under the name. */
+  assertFolderUnchanged(): void;
   close(): void;
 }

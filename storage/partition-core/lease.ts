@@ -3,6 +3,7 @@
 // (re)acquisition re-reads the partition's state under the lock: while the lease was held continuously nobody
 // else appended, so the cached end is exact.
 import { FolderIdentity } from '../folder-identity.js';
+import { StorageError } from '../types.js';
 import { WriterLock, MAX_HOLD_MS, sleepSync } from '../writer-lock.js';
 
 /** Pause after a forced lease rotation so that a writer waiting in another process can take the lock. */
@@ -58,6 +59,8 @@ export class Lease {
       this.folder.assertUnchanged();
     } catch (err) {
       lock.release();
+      // A file of the folder gone (ENOENT, CORRUPTION "missing") because the topic was deleted meanwhile: say so.
+      if (!(err instanceof StorageError && err.code === 'TOPIC_NOT_FOUND') && this.folder.replaced()) throw this.folder.goneError(err);
       throw err;
     }
   }

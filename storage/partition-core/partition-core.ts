@@ -219,6 +219,7 @@ export abstract class PartitionCore implements PartitionLogLike {
 
   stats(): PartitionStats {
     this.assertOpen();
+    this.lease.folder.assertUnchanged(); // not the stale figures of a deleted topic
     this.refresh();
     return { firstId: this.startId, endId: this.endId, events: this.endId - this.startId, ...this.formatStats() };
   }

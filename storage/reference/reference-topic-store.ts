@@ -8,6 +8,7 @@ import { validateTopicName } from '../topic-name.js';
 import { resolvePartitionOptions } from '../partition-options.js';
 import { checkCreateConfig, checkRoot, publishTopicDir, removeTopicDir } from '../topic-core/topic-checks.js';
 import { TopicStoreBase } from '../topic-core/topic-store-base.js';
+import { FolderIdentity } from '../folder-identity.js';
 import { ReferencePartitionLog, type ReferencePartitionOptions } from './reference-partition-log.js';
 import {
   COMPONENT_FILES,
@@ -48,8 +49,8 @@ function readComponent(file: string): unknown {
 export class ReferenceTopicStore extends TopicStoreBase<ReferencePartitionLog> {
   private readonly options: ReferencePartitionOptions;
 
-  private constructor(name: string, dir: string, manifest: TopicManifest, options: ReferencePartitionOptions) {
-    super(name, dir, manifest);
+  private constructor(name: string, dir: string, manifest: TopicManifest, options: ReferencePartitionOptions, folder: FolderIdentity) {
+    super(name, dir, manifest, folder);
     this.options = options;
   }
 
@@ -72,6 +73,7 @@ export class ReferenceTopicStore extends TopicStoreBase<ReferencePartitionLog> {
     checkRoot(root);
     validateTopicName(name);
     const dir = path.resolve(root, name);
+    const folder = new FolderIdentity(dir);
     if (!isReferenceTopic(dir)) {
       throw new StorageError('TOPIC_NOT_FOUND', `no reference-format topic at ${dir}`, { file: dir, name });
     }
@@ -89,7 +91,8 @@ export class ReferenceTopicStore extends TopicStoreBase<ReferencePartitionLog> {
       createdAt: Math.floor(fs.statSync(dir).mtimeMs),
       components,
     };
-    return new ReferenceTopicStore(name, dir, manifest, opts);
+    TopicStoreBase.checkOpened(folder);
+    return new ReferenceTopicStore(name, dir, manifest, opts, folder);
   }
 
   /**

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { noteFolderRemoved } from '../folder-identity.js';
+import { FolderIdentity, noteFolderRemoved } from '../folder-identity.js';
 import { fsyncDir, readDirEntries } from '../fs-helpers.js';
 import { StorageError } from '../types.js';
 
@@ -41,7 +41,13 @@ export function checkCreateConfig(config: unknown): { numPartitions: number; com
 export function removeTopicDir(dir: string): void {
   // Names starting with '.' are not valid topic names, so this cannot collide with a topic.
   const doomed = path.join(path.dirname(dir), `.${path.basename(dir)}.deleted-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-  fs.renameSync(dir, doomed);
+  try {
+    fs.renameSync(dir, doomed);
+  } catch (err) {
+    // Another process removed it first.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageError('TOPIC_NOT_FOUND', `topic folder ${dir} does not exist`, { file: dir, cause: err });
+    throw err;
+  }
   noteFolderRemoved();
   fs.rmSync(doomed, { recursive: true, force: true });
 }
@@ -49,15 +55,17 @@ export function removeTopicDir(dir: string): void {
 /**
  * Creates topic folder `<root>/<name>` all at once: `fill` builds it under a hidden temporary name, renamed into place
  * when complete, so that a crash leaves a hidden folder and never a half-made topic at the name. TOPIC_EXISTS if
- * the name was taken meanwhile (rename replaces nothing but an empty folder).
+ * the name was taken meanwhile (rename replaces nothing but an empty folder). Returns the created folder's identity.
  */
-export function publishTopicDir(root: string, name: string, fill: (tmp: string) => void): void {
+export function publishTopicDir(root: string, name: string, fill: (tmp: string) => void): FolderIdentity {
   const dir = path.join(root, name);
+  let folder: FolderIdentity;
   const tmp = path.join(root, `.${name}.creating-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   fs.mkdirSync(root, { recursive: true });
   try {
     fs.mkdirSync(tmp);
     fill(tmp);
+    folder = new FolderIdentity(dir, tmp); // a rename keeps a folder's identity
     try {
       fs.renameSync(tmp, dir);
     } catch (err) {
@@ -73,6 +81,7 @@ export function publishTopicDir(root: string, name: string, fill: (tmp: string) 
     if (err instanceof StorageError) throw err;
     throw new StorageError('IO', `cannot create topic "${name}" in ${root}: ${(err as Error).message}`, { file: dir, cause: err });
   }
+  return folder;
 }
 
 /** Largest folder tree looked through for data before a folder at a topic's name is taken as a leftover. */

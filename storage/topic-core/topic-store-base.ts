@@ -1,6 +1,7 @@
 // What the topic stores of every format share: the manifest, the partitions opened lazily (each once, with crash
 // recovery on first use) and closing. A format (topic-store.ts, reference/reference-topic-store.ts) supplies how a
 // topic is created, opened and removed on disk, and how partition `i` is opened.
+import { FolderIdentity } from '../folder-identity.js';
 import { StorageError, type PartitionLogLike, type TopicManifest, type TopicStoreLike } from '../types.js';
 
 export abstract class TopicStoreBase<P extends PartitionLogLike> implements TopicStoreLike {
@@ -9,12 +10,31 @@ export abstract class TopicStoreBase<P extends PartitionLogLike> implements Topi
   readonly manifest: TopicManifest;
   private readonly partitions: (P | undefined)[];
   protected closed = false;
+  /** The topic's folder as this handle opened it: a topic deleted and created again under the name is another one. */
+  private readonly folder: FolderIdentity;
 
-  protected constructor(name: string, dir: string, manifest: TopicManifest) {
+  /**
+   * `folder`: the topic folder's identity, recorded by open() before it read the description (and checked unchanged
+   * after: a description read from a folder that a delete and create replaced meanwhile is not this folder's), or
+   * by create() before the folder was renamed into place.
+   */
+  protected constructor(name: string, dir: string, manifest: TopicManifest, folder: FolderIdentity) {
     this.name = name;
     this.dir = dir;
     this.manifest = manifest;
     this.partitions = new Array(manifest.numPartitions);
+    this.folder = folder;
+  }
+
+  /** For open(): TOPIC_NOT_FOUND unless `folder` (recorded before the description was read) is still there. */
+  protected static checkOpened(folder: FolderIdentity): void {
+    if (!folder.existed) throw folder.goneError();
+    folder.assertUnchanged();
+  }
+
+  /** TOPIC_NOT_FOUND once the topic's folder was deleted, or replaced by a topic created again under the name. */
+  assertFolderUnchanged(): void {
+    this.folder.assertUnchanged();
   }
 
   get numPartitions(): number {
@@ -33,7 +53,17 @@ export abstract class TopicStoreBase<P extends PartitionLogLike> implements Topi
     }
     let log = this.partitions[i];
     if (log === undefined) {
-      log = this.openPartition(i);
+      // Partitions open on first use, by path: not in a topic that replaced this one, checked again once open.
+      this.folder.assertUnchanged();
+      try {
+        log = this.openPartition(i);
+      } catch (err) {
+        throw this.folder.replaced() ? this.folder.goneError(err) : err;
+      }
+      if (this.folder.replaced()) {
+        log.close();
+        throw this.folder.goneError();
+      }
       this.partitions[i] = log;
     }
     return log;

@@ -98,3 +98,78 @@ for (const [mode, pauseMs] of [['a push every 20 ms', 20], ['pushes back to back
     await expectNewTopicIntact(t, root, 'z', 50);
   });
 }
+
+test('every old handle of a topic created again is refused, not only used partitions: producer, consumer, acknowledgements, retention, consumer deletion', async (t) => {
+  const root = tempDir(t);
+  const d = await Driver.create('files', { root_path: root });
+  t.teardown(() => d.close().catch(() => undefined));
+  await d.createTopic('z', { options: { num_partitions: 2 } });
+  const old = await d.openTopic('z');
+  const oldProducer = old.producer();
+  await oldProducer.push({ from: 'old' }, undefined, 0); // partition 1 never used before the delete
+  const oldConsumer = await old.consumer('app');
+  const oldEvent = await oldConsumer.pull().wait();
+  // Another driver (as another process would) deletes the topic and creates it again.
+  const other = await Driver.create('files', { root_path: root });
+  await other.deleteTopic('z');
+  await other.createTopic('z', { options: { num_partitions: 2 } });
+  const fresh = await other.openTopic('z');
+  const producer = fresh.producer();
+  for (let n = 0; n < 5; n++) await producer.push({ from: 'new', n }, undefined, n % 2);
+  const app = await fresh.consumer('app');
+  (await app.pull().wait())!.acknowledge();
+  await app.close();
+
+  const code = async (f: () => Promise<unknown>): Promise<string | undefined> => {
+    try {
+      await f();
+      return 'resolved';
+    } catch (err) {
+      return (err as { code?: string }).code;
+    }
+  };
+  t.is(await code(() => oldProducer.push({ from: 'old' }, undefined, 1).wait()), ErrorCode.TOPIC_NOT_FOUND);
+  t.is(await code(() => oldEvent!.acknowledge().wait()), ErrorCode.TOPIC_NOT_FOUND);
+  t.is(await code(() => old.setRetention({ retention_bytes: 4096 })), ErrorCode.TOPIC_NOT_FOUND);
+  t.is(await code(() => old.deleteConsumer('app')), ErrorCode.TOPIC_NOT_FOUND);
+  t.is(await code(() => old.consumer('another')), ErrorCode.TOPIC_NOT_FOUND);
+  t.is(await code(async () => old.stats()), ErrorCode.TOPIC_NOT_FOUND);
+  // The new topic: its own events and consumer position only, no retention policy.
+  const positions = await fresh.listConsumers();
+  t.deepEqual(positions.map((c) => c.name), ['app']);
+  t.deepEqual(await fresh.retention(), {});
+  const check = await fresh.consumer('check', { until: 'end', durable: false });
+  const seen: unknown[] = [];
+  for await (const e of check) seen.push(e.metadata);
+  t.is(seen.length, 5);
+  t.true(seen.every((m) => (m as { from: string }).from === 'new'));
+  await other.close();
+});
+
+test('consumers starting while another process creates and deletes the topic never leave its name stuck', async (t) => {
+  const root = tempDir(t);
+  const loop = startChild('create-delete-loop.js', [root, 'z', '3000']);
+  const d = await Driver.create('files', { root_path: root });
+  let opened = 0;
+  const until = Date.now() + 3000;
+  while (Date.now() < until) {
+    try {
+      const topic = await d.openTopic('z');
+      const c = await topic.consumer('app');
+      await c.close();
+      await topic.close();
+      opened++;
+    } catch (err) {
+      t.true(([ErrorCode.TOPIC_NOT_FOUND, ErrorCode.CONSUMER_BUSY] as string[]).includes((err as { code: string }).code), String(err));
+    }
+  }
+  await loop.waitFor(/^DONE/);
+  t.log(`${opened} consumers opened while the topic came and went`);
+  // Whatever state the name was left in, it works: it is a topic, or nothing (created again at once).
+  if (!(await d.topicExists('z'))) await d.createTopic('z');
+  await (await d.openTopic('z')).close();
+  await d.deleteTopic('z');
+  await d.createTopic('z');
+  t.true(await d.topicExists('z'));
+  await d.close();
+});

@@ -134,7 +134,17 @@ class FilesTopic implements TopicBackend {
   }
 
   openOffsets(consumerName: string): OffsetsBackend {
-    const offsets = guard(() => ConsumerOffsets.open(this.store.dir, consumerName, { flushBehavior: this.options.flushBehavior }));
+    // Consumer files go by path under the topic's folder: never into a topic created again under its name.
+    const checkTopicFolder = (): void => this.store.assertFolderUnchanged();
+    const offsets = guard(() => {
+      checkTopicFolder();
+      try {
+        return ConsumerOffsets.open(this.store.dir, consumerName, { flushBehavior: this.options.flushBehavior, checkTopicFolder });
+      } catch (err) {
+        checkTopicFolder(); // failed because the topic was deleted: say that
+        throw err;
+      }
+    });
     return {
       load: (p) => guard(() => offsets.load(p)),
       store: (p, id) => guard(() => offsets.store(p, id)),
@@ -144,13 +154,22 @@ class FilesTopic implements TopicBackend {
 
   async claim(consumerName: string, partition: number, opts: { standby: boolean; signal?: AbortSignal }): Promise<ClaimHandle> {
     try {
+      guard(() => this.store.assertFolderUnchanged());
       const claim = await ConsumerClaims.acquire(this.store.dir, consumerName, partition, {
         standby: opts.standby,
         signal: opts.signal,
         staleMs: this.options.claimStaleMs,
       });
+      // Taken by path: if the topic was deleted and created again meanwhile, it is a claim in the new topic.
+      try {
+        guard(() => this.store.assertFolderUnchanged());
+      } catch (err) {
+        claim.release();
+        throw err;
+      }
       return { partition, release: () => claim.release(), onLost: (cb) => claim.onLost(() => cb()) };
     } catch (err) {
+      guard(() => this.store.assertFolderUnchanged()); // failed because the topic was deleted: say that
       throw this.namedBusy(err, consumerName, partition);
     }
   }
@@ -160,6 +179,7 @@ class FilesTopic implements TopicBackend {
    * holder finds it gone at its next check (within a second) and reports the loss; the partition is free.
    */
   stealClaim(consumerName: string, partition: number): void {
+    guard(() => this.store.assertFolderUnchanged());
     const dir = consumerDir(this.store.dir, consumerName);
     const entries = guard(() => (fs.existsSync(dir) ? fs.readdirSync(dir) : []));
     for (const entry of entries) {
@@ -179,6 +199,7 @@ class FilesTopic implements TopicBackend {
   }
 
   listConsumers(): ConsumerPosition[] {
+    guard(() => this.store.assertFolderUnchanged());
     return guard(() => ConsumerOffsets.list(this.store.dir)).map((c) => ({
       name: c.name,
       partitions: [...c.partitions.entries()].sort((a, b) => a[0] - b[0]).map(([partition, lastAcknowledged]) => ({ partition, lastAcknowledged })),
@@ -187,6 +208,7 @@ class FilesTopic implements TopicBackend {
 
   resetConsumer(consumerName: string, partition: number, lastAcked: number | null): void {
     try {
+      this.store.assertFolderUnchanged();
       ConsumerOffsets.reset(this.store.dir, consumerName, partition, lastAcked, { staleMs: this.options.claimStaleMs });
     } catch (err) {
       throw this.namedBusy(err, consumerName, partition);

@@ -25,11 +25,17 @@ export class FilesRetention {
 
   retention(): RetentionPolicy | null {
     if (!(this.store instanceof TopicStore)) return null;
-    return guard(() => this.native().currentRetention());
+    return guard(() => {
+      this.store.assertFolderUnchanged();
+      return this.native().currentRetention();
+    });
   }
 
   setRetention(policy: RetentionPolicy | null): void {
-    guard(() => this.native().setRetention(policy));
+    guard(() => {
+      this.store.assertFolderUnchanged(); // topic.json is rewritten by path: never a new topic's
+      this.native().setRetention(policy);
+    });
   }
 
   trim(dryRun: boolean): PartitionTrimResult[] {
@@ -54,6 +60,9 @@ export class FilesRetention {
   }
 
   deleteConsumer(name: string, staleMs: number | undefined): boolean {
-    return guard(() => ConsumerOffsets.remove(this.store.dir, name, { staleMs }));
+    return guard(() => {
+      this.store.assertFolderUnchanged();
+      return ConsumerOffsets.remove(this.store.dir, name, { staleMs });
+    });
   }
 }
