@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { BatchSize, type Driver, type JsonValue, type Producer, type TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, openDriver, type DriverFlags } from './driver-options.js';
 import { describeError } from './errors.js';
-import { ensureFifo, FifoLineReader, isFifo, openFifoKeeper, openFifoWriter, writeSocket } from './fifo-io.js';
+import { ensureFifo, FifoLineReader, isFifo, openFifoKeeper, openFifoWriter, writeLinesAtomically } from './fifo-io.js';
 import { checkLogLevel, Logger } from './logger.js';
 import { LineChunks } from './output.js';
 import { onShutdown } from './shutdown.js';
@@ -204,7 +204,7 @@ export class FifoBridge {
     // are acknowledged once it is written. A reader that leaves mid-chunk: the chunk's events stay unacknowledged and
     // go to the next reader (the lines of it the old one read are written again).
     const chunk = new LineChunks();
-    const writeChunk = (): Promise<boolean> => chunk.write((text) => writeSocket(socket, text));
+    const writeChunk = (): Promise<boolean> => chunk.write((text) => writeLinesAtomically(socket, text));
     try {
       let readerLeft = false;
       while (!consumer.closed && !readerLeft) {

@@ -72,7 +72,7 @@ export async function openFifoWriter(path: string, signal: AbortSignal, retryMs 
     try {
       const fd = fs.openSync(path, O_WRONLY | O_NONBLOCK);
       const socket = new net.Socket({ fd, readable: false, writable: true });
-      socket.on('error', () => socket.destroy()); // reported to writeSocket's callback as well
+      socket.on('error', () => socket.destroy()); // reported to writeLinesAtomically's callback as well
       return socket;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
@@ -107,8 +107,29 @@ export function openFifoKeeper(path: string): number | undefined {
   }
 }
 
-/** Writes to a socket; resolves false if the reader went away (EPIPE and the like). */
-export function writeSocket(socket: net.Socket, text: string): Promise<boolean> {
-  if (socket.destroyed) return Promise.resolve(false);
-  return new Promise((resolve) => socket.write(text, (err) => resolve(!err)));
+/** Linux's PIPE_BUF: a write to a pipe of at most this many bytes is never split, nor mixed with another. */
+export const PIPE_ATOMIC_BYTES = 4096;
+
+/**
+ * Writes whole lines (`text` ends with a newline) to a FIFO so that a process killed at any moment leaves no part
+ * of a line in the pipe: each write(2) carries whole lines, at most PIPE_ATOMIC_BYTES (a single longer line goes
+ * alone and is not atomic), and the next one waits for it (queued writes would be merged into one writev).
+ * A bridge restarted after a SIGKILL otherwise wrote its first line right after the torn one (`{"s"{"s":13310}`).
+ */
+export async function writeLinesAtomically(socket: net.Socket, text: string): Promise<boolean> {
+  // Resolves false if the reader went away (EPIPE and the like).
+  const bytes = Buffer.from(text, 'utf8');
+  let from = 0;
+  while (from < bytes.length) {
+    let to = Math.min(bytes.length, from + PIPE_ATOMIC_BYTES);
+    if (to < bytes.length) {
+      const lastNewline = bytes.lastIndexOf(0x0a, to - 1);
+      to = lastNewline >= from ? lastNewline + 1 : bytes.indexOf(0x0a, to) + 1 || bytes.length;
+    }
+    if (socket.destroyed) return false;
+    const ok = await new Promise<boolean>((resolve) => socket.write(bytes.subarray(from, to), (err) => resolve(!err)));
+    if (!ok) return false;
+    from = to;
+  }
+  return true;
 }
