@@ -83,6 +83,8 @@ function readFrom(fd: number, file: string, buf: Buffer = Buffer.alloc(RECOVERY_
   let why = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    // Empty: a point being created (or one a writer killed right after creating it): none yet, not damage.
+    if (n === 0) return { kind: 'missing' };
     if (n !== RECOVERY_POINT_SIZE) {
       why = `is ${n === buf.length ? 'longer' : `${n} bytes long`} instead of ${RECOVERY_POINT_SIZE} bytes`;
       continue;
@@ -190,8 +192,23 @@ export class RecoveryPointWriter {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-    fsyncDir(path.dirname(this.file));
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return fs.openSync(this.file, fs.constants.O_RDWR); // created meanwhile by another handle
+    }
+    // Created whole (its 64 bytes written at once), or not at all: a failure here (EMFILE on the folder's fsync, say)
+    // left an empty file, which verify() reported as damage, and a leaked descriptor.
+    try {
+      writeAll(fd, encodeRecoveryPoint(this.point, this.buf), 0);
+      fsyncDir(path.dirname(this.file));
+    } catch (err) {
+      fs.closeSync(fd);
+      fs.rmSync(this.file, { force: true });
+      throw err;
+    }
     return fd;
   }
 

@@ -61,7 +61,9 @@ export class Lease {
       lock.release();
       // A file of the folder gone (ENOENT, CORRUPTION "missing") because the topic was deleted meanwhile: say so.
       if (!(err instanceof StorageError && err.code === 'TOPIC_NOT_FOUND') && this.folder.replaced()) throw this.folder.goneError(err);
-      throw err;
+      if (err instanceof StorageError || err instanceof TypeError) throw err;
+      // A system error (EMFILE, ENOSPC, EIO...) while catching up under the lock is an I/O failure like any other.
+      throw new StorageError('IO', `taking over ${this.folder.dir} failed: ${(err as Error).message}`, { file: this.folder.dir, cause: err });
     }
   }
 }

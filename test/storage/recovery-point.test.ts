@@ -75,6 +75,57 @@ test('a missing recovery point (a topic of the earlier version): checksum-only r
   t.is(pointOf(dir).point.committedEnd, 4);
 });
 
+test('an empty recovery point (created, never written: a writer killed, or out of descriptors, right then) is none, not damage', (t) => {
+  const dir = tempDir(t);
+  const w = PartitionLog.open(dir, 0);
+  w.append([ev(0), ev(1)]);
+  w.close();
+  fs.writeFileSync(recoveryPointPath(dir), '');
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  t.is(log.endId, 2);
+  t.deepEqual(log.verify(), [], 'before: "recovery.point is 0 bytes long", CORRUPTION for verify');
+  t.is(log.append([ev(2)]).firstId, 2);
+  t.is(pointOf(dir).point.committedEnd, 3);
+});
+
+test('out of file descriptors while creating the recovery point: the push fails with IO, no empty point is left', async (t) => {
+  const root = tempDir(t);
+  // A child with a descriptor limit its partitions exhaust: each written partition keeps four open.
+  const script = `
+    import { PartitionLog } from ${JSON.stringify(new URL('../../storage/partition-log.js', import.meta.url).pathname)};
+    import fs from 'node:fs';
+    const logs = []; let ok = 0, failed = 0;
+    for (let i = 0; i < 60; i++) {
+      try {
+        const log = PartitionLog.open(${JSON.stringify(root)} + '/p' + i, i);
+        logs.push(log);
+        log.append([{ metadata: Buffer.from('{"i":' + i + '}') }]);
+        ok++;
+      } catch (err) {
+        failed++;
+        if (err.code !== 'IO') throw err;
+      }
+    }
+    for (const log of logs) log.close();
+    console.log(JSON.stringify({ ok, failed }));
+  `;
+  const { spawnSync } = await import('node:child_process');
+  // Each limit runs out at another step of an append; one of them lands between creating the point and its folder's fsync.
+  for (let limit = 64; limit < 72; limit++) {
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.mkdirSync(root);
+    const r = spawnSync('bash', ['-c', `ulimit -n ${limit}; exec ${JSON.stringify(process.execPath)} --input-type=module -e "$0"`, script], { encoding: 'utf8' });
+    t.is(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ok: number; failed: number };
+    t.true(out.ok > 0 && out.failed > 0, r.stdout);
+    for (let i = 0; i < 60; i++) {
+      const file = recoveryPointPath(path.join(root, `p${i}`));
+      if (fs.existsSync(file)) t.is(fs.statSync(file).size, 64, `limit ${limit}, partition ${i}: a point exists whole or not at all`);
+    }
+  }
+});
+
 test('a damaged recovery point is rewritten whole (garbage after it is cut) by the next writer', (t) => {
   const dir = tempDir(t);
   const w = PartitionLog.open(dir, 0);
