@@ -62,9 +62,10 @@ export interface ClaimHandle {
   release(): MaybePromise<void>;
   /**
    * Called once if the claim is taken away (e.g. its lock folder was removed, or a NATS claim expired and was
-   * taken); the consumer then stops delivering the partition and reports CONSUMER_BUSY.
+   * taken); the consumer then stops delivering the partition and reports CONSUMER_BUSY, or `reason` when the
+   * engine knows better (the topic was deleted: TOPIC_NOT_FOUND).
    */
-  onLost?(cb: () => void): void;
+  onLost?(cb: (reason?: Error) => void): void;
 }
 
 export interface ConsumerPosition {

@@ -62,11 +62,11 @@ export function claimInStandby(backend: TopicBackend, parts: readonly PartitionS
 /** Another consumer of this name took the partition over (its holder was declared dead): stop delivering it. */
 function watchLoss(st: PartitionState, c: ClaimEvents): void {
   const claim = st.claim;
-  claim?.onLost?.(() => {
+  claim?.onLost?.((reason) => {
     if (st.claim !== claim || c.ending) return;
     deactivate(st);
     c.fail(
-      new DiasporaError(
+      reason ?? new DiasporaError(
         ErrorCode.CONSUMER_BUSY,
         `consumer "${c.consumerName}" lost its claim on partition ${st.index} (another consumer took it over)`,
         { partition: st.index, lost: true },

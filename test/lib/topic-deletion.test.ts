@@ -173,3 +173,17 @@ test('consumers starting while another process creates and deletes the topic nev
   t.true(await d.topicExists('z'));
   await d.close();
 });
+
+test('an idle consumer of a deleted topic learns it from its claim watch as TOPIC_NOT_FOUND, not as a takeover (CONSUMER_BUSY)', async (t) => {
+  const root = tempDir(t);
+  const d = await Driver.create('files', { root_path: root });
+  t.teardown(() => d.close().catch(() => undefined));
+  await d.createTopic('z');
+  const topic = await d.openTopic('z');
+  const idle = await topic.consumer('idle');
+  await (await Driver.create('files', { root_path: root })).deleteTopic('z');
+  // The claim watch looks at the claim folder about once a second.
+  await new Promise((r) => setTimeout(r, 2500));
+  const err = await t.throwsAsync(idle.pull().wait());
+  t.is((err as { code?: string }).code, ErrorCode.TOPIC_NOT_FOUND, String(err));
+});

@@ -167,7 +167,16 @@ class FilesTopic implements TopicBackend {
         claim.release();
         throw err;
       }
-      return { partition, release: () => claim.release(), onLost: (cb) => claim.onLost(() => cb()) };
+      // A claim lost because the topic was deleted (its folder with it) is no takeover by another consumer.
+      const lostBecause = (): Error | undefined => {
+        try {
+          guard(() => this.store.assertFolderUnchanged());
+          return undefined;
+        } catch (err) {
+          return err as Error;
+        }
+      };
+      return { partition, release: () => claim.release(), onLost: (cb) => claim.onLost(() => cb(lostBecause())) };
     } catch (err) {
       guard(() => this.store.assertFolderUnchanged()); // failed because the topic was deleted: say that
       throw this.namedBusy(err, consumerName, partition);

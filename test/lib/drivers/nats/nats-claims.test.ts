@@ -29,7 +29,7 @@ if (unavailable) {
     // Renewals every third of this TTL (the bucket's own TTL is long: nothing expires during the test).
     const claims = new NatsClaims(kv, 1_000, 2_000);
     const claim = await claims.acquire('k', 'partition 0', { standby: false });
-    const lost = new Promise<void>((resolve) => claim.onLost!(resolve));
+    const lost = new Promise<void>((resolve) => claim.onLost!(() => resolve()));
     // Another client's record, then its release: only a delete marker is left when the holder renews.
     await kv.put('k', JSON.stringify({ id: 'someone-else', host: 'elsewhere', boot: '', pid: 1, start: null, since: new Date().toISOString() }));
     await kv.delete('k');
