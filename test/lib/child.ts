@@ -14,8 +14,16 @@ export interface Child {
   stderr(): string;
 }
 
+/** Children still running when this test process exits are killed: a failed test must not leave one working for hours. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 export function startChild(script: string, args: string[]): Child {
   const proc = spawn(process.execPath, [path.join(here, 'fixtures-bin', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   const lines: string[] = [];
   let err = '';
   let partial = '';

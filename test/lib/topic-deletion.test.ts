@@ -87,6 +87,8 @@ for (const [mode, pauseMs] of [['a push every 20 ms', 20], ['pushes back to back
     const d = await Driver.create('files', { root_path: root });
     await d.createTopic('z');
     const child = startChild('pushing-until-refused.js', [root, 'z', String(pauseMs), '8192']);
+    // If the test fails, the child might never be refused: it must not push forever after the test.
+    t.teardown(() => void child.proc.kill('SIGKILL'));
     await child.waitFor(/^OK 5\d*$/);
     await d.deleteTopic('z');
     await d.createTopic('z');
@@ -149,6 +151,7 @@ test('every old handle of a topic created again is refused, not only used partit
 test('consumers starting while another process creates and deletes the topic never leave its name stuck', async (t) => {
   const root = tempDir(t);
   const loop = startChild('create-delete-loop.js', [root, 'z', '3000']);
+  t.teardown(() => void loop.proc.kill('SIGKILL'));
   const d = await Driver.create('files', { root_path: root });
   let opened = 0;
   const until = Date.now() + 3000;
