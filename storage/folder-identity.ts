@@ -75,6 +75,15 @@ export class FolderIdentity {
     });
   }
 
+  /**
+   * What made an operation by path in the folder fail: `err`, or TOPIC_NOT_FOUND (caused by `err`) when the folder was
+   * deleted or replaced meanwhile (ENOENT, a missing file, a lock that cannot be taken are then no fault of their own).
+   */
+  explain(err: unknown): unknown {
+    if (err instanceof StorageError && err.code === 'TOPIC_NOT_FOUND') return err;
+    return this.replaced() ? this.goneError(err) : err;
+  }
+
   /** True when the folder is gone or another folder stands at its path (false if it never existed). */
   replaced(): boolean {
     return this.identity !== null && identityOf(this.dir) !== this.identity;

@@ -48,8 +48,7 @@ export class Lease {
       lock.acquire();
     } catch (err) {
       // The folder renamed away (topic deleted) right after the look above: its lock cannot be taken.
-      if (this.folder.replaced()) throw this.folder.goneError(err);
-      throw err;
+      throw this.folder.explain(err);
     }
     try {
       // Checked again under the lock: the folder may have been replaced between the look above and the lock; and
@@ -60,8 +59,8 @@ export class Lease {
     } catch (err) {
       lock.release();
       // A file of the folder gone (ENOENT, CORRUPTION "missing") because the topic was deleted meanwhile: say so.
-      if (!(err instanceof StorageError && err.code === 'TOPIC_NOT_FOUND') && this.folder.replaced()) throw this.folder.goneError(err);
-      if (err instanceof StorageError || err instanceof TypeError) throw err;
+      const explained = this.folder.explain(err);
+      if (explained !== err || err instanceof StorageError || err instanceof TypeError) throw explained;
       // A system error (EMFILE, ENOSPC, EIO...) while catching up under the lock is an I/O failure like any other.
       throw new StorageError('IO', `taking over ${this.folder.dir} failed: ${(err as Error).message}`, { file: this.folder.dir, cause: err });
     }

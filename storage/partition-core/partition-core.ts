@@ -98,8 +98,8 @@ export abstract class PartitionCore implements PartitionLogLike {
       }
       lock.release();
       // The topic deleted under the batch (its folder renamed away: a new segment cannot be created) is no I/O fault.
-      if (!(err instanceof StorageError && err.code === 'TOPIC_NOT_FOUND') && this.lease.folder.replaced()) throw this.lease.folder.goneError(err);
-      if (err instanceof StorageError) throw err;
+      const explained = this.lease.folder.explain(err);
+      if (explained !== err || err instanceof StorageError) throw explained;
       throw new StorageError('IO', `append to ${this.dir} failed: ${(err as Error).message}`, { file: this.dir, cause: err });
     }
     lock.touchLease();
@@ -242,4 +242,3 @@ export abstract class PartitionCore implements PartitionLogLike {
     if (this.closed) throw new StorageError('CLOSED', `partition ${this.index} (${this.dir}) is closed`);
   }
 }
-

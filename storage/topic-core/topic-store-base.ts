@@ -58,7 +58,7 @@ export abstract class TopicStoreBase<P extends PartitionLogLike> implements Topi
       try {
         log = this.openPartition(i);
       } catch (err) {
-        throw this.folder.replaced() ? this.folder.goneError(err) : err;
+        throw this.folder.explain(err);
       }
       if (this.folder.replaced()) {
         log.close();
