@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { StorageError } from './types.js';
-import { fsyncDir } from './fs-helpers.js';
+import { fsyncDir, mkdirIfMissing } from './fs-helpers.js';
 
 /** Longest encoded name accepted: stays under the usual 255-byte limit for one path component. */
 export const MAX_ENCODED_CONSUMER_NAME = 240;
@@ -118,14 +118,6 @@ export function checkTopicDir(topicDir: string): void {
   if (!st.isDirectory()) throw new StorageError('TOPIC_NOT_FOUND', `${topicDir} is not a directory`, { file: topicDir });
 }
 
-function mkdirUnlessThere(dir: string): void {
-  try {
-    fs.mkdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-}
-
 export { fsyncDir };
 
 /**
@@ -141,8 +133,8 @@ export function ensureConsumerDir(topicDir: string, consumerName: string, durabl
     if (fs.existsSync(nameFile)) return dir;
     const rootExisted = fs.existsSync(consumersRoot(topicDir));
     // Never recursive: a topic folder deleted meanwhile must not come back as a folder holding only a consumer.
-    mkdirUnlessThere(consumersRoot(topicDir));
-    mkdirUnlessThere(dir);
+    mkdirIfMissing(consumersRoot(topicDir));
+    mkdirIfMissing(dir);
     const tmp = join(dir, `.name.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
     fs.writeFileSync(tmp, consumerName, 'utf8');
     if (durable) {

@@ -29,3 +29,23 @@ export function sizeOrNull(file: string): number | null {
     return null;
   }
 }
+
+/** Reads `length` bytes at file `position` into `buf` at `bufOffset`, looping over short reads; fewer only at the end of the file. Returns how many. */
+export function readAt(fd: number, buf: Uint8Array, bufOffset: number, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buf, bufOffset + done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Creates folder `dir` unless it exists; never recursive: a missing parent (ENOENT) is the caller's business. */
+export function mkdirIfMissing(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}

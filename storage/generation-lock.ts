@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { currentProcessIdentity, isProcessDead, type ProcessIdentity } from './process-liveness.js';
+import { mkdirIfMissing } from './fs-helpers.js';
 
 const GEN_DIGITS = 16;
 const GEN_RE = /^[0-9]{16}$/;
@@ -189,7 +190,7 @@ export class GenerationLock {
       const l = this.list();
       if (l === null || l.max === 0) {
         if (!create) return 'unused';
-        if (l === null) this.createFolder();
+        if (l === null) mkdirIfMissing(this.dir);
         else this.initialize();
         continue;
       }
@@ -269,13 +270,7 @@ export class GenerationLock {
     return { taken: false, ...last };
   }
 
-  private createFolder(): void {
-    try {
-      fs.mkdirSync(this.dir); // not recursive: a missing parent (ENOENT) is the caller's business
-    } catch (err) {
-      if (code(err) !== 'EEXIST') throw err;
-    }
-  }
+
 
   /** A folder never used: generation 1 is published as "free" (by exactly one contender; the others see it). */
   private initialize(): void {

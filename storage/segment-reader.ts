@@ -12,6 +12,7 @@
 // them, so slices handed out stay valid after close() and even after the file is unlinked.
 import fs from 'node:fs';
 import { crc32 } from './crc.js';
+import { readAt } from './fs-helpers.js';
 import { mapFile } from './map-file.js';
 import { StorageError } from './types.js';
 import { stampMeasure, stillThisTurn } from './size-trust.js';
@@ -169,12 +170,7 @@ export class MappedFile {
       const st = fs.fstatSync(fd);
       if (st.ino !== this.mappedIno || st.dev !== this.mappedDev || st.size < offset + length) return false;
       const bytes = Buffer.allocUnsafe(length);
-      for (let done = 0; done < length; ) {
-        const n = fs.readSync(fd, bytes, done, length - done, offset + done);
-        if (n === 0) return false;
-        done += n;
-      }
-      if (crc32(bytes) !== crc) return false;
+      if (readAt(fd, bytes, 0, length, offset) !== length || crc32(bytes) !== crc) return false;
     } finally {
       fs.closeSync(fd);
     }

@@ -5,6 +5,7 @@
 // tail is not counted); entries below are checked when a read first loads them, a window at a time, so opening a
 // long segment reads one window, and a reader keeps one window in memory however long the segment.
 import fs from 'node:fs';
+import { readAt } from './fs-helpers.js';
 import {
   ENTRY_SIZE, allocEntryBuffer, entriesAllValid, entryIsValid, entryValidAt, entryMetaEnd, entryDataEnd, entryTimestamp,
 } from './index-entry.js';
@@ -100,13 +101,7 @@ export class Segment {
   private readInto(buf: Buffer, bufOffset: number, from: number, to: number): number {
     const fd = this.fd();
     if (fd === null) return from;
-    let pos = from;
-    while (pos < to) {
-      const n = fs.readSync(fd, buf, bufOffset + (pos - from), to - pos, pos);
-      if (n === 0) break;
-      pos += n;
-    }
-    return pos;
+    return from + readAt(fd, buf, bufOffset, to - from, from);
   }
 
   /**

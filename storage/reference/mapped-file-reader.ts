@@ -8,6 +8,7 @@
 // of an event a consumer delivers from a batch) unless measured in this turn of the event loop (../size-trust.ts). A file truncated by
 // another process is then reported (null: the log turns it into CORRUPTION) instead of killing the process with SIGBUS.
 import fs from 'node:fs';
+import { readAt } from '../fs-helpers.js';
 import { mapFile, PAGE_SIZE } from '../map-file.js';
 import { stampMeasure, stillThisTurn } from '../size-trust.js';
 
@@ -120,12 +121,8 @@ export class MappedFileReader {
     const fd = this.handle();
     if (fd === null) throw new Error(`${this.file} disappeared`);
     const buf = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, buf, done, length - done, offset + done);
-      if (n === 0) throw new Error(`${this.file}: unexpected end of file at ${offset + done}`);
-      done += n;
-    }
+    const done = readAt(fd, buf, 0, length, offset);
+    if (done < length) throw new Error(`${this.file}: unexpected end of file at ${offset + done}`);
     return buf;
   }
 
