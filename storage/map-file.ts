@@ -40,7 +40,16 @@ const mmap: MmapIo = loadMmap();
 /** Page size of the machine (mapping offsets must be multiples of it). */
 export const PAGE_SIZE: number = mmap.PAGESIZE;
 
+/** Bytes mapped by this process so far (mappings are released by the GC): what tests bound, and a diagnostic. */
+let bytesMapped = 0;
+
+export function bytesMappedSoFar(): number {
+  return bytesMapped;
+}
+
 /** Maps `length` bytes of the file open on `fd` from `offset` (a multiple of PAGE_SIZE). */
 export function mapFile(fd: number, length: number, offset = 0): Buffer {
-  return mmap.map(length, 3 /* PROT_READ | PROT_WRITE */, mmap.MAP_PRIVATE, fd, offset, mmap.MADV_NORMAL);
+  const mapping = mmap.map(length, 3 /* PROT_READ | PROT_WRITE */, mmap.MAP_PRIVATE, fd, offset, mmap.MADV_NORMAL);
+  bytesMapped += length;
+  return mapping;
 }
