@@ -5,6 +5,7 @@
 // The jobs live beside this file: partition-reader (read-ahead), delivery, acknowledgements, claims,
 // process-loop, backend-calls (the engine boundary); this class ties them to one lifecycle.
 
+import { setMaxListeners } from 'node:events';
 import type { DataAllocator, DataSelector } from '../data/selection.js';
 import { DiasporaError, ErrorCode } from '../errors.js';
 import type { Event } from '../event.js';
@@ -143,6 +144,8 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
       fail: (err) => this.delivery.fail(err),
     };
     if (this.standby) {
+      // One abort listener per partition waiting for its claim: no MaxListenersExceededWarning above 10.
+      setMaxListeners(this.parts.length + 1, this.startAbort.signal);
       claimInStandby(backend, this.parts, events, this.startAbort.signal);
       return;
     }

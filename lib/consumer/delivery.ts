@@ -2,6 +2,7 @@
 // process(). Buffered events are delivered synchronously (no await, closure or allocation besides the Event);
 // when none is buffered, pulls are parked and served when an engine load completes or a partition grows.
 
+import { setMaxListeners } from 'node:events';
 import type { BackendRecord } from '../backend.js';
 import type { Serializer } from '../components/serializer.js';
 import type { DataAllocator, DataSelector } from '../data/selection.js';
@@ -156,6 +157,9 @@ export class Delivery<M> {
     if (this.waiting) return;
     this.waiting = true;
     const ac = new AbortController();
+    // One abort listener per partition waited on: above 10, Node warned of a leak (MaxListenersExceededWarning) on
+    // every wait of a consumer of a topic with more partitions. They are removed when the wait ends.
+    setMaxListeners(this.parts.length + 1, ac.signal);
     this.waitAbort = ac;
     const waits = this.parts.filter((st) => st.active).map((st) =>
       st.backend.waitForAppend(st.end, 60_000, ac.signal).then((grew) => {

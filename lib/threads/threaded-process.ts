@@ -8,6 +8,7 @@
 // contiguous prefix of completed events and a crash never skips an unprocessed one.
 // Back-pressure: at most JOBS_PER_WORKER jobs of at most JOB_EVENTS events wait on each worker.
 
+import { setMaxListeners } from 'node:events';
 import type { PartitionBackend } from '../backend.js';
 import { trimmedFirstId } from '../consumer/trimmed.js';
 import { eventFailure, fromWire, type JobResult } from './protocol.js';
@@ -266,6 +267,7 @@ export async function runThreaded(host: ThreadedHost, session: PoolSession, work
   /** Sleeps until a caught-up partition gets a commit, a job finishes, the consumer wakes, or `ms` pass. */
   const waitForWork = async (ms: number): Promise<void> => {
     const ac = new AbortController();
+    setMaxListeners(host.parts.length + 1, ac.signal); // one listener per partition (see delivery.ts)
     const waits: Promise<unknown>[] = [];
     for (const st of host.parts) {
       if (st.active && st.next >= st.end && st.next < st.stopAt) waits.push(st.backend.waitForAppend(st.end, ms, ac.signal).catch(() => false));

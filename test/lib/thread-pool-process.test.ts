@@ -84,6 +84,28 @@ test.serial('a threaded process() tailing a partition leaves no listener behind 
   t.is(wakes.listening, 0);
 });
 
+test.serial('a threaded process() waiting on 24 partitions causes no MaxListenersExceededWarning', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(`${w.name}: ${w.message}`);
+  };
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const { topic } = await setup(t, 24, 0);
+  const consumer = await topic.consumer('wide');
+  const running = consumer.process(ref(), { threadPool: makeThreadPool(1) });
+  const producer = topic.producer({ batchSize: 1 });
+  for (let i = 0; i < 3; i++) {
+    await producer.push({ i }, Buffer.from([i, 1, 2, 3, 4, 5, 6, 7]), 23);
+    await until(async () => (await committedOf(topic, 'wide'))[23] === i);
+  }
+  await producer.close();
+  await consumer.close();
+  t.is(await running, 3);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(warnings.filter((w) => w.includes('MaxListeners')), []);
+});
+
 test.serial('2 threads: every event once, each partition in id order, on both worker threads; then the threads end', async (t) => {
   const { log, topic } = await setup(t, 3, 200);
   const pool = makeThreadPool(2);

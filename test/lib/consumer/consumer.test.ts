@@ -1,8 +1,9 @@
 // Consumer durations given by the user: close(graceMs) and process({ timeoutMs }). Infinity, or more than a timer
-// holds (2^31 ms), means no bound; setTimeout would otherwise fire such a timer after 1 ms.
+// holds (2^31 ms), means no bound; setTimeout would otherwise fire such a timer after 1 ms. And a standby consumer of
+// many partitions.
 import test from 'ava';
 import { StopEventProcessor } from '../../../lib/index.js';
-import { freshTopic } from '../both-drivers.js';
+import { DRIVER_TYPES, freshTopic } from '../both-drivers.js';
 
 test('close(graceMs) beyond a timer waits for the running processor, whose acknowledgement is then written', async (t) => {
   const { driver, topic } = await freshTopic(t, 'files');
@@ -52,3 +53,27 @@ test('process({ timeoutMs: Infinity or beyond a timer }) waits for the next even
     t.is(n, 1, String(timeoutMs));
   }
 });
+
+for (const type of DRIVER_TYPES) {
+  test(`${type}: a standby consumer of 24 partitions causes no MaxListenersExceededWarning, and takes over`, async (t) => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(`${w.name}: ${w.message}`);
+    };
+    process.on('warning', onWarning);
+    t.teardown(() => process.off('warning', onWarning));
+    const { topic } = await freshTopic(t, type, { options: { num_partitions: 24 } });
+    const active = await topic.consumer('w');
+    const standby = await topic.consumer('w', { standby: true }); // waits for each of the 24 claims
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await active.close();
+    const producer = topic.producer();
+    t.is(await producer.push('{"x":1}', undefined, 5), 0);
+    const e = await standby.pull();
+    t.deepEqual([e?.partition, e?.id], [5, 0]);
+    await producer.close();
+    await standby.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    t.deepEqual(warnings.filter((w) => w.includes('MaxListeners')), []);
+  });
+}
