@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, sizeOrNull } from './fs-helpers.js';
+import { StorageError } from './types.js';
 
 export const PARTITION_DIR_DIGITS = 8;
 export const SEGMENT_NAME_DIGITS = 20;
@@ -33,7 +34,8 @@ export function listSegmentFiles(dir: string): Map<number, Set<'index' | 'meta' 
     names = fs.readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return found;
-    throw err;
+    // e.g. EMFILE (out of descriptors): a failure to read the folder, not a fault of the partition's data.
+    throw new StorageError('IO', `cannot list ${dir}: ${(err as Error).message}`, { file: dir, cause: err });
   }
   for (const name of names) {
     const m = SEGMENT_FILE_RE.exec(name);
