@@ -12,12 +12,27 @@ import type { Lifecycle } from '../lifecycle.js';
 import { makeEvent } from '../make-event.js';
 import type { Acknowledgements } from './acknowledgements.js';
 import { engineError, isLoading, type Loading } from './backend-calls.js';
-import { nextRecord, type PartitionState } from './partition-reader.js';
+import { REFRESH_INTERVAL_MS, StepClock, nextRecord, type PartitionState } from './partition-reader.js';
 import { isTrimmedError } from './trimmed.js';
 import { WAIT_OVER, WakeSignal } from '../wake-signal.js';
 
 /** Give timers and I/O a turn after this much continuous delivery. */
 export const YIELD_EVERY_MS = 20;
+
+/** Below this many partitions a step's scan costs less than the shortcut's bookkeeping. */
+const QUIET_SHORTCUT_PARTITIONS = 8;
+
+/**
+ * When a partition that answered undefined may answer otherwise (if nothing outside delivery changes it): the end of
+ * its refresh throttle when caught up, never when stopped or waiting for its claim; null when not known.
+ */
+function quietDue(st: PartitionState): number | null {
+  if (st.pos < st.buffer.length || st.loading !== undefined) return null;
+  if (!st.active) return st.failure === undefined ? Infinity : null;
+  if (st.next >= st.stopAt) return Infinity;
+  if (st.next >= st.end) return st.lastRefresh + REFRESH_INTERVAL_MS;
+  return null;
+}
 
 /** What delivery turns records into events with. */
 export interface EventMaking {
@@ -39,6 +54,7 @@ export class Delivery<M> {
   private readonly failures: unknown[] = [];
   private deliveries = 0;
   private sliceStart = performance.now();
+  private readonly clock = new StepClock();
   /** Fired at each wake(): the threaded loop's waits listen to it. */
   readonly wakes = new WakeSignal();
 
@@ -62,38 +78,91 @@ export class Delivery<M> {
     if (this.failures.length > 0) throw this.takeFailure();
     const parts = this.parts;
     const n = parts.length;
+    this.clock.reset();
+    const hot = this.hot;
+    if (hot >= 0) {
+      // Every other partition was quiet until quietUntil (see quietDue): a scan would pass them all and come back here.
+      if (this.clock.now() < this.quietUntil) {
+        const rec = this.read(hot);
+        if (rec !== undefined && !isLoading(rec)) return this.eventOf(hot, rec);
+      }
+      this.hot = -1; // the scan below looks at every partition (reading `hot` again is harmless: see read)
+    }
     let loading: Loading | undefined;
     let allDone = this.untilEnd;
+    // Whether each partition passed so far is quiet, and until when.
+    let quiet = n >= QUIET_SHORTCUT_PARTITIONS;
+    let quietUntil = Infinity;
     for (let i = 0; i < n; i++) {
       const idx = (this.cursor + i) % n;
       const st = parts[idx];
-      let rec: BackendRecord | undefined | Loading;
-      try {
-        rec = nextRecord(st, this.readBatch);
-      } catch (err) {
-        // A read error (e.g. corruption) is reported for this partition; skip past it so the consumer is not stuck.
-        this.cursor = (idx + 1) % n;
-        st.buffer = [];
-        st.pos = 0;
-        // retention: a removed position is not skipped one id at a time (onTrimmed decides).
-        if (!isTrimmedError(err)) st.next += 1;
-        throw err;
-      }
+      const rec = this.read(idx);
       if (rec === undefined) {
         if (allDone && !(st.active && st.pos >= st.buffer.length && st.next >= st.stopAt)) allDone = false;
+        if (quiet) {
+          const due = quietDue(st);
+          if (due === null) quiet = false;
+          else if (due < quietUntil) quietUntil = due;
+        }
         continue;
       }
       if (isLoading(rec)) {
         loading ??= rec;
         allDone = false;
+        quiet = false;
         continue;
       }
-      this.cursor = (idx + 1) % n;
-      const m = this.making;
-      return makeEvent<M>(m.owner, st.index, rec, m.serializer, m.selector, m.allocator);
+      if (quiet && i === n - 1) {
+        // All the others were passed, quiet: until one of them is due, the next steps go straight to this one. What
+        // could make one of them active sooner runs later (a claim, a wait's end: microtasks and wake()), so the
+        // shortcut ends with the current synchronous run of deliveries.
+        this.hot = idx;
+        this.quietUntil = quietUntil;
+        queueMicrotask(this.forgetQuiet);
+      }
+      return this.eventOf(idx, rec);
     }
     if (loading) return loading;
     return allDone ? null : undefined;
+  }
+
+  /**
+   * The quiet-partition shortcut of step(): a topic of many partitions of which one has events would otherwise look
+   * at every other one per event delivered (64 partitions, one busy: 6x slower than 1 partition).
+   */
+  private hot = -1;
+  private quietUntil = 0;
+  private readonly forgetQuiet = (): void => {
+    this.hot = -1;
+  };
+
+  /**
+   * The next record of partition `idx`. Reading a partition that just answered undefined or a Loading again in the
+   * same step answers the same, with no effect (its read-ahead is empty, its refresh is throttled by the step's clock,
+   * its load is pending). A read error is thrown after the cursor moved past the event.
+   */
+  private read(idx: number): BackendRecord | undefined | Loading {
+    const st = this.parts[idx];
+    try {
+      return nextRecord(st, this.readBatch, this.clock);
+    } catch (err) {
+      // A read error (e.g. corruption) is reported for this partition; skip past it so the consumer is not stuck.
+      this.cursor = (idx + 1) % this.parts.length;
+      this.hot = -1;
+      st.buffer = [];
+      st.pos = 0;
+      // retention: a removed position is not skipped one id at a time (onTrimmed decides).
+      if (!isTrimmedError(err)) st.next += 1;
+      throw err;
+    }
+  }
+
+  /** The event of `rec`, read from partition `idx`; the next step starts at the partition after it. */
+  private eventOf(idx: number, rec: BackendRecord): Event<M> {
+    this.cursor = (idx + 1) % this.parts.length;
+    const st = this.parts[idx];
+    const m = this.making;
+    return makeEvent<M>(m.owner, st.index, rec, m.serializer, m.selector, m.allocator);
   }
 
   /** The next event, waiting for one if needed (see Consumer.pull). */
@@ -176,6 +245,7 @@ export class Delivery<M> {
     Promise.race(waits).then(
       () => {
         done();
+        this.hot = -1;
         for (const st of this.parts) st.lastRefresh = 0;
         if (!this.lifecycle.ending) this.serveWaiters();
       },
@@ -189,6 +259,7 @@ export class Delivery<M> {
 
   /** Interrupts a wait so that state changes (a standby claim, a lost claim, close) are noticed. */
   wake(): void {
+    this.hot = -1;
     this.wakes.fire();
     this.waitAbort?.abort(WAIT_OVER);
     if (!this.waiting && this.waiters.length > 0) this.serveWaiters();

@@ -9,7 +9,7 @@ import type { StartPosition } from './options.js';
 import { onPositionTrimmed, trimmedFirstId, type OnTrimmed } from './trimmed.js';
 
 /** A caught-up partition is re-checked for new commits at most this often while others keep the consumer busy. */
-const REFRESH_INTERVAL_MS = 2;
+export const REFRESH_INTERVAL_MS = 2;
 
 export interface PartitionState {
   readonly index: number;
@@ -130,11 +130,27 @@ export async function positionPartition(
 }
 
 /**
+ * The time of one delivery step, read at most once: a step looks at every partition until one has an event, and
+ * each caught-up one needs the time. Read per partition, the clock cost ~30 ns a partition an event (a topic of 64
+ * partitions with one busy read 6x slower than one of 1).
+ */
+export class StepClock {
+  private at = -1;
+  /** A new step: the time is read again when first needed. */
+  reset(): void {
+    this.at = -1;
+  }
+  now(): number {
+    return this.at >= 0 ? this.at : (this.at = performance.now());
+  }
+}
+
+/**
  * The next record of a partition: from the read-ahead, else refilled from the engine (`readBatch` at a time).
  * undefined if none now; a Loading while an asynchronous engine answers. Throws a DiasporaError for an unreadable
  * event (the caller skips it).
  */
-export function nextRecord(st: PartitionState, readBatch: number): BackendRecord | undefined | Loading {
+export function nextRecord(st: PartitionState, readBatch: number, clock: StepClock): BackendRecord | undefined | Loading {
   if (st.pos < st.buffer.length) return st.buffer[st.pos++];
   if (!st.active) {
     if (st.failure !== undefined) throw st.failure;
@@ -144,7 +160,7 @@ export function nextRecord(st: PartitionState, readBatch: number): BackendRecord
   if (st.loading) return st.loading;
   if (st.next >= st.end) {
     // Only a caught-up partition needs the clock (it is not read per event).
-    const now = performance.now();
+    const now = clock.now();
     if (now - st.lastRefresh < REFRESH_INTERVAL_MS) return undefined;
     st.lastRefresh = now;
     const pending = applyAnswer(() => st.backend.refresh(), (e) => void (st.end = Math.max(st.end, e)));
@@ -172,7 +188,7 @@ export function nextRecord(st: PartitionState, readBatch: number): BackendRecord
     if (first !== null) {
       st.lost += onPositionTrimmed(st.trimmed.onTrimmed, st.trimmed.consumerName, st.index, st.next, first);
       st.next = first;
-      return nextRecord(st, readBatch);
+      return nextRecord(st, readBatch, clock);
     }
     // One damaged event must not take the good ones of its batch with it: read that one alone (it throws, and
     // the caller skips it) and go on in batches after it.

@@ -66,9 +66,9 @@ async function produceBest(n: number, dataSize: number) {
   });
   return { topic: topic!, p };
 }
-async function freshTopic() {
+async function freshTopic(partitions = 1) {
   const name = `bench_${process.pid}_${++topicCounter}`;
-  await driver.createTopic(name);
+  await driver.createTopic(name, { options: { num_partitions: partitions } });
   return driver.openTopic(name);
 }
 
@@ -105,6 +105,12 @@ try {
     const cp2 = await best(1, () => consume(topic, { ...base, mode: 'process' }));
     const noAck = eventsPerSec(cp2) > eventsPerSec(cp) ? cp2 : cp;
     row('(a) consume + acknowledge every event', evs(ca), '-', `no-ack best ${evs(noAck)}/s`, `${pct(eventsPerSec(ca), eventsPerSec(noAck))} of no-ack; target >= 90%`);
+    // A topic of many partitions where one gets the events (a skewed key): the others must not cost per event.
+    const wide = await freshTopic(64);
+    await produce(wide, { events: n, metadataSize: 128, dataSize: 0, batchSize: 128, flushInterval: n, partition: 0 });
+    settle();
+    const cw = await best(2, () => consume(wide, { ...base, mode: 'process' }));
+    row('(a) consume, 64 partitions, all events in one', evs(cw), '-', `1 partition ${evs(noAck)}/s`, `${pct(eventsPerSec(cw), eventsPerSec(noAck))} of 1 partition`);
   }
 
   if (only.has('b') || only.has('d')) {

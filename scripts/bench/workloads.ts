@@ -48,6 +48,8 @@ export interface ProduceOptions {
   flushInterval: number;
   threads?: number;
   progress?: boolean;
+  /** Every event into this partition (default: the topic's partition selector). */
+  partition?: number;
 }
 
 /** Pushes `events` events (each data a slice of one random buffer), flushing every `flushInterval` events. */
@@ -65,7 +67,7 @@ export async function produce(topic: TopicHandle, o: ProduceOptions): Promise<Me
   const t0 = performance.now();
   let last;
   for (let i = 0; i < o.events; i++) {
-    last = producer.push(metadata[i], o.dataSize === 0 ? undefined : slices[i % slices.length]);
+    last = producer.push(metadata[i], o.dataSize === 0 ? undefined : slices[i % slices.length], o.partition);
     if ((i + 1) % o.flushInterval === 0) {
       await producer.flush();
       bar.tick(o.flushInterval);
