@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Driver, DiasporaError, ErrorCode, makeThreadPool, type TopicHandle } from '../../lib/index.js';
 import { tempDir } from '../temp-dir.js';
+import { collectWarnings, listenerLeakWarnings } from './warnings.js';
 
 const work = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures-bin', 'thread-work.js');
 const ref = (exportName?: string) => (exportName ? { module: work, export: exportName } : { module: work });
@@ -85,12 +86,7 @@ test.serial('a threaded process() tailing a partition leaves no listener behind 
 });
 
 test.serial('a threaded process() waiting on 24 partitions causes no MaxListenersExceededWarning', async (t) => {
-  const warnings: string[] = [];
-  const onWarning = (w: Error): void => {
-    warnings.push(`${w.name}: ${w.message}`);
-  };
-  process.on('warning', onWarning);
-  t.teardown(() => process.off('warning', onWarning));
+  const warnings = collectWarnings(t);
   const { topic } = await setup(t, 24, 0);
   const consumer = await topic.consumer('wide');
   const running = consumer.process(ref(), { threadPool: makeThreadPool(1) });
@@ -102,8 +98,7 @@ test.serial('a threaded process() waiting on 24 partitions causes no MaxListener
   await producer.close();
   await consumer.close();
   t.is(await running, 3);
-  await new Promise((resolve) => setImmediate(resolve));
-  t.deepEqual(warnings.filter((w) => w.includes('MaxListeners')), []);
+  t.deepEqual(await listenerLeakWarnings(warnings), []);
 });
 
 test.serial('2 threads: every event once, each partition in id order, on both worker threads; then the threads end', async (t) => {

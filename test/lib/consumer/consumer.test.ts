@@ -4,6 +4,7 @@
 import test from 'ava';
 import { StopEventProcessor } from '../../../lib/index.js';
 import { DRIVER_TYPES, freshTopic } from '../both-drivers.js';
+import { collectWarnings, listenerLeakWarnings } from '../warnings.js';
 
 test('close(graceMs) beyond a timer waits for the running processor, whose acknowledgement is then written', async (t) => {
   const { driver, topic } = await freshTopic(t, 'files');
@@ -56,12 +57,7 @@ test('process({ timeoutMs: Infinity or beyond a timer }) waits for the next even
 
 for (const type of DRIVER_TYPES) {
   test(`${type}: a standby consumer of 24 partitions causes no MaxListenersExceededWarning, and takes over`, async (t) => {
-    const warnings: string[] = [];
-    const onWarning = (w: Error): void => {
-      warnings.push(`${w.name}: ${w.message}`);
-    };
-    process.on('warning', onWarning);
-    t.teardown(() => process.off('warning', onWarning));
+    const warnings = collectWarnings(t);
     const { topic } = await freshTopic(t, type, { options: { num_partitions: 24 } });
     const active = await topic.consumer('w');
     const standby = await topic.consumer('w', { standby: true }); // waits for each of the 24 claims
@@ -73,7 +69,6 @@ for (const type of DRIVER_TYPES) {
     t.deepEqual([e?.partition, e?.id], [5, 0]);
     await producer.close();
     await standby.close();
-    await new Promise((resolve) => setImmediate(resolve));
-    t.deepEqual(warnings.filter((w) => w.includes('MaxListeners')), []);
+    t.deepEqual(await listenerLeakWarnings(warnings), []);
   });
 }

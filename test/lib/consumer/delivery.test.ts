@@ -4,6 +4,7 @@ import test from 'ava';
 import { WAIT_OVER } from '../../../lib/wake-signal.js';
 import { tailingPair } from './tailing.js';
 import { DRIVER_TYPES, freshTopic } from '../both-drivers.js';
+import { collectWarnings, listenerLeakWarnings } from '../warnings.js';
 
 test.serial('a wait for commits ends by aborting with a shared reason: no DOMException (with a stack trace) built per wait', async (t) => {
   const reasons: unknown[] = [];
@@ -30,12 +31,7 @@ test.serial('a wait for commits ends by aborting with a shared reason: no DOMExc
 
 for (const type of DRIVER_TYPES) {
   test(`${type}: a consumer waiting on many partitions causes no MaxListenersExceededWarning (one abort listener per partition)`, async (t) => {
-    const warnings: string[] = [];
-    const onWarning = (w: Error): void => {
-      warnings.push(`${w.name}: ${w.message}`);
-    };
-    process.on('warning', onWarning);
-    t.teardown(() => process.off('warning', onWarning));
+    const warnings = collectWarnings(t);
     const { topic } = await freshTopic(t, type, { options: { num_partitions: 24 } });
     const consumer = await topic.consumer('c');
     const producer = topic.producer({ batchSize: 1 });
@@ -46,8 +42,7 @@ for (const type of DRIVER_TYPES) {
     }
     await producer.close();
     await consumer.close();
-    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
-    t.deepEqual(warnings.filter((w) => w.includes('MaxListeners')), []);
+    t.deepEqual(await listenerLeakWarnings(warnings), []);
   });
 }
 
