@@ -5,7 +5,9 @@
 //   24 u32 reserved (0)   28 u32 CRC-32 of bytes 0..27
 // A store rewrites only the slot holding the older sequence, with one pwrite of 32 bytes on a descriptor kept open,
 // so a write torn by a crash damages only that slot and the other one still holds the previous value. Loading takes
-// the valid slot with the highest sequence. Writers must hold the partition's claim (consumer-claims.ts); this is the
+// the valid slot with the highest sequence. A file is created whole (its first value in slot 0, written and fsynced
+// under a temporary name, then renamed into place), so every offset file has a valid slot: one without (empty,
+// garbage, zeros) is damage, reported as CORRUPTION, never read as "nothing acknowledged". Writers must hold the partition's claim (consumer-claims.ts); this is the
 // lock the offsets live under, taken once per consumer and partition, never per store.
 import fs from 'node:fs';
 import { join } from 'node:path';
@@ -78,18 +80,22 @@ export interface OffsetFileState {
   newestSlot: 0 | 1 | -1;
 }
 
+/** The fix named by every CORRUPTION of an offset file. */
+const RESET_HINT = "move the consumer with topic.resetConsumer or 'diaspora-ctl consumers reset', which rewrites it";
+
 /**
- * Interprets the bytes of an offset file. Rules (see the README's crash table):
+ * Interprets the bytes of an offset file. Rules (docs/on-disk-format.md):
  * - the valid slot with the highest sequence wins (equal sequences: the smaller value, never jump ahead);
- * - no valid slot: an empty/absent file, or a damaged slot 0 beside a never-written slot 1 (the very first store was
- *   torn) mean "never acknowledged" (null);
- * - anything else (both slots damaged, a file of 1..63 bytes, slot 1 written but not slot 0) is CORRUPTION:
- *   no crash of ours produces it, and guessing could skip events.
+ * - no valid slot (an empty file, a file of 1..63 bytes, both slots damaged, a damaged slot beside a never-written
+ *   one) is CORRUPTION: files are created whole, so no crash of ours leaves one, and reading it as "nothing
+ *   acknowledged" would silently deliver every event again.
  */
 export function interpretOffsetFile(bytes: Uint8Array, file: string): OffsetFileState {
-  if (bytes.length === 0) return { lastAckedId: null, sequence: 0, newestSlot: -1 };
+  if (bytes.length === 0) {
+    throw new StorageError('CORRUPTION', `offset file ${file} is empty (damaged: it is created with its position in it); ${RESET_HINT}`, { file, offset: 0 });
+  }
   if (bytes.length < OFFSET_FILE_BYTES) {
-    throw new StorageError('CORRUPTION', `offset file ${file} is truncated (${bytes.length} of ${OFFSET_FILE_BYTES} bytes)`, {
+    throw new StorageError('CORRUPTION', `offset file ${file} is truncated (${bytes.length} of ${OFFSET_FILE_BYTES} bytes); ${RESET_HINT}`, {
       file,
       offset: bytes.length,
     });
@@ -103,8 +109,8 @@ export function interpretOffsetFile(bytes: Uint8Array, file: string): OffsetFile
   }
   if (a.state === 'valid') return { lastAckedId: a.lastAckedId, sequence: a.sequence, newestSlot: 0 };
   if (b.state === 'valid') return { lastAckedId: b.lastAckedId, sequence: b.sequence, newestSlot: 1 };
-  if (b.state === 'empty') return { lastAckedId: null, sequence: 0, newestSlot: -1 };
-  throw new StorageError('CORRUPTION', `offset file ${file} has no valid slot`, { file, offset: 0 });
+  if (a.state === 'empty' && b.state === 'empty') return { lastAckedId: null, sequence: 0, newestSlot: -1 };
+  throw new StorageError('CORRUPTION', `offset file ${file} has no valid slot; ${RESET_HINT}`, { file, offset: a.state === 'damaged' ? 0 : OFFSET_SLOT_BYTES });
 }
 
 /** Path of the offset file of one consumer name and partition. */
@@ -145,8 +151,6 @@ interface OpenOffset {
   dirty: boolean; // written since the last fsync
 }
 
-const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
-
 function readAll(fd: number, file: string): Buffer {
   try {
     const size = fs.fstatSync(fd).size;
@@ -158,44 +162,54 @@ function readAll(fd: number, file: string): Buffer {
   }
 }
 
-/**
- * Opens (creating if needed) an offset file, sized to 64 bytes so that later stores never change its size
- * (fdatasync then has no metadata to flush). Returns its parsed state; throws CORRUPTION on a damaged file
- * unless `repair` (used by reset, which rewrites it).
- */
-function openOffsetFile(file: string, durable: boolean, repair: boolean): OpenOffset {
+/** Opens an existing offset file and parses it (CORRUPTION if damaged); null if there is none. */
+function openOffsetFile(file: string): OpenOffset | null {
   let fd: number;
-  let created = false;
   try {
-    created = !fs.existsSync(file);
-    fd = fs.openSync(file, OPEN_FLAGS, 0o644);
+    fd = fs.openSync(file, fs.constants.O_RDWR);
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw ioError(`cannot open offset file ${file}`, file, cause);
   }
   try {
-    const bytes = readAll(fd, file);
-    let state: OffsetFileState;
-    try {
-      state = interpretOffsetFile(bytes, file);
-    } catch (err) {
-      if (!repair || !(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
-      state = { lastAckedId: null, sequence: 0, newestSlot: -1 };
-    }
-    if (bytes.length < OFFSET_FILE_BYTES) {
-      try {
-        fs.ftruncateSync(fd, OFFSET_FILE_BYTES);
-        if (durable) fs.fsyncSync(fd);
-        if (durable && created) fsyncDir(join(file, '..'));
-      } catch (cause) {
-        throw ioError(`cannot size offset file ${file}`, file, cause);
-      }
-    }
+    const state = interpretOffsetFile(readAll(fd, file), file);
     const value = state.lastAckedId === null ? 0 : state.lastAckedId + 1;
     return { file, fd, sequence: state.sequence, value, newestSlot: state.newestSlot, dirty: false };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
   }
+}
+
+let tempCounter = 0;
+
+/**
+ * Puts a whole offset file at `file` holding `value` with `sequence` (slot 0; slot 1 never written): written and
+ * fsynced under a temporary name in the same folder, then renamed over the path, so the path never shows a file
+ * without a valid slot (a crash leaves the old file or the new one). `durable`: the folder is fsynced too.
+ */
+function writeWholeOffsetFile(file: string, sequence: number, value: number, durable: boolean): void {
+  const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
+  const bytes = Buffer.alloc(OFFSET_FILE_BYTES);
+  encodeOffsetSlot(sequence, value, bytes, 0);
+  try {
+    const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    try {
+      if (fs.writeSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error('short write');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, file);
+  } catch (cause) {
+    try {
+      fs.rmSync(temp, { force: true });
+    } catch {
+      // best effort: a leftover temporary file is ignored by every reader
+    }
+    throw ioError(`cannot write offset file ${file}`, file, cause);
+  }
+  if (durable) fsyncDir(join(file, '..'));
 }
 
 /** Writes `value` as the next sequence into the older slot: one pwrite. */
@@ -310,8 +324,8 @@ export class ConsumerOffsets {
       this.open.delete(partition);
       fs.closeSync(cached.fd);
     }
-    if (!fs.existsSync(file)) return null;
-    const o = openOffsetFile(file, this.flushBehavior !== 'buffered', false);
+    const o = openOffsetFile(file);
+    if (o === null) return null;
     this.open.set(partition, o);
     return o.value === 0 ? null : o.value - 1;
   }
@@ -326,7 +340,16 @@ export class ConsumerOffsets {
       this.checkOpen();
       checkPartition(partition);
       checkAckedId(lastAckedId);
-      o = openOffsetFile(join(this.dir, `${partitionStem(partition)}.offset`), this.flushBehavior !== 'buffered', false);
+      const file = join(this.dir, `${partitionStem(partition)}.offset`);
+      let opened = openOffsetFile(file);
+      if (opened === null) {
+        // The first store creates the file whole, holding its value (one fsync per consumer and partition, ever).
+        this.checkTopicFolder();
+        writeWholeOffsetFile(file, 1, lastAckedId + 1, this.flushBehavior !== 'buffered');
+        opened = openOffsetFile(file);
+        if (opened === null) throw new StorageError('IO', `offset file ${file} vanished as it was created`, { file });
+      }
+      o = opened;
       try {
         this.checkTopicFolder();
       } catch (err) {
@@ -433,25 +456,15 @@ export class ConsumerOffsets {
     if (lastAckedId !== null) checkAckedId(lastAckedId);
     const claim = ConsumerClaims.tryAcquireSync(topicDir, consumerName, partition, opts.staleMs);
     try {
-      const o = openOffsetFile(offsetFilePath(topicDir, consumerName, partition), true, true);
+      const file = offsetFilePath(topicDir, consumerName, partition);
+      // A whole new file renamed over the old one: also what repairs a damaged file (its sequence starts again).
+      let sequence = 0;
       try {
-        const value = lastAckedId === null ? 0 : lastAckedId + 1;
-        const scratch = Buffer.alloc(OFFSET_SLOT_BYTES);
-        if (o.newestSlot === -1 && o.sequence === 0) {
-          // Nothing valid (new or damaged file): write slot 0, then clear slot 1 so the file reads as written.
-          o.newestSlot = 1;
-          writeNext(o, value, scratch);
-          syncOne(o);
-          scratch.fill(0);
-          fs.writeSync(o.fd, scratch, 0, OFFSET_SLOT_BYTES, OFFSET_SLOT_BYTES);
-          o.dirty = true;
-        } else {
-          writeNext(o, value, scratch);
-        }
-        syncOne(o);
-      } finally {
-        fs.closeSync(o.fd);
+        sequence = readOffsetFile(file)?.sequence ?? 0;
+      } catch (err) {
+        if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
       }
+      writeWholeOffsetFile(file, sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1, true);
     } finally {
       claim.release();
     }

@@ -174,6 +174,13 @@ test('a torn store (any prefix of the new slot over the old one) reads back as t
     const before = fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
     o.store(0, id);
     const after = fs.readFileSync(file);
+    if (before.length === 0) {
+      // The first store creates the file whole (renamed into place): there is no torn version of it.
+      t.deepEqual(after, Buffer.concat([encodeOffsetSlot(1, id + 1), Buffer.alloc(OFFSET_SLOT_BYTES)]));
+      t.deepEqual(fs.readdirSync(dirname(file)).filter((f) => f.includes('.tmp')), []);
+      previous = id;
+      continue;
+    }
     const slot = slotToBeWritten(before.length ? before : Buffer.alloc(OFFSET_FILE_BYTES));
     const at = slot * OFFSET_SLOT_BYTES;
     // Only the predicted slot changed.
@@ -194,7 +201,7 @@ test('a torn store (any prefix of the new slot over the old one) reads back as t
     previous = id;
   }
   o.close();
-  t.true(checked > 400);
+  t.true(checked > 350);
 });
 
 test('garbage written over the slot being written: a reopened consumer loads the previous value', (t) => {
@@ -216,14 +223,15 @@ test('garbage written over the slot being written: a reopened consumer loads the
   o.close();
 });
 
-test('first store torn: the file reads as never acknowledged', (t) => {
+test('no valid slot (a damaged slot beside a never-written one, an empty file) is CORRUPTION, not "never acknowledged"', (t) => {
+  // Files are created whole, so no crash leaves one of these; reading them as "nothing acknowledged" replayed everything.
   const slot = encodeOffsetSlot(1, 8);
-  for (let k = 0; k < OFFSET_SLOT_BYTES; k++) {
+  for (let k = 1; k < OFFSET_SLOT_BYTES; k++) {
     const file = Buffer.alloc(OFFSET_FILE_BYTES);
     slot.copy(file, 0, 0, k);
-    t.is(interpretOffsetFile(file, 'f').lastAckedId, null);
+    t.is(codeOf(() => interpretOffsetFile(file, 'f')), 'CORRUPTION', `slot 0 cut after ${k} bytes`);
   }
-  t.is(interpretOffsetFile(Buffer.alloc(0), 'f').lastAckedId, null);
+  t.is(codeOf(() => interpretOffsetFile(Buffer.alloc(0), 'f')), 'CORRUPTION');
 });
 
 test('fast-check: random corruption or truncation never yields a value that was not stored', (t) => {
