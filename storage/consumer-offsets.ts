@@ -87,7 +87,7 @@ const RESET_HINT = "move the consumer with topic.resetConsumer or 'diaspora-ctl 
  * Interprets the bytes of an offset file. Rules (docs/on-disk-format.md):
  * - the valid slot with the highest sequence wins (equal sequences: the smaller value, never jump ahead);
  * - no valid slot (an empty file, a file of 1..63 bytes, both slots damaged, a damaged slot beside a never-written
- *   one) is CORRUPTION: files are created whole, so no crash of ours leaves one, and reading it as "nothing
+ *   one, 64 bytes of zeros) is CORRUPTION: files are created whole, so no crash of ours leaves one, and reading it as "nothing
  *   acknowledged" would silently deliver every event again.
  */
 export function interpretOffsetFile(bytes: Uint8Array, file: string): OffsetFileState {
@@ -109,8 +109,10 @@ export function interpretOffsetFile(bytes: Uint8Array, file: string): OffsetFile
   }
   if (a.state === 'valid') return { lastAckedId: a.lastAckedId, sequence: a.sequence, newestSlot: 0 };
   if (b.state === 'valid') return { lastAckedId: b.lastAckedId, sequence: b.sequence, newestSlot: 1 };
-  if (a.state === 'empty' && b.state === 'empty') return { lastAckedId: null, sequence: 0, newestSlot: -1 };
-  throw new StorageError('CORRUPTION', `offset file ${file} has no valid slot; ${RESET_HINT}`, { file, offset: a.state === 'damaged' ? 0 : OFFSET_SLOT_BYTES });
+  // Both slots zeros too: a file of the right size whose bytes were lost (some file systems leave zeros after a
+  // crash), not "position 0".
+  const what = a.state === 'empty' && b.state === 'empty' ? 'is all zeros (no valid slot)' : 'has no valid slot';
+  throw new StorageError('CORRUPTION', `offset file ${file} ${what}; ${RESET_HINT}`, { file, offset: a.state === 'damaged' ? 0 : OFFSET_SLOT_BYTES });
 }
 
 /** Path of the offset file of one consumer name and partition. */

@@ -234,6 +234,21 @@ test('no valid slot (a damaged slot beside a never-written one, an empty file) i
   t.is(codeOf(() => interpretOffsetFile(Buffer.alloc(0), 'f')), 'CORRUPTION');
 });
 
+test('a zeroed offset file (its 64 bytes all zero) is CORRUPTION naming the file, not "nothing acknowledged"', (t) => {
+  const topic = tempTopic(t);
+  const o = ConsumerOffsets.open(topic, 'z');
+  o.store(2, 41);
+  o.close();
+  const file = offsetFilePath(topic, 'z', 2);
+  fs.writeFileSync(file, Buffer.alloc(OFFSET_FILE_BYTES));
+  const err = t.throws(() => ConsumerOffsets.open(topic, 'z').load(2), { instanceOf: StorageError });
+  t.is(err?.code, 'CORRUPTION');
+  t.is(err?.details.file, file);
+  t.is(codeOf(() => interpretOffsetFile(Buffer.alloc(OFFSET_FILE_BYTES), 'f')), 'CORRUPTION');
+  ConsumerOffsets.reset(topic, 'z', 2, 41);
+  t.is(readOffsetFile(file)?.lastAckedId, 41);
+});
+
 test('fast-check: random corruption or truncation never yields a value that was not stored', (t) => {
   const topic = tempTopic(t);
   let n = 0;

@@ -34,6 +34,8 @@ const damages: Array<[string, (file: string) => void]> = [
   ['emptied (0 bytes)', (f) => fs.truncateSync(f, 0)],
   ['cut to 10 bytes', (f) => fs.truncateSync(f, 10)],
   ['all garbage', (f) => fs.writeFileSync(f, Buffer.alloc(OFFSET_FILE_BYTES, 0x5a))],
+  // Its size kept, its bytes zeros (as some file systems leave a file after a crash): not "position 0".
+  ['zeroed (64 bytes of zeros)', (f) => fs.writeFileSync(f, Buffer.alloc(OFFSET_FILE_BYTES))],
 ];
 
 for (const [what, damage] of damages) {
