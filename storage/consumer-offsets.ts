@@ -407,7 +407,12 @@ export class ConsumerOffsets {
     if (this.closed) throw new StorageError('CLOSED', `offsets of consumer ${JSON.stringify(this.consumerName)} are closed`);
   }
 
-  /** Every consumer name of the topic with its stored positions and currently claimed partitions, sorted by name. */
+  /**
+   * Every consumer name of the topic with its stored positions and currently claimed partitions, sorted by name.
+   * A damaged offset file is CORRUPTION naming it, thrown once every consumer was looked at: its details add
+   * `consumer` (whose file it is) and `consumers` (every name found), so that a tool can still tell which consumers
+   * exist (the reset that repairs the file needs that).
+   */
   static list(topicDir: string, opts: ManagementOptions = {}): ConsumerListing[] {
     checkTopicDir(topicDir);
     const root = consumersRoot(topicDir);
@@ -419,6 +424,7 @@ export class ConsumerOffsets {
       throw ioError(`cannot list ${root}`, root, cause);
     }
     const out: ConsumerListing[] = [];
+    let damage: { err: StorageError; name: string } | null = null;
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       const name = decodeConsumerName(e.name);
@@ -436,7 +442,13 @@ export class ConsumerOffsets {
       for (const f of files.sort()) {
         const p = parsePartitionFile(f, '.offset');
         if (p !== null) {
-          const state = readOffsetFile(join(dir, f));
+          let state: OffsetFileState | null = null;
+          try {
+            state = readOffsetFile(join(dir, f));
+          } catch (err) {
+            if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
+            damage ??= { err, name };
+          }
           if (state !== null) partitions.set(p, state.lastAckedId);
         }
         const c = claimEntryPartition(f); // an old-format leftover may sit beside the new folder: count once
@@ -444,7 +456,12 @@ export class ConsumerOffsets {
       }
       out.push({ name, partitions, claimed });
     }
-    return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    if (damage !== null) {
+      const { err, name } = damage;
+      throw new StorageError('CORRUPTION', err.message, { ...err.details, consumer: name, consumers: out.map((c) => c.name), cause: err });
+    }
+    return out;
   }
 
   /**
