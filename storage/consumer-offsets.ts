@@ -185,13 +185,8 @@ function openOffsetFile(file: string): OpenOffset | null {
 
 let tempCounter = 0;
 
-/**
- * Puts a whole offset file at `file` holding `value` with `sequence` (slot 0; slot 1 never written): written and
- * fsynced under a temporary name in the same folder, then renamed over the path, so the path never shows a file
- * without a valid slot (a crash leaves the old file or the new one). `durable`: the folder is fsynced too.
- */
-function writeWholeOffsetFile(file: string, sequence: number, value: number, durable: boolean): void {
-  const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
+/** Writes a whole offset file holding `value` with `sequence` (slot 0; slot 1 zeros) at `temp`, fsynced. */
+function writeTempOffsetFile(temp: string, file: string, sequence: number, value: number): void {
   const bytes = Buffer.alloc(OFFSET_FILE_BYTES);
   encodeOffsetSlot(sequence, value, bytes, 0);
   try {
@@ -202,12 +197,31 @@ function writeWholeOffsetFile(file: string, sequence: number, value: number, dur
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(temp, file);
   } catch (cause) {
     try {
       fs.rmSync(temp, { force: true });
     } catch {
       // best effort: a leftover temporary file is ignored by every reader
+    }
+    throw ioError(`cannot write offset file ${file}`, file, cause);
+  }
+}
+
+/**
+ * Puts a whole offset file at `file` holding `value` with `sequence`: written and fsynced under a temporary name in
+ * the same folder, then renamed over the path, so the path never shows a file without a valid slot (a crash leaves
+ * the old file or the new one). `durable`: the folder is fsynced too.
+ */
+function writeWholeOffsetFile(file: string, sequence: number, value: number, durable: boolean): void {
+  const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
+  writeTempOffsetFile(temp, file, sequence, value);
+  try {
+    fs.renameSync(temp, file);
+  } catch (cause) {
+    try {
+      fs.rmSync(temp, { force: true });
+    } catch {
+      // best effort
     }
     throw ioError(`cannot write offset file ${file}`, file, cause);
   }
@@ -467,25 +481,92 @@ export class ConsumerOffsets {
   /**
    * Sets the position of a consumer that is not running on `partition`: `lastAckedId` is the last id considered
    * processed (null: nothing, the consumer restarts from the first stored event). It may move backwards or forwards.
-   * Takes the partition's claim for the duration (CONSUMER_BUSY if a live consumer holds it), writes with the
-   * two-slot rule and fsyncs. Also repairs a CORRUPTION'd offset file.
+   * Takes the partition's claim for the duration (CONSUMER_BUSY if a live consumer holds it) and puts a whole new
+   * file in place (fsynced, renamed over the old one). Also repairs a CORRUPTION'd offset file.
    */
   static reset(topicDir: string, consumerName: string, partition: number, lastAckedId: number | null, opts: ManagementOptions = {}): void {
-    checkPartition(partition);
-    if (lastAckedId !== null) checkAckedId(lastAckedId);
-    const claim = ConsumerClaims.tryAcquireSync(topicDir, consumerName, partition, opts.staleMs);
+    ConsumerOffsets.resetMany(topicDir, consumerName, [[partition, lastAckedId]], opts);
+  }
+
+  /**
+   * `reset` of several partitions, all or nothing: every claim is taken (CONSUMER_BUSY if one is held) and every new
+   * file written and fsynced under a temporary name before the first is renamed into place; if a rename fails, the
+   * ones done are undone (the old files were kept under a second name until the end). Any failure leaves every
+   * position as it was.
+   */
+  static resetMany(topicDir: string, consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAckedId: number | null]>, opts: ManagementOptions = {}): void {
+    for (const [partition, lastAckedId] of moves) {
+      checkPartition(partition);
+      if (lastAckedId !== null) checkAckedId(lastAckedId);
+    }
+    if (new Set(moves.map((m) => m[0])).size !== moves.length) throw new StorageError('OUT_OF_RANGE', 'a partition is given twice');
+    const sorted = [...moves].sort((a, b) => a[0] - b[0]);
+    const held: Claim[] = [];
+    const staged: Array<{ file: string; temp: string; backup: string | null; renamed: boolean }> = [];
     try {
-      const file = offsetFilePath(topicDir, consumerName, partition);
-      // A whole new file renamed over the old one: also what repairs a damaged file (its sequence starts again).
-      let sequence = 0;
-      try {
-        sequence = readOffsetFile(file)?.sequence ?? 0;
-      } catch (err) {
-        if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
+      for (const [p] of sorted) held.push(ConsumerClaims.tryAcquireSync(topicDir, consumerName, p, opts.staleMs));
+      // Prepare: every new file whole under a temporary name (a damaged old file is replaced, its sequence restarts).
+      for (const [p, lastAckedId] of sorted) {
+        const file = offsetFilePath(topicDir, consumerName, p);
+        let sequence = 0;
+        try {
+          sequence = readOffsetFile(file)?.sequence ?? 0;
+        } catch (err) {
+          if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
+        }
+        const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
+        const entry = { file, temp, backup: null as string | null, renamed: false };
+        staged.push(entry);
+        writeTempOffsetFile(temp, file, sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1);
+        // The old file stays reachable under a second name until every rename is done: what an undo puts back.
+        const backup = `${file}.old-${process.pid}-${++tempCounter}`;
+        try {
+          fs.linkSync(file, backup);
+          entry.backup = backup;
+        } catch (cause) {
+          if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`cannot keep offset file ${file} during a reset`, file, cause);
+        }
       }
-      writeWholeOffsetFile(file, sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1, true);
+      // Switch: renames only.
+      try {
+        for (const s of staged) {
+          fs.renameSync(s.temp, s.file);
+          s.renamed = true;
+        }
+      } catch (cause) {
+        for (const s of staged) {
+          if (!s.renamed) continue;
+          try {
+            if (s.backup !== null) fs.renameSync(s.backup, s.file);
+            else fs.rmSync(s.file, { force: true });
+            s.backup = null;
+          } catch {
+            // nothing better to do: the error below names the reset that failed
+          }
+        }
+        throw ioError(`cannot reset consumer ${JSON.stringify(consumerName)}`, staged.find((s) => !s.renamed)?.file ?? topicDir, cause);
+      }
+      if (staged.length > 0) fsyncDir(join(staged[0]!.file, '..'));
     } finally {
-      claim.release();
+      for (const s of staged) {
+        for (const f of [s.renamed ? null : s.temp, s.backup]) {
+          if (f === null) continue;
+          try {
+            fs.rmSync(f, { force: true });
+          } catch {
+            // a leftover temporary or old file is ignored by every reader
+          }
+        }
+      }
+      let first: unknown = null;
+      for (const c of held) {
+        try {
+          c.release();
+        } catch (err) {
+          first ??= err;
+        }
+      }
+      if (first !== null) throw first;
     }
   }
 

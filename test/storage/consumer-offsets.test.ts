@@ -320,6 +320,32 @@ test('damaged beyond torn-write cases: CORRUPTION naming the file; reset repairs
   t.is(readOffsetFile(file)?.lastAckedId, 9);
 });
 
+test.serial('resetMany is all or nothing: a rename that fails midway puts back the files already switched', (t) => {
+  const topic = tempTopic(t);
+  const o = ConsumerOffsets.open(topic, 'm');
+  for (const p of [0, 1, 2]) o.store(p, 10 + p);
+  o.close();
+  const files = [0, 1, 2].map((p) => offsetFilePath(topic, 'm', p));
+  const before = files.map((f) => fs.readFileSync(f));
+  const rename = fs.renameSync;
+  let calls = 0;
+  fs.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
+    if (++calls === 3) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+    rename(from, to);
+  }) as typeof fs.renameSync;
+  try {
+    t.is(codeOf(() => ConsumerOffsets.resetMany(topic, 'm', [[0, null], [1, 3], [2, 4]])), 'IO');
+  } finally {
+    fs.renameSync = rename;
+  }
+  t.is(calls, 5, 'two renames done, the third failed, the two done were undone');
+  t.deepEqual(files.map((f) => fs.readFileSync(f)), before);
+  t.deepEqual(fs.readdirSync(dirname(files[0]!)).filter((f) => f.includes('.tmp') || f.includes('.old')), []);
+  t.false(ConsumerClaims.isClaimed(topic, 'm', 1), 'the claims were given back');
+  ConsumerOffsets.resetMany(topic, 'm', [[0, null], [1, 3], [2, 4]]);
+  t.deepEqual(files.map((f) => readOffsetFile(f)?.lastAckedId), [null, 3, 4]);
+});
+
 test('reset moves a stopped consumer backwards or forwards, and an open instance sees it on load', (t) => {
   const topic = tempTopic(t);
   const o = ConsumerOffsets.open(topic, 'app');

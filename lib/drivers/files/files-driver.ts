@@ -216,11 +216,16 @@ class FilesTopic implements TopicBackend {
   }
 
   resetConsumer(consumerName: string, partition: number, lastAcked: number | null): void {
+    this.resetConsumerPositions(consumerName, [[partition, lastAcked]]);
+  }
+
+  resetConsumerPositions(consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAcked: number | null]>): void {
     try {
       this.store.assertFolderUnchanged();
-      ConsumerOffsets.reset(this.store.dir, consumerName, partition, lastAcked, { staleMs: this.options.claimStaleMs });
+      ConsumerOffsets.resetMany(this.store.dir, consumerName, moves, { staleMs: this.options.claimStaleMs });
     } catch (err) {
-      throw this.namedBusy(err, consumerName, partition);
+      const p = (err as { details?: { partition?: unknown } }).details?.partition;
+      throw this.namedBusy(err, consumerName, typeof p === 'number' ? p : moves[0]?.[0] ?? 0);
     }
   }
 
