@@ -151,7 +151,18 @@ interface OpenOffset {
   value: number; // lastAckedId + 1, 0 = none
   newestSlot: 0 | 1 | -1;
   dirty: boolean; // written since the last fsync
+  /** The file the descriptor is (device, inode): compared with the one at the path. */
+  dev: number;
+  ino: number;
+  /** performance.now() after which a store checks the path again. */
+  nextCheck: number;
 }
+
+/**
+ * How often, at most, a store checks that its descriptor is still the file at the path (one stat): a file deleted or
+ * replaced by another process is put back with the position within this time, and at close.
+ */
+export const OFFSET_PATH_CHECK_MS = 1000;
 
 function readAll(fd: number, file: string): Buffer {
   try {
@@ -176,7 +187,14 @@ function openOffsetFile(file: string): OpenOffset | null {
   try {
     const state = interpretOffsetFile(readAll(fd, file), file);
     const value = state.lastAckedId === null ? 0 : state.lastAckedId + 1;
-    return { file, fd, sequence: state.sequence, value, newestSlot: state.newestSlot, dirty: false };
+    let st: fs.Stats;
+    try {
+      st = fs.fstatSync(fd);
+    } catch (cause) {
+      throw ioError(`cannot read offset file ${file}`, file, cause);
+    }
+    const nextCheck = performance.now() + OFFSET_PATH_CHECK_MS;
+    return { file, fd, sequence: state.sequence, value, newestSlot: state.newestSlot, dirty: false, dev: st.dev, ino: st.ino, nextCheck };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
@@ -246,6 +264,17 @@ function writeNext(o: OpenOffset, value: number, scratch: Buffer): void {
   o.value = value;
   o.newestSlot = slot;
   o.dirty = true;
+}
+
+/** True if the file at `o`'s path is the one its descriptor writes (not deleted, not replaced). */
+function stillAtPath(o: OpenOffset): boolean {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(o.file, { throwIfNoEntry: false });
+  } catch (cause) {
+    throw ioError(`cannot check offset file ${o.file}`, o.file, cause);
+  }
+  return st !== undefined && st.ino === o.ino && st.dev === o.dev;
 }
 
 function syncOne(o: OpenOffset): void {
@@ -386,8 +415,30 @@ export class ConsumerOffsets {
         { file: o.file, partition, consumer: this.consumerName },
       );
     }
+    // Deleted or replaced by another process? Checked at a bounded rate (a clock read per store, a stat per second).
+    if (performance.now() >= o.nextCheck) this.checkPath(o);
     writeNext(o, value, this.scratch);
     if (this.flushBehavior === 'immediate') syncOne(o);
+  }
+
+  /**
+   * Makes sure the position reaches the file at the path: if the file was deleted or replaced (renamed over) since
+   * it was opened, later stores would go to a file nobody reads and the position would be lost; the position this
+   * consumer holds is put back at the path (a whole new file) and the descriptor moves to it.
+   */
+  private checkPath(o: OpenOffset): void {
+    o.nextCheck = performance.now() + OFFSET_PATH_CHECK_MS;
+    if (stillAtPath(o)) return;
+    this.checkTopicFolder(); // the topic itself was deleted: say that, put nothing back
+    writeWholeOffsetFile(o.file, o.sequence + 1, o.value, this.flushBehavior !== 'buffered');
+    const fresh = openOffsetFile(o.file);
+    if (fresh === null) throw new StorageError('IO', `offset file ${o.file} vanished as it was put back`, { file: o.file });
+    try {
+      fs.closeSync(o.fd);
+    } catch {
+      // the old descriptor wrote to a file nobody reads any more
+    }
+    Object.assign(o, fresh);
   }
 
   /** fsyncs every offset file written since the last sync (what 'on_flush' relies on; harmless otherwise). */
@@ -396,11 +447,19 @@ export class ConsumerOffsets {
     for (const o of this.open.values()) syncOne(o);
   }
 
-  /** Closes the files; with 'on_flush' and 'immediate', pending stores are fsynced first. Idempotent. */
+  /**
+   * Closes the files; a file deleted or replaced meanwhile gets the position put back first (call it while the
+   * claims are held); with 'on_flush' and 'immediate', pending stores are fsynced. Idempotent.
+   */
   close(): void {
     if (this.closed) return;
     let first: unknown = null;
     for (const o of this.open.values()) {
+      try {
+        this.checkPath(o);
+      } catch (err) {
+        first ??= err;
+      }
       try {
         if (this.flushBehavior !== 'buffered') syncOne(o);
       } catch (err) {

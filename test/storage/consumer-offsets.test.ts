@@ -12,6 +12,7 @@ import {
   encodeOffsetSlot,
   interpretOffsetFile,
   OFFSET_FILE_BYTES,
+  OFFSET_PATH_CHECK_MS,
   OFFSET_SLOT_BYTES,
   offsetFilePath,
   readOffsetFile,
@@ -344,6 +345,29 @@ test.serial('resetMany is all or nothing: a rename that fails midway puts back t
   t.false(ConsumerClaims.isClaimed(topic, 'm', 1), 'the claims were given back');
   ConsumerOffsets.resetMany(topic, 'm', [[0, null], [1, 3], [2, 4]]);
   t.deepEqual(files.map((f) => readOffsetFile(f)?.lastAckedId), [null, 3, 4]);
+});
+
+test.serial('the check for a deleted or replaced offset file costs no syscall per store: a stat at most once per OFFSET_PATH_CHECK_MS', (t) => {
+  const topic = tempTopic(t);
+  const o = ConsumerOffsets.open(topic, 'fast');
+  o.store(0, 0);
+  const stat = fs.statSync;
+  let stats = 0;
+  const writable = fs as { statSync: unknown };
+  writable.statSync = (...args: Parameters<typeof fs.statSync>) => {
+    stats++;
+    return stat(...args);
+  };
+  const started = performance.now();
+  try {
+    for (let id = 1; id <= 2000; id++) o.store(0, id);
+  } finally {
+    writable.statSync = stat;
+  }
+  const elapsed = performance.now() - started;
+  t.true(stats <= Math.ceil(elapsed / OFFSET_PATH_CHECK_MS), `${stats} stats in ${elapsed} ms`);
+  o.close();
+  t.is(readOffsetFile(offsetFilePath(topic, 'fast', 0))?.lastAckedId, 2000);
 });
 
 test('reset moves a stopped consumer backwards or forwards, and an open instance sees it on load', (t) => {
