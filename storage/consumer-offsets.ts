@@ -146,6 +146,7 @@ function checkAckedId(lastAckedId: number): void {
 /** One open offset file and what we know it holds. */
 interface OpenOffset {
   readonly file: string;
+  partition: number;
   fd: number;
   sequence: number;
   value: number; // lastAckedId + 1, 0 = none
@@ -176,7 +177,7 @@ function readAll(fd: number, file: string): Buffer {
 }
 
 /** Opens an existing offset file and parses it (CORRUPTION if damaged); null if there is none. */
-function openOffsetFile(file: string): OpenOffset | null {
+function openOffsetFile(file: string, partition: number): OpenOffset | null {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDWR);
@@ -194,7 +195,7 @@ function openOffsetFile(file: string): OpenOffset | null {
       throw ioError(`cannot read offset file ${file}`, file, cause);
     }
     const nextCheck = performance.now() + OFFSET_PATH_CHECK_MS;
-    return { file, fd, sequence: state.sequence, value, newestSlot: state.newestSlot, dirty: false, dev: st.dev, ino: st.ino, nextCheck };
+    return { file, partition, fd, sequence: state.sequence, value, newestSlot: state.newestSlot, dirty: false, dev: st.dev, ino: st.ino, nextCheck };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
@@ -295,6 +296,11 @@ export interface ConsumerOffsetsOptions {
    * folder is no longer the one this consumer opened (a topic deleted and created again under the name).
    */
   checkTopicFolder?: () => void;
+  /**
+   * Asked before a file deleted or replaced under this writer gets its position put back: true if the writer still
+   * holds the partition's claim (check it now: Claim.confirm). Default: always (the caller holds the claims).
+   */
+  holdsClaim?: (partition: number) => boolean;
 }
 
 export interface ConsumerListing {
@@ -326,6 +332,7 @@ export class ConsumerOffsets {
     readonly dir: string,
     readonly flushBehavior: FlushBehavior,
     private readonly checkTopicFolder: () => void = () => undefined,
+    private readonly holdsClaim: (partition: number) => boolean = () => true,
   ) {}
 
   /** Opens the offsets of `consumerName` in the topic at `topicDir` (TOPIC_NOT_FOUND if absent), creating its directory. */
@@ -336,7 +343,7 @@ export class ConsumerOffsets {
       throw new StorageError('BAD_CONFIG', `unknown flushBehavior ${JSON.stringify(flushBehavior)}`);
     }
     const dir = ensureConsumerDir(topicDir, consumerName, flushBehavior !== 'buffered');
-    return new ConsumerOffsets(topicDir, consumerName, dir, flushBehavior, opts.checkTopicFolder);
+    return new ConsumerOffsets(topicDir, consumerName, dir, flushBehavior, opts.checkTopicFolder, opts.holdsClaim);
   }
 
   /**
@@ -369,7 +376,7 @@ export class ConsumerOffsets {
       this.open.delete(partition);
       fs.closeSync(cached.fd);
     }
-    const o = openOffsetFile(file);
+    const o = openOffsetFile(file, partition);
     if (o === null) return null;
     this.open.set(partition, o);
     return o.value === 0 ? null : o.value - 1;
@@ -386,12 +393,12 @@ export class ConsumerOffsets {
       checkPartition(partition);
       checkAckedId(lastAckedId);
       const file = join(this.dir, `${partitionStem(partition)}.offset`);
-      let opened = openOffsetFile(file);
+      let opened = openOffsetFile(file, partition);
       if (opened === null) {
         // The first store creates the file whole, holding its value (one fsync per consumer and partition, ever).
         this.checkTopicFolder();
         writeWholeOffsetFile(file, 1, lastAckedId + 1, this.flushBehavior !== 'buffered');
-        opened = openOffsetFile(file);
+        opened = openOffsetFile(file, partition);
         if (opened === null) throw new StorageError('IO', `offset file ${file} vanished as it was created`, { file });
       }
       o = opened;
@@ -416,7 +423,13 @@ export class ConsumerOffsets {
       );
     }
     // Deleted or replaced by another process? Checked at a bounded rate (a clock read per store, a stat per second).
-    if (performance.now() >= o.nextCheck) this.checkPath(o);
+    if (performance.now() >= o.nextCheck && !this.checkPath(o)) {
+      throw new StorageError(
+        'CONSUMER_BUSY',
+        `consumer ${JSON.stringify(this.consumerName)} no longer holds partition ${partition}: its offset file was replaced and the acknowledgement of id ${lastAckedId} is not written`,
+        { file: o.file, partition, consumer: this.consumerName, lost: true },
+      );
+    }
     writeNext(o, value, this.scratch);
     if (this.flushBehavior === 'immediate') syncOne(o);
   }
@@ -426,12 +439,23 @@ export class ConsumerOffsets {
    * it was opened, later stores would go to a file nobody reads and the position would be lost; the position this
    * consumer holds is put back at the path (a whole new file) and the descriptor moves to it.
    */
-  private checkPath(o: OpenOffset): void {
+  private checkPath(o: OpenOffset): boolean {
     o.nextCheck = performance.now() + OFFSET_PATH_CHECK_MS;
-    if (stillAtPath(o)) return;
+    if (stillAtPath(o)) return true;
     this.checkTopicFolder(); // the topic itself was deleted: say that, put nothing back
+    // Only the holder of the partition's claim may: a file put there by the consumer that took the claim over (or by
+    // a reset done since) is not this one's to overwrite. The descriptor is dropped: nothing more goes anywhere.
+    if (!this.holdsClaim(o.partition)) {
+      this.open.delete(o.partition);
+      try {
+        fs.closeSync(o.fd);
+      } catch {
+        // nothing was lost: the file is another consumer's now
+      }
+      return false;
+    }
     writeWholeOffsetFile(o.file, o.sequence + 1, o.value, this.flushBehavior !== 'buffered');
-    const fresh = openOffsetFile(o.file);
+    const fresh = openOffsetFile(o.file, o.partition);
     if (fresh === null) throw new StorageError('IO', `offset file ${o.file} vanished as it was put back`, { file: o.file });
     try {
       fs.closeSync(o.fd);
@@ -439,6 +463,7 @@ export class ConsumerOffsets {
       // the old descriptor wrote to a file nobody reads any more
     }
     Object.assign(o, fresh);
+    return true;
   }
 
   /** fsyncs every offset file written since the last sync (what 'on_flush' relies on; harmless otherwise). */
@@ -454,9 +479,9 @@ export class ConsumerOffsets {
   close(): void {
     if (this.closed) return;
     let first: unknown = null;
-    for (const o of this.open.values()) {
+    for (const o of [...this.open.values()]) {
       try {
-        this.checkPath(o);
+        if (!this.checkPath(o)) continue; // another consumer's now (closed by checkPath)
       } catch (err) {
         first ??= err;
       }

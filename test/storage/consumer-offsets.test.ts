@@ -370,6 +370,28 @@ test.serial('the check for a deleted or replaced offset file costs no syscall pe
   t.is(readOffsetFile(offsetFilePath(topic, 'fast', 0))?.lastAckedId, 2000);
 });
 
+test('a replaced offset file gets the position back only while holdsClaim says the claim is held', async (t) => {
+  const topic = tempTopic(t);
+  let held = true;
+  const o = ConsumerOffsets.open(topic, 'h', { holdsClaim: () => held });
+  o.store(0, 5);
+  o.store(1, 5);
+  const file = offsetFilePath(topic, 'h', 0);
+  fs.rmSync(file);
+  await new Promise((r) => setTimeout(r, OFFSET_PATH_CHECK_MS + 50));
+  o.store(0, 6); // held: put back, then written
+  t.is(readOffsetFile(file)?.lastAckedId, 6);
+  held = false;
+  ConsumerOffsets.reset(topic, 'h', 0, 1); // the partition's new holder moved it (a new file at the path)
+  ConsumerOffsets.reset(topic, 'h', 1, 2);
+  await new Promise((r) => setTimeout(r, OFFSET_PATH_CHECK_MS + 50));
+  const err = t.throws(() => o.store(0, 7), { instanceOf: StorageError });
+  t.is(err?.code, 'CONSUMER_BUSY');
+  o.close(); // partition 1: replaced, not held: left alone too
+  t.is(readOffsetFile(file)?.lastAckedId, 1);
+  t.is(readOffsetFile(offsetFilePath(topic, 'h', 1))?.lastAckedId, 2);
+});
+
 test('reset moves a stopped consumer backwards or forwards, and an open instance sees it on load', (t) => {
   const topic = tempTopic(t);
   const o = ConsumerOffsets.open(topic, 'app');

@@ -66,3 +66,30 @@ for (const [what, change] of changes) {
     }
   });
 }
+
+test('a consumer whose claim was taken away puts nothing back at close: the new holder\'s file (here a reset) stays', async (t) => {
+  const root = tempRoot(t);
+  await makeTopic(root, 'orders', 20);
+  const d = await Driver.create('files', { root_path: root });
+  const other = await Driver.create('files', { root_path: root });
+  try {
+    const topic = await d.openTopic('orders');
+    const file = path.join(root, 'orders', 'consumers', 'app', '00000000.offset');
+    const c = await topic.consumer('app');
+    t.is(await ackNext(c, 5), 4);
+    // Its claim is taken away (as when its holder is declared dead) and another process resets the consumer, which
+    // puts a new file at the path, before this consumer's periodic claim check noticed.
+    fs.rmSync(path.join(root, 'orders', 'consumers', 'app', '00000000.claim.d'), { recursive: true });
+    const otherTopic = await other.openTopic('orders');
+    await otherTopic.resetConsumer('app', 2);
+    t.is(readOffsetFile(file)?.lastAckedId, 1);
+    await c.close().catch(() => undefined);
+    t.is(readOffsetFile(file)?.lastAckedId, 1, 'the new position was not overwritten with the old holder\'s');
+    t.deepEqual(await remaining(otherTopic, 'app'), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    await otherTopic.close();
+    await topic.close();
+  } finally {
+    await other.close();
+    await d.close();
+  }
+});
