@@ -7,8 +7,9 @@
 // so a write torn by a crash damages only that slot and the other one still holds the previous value. Loading takes
 // the valid slot with the highest sequence. A file is created whole (its first value in slot 0, written and fsynced
 // under a temporary name, then renamed into place), so every offset file has a valid slot: one without (empty,
-// garbage, zeros) is damage, reported as CORRUPTION, never read as "nothing acknowledged". Writers must hold the partition's claim (consumer-claims.ts); this is the
-// lock the offsets live under, taken once per consumer and partition, never per store.
+// garbage, zeros) is damage, reported as CORRUPTION, never read as "nothing acknowledged". Writers must hold the
+// partition's claim (consumer-claims.ts); this is the lock the offsets live under, taken once per consumer and
+// partition, never per store.
 import fs from 'node:fs';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -87,8 +88,8 @@ const RESET_HINT = "move the consumer with topic.resetConsumer or 'diaspora-ctl 
  * Interprets the bytes of an offset file. Rules (docs/on-disk-format.md):
  * - the valid slot with the highest sequence wins (equal sequences: the smaller value, never jump ahead);
  * - no valid slot (an empty file, a file of 1..63 bytes, both slots damaged, a damaged slot beside a never-written
- *   one, 64 bytes of zeros) is CORRUPTION: files are created whole, so no crash of ours leaves one, and reading it as "nothing
- *   acknowledged" would silently deliver every event again.
+ *   one, 64 bytes of zeros) is CORRUPTION: files are created whole, so no crash of ours leaves one, and reading it
+ *   as "nothing acknowledged" would silently deliver every event again.
  */
 export function interpretOffsetFile(bytes: Uint8Array, file: string): OffsetFileState {
   if (bytes.length === 0) {
