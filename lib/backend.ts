@@ -116,6 +116,12 @@ export interface TopicBackend {
   /** Sets a consumer's last acknowledged id (null = nothing acknowledged); CONSUMER_BUSY while it runs. */
   resetConsumer(consumerName: string, partition: number, lastAcked: number | null): MaybePromise<void>;
   /**
+   * resetConsumer of several partitions, all or nothing: a failure (CONSUMER_BUSY on one of them, a write that
+   * fails) leaves every position as it was. Engines that cannot do that omit it: the topic then moves the
+   * partitions one by one after checking them all.
+   */
+  resetConsumerPositions?(consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAcked: number | null]>): MaybePromise<void>;
+  /**
    * Sets the one function told, synchronously, of each crash-recovery finding of this topic's partitions (a torn
    * tail cut at open or at an append). Engines that never recover anything omit it.
    */

@@ -166,7 +166,8 @@ export class TopicHandle {
    * Moves a consumer (not running) so that it next reads from `to`: 'earliest', 'latest', an event id or a time.
    * `partitions` defaults to all. An id past the end of one of them is OUT_OF_RANGE, and nothing is moved: the
    * stored position cannot lie past the end (the consumer would fail with POSITION_PAST_END), and moving it to the
-   * end instead would deliver events the caller meant to skip.
+   * end instead would deliver events the caller meant to skip. All or nothing (files and memory drivers): a partition
+   * that cannot be moved (CONSUMER_BUSY: a live consumer holds it; a write that fails) leaves every position as it was.
    */
   async resetConsumer(name: string, to: ResetTarget, partitions?: readonly number[]): Promise<void> {
     this.checkOpen();
@@ -192,7 +193,11 @@ export class TopicHandle {
       }
       moves.push([p, id ?? Math.min(await idAt(b, to, await b.startId(), end), end)]);
     }
-    for (const [p, next] of moves) await this.backend.resetConsumer(name, p, next <= 0 ? null : next - 1);
+    // All or nothing: a partition that cannot be moved (a live consumer holds it, its write fails) leaves every
+    // position as it was.
+    const positions = moves.map(([p, next]) => [p, next <= 0 ? null : next - 1] as const);
+    if (this.backend.resetConsumerPositions) await this.backend.resetConsumerPositions(name, positions);
+    else for (const [p, lastAcked] of positions) await this.backend.resetConsumer(name, p, lastAcked);
   }
 
   // ---- retention (docs/retention.md) ----------------------------------------------------------------------

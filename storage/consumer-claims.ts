@@ -42,6 +42,11 @@ export interface Claim {
   readonly released: boolean;
   /** Gives the partition up (idempotent; a no-op once lost). Synchronous. */
   release(): void;
+  /**
+   * Checks now (one read of the claim's folder) that the claim is still held, as the periodic check does (a loss
+   * found is reported to the onLost listeners). false once lost or released.
+   */
+  confirm(): boolean;
   /** Called once if the claim is lost; called on the next tick if it already is. Listener errors are swallowed. */
   onLost(cb: (err: Error) => void): void;
 }
@@ -91,6 +96,11 @@ class HeldClaim implements Claim {
   }
   get released(): boolean {
     return this.isReleased;
+  }
+
+  confirm(): boolean {
+    if (!this.isLost && !this.isReleased) this.check();
+    return !this.isLost && !this.isReleased;
   }
 
   private check(): void {

@@ -5,8 +5,11 @@
 //   24 u32 reserved (0)   28 u32 CRC-32 of bytes 0..27
 // A store rewrites only the slot holding the older sequence, with one pwrite of 32 bytes on a descriptor kept open,
 // so a write torn by a crash damages only that slot and the other one still holds the previous value. Loading takes
-// the valid slot with the highest sequence. Writers must hold the partition's claim (consumer-claims.ts); this is the
-// lock the offsets live under, taken once per consumer and partition, never per store.
+// the valid slot with the highest sequence. A file is created whole (its first value in slot 0, written and fsynced
+// under a temporary name, then renamed into place), so every offset file has a valid slot: one without (empty,
+// garbage, zeros) is damage, reported as CORRUPTION, never read as "nothing acknowledged". Writers must hold the
+// partition's claim (consumer-claims.ts); this is the lock the offsets live under, taken once per consumer and
+// partition, never per store.
 import fs from 'node:fs';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -78,18 +81,22 @@ export interface OffsetFileState {
   newestSlot: 0 | 1 | -1;
 }
 
+/** The fix named by every CORRUPTION of an offset file. */
+const RESET_HINT = "move the consumer with topic.resetConsumer or 'diaspora-ctl consumers reset', which rewrites it";
+
 /**
- * Interprets the bytes of an offset file. Rules (see the README's crash table):
+ * Interprets the bytes of an offset file. Rules (docs/on-disk-format.md):
  * - the valid slot with the highest sequence wins (equal sequences: the smaller value, never jump ahead);
- * - no valid slot: an empty/absent file, or a damaged slot 0 beside a never-written slot 1 (the very first store was
- *   torn) mean "never acknowledged" (null);
- * - anything else (both slots damaged, a file of 1..63 bytes, slot 1 written but not slot 0) is CORRUPTION:
- *   no crash of ours produces it, and guessing could skip events.
+ * - no valid slot (an empty file, a file of 1..63 bytes, both slots damaged, a damaged slot beside a never-written
+ *   one, 64 bytes of zeros) is CORRUPTION: files are created whole, so no crash of ours leaves one, and reading it
+ *   as "nothing acknowledged" would silently deliver every event again.
  */
 export function interpretOffsetFile(bytes: Uint8Array, file: string): OffsetFileState {
-  if (bytes.length === 0) return { lastAckedId: null, sequence: 0, newestSlot: -1 };
+  if (bytes.length === 0) {
+    throw new StorageError('CORRUPTION', `offset file ${file} is empty (damaged: it is created with its position in it); ${RESET_HINT}`, { file, offset: 0 });
+  }
   if (bytes.length < OFFSET_FILE_BYTES) {
-    throw new StorageError('CORRUPTION', `offset file ${file} is truncated (${bytes.length} of ${OFFSET_FILE_BYTES} bytes)`, {
+    throw new StorageError('CORRUPTION', `offset file ${file} is truncated (${bytes.length} of ${OFFSET_FILE_BYTES} bytes); ${RESET_HINT}`, {
       file,
       offset: bytes.length,
     });
@@ -103,8 +110,10 @@ export function interpretOffsetFile(bytes: Uint8Array, file: string): OffsetFile
   }
   if (a.state === 'valid') return { lastAckedId: a.lastAckedId, sequence: a.sequence, newestSlot: 0 };
   if (b.state === 'valid') return { lastAckedId: b.lastAckedId, sequence: b.sequence, newestSlot: 1 };
-  if (b.state === 'empty') return { lastAckedId: null, sequence: 0, newestSlot: -1 };
-  throw new StorageError('CORRUPTION', `offset file ${file} has no valid slot`, { file, offset: 0 });
+  // Both slots zeros too: a file of the right size whose bytes were lost (some file systems leave zeros after a
+  // crash), not "position 0".
+  const what = a.state === 'empty' && b.state === 'empty' ? 'is all zeros (no valid slot)' : 'has no valid slot';
+  throw new StorageError('CORRUPTION', `offset file ${file} ${what}; ${RESET_HINT}`, { file, offset: a.state === 'damaged' ? 0 : OFFSET_SLOT_BYTES });
 }
 
 /** Path of the offset file of one consumer name and partition. */
@@ -138,14 +147,24 @@ function checkAckedId(lastAckedId: number): void {
 /** One open offset file and what we know it holds. */
 interface OpenOffset {
   readonly file: string;
+  partition: number;
   fd: number;
   sequence: number;
   value: number; // lastAckedId + 1, 0 = none
   newestSlot: 0 | 1 | -1;
   dirty: boolean; // written since the last fsync
+  /** The file the descriptor is (device, inode): compared with the one at the path. */
+  dev: number;
+  ino: number;
+  /** performance.now() after which a store checks the path again. */
+  nextCheck: number;
 }
 
-const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
+/**
+ * How often, at most, a store checks that its descriptor is still the file at the path (one stat): a file deleted or
+ * replaced by another process is put back with the position within this time, and at close.
+ */
+export const OFFSET_PATH_CHECK_MS = 1000;
 
 function readAll(fd: number, file: string): Buffer {
   try {
@@ -158,44 +177,75 @@ function readAll(fd: number, file: string): Buffer {
   }
 }
 
-/**
- * Opens (creating if needed) an offset file, sized to 64 bytes so that later stores never change its size
- * (fdatasync then has no metadata to flush). Returns its parsed state; throws CORRUPTION on a damaged file
- * unless `repair` (used by reset, which rewrites it).
- */
-function openOffsetFile(file: string, durable: boolean, repair: boolean): OpenOffset {
+/** Opens an existing offset file and parses it (CORRUPTION if damaged); null if there is none. */
+function openOffsetFile(file: string, partition: number): OpenOffset | null {
   let fd: number;
-  let created = false;
   try {
-    created = !fs.existsSync(file);
-    fd = fs.openSync(file, OPEN_FLAGS, 0o644);
+    fd = fs.openSync(file, fs.constants.O_RDWR);
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw ioError(`cannot open offset file ${file}`, file, cause);
   }
   try {
-    const bytes = readAll(fd, file);
-    let state: OffsetFileState;
-    try {
-      state = interpretOffsetFile(bytes, file);
-    } catch (err) {
-      if (!repair || !(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
-      state = { lastAckedId: null, sequence: 0, newestSlot: -1 };
-    }
-    if (bytes.length < OFFSET_FILE_BYTES) {
-      try {
-        fs.ftruncateSync(fd, OFFSET_FILE_BYTES);
-        if (durable) fs.fsyncSync(fd);
-        if (durable && created) fsyncDir(join(file, '..'));
-      } catch (cause) {
-        throw ioError(`cannot size offset file ${file}`, file, cause);
-      }
-    }
+    const state = interpretOffsetFile(readAll(fd, file), file);
     const value = state.lastAckedId === null ? 0 : state.lastAckedId + 1;
-    return { file, fd, sequence: state.sequence, value, newestSlot: state.newestSlot, dirty: false };
+    let st: fs.Stats;
+    try {
+      st = fs.fstatSync(fd);
+    } catch (cause) {
+      throw ioError(`cannot read offset file ${file}`, file, cause);
+    }
+    const nextCheck = performance.now() + OFFSET_PATH_CHECK_MS;
+    return { file, partition, fd, sequence: state.sequence, value, newestSlot: state.newestSlot, dirty: false, dev: st.dev, ino: st.ino, nextCheck };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
   }
+}
+
+let tempCounter = 0;
+
+/** Writes a whole offset file holding `value` with `sequence` (slot 0; slot 1 zeros) at `temp`, fsynced. */
+function writeTempOffsetFile(temp: string, file: string, sequence: number, value: number): void {
+  const bytes = Buffer.alloc(OFFSET_FILE_BYTES);
+  encodeOffsetSlot(sequence, value, bytes, 0);
+  try {
+    const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    try {
+      if (fs.writeSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error('short write');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (cause) {
+    try {
+      fs.rmSync(temp, { force: true });
+    } catch {
+      // best effort: a leftover temporary file is ignored by every reader
+    }
+    throw ioError(`cannot write offset file ${file}`, file, cause);
+  }
+}
+
+/**
+ * Puts a whole offset file at `file` holding `value` with `sequence`: written and fsynced under a temporary name in
+ * the same folder, then renamed over the path, so the path never shows a file without a valid slot (a crash leaves
+ * the old file or the new one). `durable`: the folder is fsynced too.
+ */
+function writeWholeOffsetFile(file: string, sequence: number, value: number, durable: boolean): void {
+  const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
+  writeTempOffsetFile(temp, file, sequence, value);
+  try {
+    fs.renameSync(temp, file);
+  } catch (cause) {
+    try {
+      fs.rmSync(temp, { force: true });
+    } catch {
+      // best effort
+    }
+    throw ioError(`cannot write offset file ${file}`, file, cause);
+  }
+  if (durable) fsyncDir(join(file, '..'));
 }
 
 /** Writes `value` as the next sequence into the older slot: one pwrite. */
@@ -218,6 +268,17 @@ function writeNext(o: OpenOffset, value: number, scratch: Buffer): void {
   o.dirty = true;
 }
 
+/** True if the file at `o`'s path is the one its descriptor writes (not deleted, not replaced). */
+function stillAtPath(o: OpenOffset): boolean {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(o.file, { throwIfNoEntry: false });
+  } catch (cause) {
+    throw ioError(`cannot check offset file ${o.file}`, o.file, cause);
+  }
+  return st !== undefined && st.ino === o.ino && st.dev === o.dev;
+}
+
 function syncOne(o: OpenOffset): void {
   if (!o.dirty) return;
   try {
@@ -236,6 +297,11 @@ export interface ConsumerOffsetsOptions {
    * folder is no longer the one this consumer opened (a topic deleted and created again under the name).
    */
   checkTopicFolder?: () => void;
+  /**
+   * Asked before a file deleted or replaced under this writer gets its position put back: true if the writer still
+   * holds the partition's claim (check it now: Claim.confirm). Default: always (the caller holds the claims).
+   */
+  holdsClaim?: (partition: number) => boolean;
 }
 
 export interface ConsumerListing {
@@ -267,6 +333,7 @@ export class ConsumerOffsets {
     readonly dir: string,
     readonly flushBehavior: FlushBehavior,
     private readonly checkTopicFolder: () => void = () => undefined,
+    private readonly holdsClaim: (partition: number) => boolean = () => true,
   ) {}
 
   /** Opens the offsets of `consumerName` in the topic at `topicDir` (TOPIC_NOT_FOUND if absent), creating its directory. */
@@ -277,7 +344,7 @@ export class ConsumerOffsets {
       throw new StorageError('BAD_CONFIG', `unknown flushBehavior ${JSON.stringify(flushBehavior)}`);
     }
     const dir = ensureConsumerDir(topicDir, consumerName, flushBehavior !== 'buffered');
-    return new ConsumerOffsets(topicDir, consumerName, dir, flushBehavior, opts.checkTopicFolder);
+    return new ConsumerOffsets(topicDir, consumerName, dir, flushBehavior, opts.checkTopicFolder, opts.holdsClaim);
   }
 
   /**
@@ -310,8 +377,8 @@ export class ConsumerOffsets {
       this.open.delete(partition);
       fs.closeSync(cached.fd);
     }
-    if (!fs.existsSync(file)) return null;
-    const o = openOffsetFile(file, this.flushBehavior !== 'buffered', false);
+    const o = openOffsetFile(file, partition);
+    if (o === null) return null;
     this.open.set(partition, o);
     return o.value === 0 ? null : o.value - 1;
   }
@@ -326,7 +393,16 @@ export class ConsumerOffsets {
       this.checkOpen();
       checkPartition(partition);
       checkAckedId(lastAckedId);
-      o = openOffsetFile(join(this.dir, `${partitionStem(partition)}.offset`), this.flushBehavior !== 'buffered', false);
+      const file = join(this.dir, `${partitionStem(partition)}.offset`);
+      let opened = openOffsetFile(file, partition);
+      if (opened === null) {
+        // The first store creates the file whole, holding its value (one fsync per consumer and partition, ever).
+        this.checkTopicFolder();
+        writeWholeOffsetFile(file, 1, lastAckedId + 1, this.flushBehavior !== 'buffered');
+        opened = openOffsetFile(file, partition);
+        if (opened === null) throw new StorageError('IO', `offset file ${file} vanished as it was created`, { file });
+      }
+      o = opened;
       try {
         this.checkTopicFolder();
       } catch (err) {
@@ -347,8 +423,48 @@ export class ConsumerOffsets {
         { file: o.file, partition, consumer: this.consumerName },
       );
     }
+    // Deleted or replaced by another process? Checked at a bounded rate (a clock read per store, a stat per second).
+    if (performance.now() >= o.nextCheck && !this.checkPath(o)) {
+      throw new StorageError(
+        'CONSUMER_BUSY',
+        `consumer ${JSON.stringify(this.consumerName)} no longer holds partition ${partition}: its offset file was replaced and the acknowledgement of id ${lastAckedId} is not written`,
+        { file: o.file, partition, consumer: this.consumerName, lost: true },
+      );
+    }
     writeNext(o, value, this.scratch);
     if (this.flushBehavior === 'immediate') syncOne(o);
+  }
+
+  /**
+   * Makes sure the position reaches the file at the path: if the file was deleted or replaced (renamed over) since
+   * it was opened, later stores would go to a file nobody reads and the position would be lost; the position this
+   * consumer holds is put back at the path (a whole new file) and the descriptor moves to it.
+   */
+  private checkPath(o: OpenOffset): boolean {
+    o.nextCheck = performance.now() + OFFSET_PATH_CHECK_MS;
+    if (stillAtPath(o)) return true;
+    this.checkTopicFolder(); // the topic itself was deleted: say that, put nothing back
+    // Only the holder of the partition's claim may: a file put there by the consumer that took the claim over (or by
+    // a reset done since) is not this one's to overwrite. The descriptor is dropped: nothing more goes anywhere.
+    if (!this.holdsClaim(o.partition)) {
+      this.open.delete(o.partition);
+      try {
+        fs.closeSync(o.fd);
+      } catch {
+        // nothing was lost: the file is another consumer's now
+      }
+      return false;
+    }
+    writeWholeOffsetFile(o.file, o.sequence + 1, o.value, this.flushBehavior !== 'buffered');
+    const fresh = openOffsetFile(o.file, o.partition);
+    if (fresh === null) throw new StorageError('IO', `offset file ${o.file} vanished as it was put back`, { file: o.file });
+    try {
+      fs.closeSync(o.fd);
+    } catch {
+      // the old descriptor wrote to a file nobody reads any more
+    }
+    Object.assign(o, fresh);
+    return true;
   }
 
   /** fsyncs every offset file written since the last sync (what 'on_flush' relies on; harmless otherwise). */
@@ -357,11 +473,19 @@ export class ConsumerOffsets {
     for (const o of this.open.values()) syncOne(o);
   }
 
-  /** Closes the files; with 'on_flush' and 'immediate', pending stores are fsynced first. Idempotent. */
+  /**
+   * Closes the files; a file deleted or replaced meanwhile gets the position put back first (call it while the
+   * claims are held); with 'on_flush' and 'immediate', pending stores are fsynced. Idempotent.
+   */
   close(): void {
     if (this.closed) return;
     let first: unknown = null;
-    for (const o of this.open.values()) {
+    for (const o of [...this.open.values()]) {
+      try {
+        if (!this.checkPath(o)) continue; // another consumer's now (closed by checkPath)
+      } catch (err) {
+        first ??= err;
+      }
       try {
         if (this.flushBehavior !== 'buffered') syncOne(o);
       } catch (err) {
@@ -382,7 +506,12 @@ export class ConsumerOffsets {
     if (this.closed) throw new StorageError('CLOSED', `offsets of consumer ${JSON.stringify(this.consumerName)} are closed`);
   }
 
-  /** Every consumer name of the topic with its stored positions and currently claimed partitions, sorted by name. */
+  /**
+   * Every consumer name of the topic with its stored positions and currently claimed partitions, sorted by name.
+   * A damaged offset file is CORRUPTION naming it, thrown once every consumer was looked at: its details add
+   * `consumer` (whose file it is) and `consumers` (every name found), so that a tool can still tell which consumers
+   * exist (the reset that repairs the file needs that).
+   */
   static list(topicDir: string, opts: ManagementOptions = {}): ConsumerListing[] {
     checkTopicDir(topicDir);
     const root = consumersRoot(topicDir);
@@ -394,6 +523,7 @@ export class ConsumerOffsets {
       throw ioError(`cannot list ${root}`, root, cause);
     }
     const out: ConsumerListing[] = [];
+    let damage: { err: StorageError; name: string } | null = null;
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       const name = decodeConsumerName(e.name);
@@ -411,7 +541,13 @@ export class ConsumerOffsets {
       for (const f of files.sort()) {
         const p = parsePartitionFile(f, '.offset');
         if (p !== null) {
-          const state = readOffsetFile(join(dir, f));
+          let state: OffsetFileState | null = null;
+          try {
+            state = readOffsetFile(join(dir, f));
+          } catch (err) {
+            if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
+            damage ??= { err, name };
+          }
           if (state !== null) partitions.set(p, state.lastAckedId);
         }
         const c = claimEntryPartition(f); // an old-format leftover may sit beside the new folder: count once
@@ -419,41 +555,103 @@ export class ConsumerOffsets {
       }
       out.push({ name, partitions, claimed });
     }
-    return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    if (damage !== null) {
+      const { err, name } = damage;
+      throw new StorageError('CORRUPTION', err.message, { ...err.details, consumer: name, consumers: out.map((c) => c.name), cause: err });
+    }
+    return out;
   }
 
   /**
    * Sets the position of a consumer that is not running on `partition`: `lastAckedId` is the last id considered
    * processed (null: nothing, the consumer restarts from the first stored event). It may move backwards or forwards.
-   * Takes the partition's claim for the duration (CONSUMER_BUSY if a live consumer holds it), writes with the
-   * two-slot rule and fsyncs. Also repairs a CORRUPTION'd offset file.
+   * Takes the partition's claim for the duration (CONSUMER_BUSY if a live consumer holds it) and puts a whole new
+   * file in place (fsynced, renamed over the old one). Also repairs a CORRUPTION'd offset file.
    */
   static reset(topicDir: string, consumerName: string, partition: number, lastAckedId: number | null, opts: ManagementOptions = {}): void {
-    checkPartition(partition);
-    if (lastAckedId !== null) checkAckedId(lastAckedId);
-    const claim = ConsumerClaims.tryAcquireSync(topicDir, consumerName, partition, opts.staleMs);
+    ConsumerOffsets.resetMany(topicDir, consumerName, [[partition, lastAckedId]], opts);
+  }
+
+  /**
+   * `reset` of several partitions, all or nothing: every claim is taken (CONSUMER_BUSY if one is held) and every new
+   * file written and fsynced under a temporary name before the first is renamed into place; if a rename fails, the
+   * ones done are undone (the old files were kept under a second name until the end). Any failure leaves every
+   * position as it was.
+   */
+  static resetMany(topicDir: string, consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAckedId: number | null]>, opts: ManagementOptions = {}): void {
+    for (const [partition, lastAckedId] of moves) {
+      checkPartition(partition);
+      if (lastAckedId !== null) checkAckedId(lastAckedId);
+    }
+    if (new Set(moves.map((m) => m[0])).size !== moves.length) throw new StorageError('OUT_OF_RANGE', 'a partition is given twice');
+    const sorted = [...moves].sort((a, b) => a[0] - b[0]);
+    const held: Claim[] = [];
+    const staged: Array<{ file: string; temp: string; backup: string | null; renamed: boolean }> = [];
     try {
-      const o = openOffsetFile(offsetFilePath(topicDir, consumerName, partition), true, true);
-      try {
-        const value = lastAckedId === null ? 0 : lastAckedId + 1;
-        const scratch = Buffer.alloc(OFFSET_SLOT_BYTES);
-        if (o.newestSlot === -1 && o.sequence === 0) {
-          // Nothing valid (new or damaged file): write slot 0, then clear slot 1 so the file reads as written.
-          o.newestSlot = 1;
-          writeNext(o, value, scratch);
-          syncOne(o);
-          scratch.fill(0);
-          fs.writeSync(o.fd, scratch, 0, OFFSET_SLOT_BYTES, OFFSET_SLOT_BYTES);
-          o.dirty = true;
-        } else {
-          writeNext(o, value, scratch);
+      for (const [p] of sorted) held.push(ConsumerClaims.tryAcquireSync(topicDir, consumerName, p, opts.staleMs));
+      // Prepare: every new file whole under a temporary name (a damaged old file is replaced, its sequence restarts).
+      for (const [p, lastAckedId] of sorted) {
+        const file = offsetFilePath(topicDir, consumerName, p);
+        let sequence = 0;
+        try {
+          sequence = readOffsetFile(file)?.sequence ?? 0;
+        } catch (err) {
+          if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
         }
-        syncOne(o);
-      } finally {
-        fs.closeSync(o.fd);
+        const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
+        const entry = { file, temp, backup: null as string | null, renamed: false };
+        staged.push(entry);
+        writeTempOffsetFile(temp, file, sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1);
+        // The old file stays reachable under a second name until every rename is done: what an undo puts back.
+        const backup = `${file}.old-${process.pid}-${++tempCounter}`;
+        try {
+          fs.linkSync(file, backup);
+          entry.backup = backup;
+        } catch (cause) {
+          if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`cannot keep offset file ${file} during a reset`, file, cause);
+        }
       }
+      // Switch: renames only.
+      try {
+        for (const s of staged) {
+          fs.renameSync(s.temp, s.file);
+          s.renamed = true;
+        }
+      } catch (cause) {
+        for (const s of staged) {
+          if (!s.renamed) continue;
+          try {
+            if (s.backup !== null) fs.renameSync(s.backup, s.file);
+            else fs.rmSync(s.file, { force: true });
+            s.backup = null;
+          } catch {
+            // nothing better to do: the error below names the reset that failed
+          }
+        }
+        throw ioError(`cannot reset consumer ${JSON.stringify(consumerName)}`, staged.find((s) => !s.renamed)?.file ?? topicDir, cause);
+      }
+      if (staged.length > 0) fsyncDir(join(staged[0]!.file, '..'));
     } finally {
-      claim.release();
+      for (const s of staged) {
+        for (const f of [s.renamed ? null : s.temp, s.backup]) {
+          if (f === null) continue;
+          try {
+            fs.rmSync(f, { force: true });
+          } catch {
+            // a leftover temporary or old file is ignored by every reader
+          }
+        }
+      }
+      let first: unknown = null;
+      for (const c of held) {
+        try {
+          c.release();
+        } catch (err) {
+          first ??= err;
+        }
+      }
+      if (first !== null) throw first;
     }
   }
 

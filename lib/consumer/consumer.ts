@@ -349,11 +349,21 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
       // the application does not keep a batch's worth of segment mappings alive.
       st.buffer = [];
       st.pos = 0;
+    }
+    // Before the claims go: closing may put a position back in an offset file deleted or replaced meanwhile, which
+    // only the claim's holder may do. Synchronous engines are not awaited: the claims go as soon as before (a new
+    // consumer of the name, opened once process() returned, finds them free).
+    try {
+      const closing = this.acks.offsets?.close();
+      if (closing instanceof Promise) await attempt(() => closing);
+    } catch (err) {
+      errors.push(err);
+    }
+    for (const st of this.parts) {
       const claim = st.claim;
       st.claim = undefined;
       if (claim) await attempt(() => claim.release());
     }
-    await attempt(() => this.acks.offsets?.close());
     this.topic.childClosed?.(this);
     if (errors.length > 0) throw engineError(errors[0]);
   }

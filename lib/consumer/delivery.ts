@@ -181,9 +181,13 @@ export class Delivery<M> {
       }
       try {
         const r = this.step();
-        if (r === null) return Future.resolved<Event<M> | null>(null);
         if (r instanceof Event) return Future.resolved<Event<M> | null>(r);
+        // Nothing more (null) or nothing now (it waits, maybe until the caller's timeout): the acknowledgements made
+        // so far are written now, as the loops do when they stop or wait (a program may exit right after a null).
+        this.acks.persist();
+        if (r === null) return Future.resolved<Event<M> | null>(null);
       } catch (err) {
+        this.acks.persist();
         return Future.rejected(err);
       }
     }

@@ -1,7 +1,7 @@
 // `consumers [list] T` (positions and lag), `consumers reset T N --to earliest|latest|ID|TIME`, `consumers delete T N`.
 
 import { Command } from 'commander';
-import type { TopicHandle } from '../../lib/index.js';
+import { DiasporaError, ErrorCode, type TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, parseCount, parsePosition, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError } from './errors.js';
 import { table, writeOut } from './output.js';
@@ -64,13 +64,27 @@ interface ResetFlags extends DriverFlags {
   create?: boolean;
 }
 
+/**
+ * The names of the topic's consumers, also when an offset file is damaged (listing then fails with CORRUPTION, whose
+ * details name every consumer found): the reset that repairs that file must still find the name.
+ */
+async function consumerNames(topic: TopicHandle): Promise<string[]> {
+  try {
+    return (await topic.listConsumers()).map((c) => c.name);
+  } catch (err) {
+    const names = err instanceof DiasporaError && err.code === ErrorCode.CORRUPTION ? err.details.consumers : undefined;
+    if (Array.isArray(names) && names.every((n) => typeof n === 'string')) return names as string[];
+    throw err;
+  }
+}
+
 async function resetConsumer(topicName: string, name: string, flags: ResetFlags): Promise<void> {
   const to = parsePosition(flags.to, false, '--to') as 'earliest' | 'latest' | number | Date;
   const partitions = flags.partition?.map((p) => parseCount(p, '--partition'));
   await withDriver(flags, (driver) =>
     withTopic(driver, topicName, async (topic) => {
       // A reset writes positions, which makes the consumer exist: a misspelt name would silently make a new one.
-      if (!flags.create && !(await topic.listConsumers()).some((c) => c.name === name)) {
+      if (!flags.create && !(await consumerNames(topic)).includes(name)) {
         throw new CliError(`Consumer '${name}' of '${topicName}' does not exist (--create makes it, starting at --to)`);
       }
       await topic.resetConsumer(name, to, partitions);

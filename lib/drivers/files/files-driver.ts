@@ -18,7 +18,7 @@ import type {
 } from '../../backend.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from '../../errors.js';
 import { isJsonObject, type JsonObject } from '../../json.js';
-import { ConsumerClaims, claimEntryPartition } from '../../../storage/consumer-claims.js';
+import { ConsumerClaims, claimEntryPartition, type Claim } from '../../../storage/consumer-claims.js';
 import { consumerDir } from '../../../storage/consumer-name.js';
 import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
 import { createTopicStore, listTopicStores, openTopicStore, removeTopicStore, topicStoreExists } from '../../../storage/open-topic.js';
@@ -87,11 +87,18 @@ class FilesPartition implements PartitionBackend {
   }
 }
 
+/** Key of a claim in FilesTopic.heldClaims. */
+function claimKey(consumerName: string, partition: number): string {
+  return `${partition}\0${consumerName}`;
+}
+
 class FilesTopic implements TopicBackend {
   private readonly partitions: FilesPartition[] = [];
   private recoveryListener: ((report: BackendRecoveryReport) => void) | null = null;
   /** Reports found before a listener was set. */
   private readonly pendingRecovery: BackendRecoveryReport[] = [];
+  /** The claims held through this topic handle, by consumer name and partition: offsets ask them before a relink. */
+  private readonly heldClaims = new Map<string, Claim>();
   private readonly retentionOps: FilesRetention;
 
   constructor(
@@ -139,7 +146,9 @@ class FilesTopic implements TopicBackend {
     const offsets = guard(() => {
       checkTopicFolder();
       try {
-        return ConsumerOffsets.open(this.store.dir, consumerName, { flushBehavior: this.options.flushBehavior, checkTopicFolder });
+        // A deleted or replaced offset file gets its position back only while the claim is held (checked then).
+        const holdsClaim = (p: number): boolean => this.heldClaims.get(claimKey(consumerName, p))?.confirm() === true;
+        return ConsumerOffsets.open(this.store.dir, consumerName, { flushBehavior: this.options.flushBehavior, checkTopicFolder, holdsClaim });
       } catch (err) {
         checkTopicFolder(); // failed because the topic was deleted: say that
         throw err;
@@ -176,7 +185,20 @@ class FilesTopic implements TopicBackend {
           return err as Error;
         }
       };
-      return { partition, release: () => claim.release(), onLost: (cb) => claim.onLost(() => cb(lostBecause())) };
+      const key = claimKey(consumerName, partition);
+      this.heldClaims.set(key, claim);
+      const forget = (): void => {
+        if (this.heldClaims.get(key) === claim) this.heldClaims.delete(key);
+      };
+      claim.onLost(forget);
+      return {
+        partition,
+        release: () => {
+          forget();
+          claim.release();
+        },
+        onLost: (cb) => claim.onLost(() => cb(lostBecause())),
+      };
     } catch (err) {
       guard(() => this.store.assertFolderUnchanged()); // failed because the topic was deleted: say that
       throw this.namedBusy(err, consumerName, partition);
@@ -216,11 +238,16 @@ class FilesTopic implements TopicBackend {
   }
 
   resetConsumer(consumerName: string, partition: number, lastAcked: number | null): void {
+    this.resetConsumerPositions(consumerName, [[partition, lastAcked]]);
+  }
+
+  resetConsumerPositions(consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAcked: number | null]>): void {
     try {
       this.store.assertFolderUnchanged();
-      ConsumerOffsets.reset(this.store.dir, consumerName, partition, lastAcked, { staleMs: this.options.claimStaleMs });
+      ConsumerOffsets.resetMany(this.store.dir, consumerName, moves, { staleMs: this.options.claimStaleMs });
     } catch (err) {
-      throw this.namedBusy(err, consumerName, partition);
+      const p = (err as { details?: { partition?: unknown } }).details?.partition;
+      throw this.namedBusy(err, consumerName, typeof p === 'number' ? p : moves[0]?.[0] ?? 0);
     }
   }
 

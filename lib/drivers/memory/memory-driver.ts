@@ -240,12 +240,19 @@ class MemoryTopicBackend implements TopicBackend {
   }
 
   resetConsumer(consumerName: string, partition: number, lastAcked: number | null): void {
-    if (this.topic.claims.has(`${consumerName}\0${partition}`)) {
-      throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumerName}" is running on partition ${partition}`);
+    this.resetConsumerPositions(consumerName, [[partition, lastAcked]]);
+  }
+
+  resetConsumerPositions(consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAcked: number | null]>): void {
+    // Every partition checked before any is moved: all or nothing.
+    for (const [partition] of moves) {
+      if (this.topic.claims.has(`${consumerName}\0${partition}`)) {
+        throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumerName}" is running on partition ${partition}`, { partition });
+      }
     }
     let m = this.topic.offsets.get(consumerName);
     if (!m) this.topic.offsets.set(consumerName, (m = new Map()));
-    m.set(partition, lastAcked);
+    for (const [partition, lastAcked] of moves) m.set(partition, lastAcked);
   }
 
   close(): void {}
