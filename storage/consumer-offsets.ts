@@ -205,15 +205,19 @@ function openOffsetFile(file: string, partition: number): OpenOffset | null {
 
 let tempCounter = 0;
 
-/** Writes a whole offset file holding `value` with `sequence` (slot 0; slot 1 zeros) at `temp`, fsynced. */
-function writeTempOffsetFile(temp: string, file: string, sequence: number, value: number): void {
+/**
+ * Writes a whole offset file holding `value` with `sequence` (slot 0; slot 1 zeros) at `temp`; fsynced when `sync`.
+ * 'buffered' consumers skip the fsync: their positions survive a process crash (the rename shows a whole file or
+ * none), not a power loss, after which a file left empty is reported as CORRUPTION, never read as "nothing acknowledged".
+ */
+function writeTempOffsetFile(temp: string, file: string, sequence: number, value: number, sync: boolean): void {
   const bytes = Buffer.alloc(OFFSET_FILE_BYTES);
   encodeOffsetSlot(sequence, value, bytes, 0);
   try {
     const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
     try {
       if (fs.writeSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error('short write');
-      fs.fsyncSync(fd);
+      if (sync) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -228,13 +232,13 @@ function writeTempOffsetFile(temp: string, file: string, sequence: number, value
 }
 
 /**
- * Puts a whole offset file at `file` holding `value` with `sequence`: written and fsynced under a temporary name in
- * the same folder, then renamed over the path, so the path never shows a file without a valid slot (a crash leaves
- * the old file or the new one). `durable`: the folder is fsynced too.
+ * Puts a whole offset file at `file` holding `value` with `sequence`: written under a temporary name in the same
+ * folder, then renamed over the path, so the path never shows a file without a valid slot (a crash leaves the old
+ * file or the new one). `durable`: the file is fsynced before the rename and the folder after it.
  */
 function writeWholeOffsetFile(file: string, sequence: number, value: number, durable: boolean): void {
   const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
-  writeTempOffsetFile(temp, file, sequence, value);
+  writeTempOffsetFile(temp, file, sequence, value, durable);
   try {
     fs.renameSync(temp, file);
   } catch (cause) {
@@ -396,7 +400,7 @@ export class ConsumerOffsets {
       const file = join(this.dir, `${partitionStem(partition)}.offset`);
       let opened = openOffsetFile(file, partition);
       if (opened === null) {
-        // The first store creates the file whole, holding its value (one fsync per consumer and partition, ever).
+        // The first store creates the file whole, holding its value (fsynced, with its folder, unless 'buffered').
         this.checkTopicFolder();
         writeWholeOffsetFile(file, 1, lastAckedId + 1, this.flushBehavior !== 'buffered');
         opened = openOffsetFile(file, partition);
@@ -602,7 +606,7 @@ export class ConsumerOffsets {
         const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
         const entry = { file, temp, backup: null as string | null, renamed: false };
         staged.push(entry);
-        writeTempOffsetFile(temp, file, sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1);
+        writeTempOffsetFile(temp, file, sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1, true);
         // The old file stays reachable under a second name until every rename is done: what an undo puts back.
         const backup = `${file}.old-${process.pid}-${++tempCounter}`;
         try {
