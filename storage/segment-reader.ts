@@ -86,6 +86,9 @@ export class MappedFile {
           this.measuredIn = stampMeasure();
           return this.knownSize;
         }
+        if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new StorageError('IO', `cannot stat segment file ${this.path}: ${(cause as Error).message}`, { file: this.path, cause });
+        }
         throw new StorageError('CORRUPTION', `segment file ${this.path} was deleted`, { file: this.path, offset: 0, cause });
       }
       if (st.ino !== this.mappedIno || st.dev !== this.mappedDev) {
@@ -103,7 +106,11 @@ export class MappedFile {
       try {
         this.fd = fs.openSync(this.path, 'r');
       } catch (cause) {
-        throw new StorageError('CORRUPTION', `cannot open segment file ${this.path}`, { file: this.path, offset: 0, cause });
+        // A missing file is damage; any other failure (EMFILE, ENFILE, ENOMEM, EACCES) is I/O: the file may be intact.
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new StorageError('CORRUPTION', `cannot open segment file ${this.path}`, { file: this.path, offset: 0, cause });
+        }
+        throw new StorageError('IO', `cannot open segment file ${this.path}: ${(cause as Error).message}`, { file: this.path, cause });
       }
     }
     const st = fs.fstatSync(this.fd);
