@@ -25,6 +25,26 @@ export const MAX_MAPPING_BYTES = 0x7fff_ffff;
 export const GROWTH_HEADROOM_BYTES = 64 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Maps `length` bytes (the file's `size` plus growth headroom); when that does not fit (out of address space under
+ * `ulimit -v`, say), maps `size` bytes alone: a later read past them maps again.
+ */
+function mapWithFallback(fd: number, length: number, size: number): Buffer {
+  try {
+    return mapFile(fd, length);
+  } catch {
+    return mapFile(fd, size);
+  }
+}
+
+/** A mapping failure names the segment file it was of. */
+function withFile(err: unknown, file: string): unknown {
+  if (err instanceof StorageError && err.details.file === undefined) {
+    return new StorageError(err.code, `${file}: ${err.message}`, { ...err.details, file });
+  }
+  return err;
+}
+
 export class MappedFile {
   readonly path: string;
   private fd: number | null = null;
@@ -131,7 +151,12 @@ export class MappedFile {
       return this.mapping;
     }
     const length = this.sealed ? size : Math.min(MAX_MAPPING_BYTES, size + GROWTH_HEADROOM_BYTES);
-    this.mapping = mapFile(this.fd, length);
+    try {
+      this.mapping = length > size ? mapWithFallback(this.fd, length, size) : mapFile(this.fd, length);
+    } catch (err) {
+      if (this.sealed) this.closeFd();
+      throw withFile(err, this.path);
+    }
     this.mappedIno = st.ino;
     this.mappedDev = st.dev;
     if (this.sealed) this.closeFd();
