@@ -158,6 +158,11 @@ export class Producer<M = JsonValue> {
   private asyncEngine: boolean | undefined;
   private readonly lastWrites = new Set<Promise<void>>();
   /**
+   * The first batch write that failed since the last flush() or close() reported one: the next to finish rejects
+   * with it, so a failure is never lost when nobody observes the push futures. Set on the failure path only.
+   */
+  private writeFailure: DiasporaError | TypeError | undefined;
+  /**
    * Metadata given as text or bytes is stored as given (checked, not parsed): nothing on the topic reads the value
    * (default validator and partition selector) and the serializer stores JSON text (the default one).
    */
@@ -314,6 +319,7 @@ export class Producer<M = JsonValue> {
       result = this.topic.backend.partition(p).append(batch.events);
     } catch (err) {
       const e = toDiasporaError(err);
+      this.writeFailure ??= e;
       for (const f of batch.futures) f.reject(e);
       return;
     }
@@ -348,6 +354,7 @@ export class Producer<M = JsonValue> {
       },
       (err) => {
         const e = toDiasporaError(err);
+        this.writeFailure ??= e;
         for (const f of batch.futures) f.reject(e);
       },
     );
@@ -376,6 +383,9 @@ export class Producer<M = JsonValue> {
   /**
    * Commits everything pushed before this call and makes it durable per the driver's flush behaviour
    * (`on_flush` and `immediate` fsync; `buffered` survives a process crash, not a power loss).
+   * Rejects if a batch write failed since the previous flush() (or close()) that reported one, even when nobody
+   * looked at the futures of those pushes (which reject too): each failed write is reported by the next flush()
+   * or close() to finish, once. Pushes refused on their own (validation, EVENT_TOO_LARGE) are not writes.
    */
   flush(): Future<void> {
     if (this.closed) return Future.rejected(this.lifecycle.closedError());
@@ -398,10 +408,13 @@ export class Producer<M = JsonValue> {
         failures.push(err);
       }
     }
+    const writeFailure = this.writeFailure;
+    this.writeFailure = undefined;
+    if (writeFailure !== undefined) throw writeFailure;
     if (failures.length > 0) throw toDiasporaError(failures[0]);
   }
 
-  /** Flushes, then refuses further calls with CLOSED. */
+  /** Flushes, then refuses further calls with CLOSED. Rejects as flush() does (a write failed since the last flush). */
   close(): Promise<void> {
     if (this.lifecycle.isClosed) return Promise.resolve();
     this.lifecycle.to('closing');

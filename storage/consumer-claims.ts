@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { checkPartition, consumerDir, ensureConsumerDir, parsePartitionFile, partitionStem } from './consumer-name.js';
+import { isIoErrno } from './fs-helpers.js';
 import { StorageError } from './types.js';
 import { GenerationLock, isAbandoned, type Lease } from './generation-lock.js';
 import { legacyHolder } from './legacy-lock.js';
@@ -14,6 +15,8 @@ import { describeProcess } from './process-liveness.js';
 export const DEFAULT_CLAIM_STALE_MS = 5000;
 /** How often a standby retries when nothing wakes it earlier (a release wakes it at once via fs.watch). */
 export const DEFAULT_CLAIM_POLL_MS = 250;
+/** How often a release that failed (out of descriptors, say) is tried again in the background. */
+const RELEASE_RETRY_MS = 100;
 
 const CLAIM_SUFFIX = '.claim.d';
 /** The previous version's claim directory (a proper-lockfile lock), respected while its holder lives. */
@@ -135,8 +138,23 @@ class HeldClaim implements Claim {
       // false: no longer ours (e.g. the consumer folder was removed with the claim in it): nothing to give up.
       this.gens.release(this.lease);
     } catch (cause) {
-      throw new StorageError('IO', `cannot release claim ${this.gens.dir}: ${(cause as Error).message}`, { file: this.gens.dir, cause });
+      // The claim must not stay held by this live process (no consumer of the name could ever start): it is tried
+      // again in the background until it goes (an exit gives it up as well).
+      this.releaseLater();
+      throw new StorageError('IO', `cannot release claim ${this.gens.dir} (retried in the background): ${(cause as Error).message}`, { file: this.gens.dir, cause });
     }
+  }
+
+  private releaseLater(): void {
+    const timer = setInterval(() => {
+      try {
+        this.gens.release(this.lease);
+      } catch {
+        return; // still failing: next period
+      }
+      clearInterval(timer);
+    }, RELEASE_RETRY_MS);
+    timer.unref();
   }
 
   onLost(cb: (err: Error) => void): void {
@@ -224,6 +242,10 @@ function attempt(topicDir: string, consumerName: string, partition: number, stal
       if (cause instanceof StorageError) throw cause;
       // The consumer was removed meanwhile: re-create its folder and try again.
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT' && tries < 100) continue;
+      // Short of descriptors or disk (EMFILE, ENOSPC...): IO, not a lock problem.
+      if (isIoErrno(cause)) {
+        throw new StorageError('IO', `cannot claim ${folder}: ${(cause as Error).message}`, { file: folder, cause });
+      }
       throw new StorageError('LOCK_FAILED', `cannot claim ${folder}: ${(cause as Error).message}`, { file: folder, cause });
     }
   }

@@ -1,6 +1,16 @@
 // Small file-system helpers shared by the engine's modules.
 import fs from 'node:fs';
 
+/**
+ * errno codes of a disk that is full, read-only or failing, and of a process short of descriptors or memory: an
+ * operation failing with one is IO (the user must hear about the disk or the limit), not a lock or data problem.
+ */
+const IO_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'ENOMEM']);
+
+export function isIoErrno(err: unknown): boolean {
+  return IO_ERRNOS.has((err as NodeJS.ErrnoException | null)?.code ?? '');
+}
+
 /** fsync a directory so that entries created in it (new files, renames) survive power loss. */
 export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');

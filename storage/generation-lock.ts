@@ -314,6 +314,7 @@ export class GenerationLock {
    * over, or the folder removed or re-created.
    */
   release(lease: Lease): boolean {
+    let retryable = false;
     try {
       const text = this.readText(lease.gen);
       if (text === null || parseRecord(text)?.token !== lease.token) return false;
@@ -322,9 +323,11 @@ export class GenerationLock {
       return true;
     } catch (err) {
       if (code(err) === 'ENOENT') return false;
+      // EMFILE, EIO...: nothing was published; the prepared record stays, so that the release can be tried again.
+      retryable = true;
       throw err;
     } finally {
-      unlinkQuietly(lease.freeTmp);
+      if (!retryable) unlinkQuietly(lease.freeTmp);
     }
   }
 

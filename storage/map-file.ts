@@ -5,8 +5,10 @@
 // untouched pages stay the shared page cache, and on Linux they keep showing what other processes append.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import type mmapModule from 'mmap-io';
+import { StorageError } from './types.js';
 
 type MmapIo = typeof mmapModule.default;
 const require = createRequire(import.meta.url);
@@ -47,9 +49,28 @@ export function bytesMappedSoFar(): number {
   return bytesMapped;
 }
 
-/** Maps `length` bytes of the file open on `fd` from `offset` (a multiple of PAGE_SIZE). */
+/** The errno name (ENOMEM) of mmap-io's "mmap failed, 12", or null for another message. */
+function errnoName(message: string): string | null {
+  const m = /failed, (\d+)$/.exec(message);
+  if (m === null) return null;
+  const n = Number(m[1]);
+  for (const [name, value] of Object.entries(os.constants.errno)) if (value === n) return name;
+  return `errno ${n}`;
+}
+
+/**
+ * Maps `length` bytes of the file open on `fd` from `offset` (a multiple of PAGE_SIZE). A mapping that fails
+ * (ENOMEM: out of address space, `ulimit -v`, or the per-process count of mappings) is IO, `details.errno` naming
+ * the error; the file is not at fault.
+ */
 export function mapFile(fd: number, length: number, offset = 0): Buffer {
-  const mapping = mmap.map(length, 3 /* PROT_READ | PROT_WRITE */, mmap.MAP_PRIVATE, fd, offset, mmap.MADV_NORMAL);
+  let mapping: Buffer;
+  try {
+    mapping = mmap.map(length, 3 /* PROT_READ | PROT_WRITE */, mmap.MAP_PRIVATE, fd, offset, mmap.MADV_NORMAL);
+  } catch (cause) {
+    const errno = errnoName((cause as Error).message ?? '');
+    throw new StorageError('IO', `cannot map ${length} bytes of a file at offset ${offset}: ${errno ?? (cause as Error).message}`, { errno, cause, offset });
+  }
   bytesMapped += length;
   return mapping;
 }

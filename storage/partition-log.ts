@@ -65,8 +65,14 @@ export class PartitionLog extends PartitionCore {
     this.rollBytes = options.segmentBytes;
     this.writer = new SegmentWriter(options.flushBehavior);
     this.pointReader = new RecoveryPointReader(recoveryPointPath(dir));
-    this.pointState = this.pointReader.read();
-    this.segments = new SegmentList(dir, this.pointState);
+    try {
+      this.pointState = this.pointReader.read();
+      this.segments = new SegmentList(dir, this.pointState);
+    } catch (err) {
+      // Listing the segments failed (EMFILE, say): the point's descriptor must not outlive this failed open.
+      this.pointReader.close();
+      throw err;
+    }
   }
 
   /**

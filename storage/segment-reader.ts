@@ -25,6 +25,26 @@ export const MAX_MAPPING_BYTES = 0x7fff_ffff;
 export const GROWTH_HEADROOM_BYTES = 64 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Maps `length` bytes (the file's `size` plus growth headroom); when that does not fit (out of address space under
+ * `ulimit -v`, say), maps `size` bytes alone: a later read past them maps again.
+ */
+function mapWithFallback(fd: number, length: number, size: number): Buffer {
+  try {
+    return mapFile(fd, length);
+  } catch {
+    return mapFile(fd, size);
+  }
+}
+
+/** A mapping failure names the segment file it was of. */
+function withFile(err: unknown, file: string): unknown {
+  if (err instanceof StorageError && err.details.file === undefined) {
+    return new StorageError(err.code, `${file}: ${err.message}`, { ...err.details, file });
+  }
+  return err;
+}
+
 export class MappedFile {
   readonly path: string;
   private fd: number | null = null;
@@ -86,6 +106,9 @@ export class MappedFile {
           this.measuredIn = stampMeasure();
           return this.knownSize;
         }
+        if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new StorageError('IO', `cannot stat segment file ${this.path}: ${(cause as Error).message}`, { file: this.path, cause });
+        }
         throw new StorageError('CORRUPTION', `segment file ${this.path} was deleted`, { file: this.path, offset: 0, cause });
       }
       if (st.ino !== this.mappedIno || st.dev !== this.mappedDev) {
@@ -103,7 +126,11 @@ export class MappedFile {
       try {
         this.fd = fs.openSync(this.path, 'r');
       } catch (cause) {
-        throw new StorageError('CORRUPTION', `cannot open segment file ${this.path}`, { file: this.path, offset: 0, cause });
+        // A missing file is damage; any other failure (EMFILE, ENFILE, ENOMEM, EACCES) is I/O: the file may be intact.
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new StorageError('CORRUPTION', `cannot open segment file ${this.path}`, { file: this.path, offset: 0, cause });
+        }
+        throw new StorageError('IO', `cannot open segment file ${this.path}: ${(cause as Error).message}`, { file: this.path, cause });
       }
     }
     const st = fs.fstatSync(this.fd);
@@ -124,7 +151,12 @@ export class MappedFile {
       return this.mapping;
     }
     const length = this.sealed ? size : Math.min(MAX_MAPPING_BYTES, size + GROWTH_HEADROOM_BYTES);
-    this.mapping = mapFile(this.fd, length);
+    try {
+      this.mapping = length > size ? mapWithFallback(this.fd, length, size) : mapFile(this.fd, length);
+    } catch (err) {
+      if (this.sealed) this.closeFd();
+      throw withFile(err, this.path);
+    }
     this.mappedIno = st.ino;
     this.mappedDev = st.dev;
     if (this.sealed) this.closeFd();

@@ -40,10 +40,15 @@ export class SegmentWriter {
   open(seg: Segment): boolean {
     if (this.target?.segment === seg) return false;
     this.close();
-    const open = (file: string): number => fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
-    const metaFd = open(seg.paths.meta);
-    const dataFd = open(seg.paths.data);
-    const indexFd = open(seg.paths.index);
+    const fds: number[] = [];
+    try {
+      for (const file of [seg.paths.meta, seg.paths.data, seg.paths.index]) fds.push(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT));
+    } catch (err) {
+      // Out of descriptors (EMFILE) part way: the files opened must not stay open.
+      for (const fd of fds) fs.closeSync(fd);
+      throw err;
+    }
+    const [metaFd, dataFd, indexFd] = fds as [number, number, number];
     this.target = { segment: seg, metaFd, dataFd, indexFd, dirty: false };
     return true;
   }

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { isIoErrno } from './fs-helpers.js';
 import { StorageError } from './types.js';
 import { WRITER_LOCK_NAME } from './segment-files.js';
 import { GenerationLock, isAbandoned, isFromThisInstance, type Lease, type LockRecord } from './generation-lock.js';
@@ -86,9 +87,6 @@ function tryRemove(file: string): boolean {
     return false; // a read-only folder: retried later
   }
 }
-
-/** errno codes of a disk that is full, read-only or failing. */
-const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
 
 export class WriterLock {
   /** The lock folder. */
@@ -226,8 +224,8 @@ export class WriterLock {
       }
       lease = r.lease;
     } catch (err) {
-      // A full or failing disk is what the user must hear about (IO), not a lock problem: taking a lock writes a file.
-      const code = DISK_ERRNOS.has((err as NodeJS.ErrnoException).code ?? '') ? 'IO' : 'LOCK_FAILED';
+      // A full or failing disk, or no descriptor left, is what the user must hear about (IO), not a lock problem.
+      const code = isIoErrno(err) ? 'IO' : 'LOCK_FAILED';
       throw new StorageError(code, `cannot take writer lock ${this.lockPath}: ${(err as Error).message}`, {
         file: this.lockPath, cause: err,
       });

@@ -17,6 +17,11 @@ export class Acknowledgements {
    * acknowledgement, so a loop awaiting each one pays a write per event but not a turn of the event loop as well.
    */
   private readonly writes = new CoalescedWrite(() => this.persist(), () => this.pending?.waitedFor === true);
+  /**
+   * A store failed: positions above what is stored are written again by the next acknowledge() (whatever its id)
+   * and by close() (written(), which reports a failure). Set and read on the failure path only.
+   */
+  private failed = false;
   /** The consumer's durable positions; undefined for a non-durable consumer (progress in memory only). */
   offsets: OffsetsBackend | undefined;
 
@@ -30,6 +35,10 @@ export class Acknowledgements {
         this.dirty = true;
         this.writes.schedule();
       }
+    } else if (this.failed && !this.dirty) {
+      // An earlier store failed: this acknowledgement retries it rather than being answered as written.
+      this.dirty = true;
+      this.writes.schedule();
     }
     if (!this.dirty) return Future.resolved<void>(undefined);
     return (this.pending ??= new Future<void>());
@@ -40,6 +49,7 @@ export class Acknowledgements {
     this.writes.written();
     if (!this.dirty) return;
     this.dirty = false;
+    this.failed = false; // every position above what is stored is written now, those of a failed store too
     const fut = this.pending;
     this.pending = undefined;
     const stores: Promise<void>[] = [];
@@ -55,16 +65,40 @@ export class Acknowledgements {
         }
         try {
           const r = this.offsets.store(st.index, target);
-          if (isLoading(r)) stores.push(r.then(() => void (st.committed = Math.max(st.committed ?? -1, target))));
-          else st.committed = target;
+          if (isLoading(r)) {
+            stores.push(r.then(() => void (st.committed = Math.max(st.committed ?? -1, target)), (e: unknown) => {
+              this.failed = true;
+              throw e;
+            }));
+          } else st.committed = target;
         } catch (err) {
           error ??= err;
         }
       }
     }
-    if (!fut) return;
+    if (error !== undefined) this.failed = true;
+    if (!fut) {
+      if (stores.length > 0) Promise.all(stores).catch(() => undefined); // failures are kept in `failed`
+      return;
+    }
     if (error !== undefined) fut.reject(engineError(error));
     else if (stores.length === 0) fut.resolve(undefined);
     else Promise.all(stores).then(() => fut.resolve(undefined), (e: unknown) => fut.reject(engineError(e)));
+  }
+
+  /**
+   * For close(): writes every position not stored yet, those of an earlier failed store included. Undefined once
+   * they are written (synchronous engines), else a promise that settles when they are; it rejects (IO, ...) with a
+   * failure.
+   */
+  written(): Promise<void> | undefined {
+    if (this.failed) this.dirty = true;
+    if (!this.dirty) {
+      this.writes.written();
+      return undefined;
+    }
+    const fut = (this.pending ??= new Future<void>());
+    this.persist();
+    return fut.completed && !this.failed ? undefined : fut.then(() => undefined);
   }
 }

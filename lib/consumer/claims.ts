@@ -27,7 +27,18 @@ export async function claimAll(backend: TopicBackend, parts: readonly PartitionS
     }
     await Promise.all(parts.map((st) => c.activate(st)));
   } catch (err) {
-    for (const st of parts) if (st.claim) await st.claim.release();
+    // Every claim taken is given back, even when one release fails (a claim that cannot be released now, for want
+    // of a descriptor say, is released by its engine later); the failure reported is the one that stopped the start.
+    for (const st of parts) {
+      const claim = st.claim;
+      st.claim = undefined;
+      if (!claim) continue;
+      try {
+        await claim.release();
+      } catch {
+        // reported by the engine's own retry, if ever; the start's failure matters more
+      }
+    }
     throw engineError(err);
   }
 }

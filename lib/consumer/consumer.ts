@@ -306,7 +306,8 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
 
   /**
    * Stops delivery (pending pulls resolve to null), waits up to `graceMs` for running processors, persists
-   * acknowledgements, releases claims and files. Idempotent. `graceMs` (default 10 s): 0 does not wait; a negative
+   * acknowledgements (one whose earlier write failed too: rejects if it still cannot be written), releases claims and
+   * files. Idempotent. `graceMs` (default 10 s): 0 does not wait; a negative
    * value, Infinity or one above MAX_TIMER_MS (~24.8 days) waits as long as they run. TypeError for a non-number or NaN.
    */
   close(graceMs = 10_000): Promise<void> {
@@ -331,8 +332,9 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     this.startAbort.abort();
     this.delivery.stop();
     if (this.processing > 0) await this.graceForProcessors(graceMs);
-    // Acknowledgements made by the processors that just finished are written before the claims go.
-    this.acks.persist();
+    // Acknowledgements made by the processors that just finished are written before the claims go (and one whose
+    // store failed is tried again: close() rejects if it still cannot be written).
+    const acksWritten = this.acks.written();
     this.lifecycle.to('closed');
     const errors: unknown[] = [];
     const attempt = async (fn: () => unknown): Promise<void> => {
@@ -342,6 +344,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
         errors.push(err);
       }
     };
+    if (acksWritten !== undefined) await attempt(() => acksWritten);
     // The workers' state for this consumer goes (the pool's threads too when no other consumer uses them).
     await attempt(() => this.threads.close());
     for (const st of this.parts) {

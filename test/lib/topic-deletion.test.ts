@@ -48,6 +48,9 @@ test('in one process: pushes of a deleted topic are refused, also after it is cr
     t.is((err as { code?: string }).code, ErrorCode.TOPIC_NOT_FOUND);
   }
   for (let n = 3; n < 6; n++) t.is(await fresh.push({ from: 'new', n }), n);
+  // Its close reports the failed writes since its last flush (docs/api.md), as a flush would.
+  const reported = await t.throwsAsync(old.close());
+  t.is((reported as { code?: string }).code, ErrorCode.TOPIC_NOT_FOUND);
   await d.close();
   await expectNewTopicIntact(t, root, 'z', 6);
 });

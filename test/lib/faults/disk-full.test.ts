@@ -46,6 +46,27 @@ async function readAll(root: string): Promise<Array<{ id: number; i: number; ok:
   }
 }
 
+// Serial: runs before the test below, on the same small disk, and gives its space back.
+(skipReason === null ? test.serial : test.skip)(`disk full, pushes nobody awaits: flush() and close() reject with IO${skipReason ? ` (skipped: ${skipReason})` : ''}`, async (t) => {
+  const root = path.join(mountDir, 'unobserved');
+  const d = await Driver.create('files', { root_path: root });
+  try {
+    await d.createTopic('full', { options: { num_partitions: 1 } });
+    const topic = await d.openTopic('full');
+    const producer = topic.producer({ batchSize: 50 });
+    for (let i = 0; i < 1000; i++) producer.push({ i }, payload(0, i, DATA)); // 3 MB on a 2 MiB disk
+    const err = await t.throwsAsync(producer.flush(), { instanceOf: DiasporaError });
+    t.is((err as DiasporaError).code, ErrorCode.IO);
+    t.regex((err as Error).message, /ENOSPC|no space/i);
+    producer.push({ i: -1 }, Buffer.alloc(3 << 20, 1)); // 3 MiB: does not fit either
+    const closeErr = await t.throwsAsync(producer.close(), { instanceOf: DiasporaError });
+    t.is((closeErr as DiasporaError).code, ErrorCode.IO);
+  } finally {
+    await d.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
 (skipReason === null ? test : test.skip)(`disk full: IO error, nothing partial, nothing lost, appends resume once space is freed${skipReason ? ` (skipped: ${skipReason})` : ''}`, async (t) => {
   const root = path.join(mountDir, 'root');
   const filler = path.join(mountDir, 'filler');
@@ -73,6 +94,9 @@ async function readAll(root: string): Promise<Array<{ id: number; i: number; ok:
     // Another try while still full fails the same way and does not disturb what is committed.
     const again = await t.throwsAsync(producer.push({ i: committed }, payload(0, committed, DATA)).wait(), { instanceOf: DiasporaError });
     t.is((again as DiasporaError).code, ErrorCode.IO);
+    // flush() reports the write failures since the previous flush, these too though their pushes were awaited.
+    const reported = await t.throwsAsync(producer.flush(), { instanceOf: DiasporaError });
+    t.is((reported as DiasporaError).code, ErrorCode.IO);
     const before = await readAll(root);
     t.deepEqual(before.map((e) => e.id), Array.from({ length: committed }, (_, k) => k), 'a reader sees exactly the committed events');
     t.true(before.every((e) => e.ok && e.i === e.id), 'every committed byte intact');

@@ -13,8 +13,11 @@ test('data detached after push (the contract broken) fails its whole batch and s
   const results = await Promise.allSettled(pushes);
   t.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
   t.deepEqual(await storedEvents(topic), []);
+  // The failed batch is reported by the next flush too (docs/api.md), once.
+  await t.throwsAsync(p.flush());
   // The partition goes on at id 0.
   t.is(await p.push({ k: 'C' }), 0);
+  await t.notThrowsAsync(p.flush());
 });
 
 test('a batch holding an event over the part limit is refused whole with EVENT_TOO_LARGE, as by the files engine', async (t) => {

@@ -1,0 +1,57 @@
+// Address-space limits (RLIMIT_AS, `ulimit -v`): a child process reads a topic whose last segment is open for growth
+// with its address space limited to what it uses plus a margin. A reader maps a growing segment file with 64 MiB of
+// growth headroom (storage/segment-reader.ts); when that does not fit, it maps the file's bytes alone and reads on.
+// When even those do not fit, the read fails with IO (ENOMEM), not CORRUPTION, and the process does not crash.
+// Needs prlimit(1) (util-linux); skipped with the reason otherwise.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { Driver } from '../../../lib/index.js';
+import { startChild } from '../child.js';
+import { tempRoot } from './torn-tail.js';
+
+let skipReason: string | null = null;
+try {
+  execFileSync('prlimit', ['--version'], { stdio: 'pipe' });
+} catch (err) {
+  skipReason = `no prlimit: ${(err as Error).message.split('\n')[0]}`;
+}
+const maybe = skipReason === null ? test : test.skip;
+const skipped = skipReason === null ? '' : ` (skipped: ${skipReason})`;
+
+/** One partition, one segment still open for growth: `events` events of `dataBytes` bytes. */
+async function growingTopic(root: string, events: number, dataBytes: number): Promise<void> {
+  const d = await Driver.create('files', { root_path: root });
+  await d.createTopic('t', { options: { num_partitions: 1 } });
+  const producer = (await d.openTopic('t')).producer();
+  for (let i = 0; i < events; i++) producer.push({ i }, Buffer.alloc(dataBytes, i));
+  await producer.close();
+  await d.close();
+}
+
+async function readUnderLimit(root: string, marginMiB: number): Promise<{ events: number; bytes: number; error: { code: string; message: string } | null; exit: number | null; stderr: string }> {
+  const child = startChild('address-space-reader.js', [root, 't', String(marginMiB)]);
+  const { code } = await child.exited;
+  const line = child.lines.find((l) => l.startsWith('{'));
+  return { ...(line ? JSON.parse(line) : { events: -1, bytes: -1, error: null }), exit: code, stderr: child.stderr() };
+}
+
+maybe(`a growing segment whose headroom mapping does not fit in the address space is mapped without it and read whole${skipped}`, async (t) => {
+  const root = tempRoot(t);
+  await growingTopic(root, 100, 10_000); // 1 MB of data: fits in 40 MiB, not with 2 x 64 MiB of headroom
+  const r = await readUnderLimit(root, 40);
+  t.log(JSON.stringify(r).slice(0, 500));
+  t.is(r.exit, 0, r.stderr);
+  t.is(r.error, null, 'no error');
+  t.is(r.events, 100);
+  t.is(r.bytes, 100 * 10_000);
+});
+
+maybe(`a segment that does not fit in the address space at all: IO (ENOMEM), not CORRUPTION, and no crash${skipped}`, async (t) => {
+  const root = tempRoot(t);
+  await growingTopic(root, 64, 1 << 20); // 64 MiB of data, with a margin of 24 MiB
+  const r = await readUnderLimit(root, 24);
+  t.log(JSON.stringify(r).slice(0, 500));
+  t.is(r.exit, 0, r.stderr);
+  t.is(r.error?.code, 'IO', JSON.stringify(r.error));
+  t.regex(r.error!.message, /ENOMEM/);
+});
