@@ -1,0 +1,53 @@
+// retention_acked_by against damaged offset files: a damaged file of a consumer the policy waits for never counts as
+// "acknowledged everything" (the trim of that partition fails, nothing removed); a damaged file of a consumer the
+// policy does not list is none of the trim's business.
+import test from 'ava';
+import fs from 'node:fs';
+import { ConsumerOffsets, offsetFilePath } from '../../../storage/consumer-offsets.js';
+import { trimTopic } from '../../../storage/retention/trim-topic.js';
+import { listSegmentBases } from '../../../storage/segment-files.js';
+import { StorageError } from '../../../storage/types.js';
+import { events, makeTopic } from './retention-fixture.js';
+
+function acknowledge(dir: string, name: string, lastAckedId: number): void {
+  const offsets = ConsumerOffsets.open(dir, name, { flushBehavior: 'immediate' });
+  try {
+    offsets.store(0, lastAckedId);
+  } finally {
+    offsets.close();
+  }
+}
+
+test('a damaged offset file of a consumer the policy does not list does not stop the trims the listed ones allow', (t) => {
+  const { store, dir } = makeTopic(t, { keepUntilAckedBy: ['a'] });
+  store.partition(0).append(events(0, 40, 1000));
+  acknowledge(store.dir, 'a', 19);
+  acknowledge(store.dir, 'other', 3);
+  fs.writeFileSync(offsetFilePath(store.dir, 'other', 0), Buffer.alloc(64, 0xff)); // both slots damaged
+  const [r] = trimTopic(store);
+  t.is(r!.firstId, 20, "what 'a' acknowledged goes");
+  t.is(listSegmentBases(dir)[0], 20);
+});
+
+test("a damaged offset file of a listed consumer is CORRUPTION for the trim, never 'acknowledged everything'", (t) => {
+  for (const wanted of [['a'], '*'] as const) {
+    const { store, dir } = makeTopic(t, { keepUntilAckedBy: wanted });
+    store.partition(0).append(events(0, 40, 1000));
+    acknowledge(store.dir, 'a', 19);
+    const file = offsetFilePath(store.dir, 'a', 0);
+    fs.writeFileSync(file, Buffer.alloc(64, 0xff));
+    const err = t.throws(() => trimTopic(store), { instanceOf: StorageError }, String(wanted));
+    t.is(err?.code, 'CORRUPTION');
+    t.is(listSegmentBases(dir)[0], 0, 'nothing removed');
+    t.is(store.partition(0).startId, 0);
+    // A torn very first store (slot 0 damaged, slot 1 never written) is "nothing acknowledged": everything kept.
+    const torn = Buffer.alloc(64);
+    torn.fill(0x5a, 0, 20);
+    fs.writeFileSync(file, torn);
+    t.is(trimTopic(store)[0]!.firstId, 0, String(wanted));
+    // A truncated file (a few bytes) is damage too.
+    fs.writeFileSync(file, Buffer.alloc(10, 1));
+    t.is((t.throws(() => trimTopic(store)) as StorageError).code, 'CORRUPTION');
+    t.is(listSegmentBases(dir)[0], 0);
+  }
+});
