@@ -51,3 +51,15 @@ test("a damaged offset file of a listed consumer is CORRUPTION for the trim, nev
     t.is(listSegmentBases(dir)[0], 0);
   }
 });
+
+test("a deleted consumer stops holding segments under '*', but a listed one holds everything again (as one never started)", (t) => {
+  for (const wanted of [['a', 'b'], '*'] as const) {
+    const { store } = makeTopic(t, { keepUntilAckedBy: wanted });
+    store.partition(0).append(events(0, 40, 1000));
+    acknowledge(store.dir, 'a', 35);
+    acknowledge(store.dir, 'b', 11);
+    t.is(trimTopic(store)[0]!.firstId, 12, String(wanted));
+    t.true(ConsumerOffsets.remove(store.dir, 'b'));
+    t.is(trimTopic(store)[0]!.firstId, wanted === '*' ? 36 : 12, String(wanted));
+  }
+});
