@@ -209,3 +209,22 @@ test('a data file missing without a trim is still damage: records are read, thei
   t.is((err.details as { file?: string }).file, segmentPaths(dir, 0).data);
   t.deepEqual(Buffer.from(reader.read(5).data()), payload(0, 5, 1000));
 });
+
+test('a policy changed while a topic trim goes through the partitions applies to each partition locked after the change', (t) => {
+  const { root, store } = makeTopic(t, { maxBytes: 2 * SEGMENT_BYTES }, 3);
+  for (const p of [0, 1, 2]) store.partition(p).append(events(0, 40, 1000));
+  const other = TopicStore.open(root, 't', { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => other.close());
+  // Another process removes the policy (keep everything from now on) once partition 0 is trimmed, before the
+  // trim takes partition 1's lock.
+  const open = store.partition.bind(store);
+  store.partition = (p: number) => {
+    if (p === 1) other.setRetention(null);
+    return open(p);
+  };
+  const [r0, r1, r2] = trimTopic(store);
+  t.true(r0!.removedEvents > 0, 'partition 0 trimmed under the old policy');
+  t.is(r1!.removedEvents, 0, 'the policy was gone when partition 1 was locked');
+  t.is(r2!.removedEvents, 0);
+  t.deepEqual([1, 2].map((p) => listSegmentBases(path.join(root, 't', 'partitions', partitionDirName(p)))[0]), [0, 0]);
+});
