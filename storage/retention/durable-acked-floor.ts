@@ -6,8 +6,8 @@
 // makes the value read, or a later one, durable.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConsumerOffsets, offsetFilePath, readOffsetFile } from '../consumer-offsets.js';
-import { consumersRoot } from '../consumer-name.js';
+import { offsetFilePath, readOffsetFile } from '../consumer-offsets.js';
+import { consumersRoot, decodeConsumerName } from '../consumer-name.js';
 import { fsyncDir } from '../fs-helpers.js';
 import { StorageError } from '../types.js';
 import { ackedFloorOf } from './trim-plan.js';
@@ -15,9 +15,9 @@ import type { RetentionPolicy } from './retention-policy.js';
 
 /**
  * The lowest id the consumers `policy` waits for have not durably acknowledged on `partition` (null: none waited for).
- * Only their offset files are read: with a list of names, a damaged offset file of another consumer is none of the
- * trim's business (it used to fail every trim of the partition with CORRUPTION). A damaged file of a consumer waited
- * for is CORRUPTION: it never counts as acknowledged.
+ * Only their offset files of this partition are read: a damaged offset file of a consumer the list does not name, or
+ * of another partition, is none of this trim's business (either used to fail it with CORRUPTION). A damaged file of a
+ * consumer waited for is CORRUPTION: it never counts as acknowledged.
  */
 export function durableAckedFloor(topicDir: string, policy: RetentionPolicy | null, partition: number): number | null {
   const wanted = policy?.keepUntilAckedBy;
@@ -34,13 +34,30 @@ export function durableAckedFloor(topicDir: string, policy: RetentionPolicy | nu
     synced ||= last !== null;
     acked.set(name, last);
   };
-  if (wanted === '*') {
-    for (const c of ConsumerOffsets.list(topicDir)) lastAcked(c.name, c.partitions.get(partition) ?? null);
-  } else {
-    for (const name of wanted) lastAcked(name, readOffsetFile(offsetFilePath(topicDir, name, partition))?.lastAckedId ?? null);
+  // Only this partition's offset files: a damaged one of another partition is that partition's trim's business.
+  for (const name of wanted === '*' ? knownConsumers(topicDir) : wanted) {
+    lastAcked(name, readOffsetFile(offsetFilePath(topicDir, name, partition))?.lastAckedId ?? null);
   }
   if (synced) fsyncDir(consumersRoot(topicDir));
   return ackedFloorOf(policy, acked);
+}
+
+/** Names of the consumers a topic knows (its consumer folders; temporary and tombstone entries are none). */
+function knownConsumers(topicDir: string): string[] {
+  const root = consumersRoot(topicDir);
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new StorageError('IO', `cannot list ${root}`, { file: root, cause });
+  }
+  const names: string[] = [];
+  for (const e of entries) {
+    const name = e.isDirectory() ? decodeConsumerName(e.name) : null;
+    if (name !== null) names.push(name);
+  }
+  return names;
 }
 
 /** fsyncs an offset file and its folder (its directory entry may be as new as its content); false if it is gone. */

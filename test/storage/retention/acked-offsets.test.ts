@@ -3,9 +3,10 @@
 // policy does not list is none of the trim's business.
 import test from 'ava';
 import fs from 'node:fs';
+import path from 'node:path';
 import { ConsumerOffsets, offsetFilePath } from '../../../storage/consumer-offsets.js';
-import { trimTopic } from '../../../storage/retention/trim-topic.js';
-import { listSegmentBases } from '../../../storage/segment-files.js';
+import { TopicTrimError, trimTopic } from '../../../storage/retention/trim-topic.js';
+import { listSegmentBases, partitionDirName } from '../../../storage/segment-files.js';
 import { StorageError } from '../../../storage/types.js';
 import { events, makeTopic } from './retention-fixture.js';
 
@@ -62,4 +63,19 @@ test("a deleted consumer stops holding segments under '*', but a listed one hold
     t.true(ConsumerOffsets.remove(store.dir, 'b'));
     t.is(trimTopic(store)[0]!.firstId, wanted === '*' ? 36 : 12, String(wanted));
   }
+});
+
+test("'*': a damaged offset file of another partition does not stop this partition's trims", (t) => {
+  const { store, root } = makeTopic(t, { keepUntilAckedBy: '*' }, 2);
+  for (const p of [0, 1]) store.partition(p).append(events(0, 40, 1000));
+  const offsets = ConsumerOffsets.open(store.dir, 'a', { flushBehavior: 'immediate' });
+  offsets.store(0, 19);
+  offsets.store(1, 19);
+  offsets.close();
+  fs.writeFileSync(offsetFilePath(store.dir, 'a', 1), Buffer.alloc(64, 0xff));
+  const err = t.throws(() => trimTopic(store), { instanceOf: TopicTrimError });
+  t.is(err?.code, 'CORRUPTION');
+  t.deepEqual(err?.details.partitions, [1], 'only the partition whose offset file is damaged fails');
+  t.deepEqual(err?.results.map((r) => [r.partition, r.firstId]), [[0, 20]]);
+  t.is(listSegmentBases(path.join(root, 't', 'partitions', partitionDirName(1)))[0], 0, 'partition 1: nothing removed');
 });
