@@ -1,6 +1,6 @@
 // Retention as the API spells it (snake_case topic options, beside num_partitions) and its conversion to the
 // engine's policy (storage/retention/retention-policy.ts), checked the same way as the other strict options.
-import { checkRetentionPolicy, type RetentionPolicy } from '../storage/retention/retention-policy.js';
+import { checkRetentionPolicy, RetentionTypeError, type RetentionPolicy } from '../storage/retention/retention-policy.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import type { JsonObject } from './json.js';
 import { checkOptionKeys } from './option-keys.js';
@@ -35,6 +35,7 @@ export function retentionPolicyOf(options: JsonObject | TopicRetention): Retenti
   } catch (err) {
     // Topic options are configuration (often read from a file or a command line): a value of the wrong type is
     // BAD_CONFIG too, as for num_partitions (docs/api.md, "How options are checked").
+    if (err instanceof RetentionTypeError) throw new DiasporaError(ErrorCode.BAD_CONFIG, err.message, { key: err.key, cause: err });
     if (err instanceof TypeError) throw new DiasporaError(ErrorCode.BAD_CONFIG, err.message, { cause: err });
     throw toDiasporaError(err);
   }

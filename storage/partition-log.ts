@@ -278,31 +278,41 @@ export class PartitionLog extends PartitionCore {
   /**
    * retention: removes the oldest sealed segments the policy no longer keeps (trim-plan.ts), under the writer lock,
    * in the crash-safe order of retention/segment-trim.ts. A last segment whose oldest event is past the age limit
-   * is sealed first (a new empty one starts): it rolls by age as well as by size (segment-summary.ts). `ackedFloor`:
-   * the lowest id the consumers the policy waits for have not acknowledged (null: none); a function is called once the
-   * lock is held (acknowledgements read before another trimmer ran could be stale). `dryRun` plans without the lock.
+   * is sealed first (a new empty one starts): it rolls by age as well as by size (segment-summary.ts). `policy` and
+   * `ackedFloor` (the lowest id the consumers the policy waits for have not acknowledged; null: none) may be
+   * functions, called once the lock is held: a policy or acknowledgements read before another process changed them
+   * (or before another trimmer ran) could be stale. `dryRun` plans without the lock.
    */
-  trim(policy: RetentionPolicy | null, ackedFloor: number | null | (() => number | null), now = Date.now(), dryRun = false): TrimPlan {
+  trim(
+    policy: RetentionPolicy | null | (() => RetentionPolicy | null),
+    ackedFloor: number | null | ((policy: RetentionPolicy | null) => number | null),
+    now = Date.now(),
+    dryRun = false,
+  ): TrimPlan {
     this.assertOpen();
-    const floorNow = (): number | null => (typeof ackedFloor === 'function' ? ackedFloor() : ackedFloor);
+    const policyNow = (): RetentionPolicy | null => (typeof policy === 'function' ? policy() : policy);
+    const floorNow = (p: RetentionPolicy | null): number | null => (typeof ackedFloor === 'function' ? ackedFloor(p) : ackedFloor);
     if (dryRun) {
       this.refresh();
+      const current = policyNow();
       const summaries = summarizeSegments(this.segments.all);
       // As if the last segment were rolled by age: what a real trim would do.
-      if (lastSegmentDueToRoll(this.segments.all, policy, now)) summaries.push({ baseId: this.endId, endId: this.endId, bytes: 0, newestTimestamp: null });
-      return planTrim(summaries, policy, floorNow(), now);
+      if (lastSegmentDueToRoll(this.segments.all, current, now)) summaries.push({ baseId: this.endId, endId: this.endId, bytes: 0, newestTimestamp: null });
+      return planTrim(summaries, current, floorNow(current), now);
     }
     const lock = this.lease.lock;
     const heldBefore = lock.isHeld;
     this.lease.ensure(() => this.syncUnderLock());
     try {
-      if (lastSegmentDueToRoll(this.segments.all, policy, now)) {
+      const current = policyNow();
+      this.setRetentionRoll(current);
+      if (lastSegmentDueToRoll(this.segments.all, current, now)) {
         this.writer.close();
         // Its directory entry durable before the first id moves past the old last segment (whatever the flush
-        // behavior): a power loss must not leave the point's first id past every segment that survived.
+        // behavior): a power loss must not leave the point's first id past every segment that survives.
         this.segments.create(this.endId, true);
       }
-      const plan = planTrim(summarizeSegments(this.segments.all), policy, floorNow(), now);
+      const plan = planTrim(summarizeSegments(this.segments.all), current, floorNow(current), now);
       if (plan.firstId > this.startId) {
         this.pointWriter!.writeFirstId(plan.firstId);
         trimStepDone(1);

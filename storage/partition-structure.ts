@@ -31,7 +31,9 @@ export function structureProblems(dir: string, firstId: number | null, recordedE
   const problems: VerifyProblem[] = [];
   const files = listSegmentFiles(dir);
   // Interrupted segment creations (segment-files.ts) are left out wherever they lie: nothing was committed in them.
-  const all = listSegmentBases(dir);
+  // From the same listing: a segment created between two listings (an append's or a trim's roll) had no entry in
+  // `files` (a TypeError below) or only some of its files (reported missing).
+  const all = listSegmentBases(dir, files);
   // retention: segments wholly below the recorded first id are what a trim interrupted by a crash left: not damage,
   // removed by the next writer. A segment holding the first id itself is never taken for one.
   const bases = all.filter((_, i) => !isTrimLeftover(dir, all, i, firstId));

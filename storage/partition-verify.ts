@@ -1,6 +1,7 @@
 // Full check of a partition's files, independent of any cached state: every segment, every entry, every checksum
 // (including data). Used by PartitionLog.verify() and by tools; reports problems instead of throwing.
 import fs from 'node:fs';
+import path from 'node:path';
 import { crc32 } from './crc.js';
 import { ENTRY_SIZE, decodeEntry, entryIsValid } from './index-entry.js';
 import { listSegmentBases, segmentPaths } from './segment-files.js';
@@ -10,7 +11,49 @@ import { protectedEnd, readRecoveryPoint, recoveryPointPath } from './recovery-p
 import { isTrimLeftover, structureProblems } from './partition-structure.js';
 import { sizeOrNull } from './fs-helpers.js';
 
+/** How many times a check that a trim in another process overlapped and that threw is run again. */
+const PASSES_AFTER_TRIM = 3;
+
+/**
+ * Checks a partition's files. A trim in another process may move the first id and unlink segments while the check
+ * runs (no lock is taken): what it found about segments that are below the first id once it is done (missing files,
+ * a short sealed segment, a first segment missing, a file it could not open) is no damage but what retention removed
+ * meanwhile, and is not reported; a check that threw on such a file is run again.
+ */
 export function verifyPartition(dir: string): VerifyProblem[] {
+  for (let pass = 1; ; pass++) {
+    const before = firstIdOf(readRecoveryPoint(dir));
+    let problems: VerifyProblem[] = [];
+    let failure: unknown = null;
+    try {
+      problems = verifyOnce(dir);
+    } catch (err) {
+      failure = err;
+    }
+    const after = firstIdOf(readRecoveryPoint(dir));
+    const trimmed = after !== null && (before === null || after > before);
+    if (!trimmed) {
+      if (failure !== null) throw failure;
+      return problems;
+    }
+    if (failure === null) return problems.filter((p) => !belowFirstId(p.file, after));
+    if (pass >= PASSES_AFTER_TRIM) throw failure;
+  }
+}
+
+function firstIdOf(point: ReturnType<typeof readRecoveryPoint>): number | null {
+  return point.kind === 'ok' ? point.point.firstId : null;
+}
+
+const SEGMENT_FILE = /^(\d{20})\.(index|meta|data)$/;
+
+/** True when `file` is a segment file of a segment that starts below `firstId` (removed by retention, or about to be). */
+function belowFirstId(file: string, firstId: number): boolean {
+  const m = SEGMENT_FILE.exec(path.basename(file));
+  return m !== null && Number(m[1]) < firstId;
+}
+
+function verifyOnce(dir: string): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const point = readRecoveryPoint(dir);
   const firstId = point.kind === 'ok' ? point.point.firstId : null;

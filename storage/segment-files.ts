@@ -65,9 +65,9 @@ export function isInterruptedCreation(dir: string, base: number, kinds: Readonly
  * interrupted creation's, so that a segment whose index was deleted still occupies its id range (and reads of it
  * fail) instead of vanishing.
  */
-export function listSegmentBases(dir: string): number[] {
+export function listSegmentBases(dir: string, files: Map<number, Set<'index' | 'meta' | 'data'>> = listSegmentFiles(dir)): number[] {
   const bases: number[] = [];
-  for (const [base, kinds] of listSegmentFiles(dir)) if (!isInterruptedCreation(dir, base, kinds)) bases.push(base);
+  for (const [base, kinds] of files) if (!isInterruptedCreation(dir, base, kinds)) bases.push(base);
   return bases.sort((a, b) => a - b);
 }
 

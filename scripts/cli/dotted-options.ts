@@ -25,6 +25,14 @@ export function parseDottedValue(raw: string): JsonValue {
   return raw;
 }
 
+/** A comma list of names kept as strings ('*' alone stays '*'; a trailing comma is dropped, as in parseDottedValue). */
+export function parseNameList(raw: string): JsonValue {
+  if (raw === '*') return raw;
+  const items = raw.split(',');
+  if (items.length > 1 && items[items.length - 1] === '') items.pop();
+  return items;
+}
+
 function setPath(target: JsonObject, keys: string[], value: JsonValue): void {
   let node = target;
   for (const k of keys.slice(0, -1)) {
@@ -64,7 +72,9 @@ export function extractDottedOptions(argv: string[]): { rest: string[]; options:
     }
     const keys = m[2].split('.');
     if (keys.some((k) => k.length === 0)) throw new CliError(`invalid option name "${arg}"`);
-    setPath(options[prefix], keys, parseDottedValue(value));
+    // Consumer names are names, never numbers: `--topic.retention_acked_by 007,b` names "007" and "b".
+    const names = prefix === 'topic' && m[2] === 'retention_acked_by';
+    setPath(options[prefix], keys, names ? parseNameList(value) : parseDottedValue(value));
   }
   return { rest, options };
 }

@@ -6,28 +6,58 @@
 // makes the value read, or a later one, durable.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConsumerOffsets, offsetFilePath } from '../consumer-offsets.js';
-import { consumersRoot } from '../consumer-name.js';
+import { offsetFilePath, readOffsetFile } from '../consumer-offsets.js';
+import { consumersRoot, decodeConsumerName } from '../consumer-name.js';
 import { fsyncDir } from '../fs-helpers.js';
 import { StorageError } from '../types.js';
 import { ackedFloorOf } from './trim-plan.js';
 import type { RetentionPolicy } from './retention-policy.js';
 
-/** The lowest id the consumers `policy` waits for have not durably acknowledged on `partition` (null: none waited for). */
+/**
+ * The lowest id the consumers `policy` waits for have not durably acknowledged on `partition` (null: none waited for).
+ * Only their offset files of this partition are read: a damaged offset file of a consumer the list does not name, or
+ * of another partition, is none of this trim's business (either used to fail it with CORRUPTION). A damaged file of a
+ * consumer waited for is CORRUPTION: it never counts as acknowledged.
+ */
 export function durableAckedFloor(topicDir: string, policy: RetentionPolicy | null, partition: number): number | null {
   const wanted = policy?.keepUntilAckedBy;
   if (wanted === undefined) return null;
   const acked = new Map<string, number | null>();
-  for (const c of ConsumerOffsets.list(topicDir)) {
-    const last = c.partitions.get(partition) ?? null;
-    if (last !== null && (wanted === '*' || wanted.includes(c.name))) {
-      // Only an acknowledgement the floor counts needs to be durable (null keeps everything anyway).
-      if (!syncOffsetFile(offsetFilePath(topicDir, c.name, partition))) continue; // removed meanwhile: as if absent
+  let synced = false;
+  const lastAcked = (name: string, last: number | null): void => {
+    // Only an acknowledgement the floor counts needs to be durable (null keeps everything anyway).
+    if (last !== null && !syncOffsetFile(offsetFilePath(topicDir, name, partition))) {
+      // Removed meanwhile (the consumer was deleted): '*' no longer waits for it; a listed name keeps everything.
+      if (wanted !== '*') acked.set(name, null);
+      return;
     }
-    acked.set(c.name, last);
+    synced ||= last !== null;
+    acked.set(name, last);
+  };
+  // Only this partition's offset files: a damaged one of another partition is that partition's trim's business.
+  for (const name of wanted === '*' ? knownConsumers(topicDir) : wanted) {
+    lastAcked(name, readOffsetFile(offsetFilePath(topicDir, name, partition))?.lastAckedId ?? null);
   }
-  if (acked.size > 0) fsyncDir(consumersRoot(topicDir));
+  if (synced) fsyncDir(consumersRoot(topicDir));
   return ackedFloorOf(policy, acked);
+}
+
+/** Names of the consumers a topic knows (its consumer folders; temporary and tombstone entries are none). */
+function knownConsumers(topicDir: string): string[] {
+  const root = consumersRoot(topicDir);
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new StorageError('IO', `cannot list ${root}`, { file: root, cause });
+  }
+  const names: string[] = [];
+  for (const e of entries) {
+    const name = e.isDirectory() ? decodeConsumerName(e.name) : null;
+    if (name !== null) names.push(name);
+  }
+  return names;
 }
 
 /** fsyncs an offset file and its folder (its directory entry may be as new as its content); false if it is gone. */

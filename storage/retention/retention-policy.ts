@@ -35,8 +35,15 @@ export function retentionRollBytes(policy: RetentionPolicy | null): number {
   return Math.max(MIN_RETENTION_ROLL_BYTES, Math.floor(policy.maxBytes / 4));
 }
 
+/** A value of the wrong type: a TypeError that says which key (the API turns it into BAD_CONFIG with `details.key`). */
+export class RetentionTypeError extends TypeError {
+  constructor(message: string, readonly key: string) {
+    super(message);
+  }
+}
+
 function checkPositive(what: string, v: unknown): number {
-  if (typeof v !== 'number') throw new TypeError(`${what} must be a number, got ${typeof v}`);
+  if (typeof v !== 'number') throw new RetentionTypeError(`${what} must be a number, got ${v === null ? 'null' : typeof v}`, what);
   if (!Number.isSafeInteger(v) || v < 1) throw new StorageError('BAD_CONFIG', `${what} must be a positive integer, got ${v}`, { key: what });
   return v;
 }
@@ -64,12 +71,13 @@ export function checkRetentionPolicy(raw: unknown, names: RetentionKeyNames = EN
     else if (typeof acked === 'string') {
       throw new StorageError('BAD_CONFIG', `${key} must be '*' or a list of consumer names, got ${JSON.stringify(acked)}`, { key });
     } else if (!Array.isArray(acked)) {
-      throw new TypeError(`${key} must be '*' or an array of consumer names`);
+      throw new RetentionTypeError(`${key} must be '*' or an array of consumer names`, key);
     } else {
       for (const name of acked) {
         try {
           encodeConsumerName(name);
         } catch (cause) {
+          if (cause instanceof TypeError) throw new RetentionTypeError(`${key}: ${cause.message}`, key);
           if (!(cause instanceof StorageError)) throw cause;
           throw new StorageError('BAD_CONFIG', `${key}: ${cause.message}`, { key, cause });
         }

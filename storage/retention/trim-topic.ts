@@ -1,5 +1,5 @@
-// One trim of a native topic: its policy re-read from topic.json, then each partition trimmed under its writer lock
-// (PartitionLog.trim), the acknowledged positions of the consumers the policy waits for read under that lock. What enforces retention calls this: topic.trim(), `diaspora-ctl topic trim`, producers
+// One trim of a native topic: each partition trimmed under its writer lock (PartitionLog.trim), with the policy read
+// from topic.json and the acknowledged positions of the consumers it waits for both read under that lock. What enforces retention calls this: topic.trim(), `diaspora-ctl topic trim`, producers
 // (at most every few seconds) and the forward daemon. Several processes may run it at once: the writer lock
 // serialises them, and the second one finds nothing left to remove.
 import type { TopicStore } from '../topic-store.js';
@@ -79,8 +79,11 @@ function trimPartition(store: TopicStore, p: number, policy: RetentionPolicy | n
     // Nothing to remove: no lock taken, no segment listed (producers call this once a second).
     return { partition: p, firstIdBefore: log.startId, firstId: log.startId, endId: log.endId, removedSegments: 0, removedEvents: 0, removedBytes: 0, reasons: [] };
   }
-  // The acknowledged floor is read under the partition's lock, made durable first (durable-acked-floor.ts).
-  const plan = log.trim(policy, () => durableAckedFloor(store.dir, policy, p), now, opts.dryRun === true);
+  // The policy is read again under the partition's lock (one changed by another process since the trim began applies
+  // to each partition locked after the change), and so is the acknowledged floor, made durable first
+  // (durable-acked-floor.ts).
+  const dryRun = opts.dryRun === true;
+  const plan = log.trim(dryRun ? policy : () => store.currentRetention(), (current) => durableAckedFloor(store.dir, current, p), now, dryRun);
   const removedEvents = plan.removed.reduce((n, s) => n + (s.endId - s.baseId), 0);
   return {
     partition: p, firstIdBefore: plan.firstId - removedEvents, firstId: plan.firstId, endId: log.endId,

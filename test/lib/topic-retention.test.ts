@@ -29,6 +29,39 @@ test('a bad retention value is BAD_CONFIG naming the option, with details.key', 
   t.is(wrongType?.code, ErrorCode.BAD_CONFIG);
 });
 
+// Values of the wrong type (a config file's "5", null, a number among the names) said neither which key in
+// details.key nor, for a name in the list, which option in the message.
+const wrongTypes: Array<[Record<string, unknown>, string, RegExp]> = [
+  [{ retention_ms: '5' }, 'retention_ms', /^retention_ms must be a number, got string$/],
+  [{ retention_bytes: null }, 'retention_bytes', /^retention_bytes must be a number, got null$/],
+  [{ retention_acked_by: 5 }, 'retention_acked_by', /^retention_acked_by must be '\*' or an array of consumer names$/],
+  [{ retention_acked_by: { a: 1 } }, 'retention_acked_by', /^retention_acked_by must be '\*' or an array of consumer names$/],
+  [{ retention_acked_by: ['a', 3] }, 'retention_acked_by', /^retention_acked_by: consumer name must be a string, got number$/],
+];
+
+test('a retention value of the wrong type is BAD_CONFIG with details.key too', async (t) => {
+  for (const [options, key, message] of wrongTypes) {
+    for (const check of [() => retentionPolicyOf(options), () => checkTopicRetention(options)]) {
+      const err = t.throws(check, { instanceOf: DiasporaError }, JSON.stringify(options));
+      t.is(err?.code, ErrorCode.BAD_CONFIG);
+      t.regex(err!.message, message);
+      t.is(err?.details.key, key, JSON.stringify(options));
+    }
+  }
+  const driver = await Driver.create('files', { root_path: tempDir(t) });
+  t.teardown(() => driver.close());
+  await driver.createTopic('t', { options: { retention_ms: 60_000 } });
+  const topic = await driver.openTopic('t');
+  for (const [options, key] of wrongTypes) {
+    const created = await t.throwsAsync(driver.createTopic('u', { options: options as never }), { instanceOf: DiasporaError });
+    t.is(created?.details.key, key);
+    const set = await t.throwsAsync(topic.setRetention(options as never), { instanceOf: DiasporaError });
+    t.is(set?.details.key, key);
+  }
+  t.false(await driver.topicExists('u'), 'nothing created');
+  t.deepEqual(await topic.retention(), { retention_ms: 60_000 }, 'nothing changed');
+});
+
 test('createTopic with a bad retention option says which option', async (t) => {
   const driver = await Driver.create('files', { root_path: tempDir(t) });
   t.teardown(() => driver.close());

@@ -49,11 +49,13 @@ export class FilesRetention {
    */
   afterAppend(partition: number): void {
     if (!(this.store instanceof TopicStore)) return;
-    const now = Date.now();
-    if (now < (this.nextCheck[partition] ?? 0)) return;
-    this.nextCheck[partition] = now + TRIM_CHECK_MS;
+    // The interval on the monotonic clock: a wall clock stepped back (NTP, a resumed VM) must not stop the checks
+    // until it is back where it was. Ages are judged by the wall clock (event timestamps are wall-clock times).
+    const tick = performance.now();
+    if (tick < (this.nextCheck[partition] ?? -Infinity)) return;
+    this.nextCheck[partition] = tick + TRIM_CHECK_MS;
     try {
-      trimTopic(this.store, { partitions: [partition], now, onlyWithPolicy: true });
+      trimTopic(this.store, { partitions: [partition], now: Date.now(), onlyWithPolicy: true });
     } catch (err) {
       process.emitWarning(`retention of topic "${this.store.name}" partition ${partition}: ${(err as Error).message}`, { code: 'DIASPORA_TRIM_FAILED' });
     }

@@ -38,6 +38,20 @@ test('topic retention shows and replaces the policy; bad values are refused', as
   t.regex(badCreate.stderr, /retention_msec/);
 });
 
+test('topic create --topic.retention_acked_by takes consumer names as written, numbers included', async (t) => {
+  const D = await topicWith(t, 0, ['--topic.retention_acked_by', '007,2024,app']);
+  t.deepEqual(jsonLines((await ctl(['topic', 'describe', 'T', ...D, '--json'])).stdout)[0]!.retention, { retention_acked_by: ['007', '2024', 'app'] });
+  const one = await ctl(['topic', 'create', ...D, '--name', 'U', '--topic.retention_acked_by', '5']);
+  t.is(one.code, 0, one.stderr);
+  t.deepEqual(jsonLines((await ctl(['topic', 'describe', 'U', ...D, '--json'])).stdout)[0]!.retention, { retention_acked_by: ['5'] });
+  const all = await ctl(['topic', 'create', ...D, '--name', 'V', '--topic.retention_acked_by', '*']);
+  t.is(all.code, 0, all.stderr);
+  t.deepEqual(jsonLines((await ctl(['topic', 'describe', 'V', ...D, '--json'])).stdout)[0]!.retention, { retention_acked_by: '*' });
+  const empty = await ctl(['topic', 'create', ...D, '--name', 'W', '--topic.retention_acked_by', 'a,,b']);
+  t.is(empty.code, 1);
+  t.regex(empty.stderr, /retention_acked_by: consumer name must not be empty \[BAD_CONFIG\]/);
+});
+
 /**
  * The policy set once the events are in: `produce` commits all the lines of its input in one batch, and its first append
  * trims by the policy already (docs/retention.md), which would leave nothing to trim.

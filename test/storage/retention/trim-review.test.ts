@@ -209,3 +209,61 @@ test('a data file missing without a trim is still damage: records are read, thei
   t.is((err.details as { file?: string }).file, segmentPaths(dir, 0).data);
   t.deepEqual(Buffer.from(reader.read(5).data()), payload(0, 5, 1000));
 });
+
+test('a policy changed while a topic trim goes through the partitions applies to each partition locked after the change', (t) => {
+  const { root, store } = makeTopic(t, { maxBytes: 2 * SEGMENT_BYTES }, 3);
+  for (const p of [0, 1, 2]) store.partition(p).append(events(0, 40, 1000));
+  const other = TopicStore.open(root, 't', { segmentBytes: SEGMENT_BYTES });
+  t.teardown(() => other.close());
+  // Another process removes the policy (keep everything from now on) once partition 0 is trimmed, before the
+  // trim takes partition 1's lock.
+  const open = store.partition.bind(store);
+  store.partition = (p: number) => {
+    if (p === 1) other.setRetention(null);
+    return open(p);
+  };
+  const [r0, r1, r2] = trimTopic(store);
+  t.true(r0!.removedEvents > 0, 'partition 0 trimmed under the old policy');
+  t.is(r1!.removedEvents, 0, 'the policy was gone when partition 1 was locked');
+  t.is(r2!.removedEvents, 0);
+  t.deepEqual([1, 2].map((p) => listSegmentBases(path.join(root, 't', 'partitions', partitionDirName(p)))[0]), [0, 0]);
+});
+
+// A trim killed between the unlinks of one segment's files (index, then metadata, then data): the state is that of a
+// kill after step 1 with the first leftover segment partly removed. Readers, writers, verify and the next trim agree.
+for (const policy of [{ maxBytes: 2 * SEGMENT_BYTES }, { maxAgeMs: 1000 }]) {
+  for (const [gone, which] of [[['index'], 'first'], [['index', 'meta'], 'last']] as const) {
+    test(`SIGKILL between the unlinks of a segment's files (${Object.keys(policy)[0]}, ${which} leftover's ${gone.join('+')} gone): one view of the partition`, async (t) => {
+      const { root, store, dir } = makeTopic(t, policy);
+      store.partition(0).append(events(0, 40, 1000));
+      store.close();
+      await trimStoppedAfterStep1(t, root);
+      const point = readRecoveryPoint(dir);
+      const firstId = point.kind === 'ok' ? point.point.firstId : -1;
+      t.true(firstId > 0);
+      const leftovers = listSegmentBases(dir).filter((b) => b < firstId);
+      t.true(leftovers.length > 0);
+      // Oldest first: the half-removed segment is the oldest left, the first one or the last one (the others gone).
+      const half = segmentPaths(dir, which === 'first' ? leftovers[0]! : leftovers[leftovers.length - 1]!);
+      for (const kind of gone) fs.unlinkSync(half[kind]);
+      if (which === 'last') for (const base of leftovers.slice(0, -1)) for (const f of Object.values(segmentPaths(dir, base))) fs.unlinkSync(f);
+      const reader = PartitionLog.open(dir, 0, { segmentBytes: SEGMENT_BYTES });
+      t.teardown(() => reader.close());
+      t.is(reader.startId, firstId);
+      t.is(reader.endId, 40);
+      t.deepEqual(reader.verify(), []);
+      for (let id = firstId; id < 40; id++) t.deepEqual(Buffer.from(reader.read(id).data()), payload(0, id, 1000));
+      t.is((t.throws(() => reader.read(firstId - 1)) as StorageError).code, 'OUT_OF_RANGE');
+      const again = TopicStore.open(root, 't', { segmentBytes: SEGMENT_BYTES });
+      t.teardown(() => again.close());
+      trimTopic(again, { now: 1040 }); // nothing more is due: only the leftover goes
+      t.deepEqual(listSegmentBases(dir).filter((b) => b < firstId), [], 'the leftovers are gone');
+      t.false(fs.readdirSync(dir).some((f) => f.startsWith(path.basename(half.index, '.index'))), 'the half-removed segment too');
+      t.is(again.partition(0).startId, firstId);
+      t.is(again.partition(0).append(events(40, 1, 5000)).firstId, 40, 'no id reused');
+      t.deepEqual(again.partition(0).verify(), []);
+      reader.refresh();
+      t.deepEqual(Buffer.from(reader.read(40).data()), payload(0, 40, 1000));
+    });
+  }
+}
