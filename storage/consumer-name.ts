@@ -80,6 +80,17 @@ export function consumersRoot(topicDir: string): string {
   return join(topicDir, 'consumers');
 }
 
+/** The entries of `<topic>/consumers/` (none when the folder does not exist yet); IO when it cannot be read. */
+export function consumersRootEntries(topicDir: string): fs.Dirent[] {
+  const root = consumersRoot(topicDir);
+  try {
+    return fs.readdirSync(root, { withFileTypes: true });
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new StorageError('IO', `cannot list ${root}`, { file: root, cause });
+  }
+}
+
 /** Directory of one consumer name (validates the name). */
 export function consumerDir(topicDir: string, consumerName: string): string {
   return join(consumersRoot(topicDir), encodeConsumerName(consumerName));

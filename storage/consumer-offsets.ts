@@ -19,6 +19,7 @@ import {
   checkTopicDir,
   consumerDir,
   consumersRoot,
+  consumersRootEntries,
   decodeConsumerName,
   ensureConsumerDir,
   fsyncDir,
@@ -518,21 +519,14 @@ export class ConsumerOffsets {
    */
   static list(topicDir: string, opts: ManagementOptions = {}): ConsumerListing[] {
     checkTopicDir(topicDir);
-    const root = consumersRoot(topicDir);
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(root, { withFileTypes: true });
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw ioError(`cannot list ${root}`, root, cause);
-    }
+    const entries = consumersRootEntries(topicDir);
     const out: ConsumerListing[] = [];
     let damage: { err: StorageError; name: string } | null = null;
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       const name = decodeConsumerName(e.name);
       if (name === null) continue; // temp or tombstone entry
-      const dir = join(root, e.name);
+      const dir = join(consumersRoot(topicDir), e.name);
       const partitions = new Map<number, number | null>();
       const claimed: number[] = [];
       let files: string[];

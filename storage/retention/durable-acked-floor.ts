@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { offsetFilePath, readOffsetFile } from '../consumer-offsets.js';
-import { consumersRoot, decodeConsumerName } from '../consumer-name.js';
+import { consumersRoot, consumersRootEntries, decodeConsumerName } from '../consumer-name.js';
 import { fsyncDir } from '../fs-helpers.js';
 import { StorageError } from '../types.js';
 import { ackedFloorOf } from './trim-plan.js';
@@ -44,16 +44,8 @@ export function durableAckedFloor(topicDir: string, policy: RetentionPolicy | nu
 
 /** Names of the consumers a topic knows (its consumer folders; temporary and tombstone entries are none). */
 function knownConsumers(topicDir: string): string[] {
-  const root = consumersRoot(topicDir);
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(root, { withFileTypes: true });
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new StorageError('IO', `cannot list ${root}`, { file: root, cause });
-  }
   const names: string[] = [];
-  for (const e of entries) {
+  for (const e of consumersRootEntries(topicDir)) {
     const name = e.isDirectory() ? decodeConsumerName(e.name) : null;
     if (name !== null) names.push(name);
   }

@@ -1,12 +1,12 @@
 // An acknowledgement whose store failed (disk full, EIO) is not dropped: the next acknowledge(), whatever its id,
 // and close() write it again, and close() rejects when it still cannot be written (lib/consumer/acknowledgements.ts).
 // The failure is injected into the offsets backend, synchronous (files) and asynchronous (as nats answers).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { OffsetsBackend } from '../../../lib/backend.js';
 import { Acknowledgements } from '../../../lib/consumer/acknowledgements.js';
 import type { PartitionState } from '../../../lib/consumer/partition-reader.js';
 import { DiasporaError, ErrorCode } from '../../../lib/index.js';
-import { DRIVER_TYPES, freshTopic } from '../both-drivers.js';
+import { DRIVER_TYPES, freshTopic, type DriverType } from '../both-drivers.js';
 
 const eio = (): Error => Object.assign(new Error('EIO: i/o error, write (injected)'), { code: 'EIO' });
 const isIo = (e: unknown): boolean => e instanceof DiasporaError && e.code === ErrorCode.IO && /EIO/.test(e.message);
@@ -88,23 +88,11 @@ for (const type of DRIVER_TYPES) {
     };
   }
 
-  test(`${type}: consumer.close() rejects with an acknowledgement it could not write`, async (t) => {
-    const { topic } = await freshTopic(t, type);
-    const producer = topic.producer();
-    for (let i = 0; i < 3; i++) producer.push({ i });
-    await producer.flush();
-    const consumer = await topic.consumer('c', { until: 'end' });
-    const failing = { on: true };
-    breakStores(consumer, failing);
-    await consumer.process((e) => void e.acknowledge()); // nobody looks at the acknowledgements' futures
-    const err = await t.throwsAsync(consumer.close());
-    t.true(isIo(err), `close reports the unwritten acknowledgement: ${String(err)}`);
-    const again = await topic.consumer('c', { until: 'end' });
-    t.is((await again.pull().wait())?.id, 0, 'nothing was stored: the consumer starts over');
-    await again.close();
-  });
-
-  test(`${type}: an acknowledgement whose store failed once is written by close(), and the consumer resumes after it`, async (t) => {
+  /**
+   * Three events acknowledged by a consumer 'c' whose offset stores fail while `failing.on` (nobody looks at the
+   * acknowledgements' futures).
+   */
+  async function acknowledgedWhileFailing(t: ExecutionContext, type: DriverType) {
     const { topic } = await freshTopic(t, type);
     const producer = topic.producer();
     for (let i = 0; i < 3; i++) producer.push({ i });
@@ -113,6 +101,20 @@ for (const type of DRIVER_TYPES) {
     const failing = { on: true };
     breakStores(consumer, failing);
     await consumer.process((e) => void e.acknowledge());
+    return { topic, producer, consumer, failing };
+  }
+
+  test(`${type}: consumer.close() rejects with an acknowledgement it could not write`, async (t) => {
+    const { topic, consumer } = await acknowledgedWhileFailing(t, type);
+    const err = await t.throwsAsync(consumer.close());
+    t.true(isIo(err), `close reports the unwritten acknowledgement: ${String(err)}`);
+    const again = await topic.consumer('c', { until: 'end' });
+    t.is((await again.pull().wait())?.id, 0, 'nothing was stored: the consumer starts over');
+    await again.close();
+  });
+
+  test(`${type}: an acknowledgement whose store failed once is written by close(), and the consumer resumes after it`, async (t) => {
+    const { topic, producer, consumer, failing } = await acknowledgedWhileFailing(t, type);
     failing.on = false;
     await t.notThrowsAsync(consumer.close());
     producer.push({ i: 3 });

@@ -6,18 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DiasporaError, Driver, ErrorCode, type TopicHandle } from '../../../lib/index.js';
 import { encodeOffsetSlot, OFFSET_FILE_BYTES, OFFSET_SLOT_BYTES } from '../../../storage/consumer-offsets.js';
-import { makeTopic, tempRoot } from './torn-tail.js';
-
-async function drain(topic: TopicHandle, name: string): Promise<number[]> {
-  const c = await topic.consumer(name, { until: 'end' });
-  const ids: number[] = [];
-  await c.process((e) => {
-    ids.push(e.id);
-    e.acknowledge();
-  });
-  await c.close();
-  return ids;
-}
+import { drain, makeTopic, tempRoot } from './torn-tail.js';
 
 const damages: Array<[string, (file: string) => void]> = [
   ['garbage over slot 0, slot 1 zeros', (f) => {

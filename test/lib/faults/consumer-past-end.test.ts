@@ -5,18 +5,7 @@ import test from 'ava';
 import path from 'node:path';
 import { DiasporaError, Driver, ErrorCode, type TopicHandle } from '../../../lib/index.js';
 import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
-import { makeTopic, tempRoot } from './torn-tail.js';
-
-async function drain(topic: TopicHandle, name: string): Promise<number[]> {
-  const c = await topic.consumer(name, { until: 'end' });
-  const ids: number[] = [];
-  await c.process((e) => {
-    ids.push(e.id);
-    e.acknowledge();
-  });
-  await c.close();
-  return ids;
-}
+import { drain, makeTopic, tempRoot } from './torn-tail.js';
 
 /** Writes `lastAcked` as consumer `name`'s position in partition 0, as a lost tail would leave it. */
 function ackBeyondEnd(root: string, topic: string, name: string, lastAcked: number): void {

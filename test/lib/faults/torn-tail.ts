@@ -1,9 +1,9 @@
-// Fault-test helpers: temp roots, topics made through the public API, and a torn tail written into a partition
-// (what a writer killed between writing bytes and finishing its index entry leaves behind).
+// Fault-test helpers: temp roots, topics made through the public API, a consumer drained to the end, and a torn tail
+// written into a partition (what a writer killed between writing bytes and finishing its index entry leaves behind).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { Driver } from '../../../lib/index.js';
+import { Driver, type TopicHandle } from '../../../lib/index.js';
 import { partitionDirName } from '../../../storage/segment-files.js';
 import { tempDir } from '../../temp-dir.js';
 
@@ -44,4 +44,16 @@ export function tearTail(root: string, topic: string, partition = 0, bytes = 7):
   const file = lastIndexFile(root, topic, partition);
   fs.appendFileSync(file, Buffer.alloc(bytes, 0xa5));
   return file;
+}
+
+/** Ids a named consumer delivers from its position to the end, each acknowledged (the position moves with them). */
+export async function drain(topic: TopicHandle, name: string): Promise<number[]> {
+  const c = await topic.consumer(name, { until: 'end' });
+  const ids: number[] = [];
+  await c.process((e) => {
+    ids.push(e.id);
+    e.acknowledge();
+  });
+  await c.close();
+  return ids;
 }
