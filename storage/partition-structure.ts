@@ -26,8 +26,10 @@ export function isTrimLeftover(dir: string, bases: readonly number[], i: number,
  * Structural damage of partition folder `dir`. `firstId` is the first id the recovery point records (null when
  * there is no usable point); `recordedEnd` the end it protects (null likewise). Files of a segment whose index was
  * never created (a writer died while creating it), with empty metadata/data files, are not damage wherever they lie.
+ * `unlocked` (verify, which takes no lock): a writer may be creating segments meanwhile, so files missing from a
+ * segment at or past the recorded end are not damage either (under the writer lock they are: nothing is appended there).
  */
-export function structureProblems(dir: string, firstId: number | null, recordedEnd: number | null): VerifyProblem[] {
+export function structureProblems(dir: string, firstId: number | null, recordedEnd: number | null, unlocked = false): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const files = listSegmentFiles(dir);
   // Interrupted segment creations (segment-files.ts) are left out wherever they lie: nothing was committed in them.
@@ -59,8 +61,11 @@ export function structureProblems(dir: string, firstId: number | null, recordedE
     const base = bases[s]!;
     const kinds = files.get(base)!;
     const paths = segmentPaths(dir, base);
+    // Unlocked, a segment at or past the recorded end holds nothing committed yet: a live writer may be creating it
+    // (its metadata and data files come before its index).
+    const uncommitted = unlocked && recordedEnd !== null && base >= recordedEnd;
     for (const kind of ['index', 'meta', 'data'] as const) {
-      if (!kinds.has(kind)) problems.push({ file: paths[kind], offset: 0, id: base, message: `segment file is missing` });
+      if (!kinds.has(kind) && !uncommitted) problems.push({ file: paths[kind], offset: 0, id: base, message: `segment file is missing` });
     }
     const next = bases[s + 1];
     if (next !== undefined && kinds.has('index')) {

@@ -64,20 +64,22 @@ function verifyOnce(dir: string): VerifyProblem[] {
   // says so in its recovery report). A damaged one is.
   if (point.kind === 'invalid') problems.push({ file: recoveryPointPath(dir), offset: 0, message: point.reason });
   const guard = protectedEnd(point);
-  problems.push(...structureProblems(dir, firstId, guard));
+  problems.push(...structureProblems(dir, firstId, guard, true));
   // From the recorded first id (ids below it were trimmed): with no segment left nothing is missing below it.
   let end = firstId ?? bases[0] ?? 0;
   for (let s = 0; s < bases.length; s++) {
     const base = bases[s]!;
     const paths = segmentPaths(dir, base);
-    const metaSize = sizeOrNull(paths.meta);
-    const dataSize = sizeOrNull(paths.data);
     let index: Buffer;
     try {
       index = fs.readFileSync(paths.index);
     } catch {
       continue; // reported as a missing file above
     }
+    // Sizes after the index: a writer writes an entry's bytes before the entry, so every entry read has its bytes
+    // below these sizes (measured before, a live writer's new entries pointed past them).
+    const metaSize = sizeOrNull(paths.meta);
+    const dataSize = sizeOrNull(paths.data);
     const whole = Math.floor(index.length / ENTRY_SIZE);
     // A partial entry at the very end, at or above the protected end, is a torn tail (or a batch being written):
     // reported as recovery, cut by the next writer; not damage.
