@@ -118,7 +118,7 @@ export interface TopicBackend {
   /**
    * resetConsumer of several partitions, all or nothing: a failure (CONSUMER_BUSY on one of them, a write that
    * fails) leaves every position as it was. Engines that cannot do that omit it: the topic then moves the
-   * partitions one by one after checking them all.
+   * partitions one by one with resetConsumer (a failure midway leaves the ones before it moved).
    */
   resetConsumerPositions?(consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAcked: number | null]>): MaybePromise<void>;
   /**

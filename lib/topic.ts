@@ -193,8 +193,6 @@ export class TopicHandle {
       }
       moves.push([p, id ?? Math.min(await idAt(b, to, await b.startId(), end), end)]);
     }
-    // All or nothing: a partition that cannot be moved (a live consumer holds it, its write fails) leaves every
-    // position as it was.
     const positions = moves.map(([p, next]) => [p, next <= 0 ? null : next - 1] as const);
     if (this.backend.resetConsumerPositions) await this.backend.resetConsumerPositions(name, positions);
     else for (const [p, lastAcked] of positions) await this.backend.resetConsumer(name, p, lastAcked);

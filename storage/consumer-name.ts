@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { StorageError } from './types.js';
-import { fsyncDir, mkdirIfMissing } from './fs-helpers.js';
+import { fsyncDir, mkdirIfMissing, readDirEntries } from './fs-helpers.js';
 
 /** Longest encoded name accepted: stays under the usual 255-byte limit for one path component. */
 export const MAX_ENCODED_CONSUMER_NAME = 240;
@@ -84,9 +84,8 @@ export function consumersRoot(topicDir: string): string {
 export function consumersRootEntries(topicDir: string): fs.Dirent[] {
   const root = consumersRoot(topicDir);
   try {
-    return fs.readdirSync(root, { withFileTypes: true });
+    return readDirEntries(root);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new StorageError('IO', `cannot list ${root}`, { file: root, cause });
   }
 }

@@ -26,6 +26,7 @@ import {
   parsePartitionFile,
   partitionStem,
 } from './consumer-name.js';
+import { writeFileAtomically, writeTempBeside } from './fs-helpers.js';
 import { FLUSH_BEHAVIORS, StorageError, type FlushBehavior } from './types.js';
 
 export const OFFSET_SLOT_BYTES = 32;
@@ -206,51 +207,21 @@ function openOffsetFile(file: string, partition: number): OpenOffset | null {
 
 let tempCounter = 0;
 
-/**
- * Writes a whole offset file holding `value` with `sequence` (slot 0; slot 1 zeros) at `temp`; fsynced when `sync`.
- * 'buffered' consumers skip the fsync: their positions survive a process crash (the rename shows a whole file or
- * none), not a power loss, after which a file left empty is reported as CORRUPTION, never read as "nothing acknowledged".
- */
-function writeTempOffsetFile(temp: string, file: string, sequence: number, value: number, sync: boolean): void {
+/** The bytes of a whole offset file holding `value` with `sequence` (slot 0; slot 1 zeros). */
+function wholeOffsetFile(sequence: number, value: number): Buffer {
   const bytes = Buffer.alloc(OFFSET_FILE_BYTES);
   encodeOffsetSlot(sequence, value, bytes, 0);
-  try {
-    const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
-    try {
-      if (fs.writeSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error('short write');
-      if (sync) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (cause) {
-    try {
-      fs.rmSync(temp, { force: true });
-    } catch {
-      // best effort: a leftover temporary file is ignored by every reader
-    }
-    throw ioError(`cannot write offset file ${file}`, file, cause);
-  }
+  return bytes;
 }
 
 /**
- * Puts a whole offset file at `file` holding `value` with `sequence`: written under a temporary name in the same
- * folder, then renamed over the path, so the path never shows a file without a valid slot (a crash leaves the old
- * file or the new one). `durable`: the file is fsynced before the rename and the folder after it.
+ * Puts a whole offset file at `file` holding `value` with `sequence` (fs-helpers.ts writeFileAtomically), so the path
+ * never shows a file without a valid slot (a crash leaves the old file or the new one). 'buffered' consumers skip the
+ * fsyncs (`durable` false): their positions survive a process crash, not a power loss, after which a file left
+ * empty is reported as CORRUPTION, never read as "nothing acknowledged".
  */
 function writeWholeOffsetFile(file: string, sequence: number, value: number, durable: boolean): void {
-  const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
-  writeTempOffsetFile(temp, file, sequence, value, durable);
-  try {
-    fs.renameSync(temp, file);
-  } catch (cause) {
-    try {
-      fs.rmSync(temp, { force: true });
-    } catch {
-      // best effort
-    }
-    throw ioError(`cannot write offset file ${file}`, file, cause);
-  }
-  if (durable) fsyncDir(join(file, '..'));
+  writeFileAtomically(file, wholeOffsetFile(sequence, value), durable);
 }
 
 /** Writes `value` as the next sequence into the older slot: one pwrite. */
@@ -585,7 +556,7 @@ export class ConsumerOffsets {
     if (new Set(moves.map((m) => m[0])).size !== moves.length) throw new StorageError('OUT_OF_RANGE', 'a partition is given twice');
     const sorted = [...moves].sort((a, b) => a[0] - b[0]);
     const held: Claim[] = [];
-    const staged: Array<{ file: string; temp: string; backup: string | null; renamed: boolean }> = [];
+    const staged: Array<{ file: string; temp: string | null; backup: string | null; renamed: boolean }> = [];
     try {
       for (const [p] of sorted) held.push(ConsumerClaims.tryAcquireSync(topicDir, consumerName, p, opts.staleMs));
       // Prepare: every new file whole under a temporary name (a damaged old file is replaced, its sequence restarts).
@@ -597,10 +568,13 @@ export class ConsumerOffsets {
         } catch (err) {
           if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
         }
-        const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
-        const entry = { file, temp, backup: null as string | null, renamed: false };
+        const entry = { file, temp: null as string | null, backup: null as string | null, renamed: false };
         staged.push(entry);
-        writeTempOffsetFile(temp, file, sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1, true);
+        try {
+          entry.temp = writeTempBeside(file, wholeOffsetFile(sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1));
+        } catch (cause) {
+          throw ioError(`cannot write offset file ${file}`, file, cause);
+        }
         // The old file stays reachable under a second name until every rename is done: what an undo puts back.
         const backup = `${file}.old-${process.pid}-${++tempCounter}`;
         try {
@@ -613,7 +587,7 @@ export class ConsumerOffsets {
       // Switch: renames only.
       try {
         for (const s of staged) {
-          fs.renameSync(s.temp, s.file);
+          fs.renameSync(s.temp!, s.file);
           s.renamed = true;
         }
       } catch (cause) {

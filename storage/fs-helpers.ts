@@ -1,5 +1,8 @@
 // Small file-system helpers shared by the engine's modules.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import { StorageError } from './types.js';
 
 /**
  * errno codes of a disk that is full, read-only or failing, and of a process short of descriptors or memory: an
@@ -57,5 +60,43 @@ export function mkdirIfMissing(dir: string): void {
     fs.mkdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/**
+ * Writes `content` into a new hidden temporary file beside `file` (`.<name>.<pid>.<random>.tmp`, a name no reader
+ * takes for a file of its own), fsynced unless `sync` is false; returns its path, to rename or link into place. A
+ * failed write removes it.
+ */
+export function writeTempBeside(file: string, content: string | Uint8Array, sync = true): string {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'wx');
+  try {
+    fs.writeFileSync(fd, content);
+    if (sync) fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  return tmp;
+}
+
+/**
+ * Replaces `file` with `content` whole: a temporary file renamed over it, so that readers see the old file or the new
+ * one, never a mix or an empty one. `durable`: the file is fsynced before the rename and the folder after it. IO
+ * (naming the file) on failure, the temporary file removed.
+ */
+export function writeFileAtomically(file: string, content: string | Uint8Array, durable = true): void {
+  let tmp: string | null = null;
+  try {
+    tmp = writeTempBeside(file, content, durable);
+    fs.renameSync(tmp, file);
+    tmp = null;
+    if (durable) fsyncDir(path.dirname(file));
+  } catch (cause) {
+    if (tmp !== null) fs.rmSync(tmp, { force: true });
+    throw new StorageError('IO', `cannot write ${file}: ${(cause as Error).message}`, { file, cause });
   }
 }

@@ -2,7 +2,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { validateTopicName } from './topic-name.js';
-import { readDirEntries } from './fs-helpers.js';
 import { PartitionLog } from './partition-log.js';
 import { resolvePartitionOptions } from './partition-options.js';
 import { partitionDirName } from './segment-files.js';
@@ -11,7 +10,7 @@ import { TopicStoreBase } from './topic-core/topic-store-base.js';
 import { FolderIdentity } from './folder-identity.js';
 import { StorageError, type PartitionOptions, type TopicManifest } from './types.js';
 import { checkRetentionPolicy, type RetentionPolicy } from './retention/retention-policy.js';
-import { writeFileAtomically, writeSyncedTemp } from './retention/manifest-update.js';
+import { readDirEntries, writeFileAtomically, writeTempBeside } from './fs-helpers.js';
 
 export const TOPIC_FORMAT_VERSION = 1;
 export const MANIFEST_NAME = 'topic.json';
@@ -101,7 +100,7 @@ export class TopicStore extends TopicStoreBase<PartitionLog> {
     const folder = publishTopicDir(path.resolve(root), name, (tmp) => {
       fs.mkdirSync(path.join(tmp, 'partitions'));
       for (let i = 0; i < numPartitions; i++) fs.mkdirSync(path.join(tmp, 'partitions', partitionDirName(i)));
-      fs.renameSync(writeSyncedTemp(manifestPath(tmp), text), manifestPath(tmp));
+      fs.renameSync(writeTempBeside(manifestPath(tmp), text), manifestPath(tmp));
     });
     return new TopicStore(name, dir, manifest, opts, folder);
   }

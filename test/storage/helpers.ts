@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { PartitionLog } from '../../storage/partition-log.js';
+import { verifyPartition } from '../../storage/partition-verify.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -86,4 +87,27 @@ export function writerAndReader(t: ExecutionContext, dir: string): { writer: Par
     reader.close();
   });
   return { writer, reader };
+}
+
+/**
+ * Runs verifyPartition(dir) again and again until `done` settles (another process changes the partition meanwhile):
+ * the number of passes, and each problem reported or error thrown ("thrown: <message>") with how often.
+ */
+export async function verifyWhile(dir: string, done: Promise<unknown>): Promise<{ passes: number; seen: Array<[string, number]> }> {
+  let finished = false;
+  void done.then(() => (finished = true), () => (finished = true));
+  const seen = new Map<string, number>();
+  let passes = 0;
+  while (!finished) {
+    let found: string[];
+    try {
+      found = verifyPartition(dir).map((p) => p.message);
+    } catch (err) {
+      found = [`thrown: ${(err as Error).message}`];
+    }
+    for (const m of found) seen.set(m, (seen.get(m) ?? 0) + 1);
+    passes++;
+    await new Promise((r) => setImmediate(r));
+  }
+  return { passes, seen: [...seen] };
 }

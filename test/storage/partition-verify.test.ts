@@ -5,7 +5,7 @@ import { PartitionLog } from '../../storage/partition-log.js';
 import { verifyPartition } from '../../storage/partition-verify.js';
 import { bytesMappedSoFar } from '../../storage/map-file.js';
 import { listSegmentBases, segmentPaths } from '../../storage/segment-files.js';
-import { exitOf, forkBin, metaOf, nextMessage, payload } from './helpers.js';
+import { exitOf, forkBin, metaOf, nextMessage, payload, verifyWhile } from './helpers.js';
 import { tempDir } from '../temp-dir.js';
 
 test('verify maps each segment file at its size: no growth headroom per file (it made 12k segments take 26 s)', (t) => {
@@ -51,23 +51,9 @@ test('verify while another process appends and rolls small segments: no problem 
   fs.mkdirSync(dir);
   PartitionLog.open(dir, 0, { segmentBytes: 4096 }).close();
   const child = forkBin(t, 'append-worker', [dir, '0', '40000', '4096']);
-  const done = nextMessage<{ type: string }>(child, (m) => m.type === 'done');
-  let finished = false;
-  void done.then(() => (finished = true));
-  const seen = new Map<string, number>();
-  let passes = 0;
-  while (!finished) {
-    try {
-      for (const p of verifyPartition(dir)) seen.set(p.message, (seen.get(p.message) ?? 0) + 1);
-    } catch (err) {
-      const k = `thrown: ${(err as Error).message}`;
-      seen.set(k, (seen.get(k) ?? 0) + 1);
-    }
-    passes++;
-    await new Promise((r) => setImmediate(r));
-  }
+  const { passes, seen } = await verifyWhile(dir, nextMessage<{ type: string }>(child, (m) => m.type === 'done'));
   await exitOf(child);
   t.true(passes > 5, `${passes} passes`);
-  t.deepEqual([...seen], [], `${passes} passes`);
+  t.deepEqual(seen, [], `${passes} passes`);
   t.deepEqual(verifyPartition(dir), []);
 });

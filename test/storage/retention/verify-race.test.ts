@@ -4,7 +4,7 @@
 // with CORRUPTION ("cannot open segment file"): `diaspora-ctl verify` exited 3 on a healthy live topic.
 import test from 'ava';
 import { verifyPartition } from '../../../storage/partition-verify.js';
-import { exitOf, forkBin, nextMessage } from '../helpers.js';
+import { exitOf, forkBin, nextMessage, verifyWhile } from '../helpers.js';
 import { events, makeTopic } from './retention-fixture.js';
 
 test('verify while another process trims segment after segment: no problem reported, none thrown', async (t) => {
@@ -15,22 +15,10 @@ test('verify while another process trims segment after segment: no problem repor
   store.close();
   const child = forkBin(t, 'step-trimmer', [root, 't', String(segments - 1), '4']);
   const done = nextMessage<{ type: string; firstId: number }>(child, (m) => m.type === 'done');
-  let finished = false;
-  void done.then(() => (finished = true));
-  const seen = new Map<string, number>();
-  let passes = 0;
-  while (!finished) {
-    try {
-      for (const p of verifyPartition(dir)) seen.set(p.message, (seen.get(p.message) ?? 0) + 1);
-    } catch (err) {
-      seen.set(`thrown: ${(err as Error).message}`, (seen.get(`thrown: ${(err as Error).message}`) ?? 0) + 1);
-    }
-    passes++;
-    await new Promise((r) => setImmediate(r));
-  }
+  const { passes, seen } = await verifyWhile(dir, done);
   t.is((await done).firstId, 4 * (segments - 1));
   await exitOf(child);
   t.true(passes > 5, `${passes} verify passes during the trims`);
-  t.deepEqual([...seen], [], `${passes} passes`);
+  t.deepEqual(seen, [], `${passes} passes`);
   t.deepEqual(verifyPartition(dir), []);
 });
