@@ -3,7 +3,8 @@
 // mapping can hold (sizes and offsets are 32-bit signed ints there). The file is therefore mapped in fixed chunks;
 // a range inside one chunk is a subarray of that chunk's mapping; a range crossing a chunk boundary gets a mapping
 // of its own; a range beyond mmap-io's offset limit (2 GiB) is read with pread into a fresh buffer (a copy).
-// A chunk is mapped whole, also past the end of a growing file; bytes are only touched below a size measured by
+// A chunk is mapped whole, also past the end of a growing file (only its current bytes where the whole chunk does not
+// fit in the address space, e.g. under `ulimit -v`); bytes are only touched below a size measured by
 // fstat: once per read call (the log measures its files), and again for bytes asked for later (sliceFresh, e.g. data
 // of an event a consumer delivers from a batch) unless measured in this turn of the event loop (../size-trust.ts). A file truncated by
 // another process is then reported (null: the log turns it into CORRUPTION) instead of killing the process with SIGBUS.
@@ -11,6 +12,7 @@ import fs from 'node:fs';
 import { readAt } from '../fs-helpers.js';
 import { mapFile, PAGE_SIZE } from '../map-file.js';
 import { stampMeasure, stillThisTurn } from '../size-trust.js';
+import { StorageError } from '../types.js';
 
 const PAGE = PAGE_SIZE;
 /** mmap-io passes sizes and offsets as C ints. */
@@ -101,7 +103,7 @@ export class MappedFileReader {
         // checked against a fresh fstat first), so a reader tailing a writer does not need a mapping per batch.
         if (end > this.size()) return null;
         const mapEnd = Math.min(chunkStart + this.chunkBytes, this.mapLimit);
-        map = this.map(chunkStart, mapEnd - chunkStart);
+        map = this.mapChunk(chunkStart, mapEnd);
         this.chunks[chunk] = map;
       }
       return map.subarray(offset - chunkStart, end - chunkStart);
@@ -109,6 +111,20 @@ export class MappedFileReader {
     // The range straddles chunks: give it a mapping of its own.
     const start = alignDown(offset);
     return this.map(start, end - start).subarray(offset - start, end - start);
+  }
+
+  /**
+   * The chunk [start, end) mapped whole; when that does not fit (ENOMEM: `ulimit -v`, out of address space), only
+   * its bytes the file holds now: a later read past them maps again. Failing that too, the IO error stands.
+   */
+  private mapChunk(start: number, end: number): Buffer {
+    try {
+      return this.map(start, end - start);
+    } catch (err) {
+      const held = Math.min(end, this.knownSize) - start;
+      if (!(err instanceof StorageError) || err.details.errno !== 'ENOMEM' || held >= end - start) throw err;
+      return this.map(start, held);
+    }
   }
 
   private map(start: number, length: number): Buffer {

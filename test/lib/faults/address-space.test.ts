@@ -2,9 +2,13 @@
 // with its address space limited to what it uses plus a margin. A reader maps a growing segment file with 64 MiB of
 // growth headroom (storage/segment-reader.ts); when that does not fit, it maps the file's bytes alone and reads on.
 // When even those do not fit, the read fails with IO (ENOMEM), not CORRUPTION, and the process does not crash.
+// Topics in the C++ reference's format (one file per kind, mapped in 1 GiB chunks) fall back the same way.
 // Needs prlimit(1) (util-linux); skipped with the reason otherwise.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Driver } from '../../../lib/index.js';
 import { startChild } from '../child.js';
 import { tempRoot } from './torn-tail.js';
@@ -28,8 +32,8 @@ async function growingTopic(root: string, events: number, dataBytes: number): Pr
   await d.close();
 }
 
-async function readUnderLimit(root: string, marginMiB: number): Promise<{ events: number; bytes: number; error: { code: string; message: string } | null; exit: number | null; stderr: string }> {
-  const child = startChild('address-space-reader.js', [root, 't', String(marginMiB)]);
+async function readUnderLimit(root: string, marginMiB: number, topic = 't'): Promise<{ events: number; bytes: number; error: { code: string; message: string } | null; exit: number | null; stderr: string }> {
+  const child = startChild('address-space-reader.js', [root, topic, String(marginMiB)]);
   const { code } = await child.exited;
   const line = child.lines.find((l) => l.startsWith('{'));
   return { ...(line ? JSON.parse(line) : { events: -1, bytes: -1, error: null }), exit: code, stderr: child.stderr() };
@@ -54,4 +58,20 @@ maybe(`a segment that does not fit in the address space at all: IO (ENOMEM), not
   t.is(r.exit, 0, r.stderr);
   t.is(r.error?.code, 'IO', JSON.stringify(r.error));
   t.regex(r.error!.message, /ENOMEM/);
+});
+
+maybe(`a reference-format topic whose 1 GiB chunk mappings do not fit in the address space is mapped to its files' ends and read whole${skipped}`, async (t) => {
+  const root = tempRoot(t);
+  const fixture = fileURLToPath(new URL('../../../../fixtures/reference-cpp', import.meta.url));
+  fs.cpSync(path.join(fixture, 'root'), root, { recursive: true });
+  const expected = JSON.parse(fs.readFileSync(path.join(fixture, 'expected.json'), 'utf8')) as {
+    topics: Record<string, { partitions: Array<{ events: Array<{ data_size: number }> }> }>;
+  };
+  const events = expected.topics.collisions!.partitions.flatMap((p) => p.events);
+  const r = await readUnderLimit(root, 40, 'collisions');
+  t.log(JSON.stringify(r).slice(0, 500));
+  t.is(r.exit, 0, r.stderr);
+  t.is(r.error, null, 'no error');
+  t.is(r.events, events.length);
+  t.is(r.bytes, events.reduce((sum, e) => sum + e.data_size, 0));
 });
