@@ -147,5 +147,11 @@ export interface DriverBackend {
   deleteTopic(name: string): MaybePromise<void>;
   /** Copies a topic into another on-disk format (files driver: 'native' | 'reference'); optional. */
   convertTopic?(name: string, newName: string, format: string): MaybePromise<void>;
+  /**
+   * Replaces a topic's retention policy without opening the topic (null: none), whatever the stored one holds: the
+   * repair of a policy damaged by hand. Resolves to what was wrong with the policy replaced, or null. Optional: a
+   * driver without it is asked through an open topic's setRetention.
+   */
+  setTopicRetention?(name: string, policy: RetentionPolicy | null): MaybePromise<string | null>;
   close(): MaybePromise<void>;
 }

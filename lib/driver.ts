@@ -23,7 +23,7 @@ import { checkOptionKeys } from './option-keys.js';
 import { MAX_PARTITIONS } from '../storage/topic-core/topic-checks.js';
 import { ThreadPool, defaultThreadPool, makeThreadPool } from './thread-pool.js';
 import { TopicHandle, type ResetTarget } from './topic.js';
-import { RETENTION_OPTION_KEYS, retentionPolicyOf, type TopicRetention } from './topic-retention.js';
+import { RETENTION_OPTION_KEYS, checkTopicRetention, retentionPolicyOf, type TopicRetention } from './topic-retention.js';
 
 /** A component given to createTopic: an instance, its config (`{ type, ... }`) or just its type name. */
 export type ComponentSpec<T> = T | JsonObject | string;
@@ -254,6 +254,33 @@ export class Driver {
     } finally {
       await t.close();
       this.topics.delete(t);
+    }
+  }
+
+  /**
+   * Replaces topic `name`'s retention (`{}` removes it) without opening the topic. This is how a policy damaged by
+   * hand in topic.json is repaired: openTopic refuses such a topic (`CORRUPTION` saying what is wrong), this call
+   * does not. Resolves to what was wrong with the policy it replaced, or null when that one was valid or absent.
+   * A bad `retention` is `BAD_CONFIG` and nothing is written; `UNSUPPORTED` where `topic.setRetention` is.
+   */
+  async setTopicRetention(name: string, retention: TopicRetention): Promise<string | null> {
+    this.checkOpen();
+    Driver.checkName(name);
+    const policy = checkTopicRetention(retention);
+    if (this.backend.setTopicRetention === undefined) {
+      const t = await this.openTopic(name);
+      try {
+        await t.setRetention(retention);
+        return null;
+      } finally {
+        await t.close();
+        this.topics.delete(t);
+      }
+    }
+    try {
+      return await this.backend.setTopicRetention(name, policy);
+    } catch (err) {
+      throw toDiasporaError(err);
     }
   }
 

@@ -214,8 +214,9 @@ export class TopicHandle {
   }
 
   /**
-   * Replaces the topic's retention (`{}` removes it). Takes effect at the next trim of any process (producers,
-   * topic.trim(), `diaspora-ctl topic trim`, the forward daemon).
+   * Replaces the topic's retention (`{}` removes it), also one damaged by hand in topic.json since this handle
+   * opened (driver.setTopicRetention() repairs a topic that no longer opens). Takes effect at the next trim of any
+   * process (producers, topic.trim(), `diaspora-ctl topic trim`, the forward daemon).
    */
   async setRetention(retention: TopicRetention): Promise<void> {
     this.checkOpen();

@@ -9,14 +9,13 @@ import { isIoErrno } from './fs-helpers.js';
 import { StorageError } from './types.js';
 import { GenerationLock, isAbandoned, type Lease } from './generation-lock.js';
 import { legacyHolder } from './legacy-lock.js';
+import { releaseLater } from './lock-release-retry.js';
 import { describeProcess } from './process-liveness.js';
 
 /** Default of `staleMs`: sets how often a held claim checks that it is still held (a quarter of it, >= 1 s). */
 export const DEFAULT_CLAIM_STALE_MS = 5000;
 /** How often a standby retries when nothing wakes it earlier (a release wakes it at once via fs.watch). */
 export const DEFAULT_CLAIM_POLL_MS = 250;
-/** How often a release that failed (out of descriptors, say) is tried again in the background. */
-const RELEASE_RETRY_MS = 100;
 
 const CLAIM_SUFFIX = '.claim.d';
 /** The previous version's claim directory (a proper-lockfile lock), respected while its holder lives. */
@@ -140,21 +139,9 @@ class HeldClaim implements Claim {
     } catch (cause) {
       // The claim must not stay held by this live process (no consumer of the name could ever start): it is tried
       // again in the background until it goes (an exit gives it up as well).
-      this.releaseLater();
+      releaseLater(this.gens, this.lease);
       throw new StorageError('IO', `cannot release claim ${this.gens.dir} (retried in the background): ${(cause as Error).message}`, { file: this.gens.dir, cause });
     }
-  }
-
-  private releaseLater(): void {
-    const timer = setInterval(() => {
-      try {
-        this.gens.release(this.lease);
-      } catch {
-        return; // still failing: next period
-      }
-      clearInterval(timer);
-    }, RELEASE_RETRY_MS);
-    timer.unref();
   }
 
   onLost(cb: (err: Error) => void): void {

@@ -76,6 +76,17 @@ export function createTopicStore(
     : ReferenceTopicStore.create(root, name, config, opts);
 }
 
+/**
+ * retention: replaces the policy of topic `name` without opening it (a damaged one included: TopicStore.replaceRetention);
+ * returns what was wrong with the policy replaced, or null. Reference-format topics have none: UNSUPPORTED.
+ */
+export function replaceTopicRetention(root: string, name: string, policy: unknown): string | null {
+  const format = topicStoreFormat(root, name);
+  if (format === 'native') return TopicStore.replaceRetention(root, name, policy);
+  if (format === 'reference') throw new StorageError('UNSUPPORTED', `topic "${name}" is in the reference format, which has no retention`, { name });
+  throw new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}`, { name });
+}
+
 /** Deletes a topic of either format (TOPIC_NOT_FOUND if there is none). */
 export function removeTopicStore(root: string, name: string): void {
   const format = topicStoreFormat(root, name);

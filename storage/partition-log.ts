@@ -30,7 +30,7 @@ import { stillThisTurn } from './size-trust.js';
 import { structureProblems } from './partition-structure.js';
 import { verifyPartition } from './partition-verify.js';
 import { StorageError, type AppendEvent, type FlushBehavior, type PartitionOptions, type VerifyProblem } from './types.js';
-import { planTrim, type TrimPlan } from './retention/trim-plan.js';
+import { newestOf, planTrim, type TrimPlan } from './retention/trim-plan.js';
 import { retentionRollBytes, type RetentionPolicy } from './retention/retention-policy.js';
 import { removedByRetention, trimStepDone, unlinkSegmentsBelow } from './retention/segment-trim.js';
 import { lastSegmentDueToRoll, summarizeSegments } from './retention/segment-summary.js';
@@ -260,8 +260,11 @@ export class PartitionLog extends PartitionCore {
       // Ids the files still had some trace of (cut just now) are not counted again as lost below.
       found = this.endId + (cut?.droppedEntries ?? 0);
       this.recovery = mergeRepair(this.recovery, cut);
-      this.writer.lastTimestamp = Math.max(this.writer.lastTimestamp, last.lastTimestamp() ?? 0);
     }
+    // Timestamps never go back: not below the newest event stored (the last segment may be empty), nor below the
+    // newest one retention removed (recorded in the point: with every event removed, no segment remembers it).
+    const floor = Math.max(this.segments.newestTimestamp() ?? 0, state.kind === 'ok' ? state.point.timestampFloor : 0);
+    this.writer.lastTimestamp = Math.max(this.writer.lastTimestamp, floor);
     this.syncRecoveryPoint(state, found);
     // Its descriptor open before the lease checks the folder once more (storage/partition-core/lease.ts).
     this.pointWriter!.open();
@@ -314,7 +317,7 @@ export class PartitionLog extends PartitionCore {
       }
       const plan = planTrim(summarizeSegments(this.segments.all), current, floorNow(current), now);
       if (plan.firstId > this.startId) {
-        this.pointWriter!.writeFirstId(plan.firstId);
+        this.pointWriter!.writeFirstId(plan.firstId, newestOf(plan.removed));
         trimStepDone(1);
         this.dropSegmentsBelow(plan.firstId);
       }
@@ -376,7 +379,7 @@ export class PartitionLog extends PartitionCore {
       return;
     }
     const first = this.startId;
-    const point = { firstId: first, committedEnd: end, durableEnd: first, bootId: currentBootId() };
+    const point = { firstId: first, committedEnd: end, durableEnd: first, bootId: currentBootId(), timestampFloor: 0 };
     this.pointWriter ??= new RecoveryPointWriter(this.dir, { ...point });
     this.pointWriter.point = point;
     this.pointWriter.write(end);

@@ -81,6 +81,9 @@ function verifyOnce(dir: string): VerifyProblem[] {
   problems.push(...structureProblems(dir, firstId, guard, true));
   // From the recorded first id (ids below it were trimmed): with no segment left nothing is missing below it.
   let end = firstId ?? bases[0] ?? 0;
+  // Timestamps never decrease across the whole partition, from the newest one retention removed on.
+  let lastTs = point.kind === 'ok' ? point.point.timestampFloor : 0;
+  let lastTsFrom: 'floor' | 'event' = 'floor';
   for (let s = 0; s < bases.length; s++) {
     const base = bases[s]!;
     const paths = segmentPaths(dir, base);
@@ -119,7 +122,6 @@ function verifyOnce(dir: string): VerifyProblem[] {
     let expectData = 0;
     // After an unreadable entry the next one cannot be checked for contiguity.
     let afterBad = false;
-    let lastTs = 0;
     try {
       for (let i = 0; i < whole; i++) {
         const at = i * ENTRY_SIZE;
@@ -136,8 +138,12 @@ function verifyOnce(dir: string): VerifyProblem[] {
         afterBad = false;
         expectMeta = e.metaOffset + e.metaLength;
         expectData = e.dataOffset + e.dataLength;
-        if (e.timestamp < lastTs) problems.push({ file: paths.index, offset: at, id, message: 'timestamp goes backwards' });
+        if (e.timestamp < lastTs) {
+          const what = lastTsFrom === 'floor' ? `the newest event retention removed (${lastTs}, recorded in ${recoveryPointPath(dir)})` : `the event before (${lastTs})`;
+          problems.push({ file: paths.index, offset: at, id, message: `timestamp goes backwards: ${e.timestamp} is earlier than ${what}` });
+        }
         lastTs = e.timestamp;
+        lastTsFrom = 'event';
         if (metaSize !== null && expectMeta > metaSize) {
           problems.push({ file: paths.meta, offset: e.metaOffset, id, message: `metadata range ends at ${expectMeta}, past the end of the file (${metaSize})` });
         } else if (metaSize !== null && e.metaLength > 0 && crc32(meta.cover(expectMeta).subarray(e.metaOffset, expectMeta)) !== e.metaCrc) {

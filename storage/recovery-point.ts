@@ -3,10 +3,14 @@
 // it to tell a torn tail (bad entries past it: never complete, cut) from damage to committed data (bad or missing
 // entries below it: CORRUPTION, nothing cut). Layout, little-endian:
 //    0 u32 magic 'DSRP'   4 u32 version (1)   8 u64 firstId   16 u64 committedEnd   24 u64 durableEnd
-//   32 16 bytes boot id of the machine when committedEnd was written   48..59 reserved (0)   60 u32 CRC-32 of 0..59
+//   32 16 bytes boot id of the machine when committedEnd was written   48 u64 timestampFloor   56..59 reserved (0)
+//   60 u32 CRC-32 of 0..59
 // committedEnd is what the writer put in the page cache: it survives any process crash, but only a power loss or OS
 // crash that did not happen (same boot id) makes it trustworthy. durableEnd is what was fsynced before the record
 // was written (every batch in 'immediate', each flush() in 'on_flush', never in 'buffered'): true after any crash.
+// timestampFloor is the newest timestamp of the events retention removed (ids below firstId; 0: none recorded, as in
+// records of earlier versions, which kept these bytes reserved and zero and ignore them): a writer's timestamps never
+// go below it, also when no event is left to take the floor from.
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32Range } from './crc.js';
@@ -28,6 +32,8 @@ export interface RecoveryPoint {
   durableEnd: number;
   /** 16 bytes; all zero when the boot id could not be read. */
   bootId: Buffer;
+  /** Newest timestamp of the events below firstId (removed by retention); 0 when none is recorded. */
+  timestampFloor: number;
 }
 
 /** What a partition's recovery point says, read without any lock. */
@@ -55,6 +61,7 @@ export function encodeRecoveryPoint(p: RecoveryPoint, buf: Buffer = Buffer.alloc
   u64(16, p.committedEnd);
   u64(24, p.durableEnd);
   p.bootId.copy(buf, 32, 0, 16);
+  u64(48, p.timestampFloor);
   buf.writeUInt32LE(crc32Range(buf, 0, CRC_SPAN), CRC_SPAN);
   return buf;
 }
@@ -65,10 +72,11 @@ export function decodeRecoveryPoint(buf: Buffer): RecoveryPoint | string {
   if (crc32Range(buf, 0, CRC_SPAN) !== buf.readUInt32LE(CRC_SPAN)) return 'fails its checksum';
   if (buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== VERSION) return 'has an unknown magic or version';
   const u64 = (at: number): number => buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * TWO_32;
-  const p = { firstId: u64(8), committedEnd: u64(16), durableEnd: u64(24), bootId: Buffer.from(buf.subarray(32, 48)) };
+  const p = { firstId: u64(8), committedEnd: u64(16), durableEnd: u64(24), bootId: Buffer.from(buf.subarray(32, 48)), timestampFloor: u64(48) };
   if (!(p.firstId <= p.durableEnd && p.durableEnd <= p.committedEnd && p.committedEnd <= Number.MAX_SAFE_INTEGER)) {
     return `holds inconsistent ids (first ${p.firstId}, durable end ${p.durableEnd}, committed end ${p.committedEnd})`;
   }
+  if (p.timestampFloor > Number.MAX_SAFE_INTEGER) return `holds an impossible timestamp floor (${p.timestampFloor})`;
   return p;
 }
 
@@ -218,11 +226,14 @@ export class RecoveryPointWriter {
   /**
    * retention: records a new first id and fsyncs it (step 1 of a trim, see retention/segment-trim.ts: it must be on
    * disk before any segment below it is unlinked). The durable end moves up with it: ids below the first id are no
-   * longer stored, so claiming them durable protects nothing that could be lost.
+   * longer stored, so claiming them durable protects nothing that could be lost. `newestRemoved` (the newest
+   * timestamp of the events below it) raises the timestamp floor in the same write: once they are unlinked, nothing
+   * else remembers how late the partition's clock was.
    */
-  writeFirstId(firstId: number): void {
+  writeFirstId(firstId: number, newestRemoved: number | null): void {
     const p = this.point;
     p.firstId = firstId;
+    if (newestRemoved !== null) p.timestampFloor = Math.max(p.timestampFloor, newestRemoved);
     p.durableEnd = Math.max(p.durableEnd, firstId);
     this.write(Math.max(p.committedEnd, firstId));
     fs.fdatasyncSync(this.fd!);

@@ -63,6 +63,21 @@ export class SegmentList {
     }
   }
 
+  /**
+   * Timestamp of the newest event the segments hold (null: none holds any). Looks back past empty segments: a last
+   * segment rolled by age, or created by a writer that died before its first batch, holds no event, and the writer
+   * must still not go back in time (sealed segments keep their count once read: later calls cost nothing).
+   */
+  newestTimestamp(): number | null {
+    for (let i = this.all.length - 1; i >= 0; i--) {
+      const seg = this.all[i]!;
+      seg.ensureCounted();
+      const ts = seg.lastTimestamp();
+      if (ts !== null) return ts;
+    }
+    return null;
+  }
+
   /** Makes the end at least `end` (ids the recovery point records as committed: they read as CORRUPTION if lost). */
   extendTo(end: number): void {
     if (end <= this.endId) return;

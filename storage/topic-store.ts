@@ -27,7 +27,8 @@ function manifestPath(topicDir: string): string {
   return path.join(topicDir, MANIFEST_NAME);
 }
 
-function readManifest(topicDir: string, name: string): TopicManifest {
+/** topic.json read and checked, but for its retention policy: `retention` is the stored value, unchecked. */
+function readManifestUnchecked(topicDir: string, name: string): { manifest: TopicManifest; retention: unknown } {
   let text: string;
   try {
     text = fs.readFileSync(manifestPath(topicDir), 'utf8');
@@ -56,15 +57,49 @@ function readManifest(topicDir: string, name: string): TopicManifest {
   } catch (cause) {
     throw new StorageError('CORRUPTION', `${manifestPath(topicDir)} has an invalid numPartitions`, { file: manifestPath(topicDir), offset: 0, cause });
   }
-  let retention: RetentionPolicy | null;
+  const manifest: TopicManifest = { formatVersion: m.formatVersion, format: 'native', numPartitions: m.numPartitions, createdAt: m.createdAt, components: m.components ?? {} };
+  return { manifest, retention: m.retention };
+}
+
+/**
+ * The stored policy checked: null (keep everything) or the policy; a string says what is wrong with it. A policy
+ * damaged by hand stops the topic from opening, but never its replacement (replaceRetention).
+ */
+function storedRetention(raw: unknown): RetentionPolicy | null | string {
   try {
-    retention = checkRetentionPolicy(m.retention);
-  } catch (cause) {
-    throw new StorageError('CORRUPTION', `${manifestPath(topicDir)} has an invalid retention policy`, { file: manifestPath(topicDir), offset: 0, cause });
+    return checkRetentionPolicy(raw);
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof StorageError) return err.message;
+    throw err;
   }
-  const out: TopicManifest = { formatVersion: m.formatVersion, format: 'native', numPartitions: m.numPartitions, createdAt: m.createdAt, components: m.components ?? {} };
-  if (retention !== null) out.retention = retention;
-  return out;
+}
+
+function readManifest(topicDir: string, name: string): TopicManifest {
+  const { manifest, retention: raw } = readManifestUnchecked(topicDir, name);
+  const retention = storedRetention(raw);
+  if (typeof retention === 'string') {
+    const file = manifestPath(topicDir);
+    throw new StorageError(
+      'CORRUPTION',
+      `${file} has an invalid retention policy: ${retention}; replace it with driver.setTopicRetention() or ` +
+        `'diaspora-ctl topic retention ${name} --none' (or new --retention-* values)`,
+      { file, offset: 0, problem: retention },
+    );
+  }
+  if (retention !== null) manifest.retention = retention;
+  return manifest;
+}
+
+/**
+ * retention: writes `policy` (already checked; null: none) into the topic.json of `topicDir` whatever policy it
+ * holds, a damaged one included. Returns what was wrong with the policy replaced (null: it was valid or absent).
+ */
+function writeRetention(topicDir: string, name: string, policy: RetentionPolicy | null): string | null {
+  const { manifest, retention: raw } = readManifestUnchecked(topicDir, name);
+  const replaced = storedRetention(raw);
+  if (policy !== null) manifest.retention = policy;
+  writeFileAtomically(manifestPath(topicDir), JSON.stringify(manifest, null, 2) + '\n');
+  return typeof replaced === 'string' ? replaced : null;
 }
 
 export class TopicStore extends TopicStoreBase<PartitionLog> {
@@ -149,15 +184,27 @@ export class TopicStore extends TopicStoreBase<PartitionLog> {
     return m.retention ?? null;
   }
 
-  /** retention: replaces the policy in topic.json (rewritten atomically; null keeps everything from now on). */
+  /**
+   * retention: replaces the policy in topic.json (rewritten atomically; null keeps everything from now on), also one
+   * damaged since this store opened.
+   */
   setRetention(policy: unknown): RetentionPolicy | null {
     if (this.closed) throw new StorageError('CLOSED', `topic "${this.name}" is closed`);
-    const retention = checkRetentionPolicy(policy);
-    const m = { ...readManifest(this.dir, this.name) };
-    if (retention === null) delete m.retention;
-    else m.retention = retention;
-    writeFileAtomically(manifestPath(this.dir), JSON.stringify(m, null, 2) + '\n');
+    writeRetention(this.dir, this.name, checkRetentionPolicy(policy));
     return this.currentRetention();
+  }
+
+  /**
+   * retention: replaces the policy of topic `name` without opening it, so that a policy damaged by hand in topic.json
+   * (which makes open() fail with CORRUPTION) can be replaced or removed (null). Returns what was wrong with the
+   * policy replaced, or null when it was valid or absent. A bad `policy` is BAD_CONFIG (TypeError for a wrong
+   * type) and nothing is written.
+   */
+  static replaceRetention(root: string, name: string, policy: unknown): string | null {
+    checkRoot(root);
+    validateTopicName(name);
+    const retention = checkRetentionPolicy(policy);
+    return writeRetention(TopicStore.topicDir(root, name), name, retention);
   }
 
   protected openPartition(i: number): PartitionLog {

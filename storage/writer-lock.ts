@@ -12,6 +12,7 @@ import { StorageError } from './types.js';
 import { WRITER_LOCK_NAME } from './segment-files.js';
 import { GenerationLock, isAbandoned, isFromThisInstance, type Lease, type LockRecord } from './generation-lock.js';
 import { legacyHolder, type LegacyHolder } from './legacy-lock.js';
+import { releaseLater, releasePending, retryReleases } from './lock-release-retry.js';
 import { currentProcessIdentity, describeProcess, isProcessDead, type ProcessIdentity } from './process-liveness.js';
 
 /** The lock folder's name in the partition folder. */
@@ -209,6 +210,8 @@ export class WriterLock {
     if (this.lease !== null) this.release(); // lost: forget it first
     const other = heldInProcess.get(this.lockPath);
     if (other !== undefined && other !== this) other.release();
+    // A release of this lock that failed earlier goes first (its prepared record is removed either way).
+    if (releasePending(this.lockPath)) retryReleases(this.lockPath);
     let lease: Lease;
     try {
       const legacy = legacyHolder(this.legacyPath);
@@ -329,8 +332,10 @@ export class WriterLock {
     try {
       this.gens.release(lease);
     } catch {
-      // The record stays "held by this thread": the next tryAcquire of any object here takes it back (orphan);
-      // other processes wait until then or until this process exits.
+      // Nothing was published: the record still says "held by this thread" (writers elsewhere wait) and the
+      // prepared "free" record (a `.tmp-` file) is still in the lock folder. Neither may stay until the process
+      // exits: the release is tried again in the background, and by this thread's next tryAcquire.
+      releaseLater(this.gens, lease);
     }
   }
 }

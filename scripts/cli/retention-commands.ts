@@ -33,19 +33,19 @@ interface RetentionFlags extends DriverFlags {
 async function retention(topicName: string, flags: RetentionFlags): Promise<void> {
   const set = flags.retentionMs !== undefined || flags.retentionBytes !== undefined || flags.retentionAckedBy !== undefined;
   if (set && flags.none) throw new CliError('--none cannot be combined with --retention-* options');
-  await withDriver(flags, (driver) =>
-    withTopic(driver, topicName, async (topic) => {
-      if (set || flags.none) {
-        const r: TopicRetention = {};
-        if (flags.retentionMs !== undefined) r.retention_ms = parseCount(flags.retentionMs, '--retention-ms');
-        if (flags.retentionBytes !== undefined) r.retention_bytes = parseCount(flags.retentionBytes, '--retention-bytes');
-        const acked = flags.retentionAckedBy;
-        if (acked !== undefined) r.retention_acked_by = acked === '*' ? '*' : acked.split(',');
-        await topic.setRetention(r);
-      }
-      await writeOut(`${topicName}: retention ${describeRetention(await topic.retention())}\n`);
-    }),
-  );
+  await withDriver(flags, async (driver) => {
+    if (set || flags.none) {
+      const r: TopicRetention = {};
+      if (flags.retentionMs !== undefined) r.retention_ms = parseCount(flags.retentionMs, '--retention-ms');
+      if (flags.retentionBytes !== undefined) r.retention_bytes = parseCount(flags.retentionBytes, '--retention-bytes');
+      const acked = flags.retentionAckedBy;
+      if (acked !== undefined) r.retention_acked_by = acked === '*' ? '*' : acked.split(',');
+      // Without opening the topic: a policy damaged in topic.json stops it from opening, not from being replaced.
+      const damaged = await driver.setTopicRetention(topicName, r);
+      if (damaged !== null) process.stderr.write(`${topicName}: replaced a damaged retention policy: ${damaged}\n`);
+    }
+    await withTopic(driver, topicName, async (topic) => writeOut(`${topicName}: retention ${describeRetention(await topic.retention())}\n`));
+  });
 }
 
 async function trim(topicName: string, flags: DriverFlags & { dryRun?: boolean; json?: boolean }): Promise<void> {

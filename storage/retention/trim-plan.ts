@@ -52,6 +52,13 @@ export function planTrim(segments: readonly SegmentSummary[], policy: RetentionP
   return plan;
 }
 
+/** The newest timestamp of `segments` (null: none known): what a trim removing them records as the timestamp floor. */
+export function newestOf(segments: readonly SegmentSummary[]): number | null {
+  let newest: number | null = null;
+  for (const s of segments) if (s.newestTimestamp !== null && (newest === null || s.newestTimestamp > newest)) newest = s.newestTimestamp;
+  return newest;
+}
+
 /**
  * The floor `planTrim` needs: the lowest next-unacknowledged id among the consumers the policy waits for, given each
  * known consumer's last acknowledged id in this partition (null or absent: nothing acknowledged, floor 0).

@@ -3,6 +3,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { StorageError, type FlushBehavior } from '../../storage/types.js';
 import { ENTRY_SIZE } from '../../storage/index-entry.js';
@@ -22,7 +23,7 @@ function pointOf(dir: string) {
 }
 
 test('encode/decode round trip; every damaged or inconsistent record is refused with a reason', (t) => {
-  const p = { firstId: 7, committedEnd: 2 ** 40, durableEnd: 9, bootId: Buffer.alloc(16, 3) };
+  const p = { firstId: 7, committedEnd: 2 ** 40, durableEnd: 9, bootId: Buffer.alloc(16, 3), timestampFloor: 1_800_000_000_123 };
   const buf = encodeRecoveryPoint(p);
   t.is(buf.length, RECOVERY_POINT_SIZE);
   t.deepEqual(decodeRecoveryPoint(buf), p);
@@ -33,6 +34,11 @@ test('encode/decode round trip; every damaged or inconsistent record is refused 
   }
   t.is(typeof decodeRecoveryPoint(buf.subarray(0, 63)), 'string');
   t.regex(decodeRecoveryPoint(encodeRecoveryPoint({ ...p, durableEnd: 2 ** 41 })) as string, /inconsistent/);
+  // A record of an earlier version: bytes 48..59 reserved and zero, read as "no timestamp floor recorded".
+  const old = Buffer.from(buf);
+  old.fill(0, 48, 60);
+  old.writeUInt32LE(zlib.crc32(old.subarray(0, 60)), 60);
+  t.deepEqual(decodeRecoveryPoint(old), { ...p, timestampFloor: 0 });
 });
 
 for (const mode of ['buffered', 'on_flush', 'immediate'] as FlushBehavior[]) {

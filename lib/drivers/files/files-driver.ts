@@ -21,7 +21,9 @@ import { isJsonObject, type JsonObject } from '../../json.js';
 import { ConsumerClaims, claimEntryPartition, type Claim } from '../../../storage/consumer-claims.js';
 import { consumerDir } from '../../../storage/consumer-name.js';
 import { ConsumerOffsets } from '../../../storage/consumer-offsets.js';
-import { createTopicStore, listTopicStores, openTopicStore, removeTopicStore, topicStoreExists } from '../../../storage/open-topic.js';
+import {
+  createTopicStore, listTopicStores, openTopicStore, removeTopicStore, replaceTopicRetention, topicStoreExists,
+} from '../../../storage/open-topic.js';
 import { convertTopic } from '../../../storage/convert-topic.js';
 import type { FlushBehavior, PartitionLogLike, PartitionOptions, TopicStoreLike } from '../../../storage/types.js';
 import { readFilesDriverOptions, type FilesDriverOptions } from './files-options.js';
@@ -314,6 +316,10 @@ export class FilesDriverBackend implements DriverBackend {
 
   topicExists(name: string): boolean {
     return guard(() => topicStoreExists(this.root, name));
+  }
+
+  setTopicRetention(name: string, policy: RetentionPolicy | null): string | null {
+    return guard(() => replaceTopicRetention(this.root, name, policy));
   }
 
   listTopics(): Map<string, JsonObject> {

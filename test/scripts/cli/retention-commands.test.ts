@@ -1,5 +1,6 @@
 // topic retention / topic trim / consumers delete / consume --on-trimmed, and `consume --from latest` followed by a
 // plain consume, run through the built CLI.
+import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { ctl, jsonLines } from './cli-helper.js';
@@ -36,6 +37,41 @@ test('topic retention shows and replaces the policy; bad values are refused', as
   const badCreate = await ctl(['topic', 'create', ...D, '--name', 'U', '--topic.retention_msec', '5']);
   t.is(badCreate.code, 1);
   t.regex(badCreate.stderr, /retention_msec/);
+});
+
+test('a retention policy damaged by hand: showing it and producing fail saying what is wrong; --none or new values replace it', async (t) => {
+  const D = await topicWith(t, 0, ['--topic.retention_ms', '60000']);
+  const manifest = path.join(D[1]!, 'T', 'topic.json');
+  const damage = (retention: unknown): void => {
+    const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(manifest, JSON.stringify({ ...m, retention }));
+  };
+  const stored = (): unknown => (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { retention?: unknown }).retention;
+  damage({ maxAgeMs: 'abc' });
+  const shown = await ctl(['topic', 'retention', 'T', ...D]);
+  t.is(shown.code, 1);
+  t.is(shown.stderr, `diaspora-ctl: error: ${manifest} has an invalid retention policy: retention maxAgeMs must be a number, got string; replace it with driver.setTopicRetention() or 'diaspora-ctl topic retention T --none' (or new --retention-* values) [CORRUPTION]\n`);
+  const produced = await ctl(['produce', 'T', ...D], '{"metadata":{"i":0}}\n');
+  t.is(produced.code, 1);
+  t.regex(produced.stderr, /invalid retention policy: retention maxAgeMs must be a number, got string.*\[CORRUPTION\]/);
+  const cleared = await ctl(['topic', 'retention', 'T', ...D, '--none']);
+  t.is(cleared.code, 0, cleared.stderr);
+  t.is(cleared.stderr, 'T: replaced a damaged retention policy: retention maxAgeMs must be a number, got string\n');
+  t.is(cleared.stdout, 'T: retention none (events are kept)\n');
+  t.is(stored(), undefined);
+  await produce(D, 0, 1);
+
+  damage({ max_age_ms: 5000 });
+  const refused = await ctl(['topic', 'retention', 'T', ...D, '--retention-ms', '0']);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /retention_ms must be a positive integer, got 0 \[BAD_CONFIG\]/);
+  t.deepEqual(stored(), { max_age_ms: 5000 }, 'a bad replacement writes nothing');
+  const replaced = await ctl(['topic', 'retention', 'T', ...D, '--retention-ms', '5000', '--retention-acked-by', 'app']);
+  t.is(replaced.code, 0, replaced.stderr);
+  t.is(replaced.stderr, 'T: replaced a damaged retention policy: unknown retention key "max_age_ms" (valid: maxAgeMs, maxBytes, keepUntilAckedBy)\n');
+  t.is(replaced.stdout, 'T: retention retention_ms 5000, acked_by app\n');
+  const again = await ctl(['topic', 'retention', 'T', ...D, '--none']);
+  t.is(again.stderr, '', 'a valid policy replaced: nothing to report');
 });
 
 test('topic create --topic.retention_acked_by takes consumer names as written, numbers included', async (t) => {
