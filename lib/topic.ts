@@ -156,7 +156,10 @@ export class TopicHandle {
     return out;
   }
 
-  /** Consumers that acknowledged something on this topic, with their positions. */
+  /**
+   * Consumers that acknowledged something on this topic, with their positions. A position that cannot be read (a
+   * damaged offset file) is listed with `damaged` (file and message) rather than failing the whole listing.
+   */
   async listConsumers(): Promise<ConsumerPosition[]> {
     this.checkOpen();
     return this.backend.listConsumers();

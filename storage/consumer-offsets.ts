@@ -280,10 +280,18 @@ export interface ConsumerOffsetsOptions {
   holdsClaim?: (partition: number) => boolean;
 }
 
+/** An offset file that cannot be read as a position (CORRUPTION): which file, and why. */
+export interface OffsetDamage {
+  file: string;
+  message: string;
+}
+
 export interface ConsumerListing {
   name: string;
   /** Partition -> last acknowledged id (null: offset file present, nothing acknowledged). */
   partitions: Map<number, number | null>;
+  /** Partition -> its damaged offset file (not in `partitions`: it holds no position that can be read). */
+  damaged: Map<number, OffsetDamage>;
   /** Partitions currently claimed by a live consumer of this name (sorted). */
   claimed: number[];
 }
@@ -484,21 +492,21 @@ export class ConsumerOffsets {
 
   /**
    * Every consumer name of the topic with its stored positions and currently claimed partitions, sorted by name.
-   * A damaged offset file is CORRUPTION naming it, thrown once every consumer was looked at: its details add
-   * `consumer` (whose file it is) and `consumers` (every name found), so that a tool can still tell which consumers
-   * exist (the reset that repairs the file needs that).
+   * A damaged offset file (CORRUPTION) is listed in `damaged` with the error's message, not thrown: a listing is what
+   * a user looks at to find out what is wrong, and the other consumers and partitions are still worth seeing. (The
+   * consumer itself still fails to open with CORRUPTION until a reset rewrites the file.)
    */
   static list(topicDir: string, opts: ManagementOptions = {}): ConsumerListing[] {
     checkTopicDir(topicDir);
     const entries = consumersRootEntries(topicDir);
     const out: ConsumerListing[] = [];
-    let damage: { err: StorageError; name: string } | null = null;
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       const name = decodeConsumerName(e.name);
       if (name === null) continue; // temp or tombstone entry
       const dir = join(consumersRoot(topicDir), e.name);
       const partitions = new Map<number, number | null>();
+      const damaged = new Map<number, OffsetDamage>();
       const claimed: number[] = [];
       let files: string[];
       try {
@@ -510,25 +518,21 @@ export class ConsumerOffsets {
       for (const f of files.sort()) {
         const p = parsePartitionFile(f, '.offset');
         if (p !== null) {
-          let state: OffsetFileState | null = null;
+          const file = join(dir, f);
           try {
-            state = readOffsetFile(join(dir, f));
+            const state = readOffsetFile(file);
+            if (state !== null) partitions.set(p, state.lastAckedId);
           } catch (err) {
             if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
-            damage ??= { err, name };
+            damaged.set(p, { file, message: err.message });
           }
-          if (state !== null) partitions.set(p, state.lastAckedId);
         }
         const c = claimEntryPartition(f); // an old-format leftover may sit beside the new folder: count once
         if (c !== null && !claimed.includes(c) && ConsumerClaims.isClaimed(topicDir, name, c, opts.staleMs)) claimed.push(c);
       }
-      out.push({ name, partitions, claimed });
+      out.push({ name, partitions, damaged, claimed });
     }
     out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-    if (damage !== null) {
-      const { err, name } = damage;
-      throw new StorageError('CORRUPTION', err.message, { ...err.details, consumer: name, consumers: out.map((c) => c.name), cause: err });
-    }
     return out;
   }
 

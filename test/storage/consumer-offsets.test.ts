@@ -312,13 +312,19 @@ test('damaged beyond torn-write cases: CORRUPTION naming the file; reset repairs
   t.is(err?.details.file, file);
   fs.writeFileSync(file, Buffer.alloc(20, 1));
   t.is(codeOf(() => readOffsetFile(file)), 'CORRUPTION');
-  t.is(codeOf(() => ConsumerOffsets.list(topic)), 'CORRUPTION');
+  // Listed as damaged (file and message), not thrown: the listing still shows what can be read.
+  const [listed] = ConsumerOffsets.list(topic);
+  t.deepEqual(listed!.partitions, new Map());
+  t.deepEqual([...listed!.damaged.keys()], [1]);
+  t.is(listed!.damaged.get(1)!.file, file);
+  t.regex(listed!.damaged.get(1)!.message, /is truncated/);
   ConsumerOffsets.reset(topic, 'c', 1, 4);
   const p = ConsumerOffsets.open(topic, 'c');
   t.is(p.load(1), 4);
   p.store(1, 9);
   p.close();
   t.is(readOffsetFile(file)?.lastAckedId, 9);
+  t.deepEqual(ConsumerOffsets.list(topic)[0]!.damaged, new Map());
 });
 
 test.serial('resetMany is all or nothing: a rename that fails midway puts back the files already switched', (t) => {
