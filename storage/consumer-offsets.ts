@@ -1,7 +1,7 @@
 // Durable acknowledgements of named consumers: per consumer name and partition, the last acknowledged event id, kept
 // in an offset file (its format: offset-file.ts). A store rewrites only the slot holding the older sequence, with one
 // pwrite of 32 bytes on a descriptor kept open. Writers must hold the partition's claim (consumer-claims.ts); this is
-// the lock the offsets live under, taken once per consumer and partition, never per store.
+// the lock the offsets live under, taken once per consumer and partition, never per store. Resets: consumer-reset.ts.
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { ConsumerClaims, claimEntryPartition, type Claim } from './consumer-claims.js';
@@ -13,11 +13,11 @@ import {
   consumersRootEntries,
   decodeConsumerName,
   ensureConsumerDir,
-  fsyncDir,
   parsePartitionFile,
   partitionStem,
 } from './consumer-name.js';
-import { writeFileAtomically, writeTempBeside } from './fs-helpers.js';
+import { pendingResetFiles, resetConsumerFiles, settlePartition } from './consumer-reset.js';
+import { writeFileAtomically } from './fs-helpers.js';
 import {
   checkAckedId,
   encodeOffsetSlot,
@@ -25,7 +25,6 @@ import {
   ioError,
   OFFSET_FILE_BYTES,
   OFFSET_SLOT_BYTES,
-  offsetFilePath,
   readOffsetFile,
   wholeOffsetFile,
 } from './offset-file.js';
@@ -44,7 +43,7 @@ export {
   type OffsetFileState,
   type OffsetSlot,
 } from './offset-file.js';
-
+export { readConsumerPosition, RESET_KILL_ENV } from './consumer-reset.js';
 
 /** One open offset file and what we know it holds. */
 interface OpenOffset {
@@ -105,7 +104,6 @@ function openOffsetFile(file: string, partition: number): OpenOffset | null {
   }
 }
 
-let tempCounter = 0;
 
 /**
  * Puts a whole offset file at `file` holding `value` with `sequence` (fs-helpers.ts writeFileAtomically), so the path
@@ -226,12 +224,13 @@ export class ConsumerOffsets {
 
   /**
    * Last acknowledged id of `partition`, null if never acknowledged. Always re-reads the file (so call it after
-   * acquiring the claim: it picks up a reset done meanwhile). CORRUPTION if the file is damaged beyond the
-   * torn-write cases (fix with `reset`).
+   * acquiring the claim: it picks up a reset done meanwhile, and finishes one a crash interrupted). CORRUPTION if the
+   * file is damaged beyond the torn-write cases (fix with `reset`).
    */
   load(partition: number): number | null {
     this.checkOpen();
     checkPartition(partition);
+    settlePartition(this.dir, partition);
     const file = join(this.dir, `${partitionStem(partition)}.offset`);
     const cached = this.open.get(partition);
     if (cached) {
@@ -271,6 +270,7 @@ export class ConsumerOffsets {
       checkPartition(partition);
       checkAckedId(lastAckedId);
       const file = join(this.dir, `${partitionStem(partition)}.offset`);
+      settlePartition(this.dir, partition); // not loaded first: a reset a crash interrupted is finished here
       let opened = openOffsetFile(file, partition);
       if (opened === null) {
         // The first store creates the file whole, holding its value (fsynced, with its folder, unless 'buffered').
@@ -408,22 +408,32 @@ export class ConsumerOffsets {
         if ((cause as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed meanwhile
         throw ioError(`cannot list ${dir}`, dir, cause);
       }
+      // A reset a crash interrupted is listed as it will be once finished (by the next holder of each claim).
+      let pending = new Map<number, string>();
+      try {
+        pending = pendingResetFiles(dir);
+      } catch (err) {
+        if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err; // a damaged record: its consumer reports it
+      }
+      const read = (p: number, file: string): void => {
+        try {
+          // A pending file put in place meanwhile is read at the path.
+          const state = readOffsetFile(file) ?? (pending.has(p) ? readOffsetFile(join(dir, `${partitionStem(p)}.offset`)) : null);
+          if (state !== null) partitions.set(p, state.lastAckedId);
+        } catch (err) {
+          if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
+          damaged.set(p, { file, message: err.message });
+        }
+      };
       for (const f of files.sort()) {
         const p = parsePartitionFile(f, '.offset');
-        if (p !== null) {
-          const file = join(dir, f);
-          try {
-            const state = readOffsetFile(file);
-            if (state !== null) partitions.set(p, state.lastAckedId);
-          } catch (err) {
-            if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
-            damaged.set(p, { file, message: err.message });
-          }
-        }
+        if (p !== null && !pending.has(p)) read(p, join(dir, f));
         const c = claimEntryPartition(f); // an old-format leftover may sit beside the new folder: count once
         if (c !== null && !claimed.includes(c) && ConsumerClaims.isClaimed(topicDir, name, c, opts.staleMs)) claimed.push(c);
       }
-      out.push({ name, partitions, damaged, claimed });
+      for (const [p, file] of pending) read(p, file);
+      const byPartition = <V>(m: Map<number, V>): Map<number, V> => new Map([...m].sort((x, y) => x[0] - y[0]));
+      out.push({ name, partitions: byPartition(partitions), damaged: byPartition(damaged), claimed });
     }
     out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
     return out;
@@ -441,87 +451,13 @@ export class ConsumerOffsets {
 
   /**
    * `reset` of several partitions, all or nothing: every claim is taken (CONSUMER_BUSY if one is held) and every new
-   * file written and fsynced under a temporary name before the first is renamed into place; if a rename fails, the
-   * ones done are undone (the old files were kept under a second name until the end). Any failure leaves every
-   * position as it was.
+   * file written and fsynced under a temporary name, then a record of the reset, before the first is renamed into
+   * place (consumer-reset.ts); if a rename fails, the ones done are undone (the old files were kept under a second
+   * name until the end). Any failure leaves every position as it was. A process killed once the record is written
+   * leaves a reset that the next holder of each partition's claim (the consumer opening it, the next reset) finishes.
    */
   static resetMany(topicDir: string, consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAckedId: number | null]>, opts: ManagementOptions = {}): void {
-    for (const [partition, lastAckedId] of moves) {
-      checkPartition(partition);
-      if (lastAckedId !== null) checkAckedId(lastAckedId);
-    }
-    if (new Set(moves.map((m) => m[0])).size !== moves.length) throw new StorageError('OUT_OF_RANGE', 'a partition is given twice');
-    const sorted = [...moves].sort((a, b) => a[0] - b[0]);
-    const held: Claim[] = [];
-    const staged: Array<{ file: string; temp: string | null; backup: string | null; renamed: boolean }> = [];
-    try {
-      for (const [p] of sorted) held.push(ConsumerClaims.tryAcquireSync(topicDir, consumerName, p, opts.staleMs));
-      // Prepare: every new file whole under a temporary name (a damaged old file is replaced, its sequence restarts).
-      for (const [p, lastAckedId] of sorted) {
-        const file = offsetFilePath(topicDir, consumerName, p);
-        let sequence = 0;
-        try {
-          sequence = readOffsetFile(file)?.sequence ?? 0;
-        } catch (err) {
-          if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
-        }
-        const entry = { file, temp: null as string | null, backup: null as string | null, renamed: false };
-        staged.push(entry);
-        try {
-          entry.temp = writeTempBeside(file, wholeOffsetFile(sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1));
-        } catch (cause) {
-          throw ioError(`cannot write offset file ${file}`, file, cause);
-        }
-        // The old file stays reachable under a second name until every rename is done: what an undo puts back.
-        const backup = `${file}.old-${process.pid}-${++tempCounter}`;
-        try {
-          fs.linkSync(file, backup);
-          entry.backup = backup;
-        } catch (cause) {
-          if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`cannot keep offset file ${file} during a reset`, file, cause);
-        }
-      }
-      // Switch: renames only.
-      try {
-        for (const s of staged) {
-          fs.renameSync(s.temp!, s.file);
-          s.renamed = true;
-        }
-      } catch (cause) {
-        for (const s of staged) {
-          if (!s.renamed) continue;
-          try {
-            if (s.backup !== null) fs.renameSync(s.backup, s.file);
-            else fs.rmSync(s.file, { force: true });
-            s.backup = null;
-          } catch {
-            // nothing better to do: the error below names the reset that failed
-          }
-        }
-        throw ioError(`cannot reset consumer ${JSON.stringify(consumerName)}`, staged.find((s) => !s.renamed)?.file ?? topicDir, cause);
-      }
-      if (staged.length > 0) fsyncDir(join(staged[0]!.file, '..'));
-    } finally {
-      for (const s of staged) {
-        for (const f of [s.renamed ? null : s.temp, s.backup]) {
-          if (f === null) continue;
-          try {
-            fs.rmSync(f, { force: true });
-          } catch {
-            // a leftover temporary or old file is ignored by every reader
-          }
-        }
-      }
-      let first: unknown = null;
-      for (const c of held) {
-        try {
-          c.release();
-        } catch (err) {
-          first ??= err;
-        }
-      }
-      if (first !== null) throw first;
-    }
+    resetConsumerFiles(topicDir, consumerName, moves, opts.staleMs);
   }
 
   /**
