@@ -68,9 +68,23 @@ export interface ClaimHandle {
   onLost?(cb: (reason?: Error) => void): void;
 }
 
+/** Why a consumer's position in a partition cannot be read (files driver: its offset file is damaged). */
+export interface PositionDamage {
+  code: 'CORRUPTION';
+  /** The damaged file. */
+  file: string;
+  /** What is wrong with it, and the way out (a reset rewrites it). */
+  message: string;
+}
+
 export interface ConsumerPosition {
   name: string;
-  partitions: Array<{ partition: number; lastAcknowledged: number | null }>;
+  /**
+   * One entry per partition the consumer has a position in. `damaged` is set when that position cannot be read
+   * (`lastAcknowledged` is then null: unknown, not "nothing acknowledged"; the consumer fails to open with
+   * CORRUPTION until `resetConsumer` rewrites it).
+   */
+  partitions: Array<{ partition: number; lastAcknowledged: number | null; damaged?: PositionDamage }>;
 }
 
 /** What an engine's crash recovery found in one partition (the topic handle adds the topic name and time). */

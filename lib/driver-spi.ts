@@ -16,6 +16,7 @@ export type {
   BackendPartitionStats,
   BackendRecoveryReport,
   ConsumerPosition,
+  PositionDamage,
   VerifyProblem,
 } from './backend.js';
 export type { DataSource } from './data/selection.js';

@@ -39,4 +39,4 @@ export {
   partitionSelectorFromMetadata,
 } from './components/index.js';
 // Returned by TopicHandle.listConsumers() and verify(). The driver SPI (DriverBackend, ...) is in 'diaspora-stream/driver'.
-export type { ConsumerPosition, VerifyProblem } from './backend.js';
+export type { ConsumerPosition, PositionDamage, VerifyProblem } from './backend.js';

@@ -156,7 +156,10 @@ export class TopicHandle {
     return out;
   }
 
-  /** Consumers that acknowledged something on this topic, with their positions. */
+  /**
+   * Consumers that acknowledged something on this topic, with their positions. A position that cannot be read (a
+   * damaged offset file) is listed with `damaged` (file and message) rather than failing the whole listing.
+   */
   async listConsumers(): Promise<ConsumerPosition[]> {
     this.checkOpen();
     return this.backend.listConsumers();
@@ -164,7 +167,8 @@ export class TopicHandle {
 
   /**
    * Moves a consumer (not running) so that it next reads from `to`: 'earliest', 'latest', an event id or a time.
-   * `partitions` defaults to all. An id past the end of one of them is OUT_OF_RANGE, and nothing is moved: the
+   * `partitions` defaults to all. An id (or a time) below a partition's first stored id moves it to that first id,
+   * as 'earliest' does (retention removed what lay below). An id past the end of one of them is OUT_OF_RANGE, and nothing is moved: the
    * stored position cannot lie past the end (the consumer would fail with POSITION_PAST_END), and moving it to the
    * end instead would deliver events the caller meant to skip. All or nothing (files and memory drivers): a partition
    * that cannot be moved (CONSUMER_BUSY: a live consumer holds it; a write that fails) leaves every position as it was.
@@ -191,7 +195,10 @@ export class TopicHandle {
           { partition: p, id, endId: end },
         );
       }
-      moves.push([p, id ?? Math.min(await idAt(b, to, await b.startId(), end), end)]);
+      // An id below the first stored one (removed by retention, or never there) means the first stored id, as
+      // 'earliest' does: stored as it was given, the consumer would refuse to open (OUT_OF_RANGE, events trimmed).
+      const start = await b.startId();
+      moves.push([p, Math.max(start, id ?? Math.min(await idAt(b, to, start, end), end))]);
     }
     const positions = moves.map(([p, next]) => [p, next <= 0 ? null : next - 1] as const);
     if (this.backend.resetConsumerPositions) await this.backend.resetConsumerPositions(name, positions);

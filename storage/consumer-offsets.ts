@@ -1,18 +1,9 @@
-// Durable acknowledgements of named consumers: per consumer name and partition, the last acknowledged event id.
-//
-// File `<topic>/consumers/<encoded name>/<NNNNNNNN>.offset`, 64 bytes = two 32-byte slots, little-endian:
-//   0  u32 magic 'DSOF'   4  u32 format version (1)   8  u64 sequence   16  u64 value (last acked id + 1; 0 = none)
-//   24 u32 reserved (0)   28 u32 CRC-32 of bytes 0..27
-// A store rewrites only the slot holding the older sequence, with one pwrite of 32 bytes on a descriptor kept open,
-// so a write torn by a crash damages only that slot and the other one still holds the previous value. Loading takes
-// the valid slot with the highest sequence. A file is created whole (its first value in slot 0, written and fsynced
-// under a temporary name, then renamed into place), so every offset file has a valid slot: one without (empty,
-// garbage, zeros) is damage, reported as CORRUPTION, never read as "nothing acknowledged". Writers must hold the
-// partition's claim (consumer-claims.ts); this is the lock the offsets live under, taken once per consumer and
-// partition, never per store.
+// Durable acknowledgements of named consumers: per consumer name and partition, the last acknowledged event id, kept
+// in an offset file (its format: offset-file.ts). A store rewrites only the slot holding the older sequence, with one
+// pwrite of 32 bytes on a descriptor kept open. Writers must hold the partition's claim (consumer-claims.ts); this is
+// the lock the offsets live under, taken once per consumer and partition, never per store. Resets: consumer-reset.ts.
 import fs from 'node:fs';
 import { join } from 'node:path';
-import zlib from 'node:zlib';
 import { ConsumerClaims, claimEntryPartition, type Claim } from './consumer-claims.js';
 import {
   checkPartition,
@@ -22,129 +13,37 @@ import {
   consumersRootEntries,
   decodeConsumerName,
   ensureConsumerDir,
-  fsyncDir,
   parsePartitionFile,
   partitionStem,
 } from './consumer-name.js';
-import { writeFileAtomically, writeTempBeside } from './fs-helpers.js';
+import { pendingResetFiles, resetConsumerFiles, settlePartition } from './consumer-reset.js';
+import { writeFileAtomically } from './fs-helpers.js';
+import {
+  checkAckedId,
+  encodeOffsetSlot,
+  interpretOffsetFile,
+  ioError,
+  OFFSET_FILE_BYTES,
+  OFFSET_SLOT_BYTES,
+  readOffsetFile,
+  wholeOffsetFile,
+} from './offset-file.js';
 import { FLUSH_BEHAVIORS, StorageError, type FlushBehavior } from './types.js';
 
-export const OFFSET_SLOT_BYTES = 32;
-export const OFFSET_FILE_BYTES = 2 * OFFSET_SLOT_BYTES;
-export const OFFSET_MAGIC = 0x464f5344; // bytes 'D' 'S' 'O' 'F'
-export const OFFSET_FORMAT_VERSION = 1;
-const CRC_OFFSET = 28;
-const TWO_32 = 4294967296;
-
-/** One decoded slot: empty (never written: all zero or past the end of the file), damaged, or valid. */
-export type OffsetSlot =
-  | { state: 'empty' }
-  | { state: 'damaged' }
-  | { state: 'valid'; sequence: number; lastAckedId: number | null };
-
-/** Encodes a slot into `out` (32 bytes at `at`). `value` is lastAckedId + 1, 0 for none. */
-export function encodeOffsetSlot(sequence: number, value: number, out: Buffer = Buffer.alloc(OFFSET_SLOT_BYTES), at = 0): Buffer {
-  out.writeUInt32LE(OFFSET_MAGIC, at);
-  out.writeUInt32LE(OFFSET_FORMAT_VERSION, at + 4);
-  out.writeUInt32LE(sequence % TWO_32, at + 8);
-  out.writeUInt32LE(Math.floor(sequence / TWO_32), at + 12);
-  out.writeUInt32LE(value % TWO_32, at + 16);
-  out.writeUInt32LE(Math.floor(value / TWO_32), at + 20);
-  out.writeUInt32LE(0, at + 24);
-  out.writeUInt32LE(zlib.crc32(out.subarray(at, at + CRC_OFFSET)), at + CRC_OFFSET);
-  return out;
-}
-
-/** Decodes the 32 bytes at `at` (bytes missing past the end of `buf` count as zero). */
-export function decodeOffsetSlot(buf: Uint8Array, at = 0): OffsetSlot {
-  const slot = Buffer.alloc(OFFSET_SLOT_BYTES);
-  if (at < buf.length) slot.set(buf.subarray(at, Math.min(buf.length, at + OFFSET_SLOT_BYTES)));
-  if (slot.every((b) => b === 0)) return { state: 'empty' };
-  if (
-    slot.readUInt32LE(0) !== OFFSET_MAGIC ||
-    slot.readUInt32LE(4) !== OFFSET_FORMAT_VERSION ||
-    slot.readUInt32LE(24) !== 0 ||
-    slot.readUInt32LE(CRC_OFFSET) !== zlib.crc32(slot.subarray(0, CRC_OFFSET))
-  ) {
-    return { state: 'damaged' };
-  }
-  const sequence = slot.readUInt32LE(8) + slot.readUInt32LE(12) * TWO_32;
-  const value = slot.readUInt32LE(16) + slot.readUInt32LE(20) * TWO_32;
-  if (sequence === 0 || !Number.isSafeInteger(sequence) || !Number.isSafeInteger(value)) return { state: 'damaged' };
-  return { state: 'valid', sequence, lastAckedId: value === 0 ? null : value - 1 };
-}
-
-/** What an offset file's bytes say: the current value, and where the next store goes. */
-export interface OffsetFileState {
-  lastAckedId: number | null;
-  /** Highest valid sequence (0 if none). */
-  sequence: number;
-  /** Slot holding the current value; the next store writes the other one. -1 if none is valid. */
-  newestSlot: 0 | 1 | -1;
-}
-
-/** The fix named by every CORRUPTION of an offset file. */
-const RESET_HINT = "move the consumer with topic.resetConsumer or 'diaspora-ctl consumers reset', which rewrites it";
-
-/**
- * Interprets the bytes of an offset file. Rules (docs/on-disk-format.md):
- * - the valid slot with the highest sequence wins (equal sequences: the smaller value, never jump ahead);
- * - no valid slot (an empty file, a file of 1..63 bytes, both slots damaged, a damaged slot beside a never-written
- *   one, 64 bytes of zeros) is CORRUPTION: files are created whole, so no crash of ours leaves one, and reading it
- *   as "nothing acknowledged" would silently deliver every event again.
- */
-export function interpretOffsetFile(bytes: Uint8Array, file: string): OffsetFileState {
-  if (bytes.length === 0) {
-    throw new StorageError('CORRUPTION', `offset file ${file} is empty (damaged: it is created with its position in it); ${RESET_HINT}`, { file, offset: 0 });
-  }
-  if (bytes.length < OFFSET_FILE_BYTES) {
-    throw new StorageError('CORRUPTION', `offset file ${file} is truncated (${bytes.length} of ${OFFSET_FILE_BYTES} bytes); ${RESET_HINT}`, {
-      file,
-      offset: bytes.length,
-    });
-  }
-  const a = decodeOffsetSlot(bytes, 0);
-  const b = decodeOffsetSlot(bytes, OFFSET_SLOT_BYTES);
-  if (a.state === 'valid' && b.state === 'valid') {
-    const pickA = a.sequence > b.sequence || (a.sequence === b.sequence && (a.lastAckedId ?? -1) <= (b.lastAckedId ?? -1));
-    const w = pickA ? a : b;
-    return { lastAckedId: w.lastAckedId, sequence: Math.max(a.sequence, b.sequence), newestSlot: pickA ? 0 : 1 };
-  }
-  if (a.state === 'valid') return { lastAckedId: a.lastAckedId, sequence: a.sequence, newestSlot: 0 };
-  if (b.state === 'valid') return { lastAckedId: b.lastAckedId, sequence: b.sequence, newestSlot: 1 };
-  // Both slots zeros too: a file of the right size whose bytes were lost (some file systems leave zeros after a
-  // crash), not "position 0".
-  const what = a.state === 'empty' && b.state === 'empty' ? 'is all zeros (no valid slot)' : 'has no valid slot';
-  throw new StorageError('CORRUPTION', `offset file ${file} ${what}; ${RESET_HINT}`, { file, offset: a.state === 'damaged' ? 0 : OFFSET_SLOT_BYTES });
-}
-
-/** Path of the offset file of one consumer name and partition. */
-export function offsetFilePath(topicDir: string, consumerName: string, partition: number): string {
-  return join(consumerDir(topicDir, consumerName), `${partitionStem(partition)}.offset`);
-}
-
-/** Reads an offset file without keeping it open; null if it does not exist. */
-export function readOffsetFile(file: string): OffsetFileState | null {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw ioError(`cannot read offset file ${file}`, file, cause);
-  }
-  return interpretOffsetFile(bytes, file);
-}
-
-function ioError(what: string, file: string, cause: unknown): StorageError {
-  return new StorageError('IO', `${what}: ${(cause as Error).message}`, { file, cause });
-}
-
-function checkAckedId(lastAckedId: number): void {
-  if (typeof lastAckedId !== 'number') throw new TypeError(`event id must be a number, got ${typeof lastAckedId}`);
-  if (!Number.isSafeInteger(lastAckedId) || lastAckedId < 0) {
-    throw new StorageError('OUT_OF_RANGE', `bad event id ${lastAckedId}: expected a non-negative safe integer`);
-  }
-}
+export {
+  decodeOffsetSlot,
+  encodeOffsetSlot,
+  interpretOffsetFile,
+  OFFSET_FILE_BYTES,
+  OFFSET_FORMAT_VERSION,
+  OFFSET_MAGIC,
+  OFFSET_SLOT_BYTES,
+  offsetFilePath,
+  readOffsetFile,
+  type OffsetFileState,
+  type OffsetSlot,
+} from './offset-file.js';
+export { readConsumerPosition, RESET_KILL_ENV } from './consumer-reset.js';
 
 /** One open offset file and what we know it holds. */
 interface OpenOffset {
@@ -205,14 +104,6 @@ function openOffsetFile(file: string, partition: number): OpenOffset | null {
   }
 }
 
-let tempCounter = 0;
-
-/** The bytes of a whole offset file holding `value` with `sequence` (slot 0; slot 1 zeros). */
-function wholeOffsetFile(sequence: number, value: number): Buffer {
-  const bytes = Buffer.alloc(OFFSET_FILE_BYTES);
-  encodeOffsetSlot(sequence, value, bytes, 0);
-  return bytes;
-}
 
 /**
  * Puts a whole offset file at `file` holding `value` with `sequence` (fs-helpers.ts writeFileAtomically), so the path
@@ -280,10 +171,18 @@ export interface ConsumerOffsetsOptions {
   holdsClaim?: (partition: number) => boolean;
 }
 
+/** An offset file that cannot be read as a position (CORRUPTION): which file, and why. */
+export interface OffsetDamage {
+  file: string;
+  message: string;
+}
+
 export interface ConsumerListing {
   name: string;
   /** Partition -> last acknowledged id (null: offset file present, nothing acknowledged). */
   partitions: Map<number, number | null>;
+  /** Partition -> its damaged offset file (not in `partitions`: it holds no position that can be read). */
+  damaged: Map<number, OffsetDamage>;
   /** Partitions currently claimed by a live consumer of this name (sorted). */
   claimed: number[];
 }
@@ -325,12 +224,13 @@ export class ConsumerOffsets {
 
   /**
    * Last acknowledged id of `partition`, null if never acknowledged. Always re-reads the file (so call it after
-   * acquiring the claim: it picks up a reset done meanwhile). CORRUPTION if the file is damaged beyond the
-   * torn-write cases (fix with `reset`).
+   * acquiring the claim: it picks up a reset done meanwhile, and finishes one a crash interrupted). CORRUPTION if the
+   * file is damaged beyond the torn-write cases (fix with `reset`).
    */
   load(partition: number): number | null {
     this.checkOpen();
     checkPartition(partition);
+    settlePartition(this.dir, partition);
     const file = join(this.dir, `${partitionStem(partition)}.offset`);
     const cached = this.open.get(partition);
     if (cached) {
@@ -370,6 +270,7 @@ export class ConsumerOffsets {
       checkPartition(partition);
       checkAckedId(lastAckedId);
       const file = join(this.dir, `${partitionStem(partition)}.offset`);
+      settlePartition(this.dir, partition); // not loaded first: a reset a crash interrupted is finished here
       let opened = openOffsetFile(file, partition);
       if (opened === null) {
         // The first store creates the file whole, holding its value (fsynced, with its folder, unless 'buffered').
@@ -484,21 +385,21 @@ export class ConsumerOffsets {
 
   /**
    * Every consumer name of the topic with its stored positions and currently claimed partitions, sorted by name.
-   * A damaged offset file is CORRUPTION naming it, thrown once every consumer was looked at: its details add
-   * `consumer` (whose file it is) and `consumers` (every name found), so that a tool can still tell which consumers
-   * exist (the reset that repairs the file needs that).
+   * A damaged offset file (CORRUPTION) is listed in `damaged` with the error's message, not thrown: a listing is what
+   * a user looks at to find out what is wrong, and the other consumers and partitions are still worth seeing. (The
+   * consumer itself still fails to open with CORRUPTION until a reset rewrites the file.)
    */
   static list(topicDir: string, opts: ManagementOptions = {}): ConsumerListing[] {
     checkTopicDir(topicDir);
     const entries = consumersRootEntries(topicDir);
     const out: ConsumerListing[] = [];
-    let damage: { err: StorageError; name: string } | null = null;
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       const name = decodeConsumerName(e.name);
       if (name === null) continue; // temp or tombstone entry
       const dir = join(consumersRoot(topicDir), e.name);
       const partitions = new Map<number, number | null>();
+      const damaged = new Map<number, OffsetDamage>();
       const claimed: number[] = [];
       let files: string[];
       try {
@@ -507,28 +408,34 @@ export class ConsumerOffsets {
         if ((cause as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed meanwhile
         throw ioError(`cannot list ${dir}`, dir, cause);
       }
+      // A reset a crash interrupted is listed as it will be once finished (by the next holder of each claim).
+      let pending = new Map<number, string>();
+      try {
+        pending = pendingResetFiles(dir);
+      } catch (err) {
+        if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err; // a damaged record: its consumer reports it
+      }
+      const read = (p: number, file: string): void => {
+        try {
+          // A pending file put in place meanwhile is read at the path.
+          const state = readOffsetFile(file) ?? (pending.has(p) ? readOffsetFile(join(dir, `${partitionStem(p)}.offset`)) : null);
+          if (state !== null) partitions.set(p, state.lastAckedId);
+        } catch (err) {
+          if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
+          damaged.set(p, { file, message: err.message });
+        }
+      };
       for (const f of files.sort()) {
         const p = parsePartitionFile(f, '.offset');
-        if (p !== null) {
-          let state: OffsetFileState | null = null;
-          try {
-            state = readOffsetFile(join(dir, f));
-          } catch (err) {
-            if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
-            damage ??= { err, name };
-          }
-          if (state !== null) partitions.set(p, state.lastAckedId);
-        }
+        if (p !== null && !pending.has(p)) read(p, join(dir, f));
         const c = claimEntryPartition(f); // an old-format leftover may sit beside the new folder: count once
         if (c !== null && !claimed.includes(c) && ConsumerClaims.isClaimed(topicDir, name, c, opts.staleMs)) claimed.push(c);
       }
-      out.push({ name, partitions, claimed });
+      for (const [p, file] of pending) read(p, file);
+      const byPartition = <V>(m: Map<number, V>): Map<number, V> => new Map([...m].sort((x, y) => x[0] - y[0]));
+      out.push({ name, partitions: byPartition(partitions), damaged: byPartition(damaged), claimed });
     }
     out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-    if (damage !== null) {
-      const { err, name } = damage;
-      throw new StorageError('CORRUPTION', err.message, { ...err.details, consumer: name, consumers: out.map((c) => c.name), cause: err });
-    }
     return out;
   }
 
@@ -544,87 +451,13 @@ export class ConsumerOffsets {
 
   /**
    * `reset` of several partitions, all or nothing: every claim is taken (CONSUMER_BUSY if one is held) and every new
-   * file written and fsynced under a temporary name before the first is renamed into place; if a rename fails, the
-   * ones done are undone (the old files were kept under a second name until the end). Any failure leaves every
-   * position as it was.
+   * file written and fsynced under a temporary name, then a record of the reset, before the first is renamed into
+   * place (consumer-reset.ts); if a rename fails, the ones done are undone (the old files were kept under a second
+   * name until the end). Any failure leaves every position as it was. A process killed once the record is written
+   * leaves a reset that the next holder of each partition's claim (the consumer opening it, the next reset) finishes.
    */
   static resetMany(topicDir: string, consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAckedId: number | null]>, opts: ManagementOptions = {}): void {
-    for (const [partition, lastAckedId] of moves) {
-      checkPartition(partition);
-      if (lastAckedId !== null) checkAckedId(lastAckedId);
-    }
-    if (new Set(moves.map((m) => m[0])).size !== moves.length) throw new StorageError('OUT_OF_RANGE', 'a partition is given twice');
-    const sorted = [...moves].sort((a, b) => a[0] - b[0]);
-    const held: Claim[] = [];
-    const staged: Array<{ file: string; temp: string | null; backup: string | null; renamed: boolean }> = [];
-    try {
-      for (const [p] of sorted) held.push(ConsumerClaims.tryAcquireSync(topicDir, consumerName, p, opts.staleMs));
-      // Prepare: every new file whole under a temporary name (a damaged old file is replaced, its sequence restarts).
-      for (const [p, lastAckedId] of sorted) {
-        const file = offsetFilePath(topicDir, consumerName, p);
-        let sequence = 0;
-        try {
-          sequence = readOffsetFile(file)?.sequence ?? 0;
-        } catch (err) {
-          if (!(err instanceof StorageError) || err.code !== 'CORRUPTION') throw err;
-        }
-        const entry = { file, temp: null as string | null, backup: null as string | null, renamed: false };
-        staged.push(entry);
-        try {
-          entry.temp = writeTempBeside(file, wholeOffsetFile(sequence + 1, lastAckedId === null ? 0 : lastAckedId + 1));
-        } catch (cause) {
-          throw ioError(`cannot write offset file ${file}`, file, cause);
-        }
-        // The old file stays reachable under a second name until every rename is done: what an undo puts back.
-        const backup = `${file}.old-${process.pid}-${++tempCounter}`;
-        try {
-          fs.linkSync(file, backup);
-          entry.backup = backup;
-        } catch (cause) {
-          if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`cannot keep offset file ${file} during a reset`, file, cause);
-        }
-      }
-      // Switch: renames only.
-      try {
-        for (const s of staged) {
-          fs.renameSync(s.temp!, s.file);
-          s.renamed = true;
-        }
-      } catch (cause) {
-        for (const s of staged) {
-          if (!s.renamed) continue;
-          try {
-            if (s.backup !== null) fs.renameSync(s.backup, s.file);
-            else fs.rmSync(s.file, { force: true });
-            s.backup = null;
-          } catch {
-            // nothing better to do: the error below names the reset that failed
-          }
-        }
-        throw ioError(`cannot reset consumer ${JSON.stringify(consumerName)}`, staged.find((s) => !s.renamed)?.file ?? topicDir, cause);
-      }
-      if (staged.length > 0) fsyncDir(join(staged[0]!.file, '..'));
-    } finally {
-      for (const s of staged) {
-        for (const f of [s.renamed ? null : s.temp, s.backup]) {
-          if (f === null) continue;
-          try {
-            fs.rmSync(f, { force: true });
-          } catch {
-            // a leftover temporary or old file is ignored by every reader
-          }
-        }
-      }
-      let first: unknown = null;
-      for (const c of held) {
-        try {
-          c.release();
-        } catch (err) {
-          first ??= err;
-        }
-      }
-      if (first !== null) throw first;
-    }
+    resetConsumerFiles(topicDir, consumerName, moves, opts.staleMs);
   }
 
   /**

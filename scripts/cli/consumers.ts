@@ -1,7 +1,7 @@
 // `consumers [list] T` (positions and lag), `consumers reset T N --to earliest|latest|ID|TIME`, `consumers delete T N`.
 
 import { Command } from 'commander';
-import { DiasporaError, ErrorCode, type TopicHandle } from '../../lib/index.js';
+import type { PositionDamage, TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, parseCount, parsePosition, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError } from './errors.js';
 import { table, writeOut } from './output.js';
@@ -9,7 +9,8 @@ import { addConsumerDeleteCommand } from './retention-commands.js';
 
 export interface ConsumerLag {
   name: string;
-  partitions: Array<{ partition: number; lastAcknowledged: number | null; endId: number; lag: number }>;
+  /** A damaged position has `damaged` (file, message), `lastAcknowledged` null and `lag` null (unknown). */
+  partitions: Array<{ partition: number; lastAcknowledged: number | null; endId: number; lag: number | null; damaged?: PositionDamage }>;
 }
 
 /**
@@ -24,6 +25,7 @@ export async function consumerLags(topic: TopicHandle): Promise<ConsumerLag[]> {
       name: c.name,
       partitions: c.partitions.map((p) => {
         const s = stats.partitions[p.partition];
+        if (p.damaged) return { partition: p.partition, lastAcknowledged: null, endId: s.endId, lag: null, damaged: p.damaged };
         const next = p.lastAcknowledged === null ? s.firstId : p.lastAcknowledged + 1;
         return { partition: p.partition, lastAcknowledged: p.lastAcknowledged, endId: s.endId, lag: Math.max(0, s.endId - Math.max(next, s.firstId)) };
       }),
@@ -47,15 +49,24 @@ async function listConsumers(topicName: string, flags: DriverFlags & { json?: bo
 /**
  * The table of `consumers T` and `topic describe T`: a row per consumer and partition; a consumer without any position
  * yet (it ran and acknowledged nothing, or was reset on no partition) gets one row of dashes, so that the table lists
- * the consumers --json lists.
+ * the consumers --json lists. A damaged position is a DAMAGED row, and a line under the table names its file and what
+ * is wrong (the way out is in the message: a reset rewrites the file).
  */
 export function consumerTable(lags: ConsumerLag[]): string {
   const rows = [['consumer', 'partition', 'last acknowledged', 'end id', 'lag']];
+  const damage: string[] = [];
   for (const c of lags) {
     if (c.partitions.length === 0) rows.push([c.name, '-', '-', '-', '-']);
-    for (const p of c.partitions) rows.push([c.name, String(p.partition), p.lastAcknowledged === null ? '-' : String(p.lastAcknowledged), String(p.endId), String(p.lag)]);
+    for (const p of c.partitions) {
+      if (p.damaged) {
+        rows.push([c.name, String(p.partition), 'DAMAGED', String(p.endId), '?']);
+        damage.push(`consumer '${c.name}' partition ${p.partition}: ${p.damaged.message} [${p.damaged.code}]\n`);
+      } else {
+        rows.push([c.name, String(p.partition), p.lastAcknowledged === null ? '-' : String(p.lastAcknowledged), String(p.endId), String(p.lag)]);
+      }
+    }
   }
-  return table(rows);
+  return table(rows) + (damage.length > 0 ? '\n' + damage.join('') : '');
 }
 
 interface ResetFlags extends DriverFlags {
@@ -64,18 +75,9 @@ interface ResetFlags extends DriverFlags {
   create?: boolean;
 }
 
-/**
- * The names of the topic's consumers, also when an offset file is damaged (listing then fails with CORRUPTION, whose
- * details name every consumer found): the reset that repairs that file must still find the name.
- */
+/** The names of the topic's consumers (one whose offset file is damaged too: the reset that repairs it needs it). */
 async function consumerNames(topic: TopicHandle): Promise<string[]> {
-  try {
-    return (await topic.listConsumers()).map((c) => c.name);
-  } catch (err) {
-    const names = err instanceof DiasporaError && err.code === ErrorCode.CORRUPTION ? err.details.consumers : undefined;
-    if (Array.isArray(names) && names.every((n) => typeof n === 'string')) return names as string[];
-    throw err;
-  }
+  return (await topic.listConsumers()).map((c) => c.name);
 }
 
 async function resetConsumer(topicName: string, name: string, flags: ResetFlags): Promise<void> {

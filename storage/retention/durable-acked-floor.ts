@@ -6,7 +6,8 @@
 // makes the value read, or a later one, durable.
 import fs from 'node:fs';
 import path from 'node:path';
-import { offsetFilePath, readOffsetFile } from '../consumer-offsets.js';
+import { offsetFilePath } from '../offset-file.js';
+import { readConsumerPosition } from '../consumer-reset.js';
 import { consumersRoot, consumersRootEntries, decodeConsumerName } from '../consumer-name.js';
 import { fsyncDir } from '../fs-helpers.js';
 import { StorageError } from '../types.js';
@@ -34,9 +35,10 @@ export function durableAckedFloor(topicDir: string, policy: RetentionPolicy | nu
     synced ||= last !== null;
     acked.set(name, last);
   };
-  // Only this partition's offset files: a damaged one of another partition is that partition's trim's business.
+  // Only this partition's offset files: a damaged one of another partition is that partition's trim's business. A
+  // reset a crash interrupted counts as finished (its consumer finds it so when it claims the partition).
   for (const name of wanted === '*' ? knownConsumers(topicDir) : wanted) {
-    lastAcked(name, readOffsetFile(offsetFilePath(topicDir, name, partition))?.lastAckedId ?? null);
+    lastAcked(name, readConsumerPosition(topicDir, name, partition)?.lastAckedId ?? null);
   }
   if (synced) fsyncDir(consumersRoot(topicDir));
   return ackedFloorOf(policy, acked);

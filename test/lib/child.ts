@@ -20,8 +20,9 @@ process.once('exit', () => {
   for (const proc of running) proc.kill('SIGKILL');
 });
 
-export function startChild(script: string, args: string[]): Child {
-  const proc = spawn(process.execPath, [path.join(here, 'fixtures-bin', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env`: variables added to this process's environment for the child (a fault hook, e.g.). */
+export function startChild(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const proc = spawn(process.execPath, [path.join(here, 'fixtures-bin', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   running.add(proc);
   proc.once('exit', () => running.delete(proc));
   const lines: string[] = [];

@@ -235,7 +235,10 @@ class FilesTopic implements TopicBackend {
     guard(() => this.store.assertFolderUnchanged());
     return guard(() => ConsumerOffsets.list(this.store.dir)).map((c) => ({
       name: c.name,
-      partitions: [...c.partitions.entries()].sort((a, b) => a[0] - b[0]).map(([partition, lastAcknowledged]) => ({ partition, lastAcknowledged })),
+      partitions: [
+        ...[...c.partitions].map(([partition, lastAcknowledged]) => ({ partition, lastAcknowledged })),
+        ...[...c.damaged].map(([partition, d]) => ({ partition, lastAcknowledged: null, damaged: { code: 'CORRUPTION' as const, ...d } })),
+      ].sort((a, b) => a.partition - b.partition),
     }));
   }
 

@@ -6,6 +6,7 @@ import {
   type Consumer,
   type Event,
   type JsonValue,
+  type PositionDamage,
   type Producer,
   type TopicHandle,
 } from 'diaspora-stream';
@@ -64,6 +65,13 @@ export async function surface(driver: Driver): Promise<void> {
   topic.producer({ batchsize: 5 });
   // @ts-expect-error until only takes 'end'
   await topic.consumer('c', { until: 'forever' });
+  // A position that cannot be read is listed with `damaged` (the PositionDamage type is in the main entry).
+  for (const c of await topic.listConsumers()) {
+    for (const p of c.partitions) {
+      assertType<Equal<typeof p.damaged, PositionDamage | undefined>>();
+      if (p.damaged) assertType<Equal<PositionDamage, { code: 'CORRUPTION'; file: string; message: string }>>();
+    }
+  }
 }
 declare const TopicHandleStatic: typeof import('diaspora-stream').TopicHandle;
 

@@ -1,6 +1,6 @@
 // `diaspora-ctl consumers reset` is the way out of a damaged offset file (a consumer of that name fails with CORRUPTION
-// naming it): it rewrites the file, also when the damage makes listing the consumers fail, and the consumer then
-// goes on from the position given.
+// naming it): it rewrites the file, and the consumer then goes on from the position given. Meanwhile `topic describe`
+// and `consumers T` still show the topic, with that position as DAMAGED and the file named.
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -23,9 +23,22 @@ test('consumers reset repairs a damaged offset file; a healthy consumer beside a
   t.true(failed.stderr.includes(file), failed.stderr);
   t.regex(failed.stderr, /\[CORRUPTION\]/);
   t.regex(failed.stderr, /consumers reset/);
-  const listed = await ctl(['consumers', 'T', ...D]);
-  t.is(listed.code, 1, 'listing says the file is damaged rather than showing a position');
-  t.true(listed.stderr.includes(file), listed.stderr);
+  // Before, both failed with that CORRUPTION and showed nothing of the topic.
+  const message = `offset file ${file} has no valid slot; move the consumer with topic.resetConsumer or 'diaspora-ctl consumers reset', which rewrites it`;
+  const damageLine = `consumer 'audit' partition 0: ${message} [CORRUPTION]\n`;
+  for (const args of [['consumers', 'T'], ['topic', 'describe', 'T']]) {
+    const shown = await ctl([...args, ...D]);
+    t.is(shown.code, 0, shown.stderr);
+    t.regex(shown.stdout, /\naudit +0 +DAMAGED +6 +\?\n/, 'no position shown for the damaged file');
+    t.regex(shown.stdout, /\nother +0 +5 +6 +0\n/, 'the other consumer as it is');
+    t.true(shown.stdout.endsWith(`\n${damageLine}`), shown.stdout);
+  }
+  const described = jsonLines<{ partitions: unknown[]; consumers: unknown[] }>((await ctl(['topic', 'describe', 'T', ...D, '--json'])).stdout)[0]!;
+  t.is(described.partitions.length, 1);
+  t.deepEqual(described.consumers, [
+    { name: 'audit', partitions: [{ partition: 0, lastAcknowledged: null, endId: 6, lag: null, damaged: { code: 'CORRUPTION', file, message } }] },
+    { name: 'other', partitions: [{ partition: 0, lastAcknowledged: 5, endId: 6, lag: 0 }] },
+  ]);
 
   // Another consumer is not held hostage by the damaged one.
   const other = await ctl(['consumers', 'reset', 'T', 'other', '--to', '4', ...D]);

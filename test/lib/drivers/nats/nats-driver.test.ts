@@ -5,7 +5,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatchSize, DiasporaError, Driver, ErrorCode, type JsonObject } from '../../../../lib/index.js';
-import { encodeNameToken } from '../../../../lib/drivers/nats/nats-names.js';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { encodeNameToken, NatsNames } from '../../../../lib/drivers/nats/nats-names.js';
 import { freePort, NATS_SERVER_BIN, natsServerUnavailable, startNatsServer, type NatsServer } from './nats-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -160,6 +162,31 @@ if (unavailable) {
       await p.flush();
       t.is(await next, 0);
     } finally {
+      await d.close();
+    }
+  });
+
+  test('nats: resetConsumer to an id below the first stored id (a stream purged from outside) moves to that first id', async (t) => {
+    const o = options();
+    const d = await Driver.create('nats', o);
+    const nc = await connect({ servers: o.servers as string });
+    try {
+      await d.createTopic('purged');
+      const topic = await d.openTopic('purged');
+      const p = topic.producer();
+      for (let i = 0; i < 6; i++) p.push({ i });
+      await p.flush();
+      // JetStream limits or an operator's purge move a stream's first sequence: ids 0..3 are gone.
+      await (await jetstreamManager(nc)).streams.purge(new NatsNames(o.prefix as string).stream('purged', 0), { keep: 2 });
+      for (const to of [0, 3, 4]) {
+        await topic.resetConsumer('r', to);
+        t.deepEqual((await topic.listConsumers())[0]!.partitions, [{ partition: 0, lastAcknowledged: 3 }], `reset to ${to}`);
+        const c = await topic.consumer('r');
+        t.is((await c.pull())?.id, 4, `reset to ${to}: the consumer reads the first stored id`);
+        await c.close();
+      }
+    } finally {
+      await nc.close();
       await d.close();
     }
   });
