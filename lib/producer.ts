@@ -28,7 +28,7 @@ import { DataView } from './data/data-view.js';
 import { DiasporaError, ErrorCode, toDiasporaError } from './errors.js';
 import { Future } from './future.js';
 import { CoalescedWrite } from './coalesced-write.js';
-import { checkNotDetached } from './detached.js';
+import { checkNotDetached, isDetached } from './detached.js';
 import { checkExactJson } from './json-check.js';
 import { parseJsonText, type JsonValue } from './json.js';
 import { MetadataArena } from './metadata-arena.js';
@@ -95,6 +95,16 @@ interface Admission {
 
 function newBatch(): PendingBatch {
   return { events: [], futures: [], bytes: 0 };
+}
+
+/** Whether an event's metadata or data bytes were detached since push() checked them. */
+function eventDetached(e: BackendAppendEvent): boolean {
+  if (isDetached(e.metadata)) return true;
+  const data = e.data;
+  if (data === undefined) return false;
+  if (data instanceof Uint8Array) return isDetached(data);
+  for (const piece of data) if (isDetached(piece)) return true;
+  return false;
 }
 
 interface NormalizedData {
@@ -307,9 +317,9 @@ export class Producer<M = JsonValue> {
   /** Writes partition p's pending batch (synchronously when the engine is synchronous). */
   private writePartition(p: number): void {
     const q = this.queues[p];
-    const batch = q.pending;
-    if (batch.events.length === 0) return;
+    const batch = this.withoutDetached(q.pending);
     q.pending = newBatch();
+    if (batch.events.length === 0) return;
     if (this.asyncEngine) {
       this.writeAsync(p, batch);
       return;
@@ -330,6 +340,32 @@ export class Producer<M = JsonValue> {
     }
     this.asyncEngine = true;
     this.trackWrite(p, batch, result);
+  }
+
+  /**
+   * The batch without the events whose bytes were detached (transferred) after push(): each of those pushes rejects
+   * with a TypeError (and flush() reports the first), the others are written as if it had not been pushed. Copying a
+   * detached view throws, so one of them would otherwise fail the whole batch. One length check per byte array.
+   */
+  private withoutDetached(batch: PendingBatch): PendingBatch {
+    const events = batch.events;
+    let k = 0;
+    while (k < events.length && !eventDetached(events[k]!)) k++;
+    if (k === events.length) return batch;
+    const kept = newBatch();
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (i >= k && eventDetached(e)) {
+        const err = new TypeError('the data or metadata bytes of a push were detached (transferred) before its batch was written: keep them until its future resolves; that event is not stored');
+        this.writeFailure ??= err;
+        batch.futures[i]!.reject(err);
+        continue;
+      }
+      kept.events.push(e);
+      kept.futures.push(batch.futures[i]!);
+    }
+    kept.bytes = batch.bytes;
+    return kept;
   }
 
   private writeAsync(p: number, batch: PendingBatch): void {

@@ -34,3 +34,33 @@ for (const type of DRIVER_TYPES) {
     t.deepEqual(await storedEvents(topic), ['0:0 {"k":"A"}', '0:1 {"k":"B"}']);
   });
 }
+
+for (const type of DRIVER_TYPES) {
+  test(`${type}: data detached after push() and before its batch is written: those pushes reject with a TypeError, flush() reports it, the rest of the batch is stored`, async (t) => {
+    const { topic } = await freshTopic(t, type);
+    const p = topic.producer({ batchSize: 100 });
+    const data = new Uint8Array(8).fill(7);
+    const piece = new Uint8Array(4).fill(9);
+    const metadata = Buffer.from('{"k":"M"}');
+    const live = new Uint8Array(metadata.length);
+    live.set(metadata);
+    const a = p.push({ k: 'A' }, Buffer.from('a'));
+    const b = p.push({ k: 'B' }, data);
+    const c = p.push(live);
+    const d = p.push({ k: 'D' }, [Buffer.from('x'), piece]);
+    const e = p.push({ k: 'E' });
+    for (const bytes of [data, live, piece]) structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    const flushed = await p.flush().then(() => null, (err: unknown) => err);
+    t.true(flushed instanceof TypeError, `flush() reports the lost pushes: ${String(flushed)}`);
+    t.regex((flushed as Error).message, /detached/);
+    const results = await Promise.allSettled([a, b, c, d, e].map((f) => f.wait()));
+    // Metadata bytes are copied by push() (detaching them later changes nothing); data is kept by reference.
+    t.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).constructor.name)), [0, 'TypeError', 1, 'TypeError', 2]);
+    t.deepEqual(await storedEvents(topic), ['0:0 {"k":"A"}', '0:1 {"k":"M"}', '0:2 {"k":"E"}']);
+    // Reported once: the next flush has nothing to report.
+    const f = p.push({ k: 'F' });
+    await p.flush();
+    t.is(await f, 3);
+    await p.close();
+  });
+}
