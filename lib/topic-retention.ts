@@ -30,6 +30,15 @@ export function retentionPolicyOf(options: JsonObject | TopicRetention): Retenti
   if (o.retention_ms !== undefined) raw.maxAgeMs = o.retention_ms;
   if (o.retention_bytes !== undefined) raw.maxBytes = o.retention_bytes;
   if (o.retention_acked_by !== undefined) raw.keepUntilAckedBy = o.retention_acked_by;
+  if (Array.isArray(o.retention_acked_by) && o.retention_acked_by.includes('*')) {
+    // ['*'] reads like "every consumer" but would name a consumer called '*' that never acknowledges: nothing would
+    // ever be trimmed. Refused when a policy is set (a stored one keeps its meaning).
+    throw new DiasporaError(
+      ErrorCode.BAD_CONFIG,
+      `retention_acked_by lists '*': give '*' alone (not in a list) to wait for every consumer the topic knows; a list names consumers`,
+      { key: 'retention_acked_by' },
+    );
+  }
   try {
     return checkRetentionPolicy(raw, OPTION_NAMES);
   } catch (err) {

@@ -1,6 +1,8 @@
 // Retention errors speak the API's language: the option the caller gave (retention_bytes), in the message and in
 // details.key (docs/api.md: a bad value is BAD_CONFIG naming the key), never the engine's maxBytes.
 import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Driver, DiasporaError, ErrorCode } from '../../lib/index.js';
 import { checkTopicRetention, retentionPolicyOf } from '../../lib/topic-retention.js';
 import { tempDir } from '../temp-dir.js';
@@ -12,6 +14,9 @@ const cases: Array<[Record<string, unknown>, string, RegExp]> = [
   [{ retention_acked_by: [] }, 'retention_acked_by', /^retention_acked_by must name at least one consumer$/],
   [{ retention_acked_by: 'x' }, 'retention_acked_by', /^retention_acked_by must be '\*' or a list of consumer names, got "x"$/],
   [{ retention_acked_by: [''] }, 'retention_acked_by', /^retention_acked_by: /],
+  // ['*'] reads like "every consumer" but would wait for a consumer named '*': nothing would ever be trimmed.
+  [{ retention_acked_by: ['*'] }, 'retention_acked_by', /^retention_acked_by lists '\*': give '\*' alone/],
+  [{ retention_acked_by: ['a', '*'] }, 'retention_acked_by', /^retention_acked_by lists '\*'/],
 ];
 
 test('a bad retention value is BAD_CONFIG naming the option, with details.key', (t) => {
@@ -68,4 +73,21 @@ test('createTopic with a bad retention option says which option', async (t) => {
   const err = await t.throwsAsync(driver.createTopic('t', { options: { retention_bytes: -5 } }), { instanceOf: DiasporaError });
   t.is(err?.message, 'retention_bytes must be a positive integer, got -5');
   t.is(err?.details.key, 'retention_bytes');
+});
+
+test("a stored policy listing '*' (written before lists refused it) still opens, and keeps its meaning", async (t) => {
+  const root = tempDir(t);
+  const driver = await Driver.create('files', { root_path: root });
+  t.teardown(() => driver.close());
+  await driver.createTopic('t', { options: { retention_acked_by: ['a'] } });
+  const file = path.join(root, 't', 'topic.json');
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as { retention: { keepUntilAckedBy: string[] } };
+  manifest.retention.keepUntilAckedBy = ['*', 'a'];
+  fs.writeFileSync(file, JSON.stringify(manifest));
+  const topic = await driver.openTopic('t');
+  t.deepEqual(await topic.retention(), { retention_acked_by: ['*', 'a'] });
+  const err = await t.throwsAsync(topic.setRetention({ retention_acked_by: ['*'] }), { instanceOf: DiasporaError });
+  t.is(err?.code, ErrorCode.BAD_CONFIG);
+  await topic.setRetention({ retention_acked_by: '*' });
+  t.deepEqual(await topic.retention(), { retention_acked_by: '*' });
 });
