@@ -208,6 +208,12 @@ function waitForChange(dir: string, ms: number, signal: AbortSignal | undefined,
 
 type Attempt = { claim: HeldClaim } | { busy: string };
 
+/** Claims this thread has taken so far (any topic, any consumer): what a cached listing of a consumer's folder checks. */
+let claimsTaken = 0;
+export function claimsTakenSoFar(): number {
+  return claimsTaken;
+}
+
 /** One synchronous attempt (creates the consumer's folder if needed). */
 function attempt(topicDir: string, consumerName: string, partition: number, stale: number): Attempt {
   const folder = claimFolder(topicDir, consumerName, partition);
@@ -224,6 +230,7 @@ function attempt(topicDir: string, consumerName: string, partition: number, stal
         const h = r.holder;
         return { busy: h === null || h.state === 'free' ? 'contended' : h.state === 'unknown' ? 'a record this version does not understand' : describeProcess(h) };
       }
+      claimsTaken++;
       return { claim: new HeldClaim(consumerName, partition, gens, r.lease, Math.max(1000, Math.floor(stale / 4))) };
     } catch (cause) {
       if (cause instanceof StorageError) throw cause;

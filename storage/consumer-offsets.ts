@@ -16,7 +16,7 @@ import {
   parsePartitionFile,
   partitionStem,
 } from './consumer-name.js';
-import { pendingResetFiles, resetConsumerFiles, settlePartition } from './consumer-reset.js';
+import { FolderSettler, pendingResetFiles, resetConsumerFiles } from './consumer-reset.js';
 import { writeFileAtomically } from './fs-helpers.js';
 import {
   checkAckedId,
@@ -209,7 +209,12 @@ export class ConsumerOffsets {
     readonly flushBehavior: FlushBehavior,
     private readonly checkTopicFolder: () => void = () => undefined,
     private readonly holdsClaim: (partition: number) => boolean = () => true,
-  ) {}
+  ) {
+    this.settler = new FolderSettler(dir);
+  }
+
+  /** Finishes, per partition as it is claimed, what an interrupted reset left (one folder listing for many loads). */
+  private readonly settler: FolderSettler;
 
   /** Opens the offsets of `consumerName` in the topic at `topicDir` (TOPIC_NOT_FOUND if absent), creating its directory. */
   static open(topicDir: string, consumerName: string, opts: ConsumerOffsetsOptions = {}): ConsumerOffsets {
@@ -230,7 +235,7 @@ export class ConsumerOffsets {
   load(partition: number): number | null {
     this.checkOpen();
     checkPartition(partition);
-    settlePartition(this.dir, partition);
+    this.settler.settle(partition);
     const file = join(this.dir, `${partitionStem(partition)}.offset`);
     const cached = this.open.get(partition);
     if (cached) {
@@ -270,7 +275,7 @@ export class ConsumerOffsets {
       checkPartition(partition);
       checkAckedId(lastAckedId);
       const file = join(this.dir, `${partitionStem(partition)}.offset`);
-      settlePartition(this.dir, partition); // not loaded first: a reset a crash interrupted is finished here
+      this.settler.settle(partition); // not loaded first: a reset a crash interrupted is finished here
       let opened = openOffsetFile(file, partition);
       if (opened === null) {
         // The first store creates the file whole, holding its value (fsynced, with its folder, unless 'buffered').

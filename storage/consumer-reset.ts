@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { join } from 'node:path';
-import { ConsumerClaims, type Claim } from './consumer-claims.js';
+import { ConsumerClaims, claimsTakenSoFar, type Claim } from './consumer-claims.js';
 import { checkPartition, consumerDir, fsyncDir, partitionStem } from './consumer-name.js';
 import { writeTempBeside } from './fs-helpers.js';
 import { checkAckedId, interpretOffsetFile, ioError, offsetFilePath, readOffsetFile, wholeOffsetFile, type OffsetFileState } from './offset-file.js';
@@ -149,8 +149,8 @@ function dropFinishedRecords(dir: string, records: readonly ResetRecord[]): void
  * its commit point, removes that partition's stray temporary and old files (nobody else writes them while the claim
  * is held), and removes the records of resets nothing is left to finish. CORRUPTION for a damaged record; IO.
  */
-export function settlePartition(dir: string, partition: number): void {
-  const names = listNames(dir);
+export function settlePartition(dir: string, partition: number, listing?: readonly string[]): void {
+  const names = listing ?? listNames(dir);
   const stem = partitionStem(partition);
   if (!names.some((n) => RECORD.test(n) || isLeftoverOf(n, stem))) return; // the usual case: one readdir
   const records = readRecords(dir, names);
@@ -186,6 +186,30 @@ export function readConsumerPosition(topicDir: string, consumerName: string, par
     }
   }
   return readOffsetFile(file);
+}
+
+/**
+ * settlePartition for the many partitions a consumer loads at once, with one listing of its folder for all of them
+ * instead of one each (a consumer of 1,000 partitions read a million names). A listing serves until this thread takes
+ * another claim: what an interrupted reset left for a partition was put there by an earlier holder of its claim,
+ * before the caller took that claim, so a listing made since shows it. Settling one partition changes only its own
+ * files and records (a record gone meanwhile is skipped).
+ */
+export class FolderSettler {
+  private listing: readonly string[] | null = null;
+  private listedAt = -1;
+
+  constructor(private readonly dir: string) {}
+
+  /** Call holding the claim of `partition` (see settlePartition). */
+  settle(partition: number): void {
+    const taken = claimsTakenSoFar();
+    if (this.listing === null || this.listedAt !== taken) {
+      this.listing = listNames(this.dir);
+      this.listedAt = taken;
+    }
+    settlePartition(this.dir, partition, this.listing);
+  }
 }
 
 /** Partition -> new offset file of an interrupted reset, not in place yet. CORRUPTION for a damaged record. */

@@ -117,3 +117,28 @@ test('a damaged reset record is CORRUPTION naming it for the consumer and the ne
   o.close();
   t.deepEqual(leftovers(topic), { temps: [], olds: [], records: 0 });
 });
+
+test("a consumer claiming every partition first, then loading them (as a consumer opens), finishes an interrupted reset from one listing of its folder", async (t) => {
+  const topic = await killedReset(t, 'renamed-1');
+  const claims = [];
+  for (const p of [0, 1, 2, 3]) claims.push(await ConsumerClaims.acquire(topic, 'c', p, { standby: false }));
+  const o = ConsumerOffsets.open(topic, 'c');
+  // Listings of the consumer's folder during the loads (before: one per partition, a million names for 1,000).
+  const dir = consumerDir(topic, 'c');
+  const readdir = fs.readdirSync;
+  let listings = 0;
+  fs.readdirSync = ((path: fs.PathLike, ...rest: unknown[]) => {
+    if (String(path) === dir) listings++;
+    return (readdir as (...a: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.readdirSync;
+  try {
+    t.deepEqual([0, 1, 2, 3].map((p) => o.load(p)), NEW);
+  } finally {
+    fs.readdirSync = readdir;
+    o.close();
+    for (const c of claims) c.release();
+  }
+  t.is(listings, 1);
+  t.deepEqual(leftovers(topic), { temps: [], olds: [], records: 0 });
+  t.deepEqual(onDisk(topic), NEW);
+});
