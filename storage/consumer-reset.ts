@@ -18,6 +18,7 @@ import { ConsumerClaims, claimsTakenSoFar, type Claim } from './consumer-claims.
 import { checkPartition, consumerDir, fsyncDir, partitionStem } from './consumer-name.js';
 import { writeTempBeside } from './fs-helpers.js';
 import { checkAckedId, interpretOffsetFile, ioError, offsetFilePath, readOffsetFile, wholeOffsetFile, type OffsetFileState } from './offset-file.js';
+import { stampMeasure, stillThisTurn } from './size-trust.js';
 import { StorageError } from './types.js';
 import { sleepSync } from './writer-lock.js';
 
@@ -176,7 +177,7 @@ export function settlePartition(dir: string, partition: number, listing?: readon
  */
 export function readConsumerPosition(topicDir: string, consumerName: string, partition: number): OffsetFileState | null {
   const file = offsetFilePath(topicDir, consumerName, partition);
-  const pending = pendingResetFiles(consumerDir(topicDir, consumerName)).get(partition);
+  const pending = pendingThisTurn(consumerDir(topicDir, consumerName)).get(partition);
   if (pending !== undefined) {
     try {
       return interpretOffsetFile(fs.readFileSync(pending), pending);
@@ -210,6 +211,23 @@ export class FolderSettler {
     }
     settlePartition(this.dir, partition, this.listing);
   }
+}
+
+// pendingResetFiles per folder for the current turn of the event loop: a trim of every partition (synchronous) reads
+// each consumer's position on each partition, and a listing each time made a trim of 1,000 partitions twice as slow.
+// A reset committed in another process during the turn is seen at the next one: as if it had come a moment later,
+// which a trim (it does not exclude resets) can meet anyway.
+let pendingTurn = -1;
+const pendingByFolder = new Map<string, Map<number, string>>();
+
+function pendingThisTurn(dir: string): Map<number, string> {
+  if (!stillThisTurn(pendingTurn)) {
+    pendingByFolder.clear();
+    pendingTurn = stampMeasure();
+  }
+  let pending = pendingByFolder.get(dir);
+  if (pending === undefined) pendingByFolder.set(dir, (pending = pendingResetFiles(dir)));
+  return pending;
 }
 
 /** Partition -> new offset file of an interrupted reset, not in place yet. CORRUPTION for a damaged record. */

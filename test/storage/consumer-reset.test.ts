@@ -142,3 +142,23 @@ test("a consumer claiming every partition first, then loading them (as a consume
   t.deepEqual(leftovers(topic), { temps: [], olds: [], records: 0 });
   t.deepEqual(onDisk(topic), NEW);
 });
+
+test("the retention floor of every partition, read in one turn (a topic trim), sees an interrupted reset from one listing of the folder", async (t) => {
+  const topic = await killedReset(t, 'committed');
+  const dir = consumerDir(topic, 'c');
+  const readdir = fs.readdirSync;
+  let listings = 0;
+  fs.readdirSync = ((path: fs.PathLike, ...rest: unknown[]) => {
+    if (String(path) === dir) listings++;
+    return (readdir as (...a: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.readdirSync;
+  let floors: Array<number | null>;
+  try {
+    floors = [0, 1, 2, 3].map((p) => durableAckedFloor(topic, { keepUntilAckedBy: ['c'] }, p));
+  } finally {
+    fs.readdirSync = readdir;
+  }
+  // Partition 3 had no offset file: until its new one is in place the floor keeps everything (0), as for a file removed.
+  t.deepEqual(floors, [101, 102, 103, 0], 'the reset counts as done');
+  t.is(listings, 1, 'one listing (before: one per partition)');
+});
