@@ -59,6 +59,10 @@ export class NatsNames {
   consumerKey(topic: string, consumer: string, partition: number): string {
     return `${this.topicKey(topic)}.${encodeNameToken(consumer)}.${partition}`;
   }
+  /** Key of a consumer's unfinished multi-partition reset in the offsets bucket (nats-reset.ts). */
+  resetKey(topic: string, consumer: string): string {
+    return `${this.topicKey(topic)}.${encodeNameToken(consumer)}.reset`;
+  }
   /** Filter matching every consumer key of a topic. */
   consumerKeysOf(topic: string): string {
     return `${this.topicKey(topic)}.>`;

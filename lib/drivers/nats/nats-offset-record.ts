@@ -1,4 +1,5 @@
-// The values of the offsets bucket: a consumer's position in a partition (`<topic>.<consumer>.<p>`). Anything else found under a
+// The values of the offsets bucket: a consumer's position in a partition (`<topic>.<consumer>.<p>`) and the record
+// of an unfinished multi-partition reset (`<topic>.<consumer>.reset`, nats-reset.ts). Anything else found under a
 // position key (written by hand or by another tool) is CORRUPTION naming the bucket and key, never read as "nothing
 // acknowledged" (the consumer would re-read the whole partition) nor as a position of the wrong type.
 
@@ -10,6 +11,14 @@ export interface OffsetRecord {
   partition: number;
   last: number | null;
   reset?: string;
+}
+
+/** A reset's record: the positions it moves to, put in place by whoever next holds each partition's claim. */
+export interface ResetRecord {
+  version: 1;
+  consumer: string;
+  id: string;
+  moves: Array<{ partition: number; last: number | null }>;
 }
 
 /** Where a user finds a key: `<bucket>/<key>` (`nats kv get <bucket> <key>` shows it). */
@@ -69,4 +78,33 @@ export function encodeOffset(consumer: string, partition: number, last: number |
   const r: OffsetRecord = { consumer, partition, last };
   if (reset !== undefined) r.reset = reset;
   return JSON.stringify(r);
+}
+
+/** A reset record; CORRUPTION (naming the key and the way out) for anything this code did not write. */
+export function parseResetRecord(text: string, consumer: string, numPartitions: number, location: string): ResetRecord {
+  const damaged = (why: string): DiasporaError =>
+    new DiasporaError(
+      ErrorCode.CORRUPTION,
+      `the record of a reset of consumer ${JSON.stringify(consumer)} (KV ${location}) is damaged (${why}): the reset was interrupted and cannot be finished; delete the key (nats kv del ${location.replace('/', ' ')}), then reset the consumer`,
+      { path: location },
+    );
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw damaged('not JSON');
+  }
+  const r = raw as Partial<ResetRecord> | null;
+  if (r === null || typeof r !== 'object' || r.version !== 1 || r.consumer !== consumer || typeof r.id !== 'string' || !Array.isArray(r.moves)) {
+    throw damaged('not a version 1 record of this consumer');
+  }
+  const seen = new Set<number>();
+  for (const m of r.moves as unknown[]) {
+    const mv = m as { partition?: unknown; last?: unknown } | null;
+    const p = mv?.partition;
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= numPartitions || seen.has(p)) throw damaged(`bad partition ${JSON.stringify(p)}`);
+    if (mv!.last !== null && !isId(mv!.last)) throw damaged(`bad position ${JSON.stringify(mv!.last)}`);
+    seen.add(p);
+  }
+  return r as ResetRecord;
 }

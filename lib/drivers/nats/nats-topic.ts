@@ -10,9 +10,10 @@ import type { JsonObject } from '../../json.js';
 import type { NatsClaims } from './nats-claims.js';
 import type { NatsContext } from './nats-context.js';
 import { withRetry } from './nats-errors.js';
-import { listPositions, type PositionsScope } from './nats-list-positions.js';
+import { listPositions } from './nats-list-positions.js';
 import { encodeOffset, kvLocation, parseOffsetValue } from './nats-offset-record.js';
 import { NatsPartition } from './nats-partition.js';
+import { resetPositions, settlePartition, type ResetScope } from './nats-reset.js';
 
 /** What the topics bucket stores per topic. */
 export interface NatsTopicRecord {
@@ -66,9 +67,19 @@ export class NatsTopic implements TopicBackend {
     return withRetry(this.ctx.options.retryMs, `topic "${this.name}": ${what}`, fn);
   }
 
-  /** What the listing of positions works on (nats-list-positions.ts). */
-  private get scope(): PositionsScope {
-    return { topic: this.name, kv: this.offsetsKv, bucket: this.ctx.names.offsetsBucket, retry: (what, fn) => this.retry(what, fn) };
+  /** What the reset and the listing of positions work on (nats-reset.ts, nats-list-positions.ts). */
+  private get scope(): ResetScope {
+    const names = this.ctx.names;
+    return {
+      topic: this.name,
+      numPartitions: this.numPartitions,
+      kv: this.offsetsKv,
+      bucket: names.offsetsBucket,
+      claims: this.claims,
+      positionKey: (c, p) => names.consumerKey(this.name, c, p),
+      resetKey: (c) => names.resetKey(this.name, c),
+      retry: (what, fn) => this.retry(what, fn),
+    };
   }
 
   openOffsets(consumerName: string): OffsetsBackend {
@@ -77,7 +88,9 @@ export class NatsTopic implements TopicBackend {
     const set = pending;
     const key = (p: number): string => this.ctx.names.consumerKey(this.name, consumerName, p);
     return {
+      // Called holding the partition's claim: a reset a crash interrupted is finished first (nats-reset.ts).
       load: async (p) => {
+        await settlePartition(this.scope, consumerName, p);
         const e = await this.retry(`load offset of "${consumerName}"`, () => this.offsetsKv.get(key(p)));
         if (!e || e.operation !== 'PUT') return null;
         return parseOffsetValue(e.string(), consumerName, p, this.name, kvLocation(this.ctx.names.offsetsBucket, key(p)));
@@ -118,12 +131,13 @@ export class NatsTopic implements TopicBackend {
     return listPositions(this.scope, this.ctx.names.consumerKeysOf(this.name));
   }
 
-  async resetConsumer(consumerName: string, partition: number, lastAcked: number | null): Promise<void> {
-    const key = this.ctx.names.consumerKey(this.name, consumerName, partition);
-    if (await this.retry('check claim', () => this.claims.isHeld(key))) {
-      throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumerName}" is running on partition ${partition} of topic "${this.name}"`);
-    }
-    await this.retry(`reset "${consumerName}"`, () => this.offsetsKv.put(key, encodeOffset(consumerName, partition, lastAcked)));
+  resetConsumer(consumerName: string, partition: number, lastAcked: number | null): Promise<void> {
+    return this.resetConsumerPositions(consumerName, [[partition, lastAcked]]);
+  }
+
+  /** All or nothing (nats-reset.ts): checks every claim before writing, undoes a failed write, finishes after a crash. */
+  resetConsumerPositions(consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAcked: number | null]>): Promise<void> {
+    return resetPositions(this.scope, consumerName, moves);
   }
 
   close(): void {}
