@@ -68,10 +68,10 @@ export interface ClaimHandle {
   onLost?(cb: (reason?: Error) => void): void;
 }
 
-/** Why a consumer's position in a partition cannot be read (files driver: its offset file is damaged). */
+/** Why a consumer's position in a partition cannot be read (files: its offset file is damaged; nats: its KV value). */
 export interface PositionDamage {
   code: 'CORRUPTION';
-  /** The damaged file. */
+  /** The damaged file (nats: `<bucket>/<key>` of the offsets bucket). */
   file: string;
   /** What is wrong with it, and the way out (a reset rewrites it). */
   message: string;

@@ -170,7 +170,7 @@ export class TopicHandle {
    * `partitions` defaults to all. An id (or a time) below a partition's first stored id moves it to that first id,
    * as 'earliest' does (retention removed what lay below). An id past the end of one of them is OUT_OF_RANGE, and nothing is moved: the
    * stored position cannot lie past the end (the consumer would fail with POSITION_PAST_END), and moving it to the
-   * end instead would deliver events the caller meant to skip. All or nothing (files and memory drivers): a partition
+   * end instead would deliver events the caller meant to skip. All or nothing (files, memory and nats drivers): a partition
    * that cannot be moved (CONSUMER_BUSY: a live consumer holds it; a write that fails) leaves every position as it was.
    */
   async resetConsumer(name: string, to: ResetTarget, partitions?: readonly number[]): Promise<void> {

@@ -17,6 +17,21 @@ export function encodeNameToken(name: string): string {
   return `${out.slice(0, 24)}__${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 32)}`;
 }
 
+/**
+ * The name a short token encodes (the inverse of encodeNameToken); null for a shortened (hashed) token or one that
+ * encodeNameToken cannot have made. Used where only a key is left to name a consumer (a damaged offset).
+ */
+export function decodeNameToken(token: string): string | null {
+  if (token.includes('__') || !/^(?:[A-Za-z0-9-]|_[0-9a-f]{2})+$/.test(token)) return null;
+  const bytes = Buffer.from(token.replace(/_([0-9a-f]{2})|./g, (m, hex: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : m)), 'latin1');
+  try {
+    const name = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return encodeNameToken(name) === token ? name : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Names of the engine objects of one driver prefix. */
 export class NatsNames {
   constructor(readonly prefix: string) {}
@@ -43,6 +58,10 @@ export class NatsNames {
   /** Key of a consumer's partition in the offsets and claims buckets. */
   consumerKey(topic: string, consumer: string, partition: number): string {
     return `${this.topicKey(topic)}.${encodeNameToken(consumer)}.${partition}`;
+  }
+  /** Key of a consumer's unfinished multi-partition reset in the offsets bucket (nats-reset.ts). */
+  resetKey(topic: string, consumer: string): string {
+    return `${this.topicKey(topic)}.${encodeNameToken(consumer)}.reset`;
   }
   /** Filter matching every consumer key of a topic. */
   consumerKeysOf(topic: string): string {

@@ -10,7 +10,10 @@ import type { JsonObject } from '../../json.js';
 import type { NatsClaims } from './nats-claims.js';
 import type { NatsContext } from './nats-context.js';
 import { withRetry } from './nats-errors.js';
+import { listPositions } from './nats-list-positions.js';
+import { encodeOffset, kvLocation, parseOffsetValue } from './nats-offset-record.js';
 import { NatsPartition } from './nats-partition.js';
+import { resetPositions, settlePartition, type ResetScope } from './nats-reset.js';
 
 /** What the topics bucket stores per topic. */
 export interface NatsTopicRecord {
@@ -19,12 +22,6 @@ export interface NatsTopicRecord {
   components: JsonObject;
   replicas: number;
   created: string;
-}
-
-interface OffsetRecord {
-  consumer: string;
-  partition: number;
-  last: number | null;
 }
 
 export class NatsTopic implements TopicBackend {
@@ -70,20 +67,36 @@ export class NatsTopic implements TopicBackend {
     return withRetry(this.ctx.options.retryMs, `topic "${this.name}": ${what}`, fn);
   }
 
+  /** What the reset and the listing of positions work on (nats-reset.ts, nats-list-positions.ts). */
+  private get scope(): ResetScope {
+    const names = this.ctx.names;
+    return {
+      topic: this.name,
+      numPartitions: this.numPartitions,
+      kv: this.offsetsKv,
+      bucket: names.offsetsBucket,
+      claims: this.claims,
+      positionKey: (c, p) => names.consumerKey(this.name, c, p),
+      resetKey: (c) => names.resetKey(this.name, c),
+      retry: (what, fn) => this.retry(what, fn),
+    };
+  }
+
   openOffsets(consumerName: string): OffsetsBackend {
     let pending = this.pendingStores.get(consumerName);
     if (!pending) this.pendingStores.set(consumerName, (pending = new Set()));
     const set = pending;
     const key = (p: number): string => this.ctx.names.consumerKey(this.name, consumerName, p);
     return {
+      // Called holding the partition's claim: a reset a crash interrupted is finished first (nats-reset.ts).
       load: async (p) => {
+        await settlePartition(this.scope, consumerName, p);
         const e = await this.retry(`load offset of "${consumerName}"`, () => this.offsetsKv.get(key(p)));
         if (!e || e.operation !== 'PUT') return null;
-        return (e.json<OffsetRecord>().last ?? null) as number | null;
+        return parseOffsetValue(e.string(), consumerName, p, this.name, kvLocation(this.ctx.names.offsetsBucket, key(p)));
       },
       store: (p, id) => {
-        const rec: OffsetRecord = { consumer: consumerName, partition: p, last: id };
-        const w = this.retry(`store offset of "${consumerName}"`, () => this.offsetsKv.put(key(p), JSON.stringify(rec))).then(() => undefined);
+        const w = this.retry(`store offset of "${consumerName}"`, () => this.offsetsKv.put(key(p), encodeOffset(consumerName, p, id))).then(() => undefined);
         set.add(w);
         void w.then(
           () => set.delete(w),
@@ -113,33 +126,18 @@ export class NatsTopic implements TopicBackend {
     await this.retry('steal claim', () => this.claims.steal(key));
   }
 
+  /** Every consumer's positions; one that cannot be read is listed as `damaged`, not thrown (nats-list-positions.ts). */
   async listConsumers(): Promise<ConsumerPosition[]> {
-    const keys: string[] = [];
-    await this.retry('list consumers', async () => {
-      keys.length = 0;
-      for await (const k of await this.offsetsKv.keys(this.ctx.names.consumerKeysOf(this.name))) keys.push(k);
-    });
-    const byName = new Map<string, Array<{ partition: number; lastAcknowledged: number | null }>>();
-    for (const k of keys) {
-      const e = await this.retry('list consumers', () => this.offsetsKv.get(k));
-      if (!e || e.operation !== 'PUT') continue;
-      const r = e.json<OffsetRecord>();
-      let list = byName.get(r.consumer);
-      if (!list) byName.set(r.consumer, (list = []));
-      list.push({ partition: r.partition, lastAcknowledged: r.last });
-    }
-    return [...byName.entries()]
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partition - b.partition) }));
+    return listPositions(this.scope, this.ctx.names.consumerKeysOf(this.name));
   }
 
-  async resetConsumer(consumerName: string, partition: number, lastAcked: number | null): Promise<void> {
-    const key = this.ctx.names.consumerKey(this.name, consumerName, partition);
-    if (await this.retry('check claim', () => this.claims.isHeld(key))) {
-      throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumerName}" is running on partition ${partition} of topic "${this.name}"`);
-    }
-    const rec: OffsetRecord = { consumer: consumerName, partition, last: lastAcked };
-    await this.retry(`reset "${consumerName}"`, () => this.offsetsKv.put(key, JSON.stringify(rec)));
+  resetConsumer(consumerName: string, partition: number, lastAcked: number | null): Promise<void> {
+    return this.resetConsumerPositions(consumerName, [[partition, lastAcked]]);
+  }
+
+  /** All or nothing (nats-reset.ts): checks every claim before writing, undoes a failed write, finishes after a crash. */
+  resetConsumerPositions(consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAcked: number | null]>): Promise<void> {
+    return resetPositions(this.scope, consumerName, moves);
   }
 
   close(): void {}

@@ -2,6 +2,7 @@
 // `natsServerUnavailable()` says why the tests must be skipped (binary missing) so they can say it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ownedTempDir } from '../../../temp-dir.js';
@@ -47,6 +48,8 @@ interface StartOptions {
   storeDir?: string;
   /** Cluster: this server's route port and the routes of all members. */
   cluster?: { port: number; routes: number[]; name: string };
+  /** A configuration file's text (users and their permissions, e.g.), written into the store folder. */
+  config?: string;
 }
 
 /** Starts one server and resolves once it is ready to accept clients. */
@@ -56,6 +59,11 @@ export async function startNatsServer(opts: StartOptions = {}): Promise<NatsServ
   const storeDir = opts.storeDir ?? ownStore!.path;
   const name = opts.name ?? `n${port}`;
   const args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), '-n', name];
+  if (opts.config !== undefined) {
+    fs.mkdirSync(storeDir, { recursive: true });
+    fs.writeFileSync(path.join(storeDir, 'server.conf'), opts.config);
+    args.push('-c', path.join(storeDir, 'server.conf'));
+  }
   if (opts.cluster) {
     args.push(
       '--cluster_name', opts.cluster.name,
