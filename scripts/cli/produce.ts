@@ -31,7 +31,7 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
   const input = flags.input === undefined ? process.stdin : fs.createReadStream(flags.input);
   const inputError = new Promise<never>((_, reject) => input.once('error', (err: Error) => reject(new CliError(`cannot read ${source}: ${err.message}`, ErrorCode.IO))));
   inputError.catch(() => {});
-  const size = flags.input === undefined ? 0 : fs.statSync(flags.input).size;
+  const size = flags.input === undefined ? 0 : inputSize(flags.input);
   const progress = new Progress('produce', size, process.stderr.isTTY === true && (flags.quiet === true || process.stdout.isTTY !== true));
   await withDriver(flags, (driver) =>
     withTopic(driver, topicName, async (topic) => {
@@ -161,6 +161,15 @@ async function produce(topicName: string, flags: ProduceFlags): Promise<void> {
       process.stderr.write(`produced ${count} event(s) into '${topicName}'${rest}\n`);
     }),
   );
+}
+
+/** Size of the --input file, for the progress bar; an input that cannot be read is an error naming it. */
+function inputSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`, ErrorCode.IO);
+  }
 }
 
 /** The partition an event goes to, chosen up front so it can be reported with the id. */

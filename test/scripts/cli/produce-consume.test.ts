@@ -266,3 +266,14 @@ test('produce refuses a line with a key it does not know, naming the line, and p
   t.regex(r.stderr, /^diaspora-ctl: error: stdin:2: unknown key "Data" .*\[BAD_ARGUMENT\]\n$/);
   t.deepEqual(jsonLines<Line>((await ctl(['consume', 'T', ...D])).stdout).map((e) => [e.metadata, e.data]), [[1, 'aGk=']]);
 });
+
+test('produce --input naming no file, or a folder, is an IO error naming the file, not a bare ENOENT', async (t) => {
+  const D = await setup(t, 1);
+  const dir = tempDir(t);
+  for (const input of [path.join(dir, 'missing.jsonl'), dir]) {
+    const r = await ctl(['produce', 'T', ...D, '--input', input]);
+    t.is(r.code, 1);
+    t.regex(r.stderr, /^diaspora-ctl: error: cannot read .*: E[A-Z]+: .* \[IO\]\n$/, input);
+    t.true(r.stderr.includes(input));
+  }
+});
