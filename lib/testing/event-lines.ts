@@ -15,6 +15,9 @@ export interface EventLine {
   partition?: number;
 }
 
+/** The keys of a line: those read, and the id and timestamp consume and dump write (so their output can be replayed). */
+const LINE_KEYS = new Set(['metadata', 'data', 'partition', 'id', 'timestamp']);
+
 /** A character that base64 data never holds ('=' is checked apart: padding, at the end only). */
 const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
 
@@ -38,8 +41,17 @@ export function parseEventLine(line: string, metadataOnly = false): EventLine {
     throw new DiasporaError(ErrorCode.BAD_JSON, `not JSON: ${(err as Error).message}`);
   }
   if (metadataOnly) return { metadata: value as JsonValue };
-  if (!isJsonObject(value) || !('metadata' in value)) {
+  if (!isJsonObject(value)) {
     throw new DiasporaError(ErrorCode.BAD_ARGUMENT, 'expected an object {"metadata": ..., "data": "<base64>"} (use --metadata-only for bare metadata)');
+  }
+  // A misspelt key ("Data", "partiton") would otherwise silently drop the data or the partition asked for.
+  for (const key of Object.keys(value)) {
+    if (!LINE_KEYS.has(key)) {
+      throw new DiasporaError(ErrorCode.BAD_ARGUMENT, `unknown key "${key}" (an event line has metadata, data, partition, and the id and timestamp consume writes, which are ignored)`);
+    }
+  }
+  if (!('metadata' in value)) {
+    throw new DiasporaError(ErrorCode.BAD_ARGUMENT, 'no "metadata" key: expected {"metadata": ..., "data": "<base64>"} (use --metadata-only for bare metadata)');
   }
   const out: EventLine = { metadata: value.metadata };
   const data = value.data;

@@ -68,7 +68,25 @@ async function main(): Promise<void> {
  */
 function strictUsage(cmd: Command): void {
   cmd.allowExcessArguments(false).exitOverride().configureOutput({ outputError: () => {} });
+  refuseRepeatedOptions(cmd);
   for (const sub of cmd.commands) strictUsage(sub);
+}
+
+/**
+ * An option that takes one value, given twice, is a mistake (commander keeps the last one silently: `consumers reset
+ * --to earliest ... --to latest` moved to latest, `topic create --name X --name Y` made Y). Options taking several
+ * values (`--partition <n...>`) add up and flags say the same thing twice, so they may repeat; dotted options are
+ * documented as "the last value wins".
+ */
+function refuseRepeatedOptions(cmd: Command): void {
+  for (const opt of cmd.options) {
+    if (opt.variadic || !(opt.required || opt.optional)) continue;
+    let first: string | undefined;
+    cmd.on(`option:${opt.name()}`, (value: string) => {
+      if (first !== undefined) throw new CliError(`option '${opt.long ?? opt.short}' given twice ("${first}", then "${value}"): give it once`);
+      first = value;
+    });
+  }
 }
 
 try {

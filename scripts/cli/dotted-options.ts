@@ -74,7 +74,9 @@ export function extractDottedOptions(argv: string[]): { rest: string[]; options:
     if (keys.some((k) => k.length === 0)) throw new CliError(`invalid option name "${arg}"`);
     // Consumer names are names, never numbers: `--topic.retention_acked_by 007,b` names "007" and "b".
     const names = prefix === 'topic' && m[2] === 'retention_acked_by';
-    setPath(options[prefix], keys, names ? parseNameList(value) : parseDottedValue(value));
+    // A path is a path: `--driver.root_path 2024` or `data,old` are folders, not a number and a list.
+    const isPath = prefix === 'driver' && m[2] === 'root_path';
+    setPath(options[prefix], keys, isPath ? value : names ? parseNameList(value) : parseDottedValue(value));
   }
   return { rest, options };
 }

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { Command } from 'commander';
 import { BatchSize, type Driver, type JsonValue, type Producer, type TopicHandle } from '../../lib/index.js';
 import { addDriverOptions, openDriver, type DriverFlags } from './driver-options.js';
-import { describeError } from './errors.js';
+import { CliError, describeError } from './errors.js';
 import { ensureFifo, FifoLineReader, isFifo, openFifoKeeper, openFifoWriter, writeLinesAtomically } from './fifo-io.js';
 import { checkLogLevel, Logger } from './logger.js';
 import { LineChunks } from './output.js';
@@ -90,9 +90,16 @@ export class FifoBridge {
   ) {}
 
   start(): void {
-    fs.mkdirSync(path.dirname(path.resolve(this.controlFile)), { recursive: true });
-    fs.rmSync(this.controlFile, { force: true });
-    ensureFifo(this.controlFile);
+    // A FIFO left by a bridge killed earlier is reused; anything else at the path is someone's file: never replaced.
+    if (fs.existsSync(this.controlFile) && !isFifo(this.controlFile)) {
+      throw new CliError(`control FIFO "${this.controlFile}": exists and is not a FIFO (it was left as it is: name a new path)`);
+    }
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(this.controlFile)), { recursive: true });
+      ensureFifo(this.controlFile);
+    } catch (err) {
+      throw new CliError(`control FIFO "${this.controlFile}": cannot create it: ${(err as Error).message}`);
+    }
     this.control = new FifoLineReader(
       this.controlFile,
       (lines) => {
@@ -230,8 +237,9 @@ export class FifoBridge {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Only the FIFO this bridge listened on is removed (not a file found at the path when it refused to start).
+    if (this.control !== undefined && isFifo(this.controlFile)) fs.rmSync(this.controlFile, { force: true });
     this.control?.close();
-    fs.rmSync(this.controlFile, { force: true });
     for (const s of this.producers.values()) s.reader.close();
     for (const s of this.consumers.values()) s.abort.abort();
     const errors: unknown[] = [];

@@ -1,23 +1,25 @@
 // SIGINT/SIGTERM handling for long-running commands: the first signal runs the registered stop functions,
 // a second one exits at once.
 
-const handlers = new Set<() => unknown>();
-let signalled = false;
+type Stop = (signal: NodeJS.Signals) => unknown;
 
-function onSignal(): void {
+const handlers = new Set<Stop>();
+let signalled: NodeJS.Signals | undefined;
+
+function onSignal(signal: NodeJS.Signals): void {
   if (signalled) process.exit(130);
-  signalled = true;
-  for (const h of handlers) void Promise.resolve().then(h).catch(() => {});
+  signalled = signal;
+  for (const h of handlers) void Promise.resolve(signal).then(h).catch(() => {});
 }
 
-/** Runs `stop` on SIGINT/SIGTERM; returns a function that unregisters it. */
-export function onShutdown(stop: () => unknown): () => void {
+/** Runs `stop` (given the signal's name) on SIGINT/SIGTERM; returns a function that unregisters it. */
+export function onShutdown(stop: Stop): () => void {
   if (handlers.size === 0) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
   handlers.add(stop);
-  if (signalled) void Promise.resolve().then(stop);
+  if (signalled) void Promise.resolve(signalled).then(stop);
   return () => {
     handlers.delete(stop);
     if (handlers.size === 0) {

@@ -46,3 +46,15 @@ test('parseEventLine takes standard base64 with or without padding and nothing e
     t.is(err?.code, ErrorCode.BAD_ARGUMENT);
   }
 });
+
+test('parseEventLine refuses a key it does not know (a misspelt "data" or "partition" was silently dropped)', (t) => {
+  for (const line of ['{"metadata":1,"Data":"aGk="}', '{"metadata":1,"partiton":1}', '{"metadata":1,"meta":{}}']) {
+    const err = t.throws(() => parseEventLine(line), { instanceOf: DiasporaError }, line);
+    t.is(err?.code, ErrorCode.BAD_ARGUMENT);
+    t.regex(err!.message, /^unknown key "(Data|partiton|meta)" \(an event line has metadata, data, partition/, line);
+  }
+  // What consume and dump write (id and timestamp too) is read back: the ids and times are the new topic's own.
+  t.deepEqual(parseEventLine('{"partition":1,"id":7,"timestamp":5,"metadata":2,"data":""}'), { metadata: 2, data: Buffer.alloc(0), partition: 1 });
+  const missing = t.throws(() => parseEventLine('{"data":"aGk="}'), { instanceOf: DiasporaError });
+  t.regex(missing!.message, /^no "metadata" key/);
+});

@@ -119,3 +119,27 @@ test('--from and --to take ids and ISO 8601 date/times only: `--from 1.5` or `--
   t.is(dated.code, 0, dated.stderr);
   t.is(jsonLines(dated.stdout).length, 3);
 });
+
+test('an option that takes one value given twice is refused before anything is done (the last one silently won)', async (t) => {
+  const D = await rootWithTopic(t, 2);
+  t.is((await ctl(['consume', 'T', '--name', 'c', '--max', '1', ...D])).code, 0);
+  for (const [args, option] of [
+    [['topic', 'create', '--name', 'X', '--name', 'Y'], '--name'],
+    [['consumers', 'reset', 'T', 'c', '--to', 'earliest', '--to', 'latest'], '--to'],
+    [['consume', 'T', '--name', 'c', '--name', 'd'], '--name'],
+    [['consume', 'T', '--name', 'c', '--from', 'earliest', '--from=latest'], '--from'],
+    [['produce', 'T', '--partition', '0', '--partition', '1'], '--partition'],
+    [['dump', 'T', '--max', '1', '--max', '2'], '--max'],
+  ] as Array<[string[], string]>) {
+    const r = await ctl([...args, ...D], '{"metadata":"x"}\n');
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.stderr, new RegExp(`^diaspora-ctl: error: option '${option}' given twice \\(".*", then ".*"\\): give it once \\[BAD_ARGUMENT\\]\\n$`), args.join(' '));
+    t.is(r.stdout, '', args.join(' '));
+  }
+  t.is((await ctl(['topic', 'list', ...D])).stdout, 'T\n', 'neither X nor Y was created');
+  const consumers = jsonLines<{ name: string; partitions: Array<{ lastAcknowledged: number | null }> }>((await ctl(['consumers', 'T', '--json', ...D])).stdout);
+  t.deepEqual(consumers.map((c) => c.name), ['c'], 'no consumer d');
+  t.is(jsonLines((await ctl(['consume', 'T', '--no-data', ...D])).stdout).length, 2, 'nothing was produced');
+  // Options that take several values still add up; flags may be repeated.
+  t.is((await ctl(['consume', 'T', '--partition', '0', '--partition', '1', '--no-data', '--no-data', ...D])).code, 0);
+});

@@ -1,6 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
 import { extractDottedOptions, mergePatch, parseDottedValue } from '../../../scripts/cli/dotted-options.js';
 import { CliError } from '../../../scripts/cli/errors.js';
+import { ctl } from './cli-helper.js';
+import { tempDir } from '../../temp-dir.js';
 
 test('values: numbers, comma lists (trailing empty item dropped), strings; no booleans', (t) => {
   t.is(parseDottedValue('42'), 42);
@@ -36,4 +40,19 @@ test('a dotted flag without a value is left for the parser to reject; "--" ends 
 test('merge patch: the command line wins, null deletes, nested objects merge', (t) => {
   t.deepEqual(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: 5 }, { a: 9, b: { c: null, x: 1 }, e: null }), { a: 9, b: { d: 3, x: 1 } });
   t.deepEqual(mergePatch({ a: [1, 2] }, { a: [3] }), { a: [3] });
+});
+
+test('--driver.root_path is a path as written: digits and commas are no number or list', (t) => {
+  for (const root of ['2024', '007', 'data,old', '/srv/a,b', '1.5']) {
+    t.deepEqual(extractDottedOptions(['--driver.root_path', root]).options.driver, { root_path: root }, root);
+    t.deepEqual(extractDottedOptions([`--driver.root_path=${root}`]).options.driver, { root_path: root }, root);
+  }
+});
+
+test('a root folder whose name has a comma is used as given (it was a list: "expected a non-empty string")', async (t) => {
+  const root = path.join(tempDir(t), 'data,2024');
+  const created = await ctl(['topic', 'create', '--driver.root_path', root, '--name', 'T']);
+  t.is(created.code, 0, created.stderr);
+  t.true(fs.existsSync(path.join(root, 'T', 'topic.json')));
+  t.is((await ctl(['topic', 'list', `--driver.root_path=${root}`])).stdout, 'T\n');
 });

@@ -99,3 +99,21 @@ test('consumer FIFO: events are written as lines and acknowledged; a new reader 
   t.is(end.code, 0, bridge.stderr);
   second.kill();
 });
+
+test('--control-file naming a regular file is refused and the file kept; a path under a file is a clear error', async (t) => {
+  const dir = tempDir(t);
+  const root = path.join(dir, 'root');
+  const notes = path.join(dir, 'notes.txt');
+  fs.writeFileSync(notes, 'keep me\n');
+  for (const control of [notes, path.join(notes, 'control')]) {
+    const bridge = new Daemon(['fifo', '--driver.root_path', root, '--control-file', control]);
+    t.teardown(() => void bridge.stop('SIGKILL'));
+    // Bounded: the bridge either refuses (exits) or says it listens (the bug: it had replaced the file by a FIFO).
+    await waitFor('the bridge to refuse or listen', () => bridge.child.exitCode !== null || bridge.stderr.includes('listening'));
+    const end = await bridge.stop('SIGTERM');
+    t.is(end.code, 1, bridge.stderr);
+    t.regex(bridge.stderr, /^diaspora-ctl: error: control FIFO ".*": .* \[BAD_ARGUMENT\]\n$/);
+    t.true(bridge.stderr.includes(control));
+    t.is(fs.readFileSync(notes, 'utf8'), 'keep me\n', 'the file is neither removed nor replaced');
+  }
+});

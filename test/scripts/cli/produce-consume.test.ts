@@ -258,3 +258,22 @@ test('a partition that does not exist is OUT_OF_RANGE, and inside an input line 
   t.is(dumped.code, 1);
   t.is(dumped.stderr, 'diaspora-ctl: error: topic "T" has 2 partitions; no partition 7 [OUT_OF_RANGE]\n');
 });
+
+test('produce refuses a line with a key it does not know, naming the line, and pushes nothing from it on', async (t) => {
+  const D = await setup(t, 2);
+  const r = await ctl(['produce', 'T', ...D], '{"metadata":1,"data":"aGk="}\n{"metadata":2,"Data":"aGk="}\n{"metadata":3}\n');
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^diaspora-ctl: error: stdin:2: unknown key "Data" .*\[BAD_ARGUMENT\]\n$/);
+  t.deepEqual(jsonLines<Line>((await ctl(['consume', 'T', ...D])).stdout).map((e) => [e.metadata, e.data]), [[1, 'aGk=']]);
+});
+
+test('produce --input naming no file, or a folder, is an IO error naming the file, not a bare ENOENT', async (t) => {
+  const D = await setup(t, 1);
+  const dir = tempDir(t);
+  for (const input of [path.join(dir, 'missing.jsonl'), dir]) {
+    const r = await ctl(['produce', 'T', ...D, '--input', input]);
+    t.is(r.code, 1);
+    t.regex(r.stderr, /^diaspora-ctl: error: cannot read .*: E[A-Z]+: .* \[IO\]\n$/, input);
+    t.true(r.stderr.includes(input));
+  }
+});
