@@ -44,6 +44,22 @@ function leftovers(topic: string): { temps: number[]; olds: number[]; records: n
   return { temps: partitionsOf(/^\.([0-9]{8})\.offset\..*\.tmp$/), olds: partitionsOf(/^([0-9]{8})\.offset\.old-/), records: names.filter((n) => n.endsWith('.pending')).length };
 }
 
+/** How many times `fn` lists the folder `dir` (fs.readdirSync). */
+function listingsOf(dir: string, fn: () => void): number {
+  const readdir = fs.readdirSync;
+  let listings = 0;
+  fs.readdirSync = ((path: fs.PathLike, ...rest: unknown[]) => {
+    if (String(path) === dir) listings++;
+    return (readdir as (...a: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.readdirSync;
+  try {
+    fn();
+  } finally {
+    fs.readdirSync = readdir;
+  }
+  return listings;
+}
+
 const onDisk = (topic: string): Array<number | null | undefined> => [0, 1, 2, 3].map((p) => readOffsetFile(offsetFilePath(topic, 'c', p))?.lastAckedId);
 const listed = (topic: string): Array<number | null | undefined> => {
   const c = ConsumerOffsets.list(topic).find((x) => x.name === 'c')!;
@@ -124,20 +140,15 @@ test("a consumer claiming every partition first, then loading them (as a consume
   for (const p of [0, 1, 2, 3]) claims.push(await ConsumerClaims.acquire(topic, 'c', p, { standby: false }));
   const o = ConsumerOffsets.open(topic, 'c');
   // Listings of the consumer's folder during the loads (before: one per partition, a million names for 1,000).
-  const dir = consumerDir(topic, 'c');
-  const readdir = fs.readdirSync;
-  let listings = 0;
-  fs.readdirSync = ((path: fs.PathLike, ...rest: unknown[]) => {
-    if (String(path) === dir) listings++;
-    return (readdir as (...a: unknown[]) => unknown)(path, ...rest);
-  }) as typeof fs.readdirSync;
+  let loaded: Array<number | null> = [];
+  let listings: number;
   try {
-    t.deepEqual([0, 1, 2, 3].map((p) => o.load(p)), NEW);
+    listings = listingsOf(consumerDir(topic, 'c'), () => (loaded = [0, 1, 2, 3].map((p) => o.load(p))));
   } finally {
-    fs.readdirSync = readdir;
     o.close();
     for (const c of claims) c.release();
   }
+  t.deepEqual(loaded, NEW);
   t.is(listings, 1);
   t.deepEqual(leftovers(topic), { temps: [], olds: [], records: 0 });
   t.deepEqual(onDisk(topic), NEW);
@@ -145,19 +156,8 @@ test("a consumer claiming every partition first, then loading them (as a consume
 
 test("the retention floor of every partition, read in one turn (a topic trim), sees an interrupted reset from one listing of the folder", async (t) => {
   const topic = await killedReset(t, 'committed');
-  const dir = consumerDir(topic, 'c');
-  const readdir = fs.readdirSync;
-  let listings = 0;
-  fs.readdirSync = ((path: fs.PathLike, ...rest: unknown[]) => {
-    if (String(path) === dir) listings++;
-    return (readdir as (...a: unknown[]) => unknown)(path, ...rest);
-  }) as typeof fs.readdirSync;
-  let floors: Array<number | null>;
-  try {
-    floors = [0, 1, 2, 3].map((p) => durableAckedFloor(topic, { keepUntilAckedBy: ['c'] }, p));
-  } finally {
-    fs.readdirSync = readdir;
-  }
+  let floors: Array<number | null> = [];
+  const listings = listingsOf(consumerDir(topic, 'c'), () => (floors = [0, 1, 2, 3].map((p) => durableAckedFloor(topic, { keepUntilAckedBy: ['c'] }, p))));
   // Partition 3 had no offset file: until its new one is in place the floor keeps everything (0), as for a file removed.
   t.deepEqual(floors, [101, 102, 103, 0], 'the reset counts as done');
   t.is(listings, 1, 'one listing (before: one per partition)');

@@ -3,23 +3,17 @@
 import test from 'ava';
 import { Driver } from '../../../lib/index.js';
 import { defineConformanceSuite } from '../../../lib/driver-spi.js';
-import { natsServerUnavailable, startNatsServer, type NatsServer } from '../drivers/nats/nats-server.js';
+import { natsServerUnavailable, natsServerForFile } from '../drivers/nats/nats-server.js';
 
 const unavailable = natsServerUnavailable();
 
 if (unavailable) {
   test.skip(`nats conformance skipped: ${unavailable}`, () => {});
 } else {
-  let server: NatsServer | undefined;
+  const server = natsServerForFile(test);
   let counter = 0;
-  test.before(async () => {
-    server = await startNatsServer();
-  });
-  test.after.always(async () => {
-    await server?.stop();
-  });
   defineConformanceSuite(test, 'nats', async () => {
-    const options = { servers: server!.url, prefix: `conf${++counter}-${process.pid}` };
+    const options = { servers: server().url, prefix: `conf${++counter}-${process.pid}` };
     const driver = await Driver.create('nats', options);
     return {
       driver,

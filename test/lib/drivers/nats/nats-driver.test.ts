@@ -8,7 +8,7 @@ import { BatchSize, DiasporaError, Driver, ErrorCode, type JsonObject } from '..
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { encodeNameToken, NatsNames } from '../../../../lib/drivers/nats/nats-names.js';
-import { freePort, NATS_SERVER_BIN, natsServerUnavailable, startNatsServer, type NatsServer } from './nats-server.js';
+import { freePort, NATS_SERVER_BIN, natsServerUnavailable, natsServerForFile } from './nats-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const unavailable = natsServerUnavailable();
@@ -41,15 +41,9 @@ test('nats: no server listening is a typed IO error', async (t) => {
 if (unavailable) {
   test.skip(`nats driver tests needing a server skipped: ${unavailable}`, () => {});
 } else {
-  let server: NatsServer | undefined;
+  const server = natsServerForFile(test);
   let counter = 0;
-  const options = (extra: JsonObject = {}): JsonObject => ({ servers: server!.url, prefix: `drv${++counter}-${process.pid}`, ...extra });
-  test.before(async () => {
-    server = await startNatsServer();
-  });
-  test.after.always(async () => {
-    await server?.stop();
-  });
+  const options = (extra: JsonObject = {}): JsonObject => ({ servers: server().url, prefix: `drv${++counter}-${process.pid}`, ...extra });
 
   test('nats: topic names NATS rejects in stream names and subjects work, and any client opens them', async (t) => {
     const o = options();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Driver, type JsonObject, type TopicHandle } from '../../../../lib/index.js';
 import { writeForwardConfig } from '../../../scripts/cli/forward-config.js';
-import { natsServerUnavailable, startNatsServer, type NatsServer } from './nats-server.js';
+import { natsServerUnavailable, natsServerForFile } from './nats-server.js';
 import { tempDir } from '../../../temp-dir.js';
 
 const CTL = fileURLToPath(new URL('../../../../scripts/cli/diaspora-ctl.js', import.meta.url));
@@ -74,20 +74,14 @@ class Forwarder {
 if (unavailable) {
   test.skip(`nats forward test skipped: ${unavailable}`, () => {});
 } else {
-  let server: NatsServer | undefined;
-  test.before(async () => {
-    server = await startNatsServer();
-  });
-  test.after.always(async () => {
-    await server?.stop();
-  });
+  const server = natsServerForFile(test);
 
   test('nats: forward files -> nats -> files across SIGTERM and SIGKILL restarts, byte-identical, nothing lost', async (t) => {
     const dir = tempDir(t, 'diaspora-natsfwd-');
     const root = path.join(dir, 'root');
     const prefix = `fwd${process.pid}`;
     const local = await Driver.create('files', { root_path: root });
-    const remote = await Driver.create('nats', { servers: server!.url, prefix });
+    const remote = await Driver.create('nats', { servers: server().url, prefix });
     const forwarders: Forwarder[] = [];
     try {
       await local.createTopic('source');
@@ -96,7 +90,7 @@ if (unavailable) {
       const config = path.join(dir, 'forward.yaml');
       writeForwardConfig(config, {
         local: { type: 'files', options: { root_path: root } },
-        far: { type: 'nats', options: { servers: server!.url, prefix } },
+        far: { type: 'nats', options: { servers: server().url, prefix } },
       }, [['local/source', 'far/remote'], ['far/remote', 'local/back']]);
       const source = await local.openTopic('source');
       const back = await local.openTopic('back');

@@ -9,7 +9,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { DiasporaError, Driver, ErrorCode } from '../../../../lib/index.js';
 import { decodeNameToken, encodeNameToken, NatsNames } from '../../../../lib/drivers/nats/nats-names.js';
-import { natsServerUnavailable, startNatsServer, type NatsServer } from './nats-server.js';
+import { natsServerUnavailable, natsServerForFile } from './nats-server.js';
 
 const CTL = fileURLToPath(new URL('../../../../scripts/cli/diaspora-ctl.js', import.meta.url));
 const unavailable = natsServerUnavailable();
@@ -31,19 +31,13 @@ test('nats: a key token gives back the consumer name it encodes (null for a shor
 if (unavailable) {
   test.skip(`nats position tests skipped: ${unavailable}`, () => {});
 } else {
-  let server: NatsServer | undefined;
-  test.before(async () => {
-    server = await startNatsServer();
-  });
-  test.after.always(async () => {
-    await server?.stop();
-  });
+  const server = natsServerForFile(test);
 
   test('nats: a damaged stored position is listed as damaged, fails its consumer with CORRUPTION, and a reset repairs it', async (t) => {
     const prefix = `pos${process.pid}`;
     const names = new NatsNames(prefix);
-    const d = await Driver.create('nats', { servers: server!.url, prefix });
-    const nc = await connect({ servers: server!.url });
+    const d = await Driver.create('nats', { servers: server().url, prefix });
+    const nc = await connect({ servers: server().url });
     try {
       await d.createTopic('t', { options: { num_partitions: 3 } });
       const topic = await d.openTopic('t');
@@ -75,7 +69,7 @@ if (unavailable) {
       t.regex(b!.partitions[2]!.damaged!.message, /not an object \(7\)/);
       t.deepEqual(await d.listConsumers('t'), listed);
 
-      const described = await ctl(['topic', 'describe', 't', '--driver', 'nats', '--driver.servers', server!.url, '--driver.prefix', prefix]);
+      const described = await ctl(['topic', 'describe', 't', '--driver', 'nats', '--driver.servers', server().url, '--driver.prefix', prefix]);
       t.is(described.code, 0, described.stderr);
       t.regex(described.stdout, /\na +1 +DAMAGED +5 +\?\n/);
       t.regex(described.stdout, new RegExp(`consumer 'a' partition 1: .*KV ${names.offsetsBucket}/t\\.a\\.1.* \\[CORRUPTION\\]`));

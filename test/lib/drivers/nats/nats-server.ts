@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { TestFn } from 'ava';
 import { ownedTempDir } from '../../../temp-dir.js';
 
 export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
@@ -145,4 +146,16 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       temp.remove();
     },
   };
+}
+
+/** One server for all the tests of a file: started before them, stopped after them. The getter hands it to a test. */
+export function natsServerForFile(test: TestFn): () => NatsServer {
+  let server: NatsServer | undefined;
+  test.before(async () => {
+    server = await startNatsServer();
+  });
+  test.after.always(async () => {
+    await server?.stop();
+  });
+  return () => server!;
 }
