@@ -1,7 +1,8 @@
 // Options shared by the commands that open a driver: --driver, --driver-config and the dotted --driver.<k> values.
 
+import fs from 'node:fs';
 import type { Command } from 'commander';
-import { Driver, type JsonObject, type TopicHandle } from '../../lib/index.js';
+import { Driver, ErrorCode, type JsonObject, type TopicHandle } from '../../lib/index.js';
 import { buildConfig, type DottedOptions } from './dotted-options.js';
 import { CliError } from './errors.js';
 
@@ -40,8 +41,23 @@ export async function openDriver(flags: DriverFlags): Promise<Driver> {
   return Driver.create(flags.driver, driverConfig(flags));
 }
 
-/** Runs `fn` with a driver and closes it afterwards, even on error. */
-export async function withDriver<T>(flags: DriverFlags, fn: (driver: Driver) => Promise<T>): Promise<T> {
+/**
+ * The files driver creates its root folder when it opens: a command run with a mistyped --driver.root_path would
+ * create an empty one and answer for it (`verify`: "0 topic(s) verified, no problems", exit 0). Only commands that
+ * create topics may create the root; the others refuse a root that does not exist.
+ */
+function checkRootExists(flags: DriverFlags): void {
+  if (flags.driver !== 'files') return;
+  const root = driverConfig(flags).root_path ?? './diaspora_data';
+  if (typeof root !== 'string' || root.length === 0) return; // the driver reports a bad value itself
+  if (!fs.existsSync(root)) {
+    throw new CliError(`root folder ${root} does not exist (no topic was ever created there: check --driver.root_path)`, ErrorCode.BAD_ARGUMENT);
+  }
+}
+
+/** Runs `fn` with a driver and closes it afterwards, even on error. `createsRoot`: the command may create the files driver's root. */
+export async function withDriver<T>(flags: DriverFlags, fn: (driver: Driver) => Promise<T>, opts: { createsRoot?: boolean } = {}): Promise<T> {
+  if (opts.createsRoot !== true) checkRootExists(flags);
   const driver = await openDriver(flags);
   try {
     return await fn(driver);

@@ -34,7 +34,7 @@ async function createTopic(flags: CreateFlags): Promise<void> {
   const partitionSelector = componentSpec(flags.partitionSelector, 'partition-selector');
   await withDriver(flags, async (driver) => {
     await driver.createTopic(flags.name, { options, validator, serializer, partitionSelector });
-  });
+  }, { createsRoot: true });
   process.stderr.write(`Topic '${flags.name}' created successfully\n`);
 }
 

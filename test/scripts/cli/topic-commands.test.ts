@@ -67,9 +67,19 @@ test('topic create with dotted options, config files and components; topic list 
   t.regex(bad.stderr, /^diaspora-ctl: error: stdin:2: .*\[INVALID_METADATA\]\n$/);
   t.is(jsonLines(bad.stdout).length, 1, 'the valid first line was committed and reported');
 
-  const empty = await ctl(['topic', 'list', '--driver', 'files', '--driver.root_path', path.join(dir, 'none')]);
-  t.is(empty.code, 0);
-  t.is(empty.stdout, '');
+  // A root that does not exist (a mistyped --driver.root_path) is refused, and not created, by every command but
+  // topic create: before, it was created and listed as empty (and `verify` found "no problems" in it).
+  for (const args of [['topic', 'list'], ['verify'], ['topic', 'describe', 'x'], ['consume', 'x']]) {
+    const missing = await ctl([...args, '--driver', 'files', '--driver.root_path', path.join(dir, 'none')]);
+    t.is(missing.code, 1, args.join(' '));
+    t.regex(missing.stderr, /^diaspora-ctl: error: root folder .*none does not exist .*\[BAD_ARGUMENT\]\n$/, args.join(' '));
+    t.is(missing.stdout, '');
+    t.false(fs.existsSync(path.join(dir, 'none')), `${args.join(' ')} did not create it`);
+  }
+  const made = await ctl(['topic', 'create', '--name', 'x', '--driver.root_path', path.join(dir, 'none')]);
+  t.is(made.code, 0, made.stderr);
+  const listed = await ctl(['topic', 'list', '--driver.root_path', path.join(dir, 'none')]);
+  t.is(listed.stdout, 'x\n');
 });
 
 test('errors: one line on stderr, non-zero exit, stack only with --debug', async (t) => {
