@@ -23,9 +23,21 @@ export function apiCode(err: unknown): number | undefined {
 const TRANSIENT_NAMES = new Set(['TimeoutError', 'NoRespondersError', 'RequestError', 'ConnectionError', 'JetStreamNotEnabled']);
 const TRANSIENT_TEXT = /timeout|timed out|no responders|503|not available|unavailable|no suitable peers|leader|offline|insufficient resources|no quorum|catchup/i;
 
+/**
+ * The server refused the subject to this user (its permissions): a request fails as a RequestError (otherwise
+ * retried) whose cause says so. Nothing changes by waiting: reported at once as IO instead of a TIMEOUT after retry_ms.
+ */
+function isPermissionViolation(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.name === 'PermissionViolationError' || /permissions violation/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'ClosedConnectionError' || err.name === 'DrainingConnectionError') return false;
+  if (isPermissionViolation(err)) return false;
   const code = apiCode(err);
   if (code === JsCode.WRONG_LAST_SEQUENCE || code === JsCode.WRONG_LAST_MSG_ID || code === JsCode.STREAM_NOT_FOUND) return false;
   if ((err as { status?: unknown }).status === 503) return true;
