@@ -31,6 +31,22 @@ export function topicStoreFormat(root: string, name: string): TopicFormat | null
   return null;
 }
 
+/**
+ * TOPIC_NOT_FOUND for `<root>/<name>`, saying so when something else sits at that path (a folder without topic.json
+ * that is not a reference topic either, or a file): the name is taken, yet no topic opens under it.
+ */
+function topicNotFound(root: string, name: string): StorageError {
+  const dir = path.resolve(root, name);
+  const what = fs.existsSync(dir) ? notATopic(dir) : '';
+  return new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}${what}`, { name });
+}
+
+/** Why the existing `dir` is no topic, for messages. */
+function notATopic(dir: string): string {
+  const kind = fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? 'a folder without topic.json' : 'not a folder';
+  return ` (${dir} is ${kind}, not a topic: remove or rename it to use this name)`;
+}
+
 export function topicStoreExists(root: string, name: string): boolean {
   return topicStoreFormat(root, name) !== null;
 }
@@ -43,7 +59,7 @@ export function openTopicStore(root: string, name: string, opts: OpenTopicOption
     case 'reference':
       return ReferenceTopicStore.open(root, name, opts);
     default:
-      throw new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}`, { name });
+      throw topicNotFound(root, name);
   }
 }
 
@@ -65,7 +81,8 @@ export function createTopicStore(
   removeAbandonedTopicDirs(path.resolve(root));
   const dir = path.resolve(root, name);
   if (fs.existsSync(dir) && (topicStoreFormat(root, name) !== null || !removeLeftoverTopicDir(dir))) {
-    throw new StorageError('TOPIC_EXISTS', `"${name}" already exists in ${root}`, { name });
+    const what = topicStoreFormat(root, name) === null ? notATopic(dir) : '';
+    throw new StorageError('TOPIC_EXISTS', `"${name}" already exists in ${root}${what}`, { name });
   }
   // retention: the reference layout has nowhere to keep a policy, and its readers would not honour one.
   if (format === 'reference' && config.retention !== undefined && config.retention !== null) {
@@ -84,7 +101,7 @@ export function replaceTopicRetention(root: string, name: string, policy: unknow
   const format = topicStoreFormat(root, name);
   if (format === 'native') return TopicStore.replaceRetention(root, name, policy);
   if (format === 'reference') throw new StorageError('UNSUPPORTED', `topic "${name}" is in the reference format, which has no retention`, { name });
-  throw new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}`, { name });
+  throw topicNotFound(root, name);
 }
 
 /** Deletes a topic of either format (TOPIC_NOT_FOUND if there is none). */
@@ -92,7 +109,7 @@ export function removeTopicStore(root: string, name: string): void {
   const format = topicStoreFormat(root, name);
   if (format === 'native') TopicStore.remove(root, name);
   else if (format === 'reference') ReferenceTopicStore.remove(root, name);
-  else throw new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}`, { name });
+  else throw topicNotFound(root, name);
   removeAbandonedTopicDirs(path.resolve(root));
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TopicStore } from '../../storage/topic-store.js';
-import { createTopicStore, listTopicStores, openTopicStore, topicStoreExists } from '../../storage/open-topic.js';
+import { createTopicStore, listTopicStores, openTopicStore, removeTopicStore, topicStoreExists } from '../../storage/open-topic.js';
 import { PartitionLog } from '../../storage/partition-log.js';
 import { StorageError } from '../../storage/types.js';
 import { metaOf } from './helpers.js';
@@ -180,4 +180,26 @@ test('hidden folders a dead process left creating or deleting a topic are remove
   t.false(fs.existsSync(abandonedCreate));
   for (const kept of [recent, ours, notOurs]) t.true(fs.existsSync(kept), kept);
   t.deepEqual(listTopicStores(root).map((e) => e.name), ['other']);
+});
+
+test('a name taken by something that is not a topic: open, delete and create all say what is there and what to do', (t) => {
+  const root = tempDir(t);
+  fs.mkdirSync(path.join(root, 'd', 'partitions'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'd', 'notes.txt'), 'not ours');
+  fs.writeFileSync(path.join(root, 'f'), 'a file');
+  for (const [name, kind] of [['d', 'a folder without topic.json'], ['f', 'not a folder']] as const) {
+    const why = `(${path.join(root, name)} is ${kind}, not a topic: remove or rename it to use this name)`;
+    const opened = t.throws(() => openTopicStore(root, name), { instanceOf: StorageError });
+    t.is(opened?.code, 'TOPIC_NOT_FOUND');
+    t.true(opened!.message.endsWith(why), opened!.message);
+    const removed = t.throws(() => removeTopicStore(root, name), { instanceOf: StorageError });
+    t.is(removed?.code, 'TOPIC_NOT_FOUND');
+    t.true(removed!.message.endsWith(why), removed!.message);
+    const created = t.throws(() => createTopicStore(root, name, 'native', { numPartitions: 1 }), { instanceOf: StorageError });
+    t.is(created?.code, 'TOPIC_EXISTS');
+    t.true(created!.message.endsWith(why), created!.message);
+  }
+  t.is(fs.readFileSync(path.join(root, 'd', 'notes.txt'), 'utf8'), 'not ours', 'nothing of it was touched');
+  // A name nothing has: the plain message.
+  t.is(t.throws(() => openTopicStore(root, 'none'), { instanceOf: StorageError })?.message, `topic "none" does not exist in ${root}`);
 });
