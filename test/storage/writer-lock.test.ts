@@ -183,7 +183,10 @@ test('an uncontended lease runs on past MAX_HOLD_MS (no turn, no new generation)
   lock.release();
 });
 
-test('a writer waiting in another thread announces itself: the holder\'s turn is then due and the waiter gets the lock', async (t) => {
+// Serial: this test holds its lock across awaits, and a test of this file that waits in acquire() meanwhile gives back
+// every lease this thread holds (what acquire() does before it waits, against deadlocks): the worker then got the lock
+// while the test still counted on holding it (twice in full-suite runs under load, never alone).
+test.serial('a writer waiting in another thread announces itself: the holder\'s turn is then due and the waiter gets the lock', async (t) => {
   const dir = tempDir(t);
   const lock = new WriterLock(dir);
   t.true(lock.tryAcquire());
