@@ -36,15 +36,14 @@ export function topicStoreFormat(root: string, name: string): TopicFormat | null
  * that is not a reference topic either, or a file): the name is taken, yet no topic opens under it.
  */
 function topicNotFound(root: string, name: string): StorageError {
-  const dir = path.resolve(root, name);
-  const what = fs.existsSync(dir) ? notATopic(dir) : '';
-  return new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}${what}`, { name });
+  return new StorageError('TOPIC_NOT_FOUND', `topic "${name}" does not exist in ${root}${notATopic(path.resolve(root, name))}`, { name });
 }
 
-/** Why the existing `dir` is no topic, for messages. */
+/** For messages: what sits at `dir`, which is no topic ('' when nothing does). One stat. */
 function notATopic(dir: string): string {
-  const kind = fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? 'a folder without topic.json' : 'not a folder';
-  return ` (${dir} is ${kind}, not a topic: remove or rename it to use this name)`;
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) return '';
+  return ` (${dir} is ${st.isDirectory() ? 'a folder without topic.json' : 'not a folder'}, not a topic: remove or rename it to use this name)`;
 }
 
 export function topicStoreExists(root: string, name: string): boolean {
@@ -80,8 +79,9 @@ export function createTopicStore(
   if (format !== 'native' && format !== 'reference') throw new TypeError(`format must be "native" or "reference", got ${String(format)}`);
   removeAbandonedTopicDirs(path.resolve(root));
   const dir = path.resolve(root, name);
-  if (fs.existsSync(dir) && (topicStoreFormat(root, name) !== null || !removeLeftoverTopicDir(dir))) {
-    const what = topicStoreFormat(root, name) === null ? notATopic(dir) : '';
+  const existing = topicStoreFormat(root, name);
+  if (fs.existsSync(dir) && (existing !== null || !removeLeftoverTopicDir(dir))) {
+    const what = existing === null ? notATopic(dir) : '';
     throw new StorageError('TOPIC_EXISTS', `"${name}" already exists in ${root}${what}`, { name });
   }
   // retention: the reference layout has nowhere to keep a policy, and its readers would not honour one.
