@@ -25,10 +25,11 @@ export interface StoredRecord {
   metadataUtf8?(): string;
 }
 
+/** @internal the engine's record an event was made of (a batch of events handed back to delivery reads it). */
+export let storedRecordOf: (event: Event<unknown>) => StoredRecord;
+
 /** Marks metadata that is not parsed yet. */
 const UNPARSED: unique symbol = Symbol('unparsed');
-
-
 
 /**
  * `M`: the metadata type the consumer was opened with (`topic.consumer<M>()`), not checked at run time.
@@ -39,6 +40,10 @@ const UNPARSED: unique symbol = Symbol('unparsed');
  * the event's fields instead.
  */
 export class Event<M = JsonValue> {
+  static {
+    storedRecordOf = (event) => event.#stored;
+  }
+
   readonly #owner: Acknowledger;
   readonly #stored: StoredRecord;
   readonly #serializer: Serializer;

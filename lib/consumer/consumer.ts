@@ -27,6 +27,8 @@ import { EventIterator } from './event-iterator.js';
 import {
   CONSUMER_OPTION_KEYS,
   PROCESS_OPTION_KEYS,
+  BATCH_PROCESS_OPTION_KEYS,
+  type BatchProcessOptions,
   readBoolean,
   readProcessOptions,
   readStartPosition,
@@ -41,6 +43,7 @@ import {
 } from './options.js';
 import { deliveryPosition, dropReadAhead, newPartitionState, positionPartition, type PartitionState } from './partition-reader.js';
 import { processLoop } from './process-loop.js';
+import { batchLoop, type BatchProcessor } from './batch-loop.js';
 import { checkOnTrimmed, onPositionTrimmed } from './trimmed.js';
 
 const ADAPTIVE_READ_BATCH = 256;
@@ -207,6 +210,33 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
       if (pool.threadCount > 0) return await this.threads.run(pool, processor as ModuleRef, this.threadedHost(), { maxEvents, timeoutMs, ordering, untilEnd: this.until === 'end' });
       const fn = typeof processor === 'function' ? processor : ((await this.threads.loadProcessor(processor)) as EventProcessor<M>);
       return await processLoop(this.delivery, this.acks, this.lifecycle, fn, { timeoutMs, maxEvents, concurrency });
+    } finally {
+      this.processing--;
+      release();
+    }
+  }
+
+  /**
+   * Processes events a batch at a time: `processor` gets an EventBatch of consecutive events of one partition (what
+   * the consumer read ahead, at most its batch size; never more than `maxEvents` in all) and answers by position
+   * (`batch.metadataText(i)`, `batch.dataBytes(i)`, `batch.event(i)`), without an Event object per event; one
+   * `batch.acknowledge()` covers the batch. Stops as process() does (StopEventProcessor, `maxEvents`, `timeoutMs`
+   * without an event, the end, close()); resolves to the number of events in the batches processed. Runs on this
+   * thread, one batch at a time (a threaded pool's threads are for process()). An event whose data cannot be
+   * delivered ends its batch before it and is thrown by the next step, as process() throws it.
+   */
+  async processBatches(processor: BatchProcessor<M>, options: BatchProcessOptions = {}): Promise<number> {
+    if (typeof processor !== 'function') throw new TypeError('processor must be a function');
+    checkOptionKeys(options, BATCH_PROCESS_OPTION_KEYS, 'processBatches options');
+    if (this.closed) throw this.lifecycle.closedError();
+    const { timeoutMs, maxEvents } = readProcessOptions(options, this.threadPool);
+    this.processing++;
+    let release!: () => void;
+    const prevDone = this.processDone;
+    this.processDone = new Promise<void>((r) => (release = r));
+    try {
+      await prevDone;
+      return await batchLoop(this.delivery, this.acks, this.lifecycle, processor, { timeoutMs, maxEvents });
     } finally {
       this.processing--;
       release();

@@ -6,7 +6,11 @@ import { setMaxListeners } from 'node:events';
 import type { BackendRecord } from '../backend.js';
 import type { Serializer } from '../components/serializer.js';
 import type { DataAllocator, DataSelector } from '../data/selection.js';
-import { Event, type Acknowledger } from '../event.js';
+import { allEventData } from '../data/selection.js';
+import { EventBatch } from '../event-batch.js';
+import { dataSelectionError } from '../event-errors.js';
+import { Event, storedRecordOf, type Acknowledger, type StoredRecord } from '../event.js';
+import type { DataView } from '../data/data-view.js';
 import { Future } from '../future.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { makeEvent } from '../make-event.js';
@@ -76,6 +80,89 @@ export class Delivery<M> {
     if (this.lifecycle.ending) return null;
     if (this.pushedBack.length > 0) return this.pushedBack.shift()!;
     if (this.failures.length > 0) throw this.takeFailure();
+    const rec = this.stepRecord();
+    if (rec === null || rec === undefined || isLoading(rec)) return rec;
+    return this.eventOf(this.taken, rec);
+  }
+
+  /**
+   * step() for processBatches(): the next event and the ones after it in the same partition's read-ahead, up to
+   * `max`, as one batch (or null, undefined, a Loading, as step()). A batch never waits for the engine: it ends
+   * where the read-ahead ends. An event whose data cannot be delivered ends the batch before it; its error is thrown
+   * by the next step (after the cursor moved past it), as step() throws it for the event alone.
+   */
+  stepBatch(max: number): EventBatch<M> | null | undefined | Loading {
+    if (this.lifecycle.ending) return null;
+    const m = this.making;
+    const records: StoredRecord[] = [];
+    const data: Array<Uint8Array | DataView> = [];
+    const events: Array<Event<M> | undefined> = [];
+    let st: PartitionState | undefined;
+    if (this.pushedBack.length > 0) {
+      // Events a given-up pull received come first: those of the first one's partition, then what follows them in
+      // that partition's read-ahead.
+      const back = this.pushedBack;
+      const partition = back[0].partition;
+      let n = 1;
+      while (n < back.length && n < max && back[n].partition === partition) n++;
+      for (const ev of back.splice(0, n)) {
+        records.push(storedRecordOf(ev as Event<unknown>));
+        data.push(ev.data);
+        events.push(ev);
+      }
+      st = this.parts.find((p) => p.index === partition);
+      if (st !== undefined && (st.pos >= st.buffer.length || st.buffer[st.pos].id !== records[n - 1].id + 1)) st = undefined;
+    } else {
+      if (this.failures.length > 0) throw this.takeFailure();
+      const first = this.stepRecord();
+      if (first === null || first === undefined || isLoading(first)) return first;
+      st = this.parts[this.taken];
+      this.pushData(st.index, first, records, data, events, true);
+    }
+    if (st !== undefined) {
+      while (records.length < max && st.pos < st.buffer.length) {
+        if (!this.pushData(st.index, st.buffer[st.pos++], records, data, events, false)) break;
+      }
+    }
+    return new EventBatch<M>(m.owner, st?.index ?? events[0]!.partition, records, data, events, m.serializer);
+  }
+
+  /**
+   * Adds `rec` to a batch being made, its data selected as step() selects it (the selector and allocator run per
+   * event, and the batch keeps the Event made; without them the bytes are kept, no Event or DataView made). An event
+   * whose data cannot be delivered is thrown when `first`, else kept for the next step (false: the batch ends).
+   */
+  private pushData(
+    partition: number, rec: BackendRecord, records: StoredRecord[], data: Array<Uint8Array | DataView>, events: Array<Event<M> | undefined>, first: boolean,
+  ): boolean {
+    const m = this.making;
+    try {
+      if (m.selector !== undefined || m.allocator !== undefined) {
+        const ev = makeEvent<M>(m.owner, partition, rec, m.serializer, m.selector, m.allocator);
+        data.push(ev.data);
+        events.push(ev);
+      } else {
+        try {
+          data.push(allEventData(rec));
+        } catch (err) {
+          throw dataSelectionError(partition, rec.id, err);
+        }
+        events.push(undefined);
+      }
+    } catch (err) {
+      if (first) throw err;
+      this.failures.push(err);
+      return false;
+    }
+    records.push(rec);
+    return true;
+  }
+
+  /** The partition index (into parts) of the record stepRecord() returned last. */
+  private taken = 0;
+
+  /** The record step() makes its event of (its partition in `taken`; the next step starts after it). */
+  private stepRecord(): BackendRecord | null | undefined | Loading {
     const parts = this.parts;
     const n = parts.length;
     this.clock.reset();
@@ -84,7 +171,7 @@ export class Delivery<M> {
       // Every other partition was quiet until quietUntil (see quietDue): a scan would pass them all and come back here.
       if (this.clock.now() < this.quietUntil) {
         const rec = this.read(hot);
-        if (rec !== undefined && !isLoading(rec)) return this.eventOf(hot, rec);
+        if (rec !== undefined && !isLoading(rec)) return this.take(hot, rec);
       }
       this.hot = -1; // the scan below looks at every partition (reading `hot` again is harmless: see read)
     }
@@ -120,7 +207,7 @@ export class Delivery<M> {
         this.quietUntil = quietUntil;
         queueMicrotask(this.forgetQuiet);
       }
-      return this.eventOf(idx, rec);
+      return this.take(idx, rec);
     }
     if (loading) return loading;
     return allDone ? null : undefined;
@@ -157,9 +244,15 @@ export class Delivery<M> {
     }
   }
 
-  /** The event of `rec`, read from partition `idx`; the next step starts at the partition after it. */
-  private eventOf(idx: number, rec: BackendRecord): Event<M> {
+  /** `rec` was read from partition `idx`: the next step starts at the partition after it. */
+  private take(idx: number, rec: BackendRecord): BackendRecord {
     this.cursor = (idx + 1) % this.parts.length;
+    this.taken = idx;
+    return rec;
+  }
+
+  /** The event of `rec`, read from partition `idx`. */
+  private eventOf(idx: number, rec: BackendRecord): Event<M> {
     const st = this.parts[idx];
     const m = this.making;
     return makeEvent<M>(m.owner, st.index, rec, m.serializer, m.selector, m.allocator);

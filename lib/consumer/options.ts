@@ -79,6 +79,10 @@ export interface ProcessOptions {
   concurrency?: number;
 }
 
+/** Options of consumer.processBatches(): as process(), on this thread, one batch at a time. */
+export type BatchProcessOptions = Pick<ProcessOptions, 'timeoutMs' | 'maxEvents'>;
+export const BATCH_PROCESS_OPTION_KEYS = ['timeoutMs', 'maxEvents'] as const;
+
 export type EventProcessor<M = JsonValue> = (event: Event<M>) => void | Promise<void>;
 
 export interface PartitionLag {

@@ -87,7 +87,7 @@ export async function processLoop<M>(
 }
 
 /** Waits for the next event: up to `timeoutMs` (negative: forever) or until `stop` fires. */
-async function waitNext<M>(delivery: Delivery<M>, timeoutMs: number, stop: WakeSignal): Promise<Event<M> | null | undefined> {
+export async function waitNext<M>(delivery: Delivery<M>, timeoutMs: number, stop: WakeSignal): Promise<Event<M> | null | undefined> {
   const f = delivery.pull();
   const got = await WakeSignal.race([f.wait(timeoutMs)], [stop]);
   if (got !== undefined) return got;

@@ -69,6 +69,18 @@ export function selectEventData(
   return select(metadata, record, selector, allocator, location);
 }
 
+/**
+ * @internal the whole data of a record for a consumer without selector or allocator (its batches): the bytes
+ * themselves, zero-copy, no DataView made. Errors as selectEventData's fast path.
+ */
+export function allEventData(record: DataSource): Uint8Array {
+  const dataSize = record.dataSize;
+  checkDataSize(dataSize);
+  return dataSize === 0 ? NO_BYTES : wholeData(record, dataSize);
+}
+
+const NO_BYTES = new Uint8Array(0);
+
 function select(
   metadata: JsonValue,
   record: DataSource,

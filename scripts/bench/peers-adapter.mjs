@@ -6,9 +6,11 @@
 //   produce  push(metaText, data): unchanged, but the library now stores the text as given after a one-pass syntax
 //            check (no JSON.parse + JSON.stringify) because the topic uses the default validator / serializer /
 //            partition selector.
-//   consume  the sink gets e.metadataText (the stored text, decoded, never parsed) instead of
-//            JSON.stringify(e.metadata). DIASPORA_STREAM_META=bytes hands it e.metadataBytes (a zero-copy view of the
-//            mapping) instead. (d): the selector receives the parsed metadata (parsed once, kept by the event).
+//   consume  consumer.processBatches(): a batch of consecutive events at a time (the read-ahead, up to batchSize),
+//            read by position without an Event object per event; one acknowledgement per batch. The sink gets
+//            batch.metadataText(i) (the stored text, decoded, never parsed) instead of JSON.stringify(e.metadata);
+//            DIASPORA_STREAM_META=bytes hands it batch.metadataBytes(i) (a zero-copy view of the mapping) instead.
+//            (d): the selector receives the metadata as a field-reading proxy (parsed only if needed).
 //   The raw-bytes serializer trick of the old copy (DIASPORA_STREAM_META=raw) is gone: the library does it itself.
 //
 // WHERE THE LIBRARY COMES FROM: the built ESM output of a checkout of diaspora-stream (`npm ci` builds dist/).
@@ -25,10 +27,11 @@
 //            written inside the 128th push; the future of each batch's last push is awaited (= that batch
 //            committed); flush() at the end.
 //   consume  await topic.consumer(name, { batchSize: 128, until: live ? undefined : 'end' }) then
-//            consumer.process(fn, { maxEvents: count }). No allocator: zero-copy slices of the mapped segment.
+//            consumer.processBatches(fn, { maxEvents: count }). No allocator: zero-copy slices of the mapped segment.
 //            (d): dataSelector returns d.makeSubView(0, maxBytes) when when(metadata), else null.
-//            Acknowledge: e.acknowledge() on every 128th event and on the last one (count); the last ack's future is
-//            awaited (offsets file written) and the consumer closed inside consume().
+//            Acknowledge: batch.acknowledge() at the end of each batch (batches hold at most 128 events, so at
+//            least every 128 events, and on the last one); the last ack's future is awaited (offsets file written)
+//            and the consumer closed inside consume().
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -50,7 +53,7 @@ export function makeAdapter({ name = 'diaspora-stream', title = 'diaspora-stream
     title,
     rank: 35,
     partialData: true,
-    notes: `metadata pushed as text, handed back as ${metaBytes ? 'metadataBytes (zero-copy)' : 'metadataText'} (never parsed); (d): selected events still have their whole data CRC-32 checked (verify_data default)`,
+    notes: `metadata pushed as text; consumed with processBatches, handed back as ${metaBytes ? 'metadataBytes (zero-copy)' : 'metadataText'} (never parsed); (d): selected events still have their whole data CRC-32 checked (verify_data default)`,
     async versions() {
       let commit = '';
       try {
@@ -101,18 +104,18 @@ export function makeAdapter({ name = 'diaspora-stream', title = 'diaspora-stream
           }
           const consumer = await topic.consumer(sel.consumer, options);
           const count = sel.count;
-          const every = sel.batchSize;
-          let seen = 0;
           let lastAck;
-          const onEvent = (e) => {
-            const dv = e.data;
-            const data = dv.size === 0 ? null : dv.segments.length === 1 ? dv.segments[0] : dv.toBuffer();
-            sink(metaBytes ? e.metadataBytes : e.metadataText, data);
-            seen++;
-            if (seen % every === 0 || seen === count) lastAck = e.acknowledge();
+          // One batch: consecutive events of the partition, at most batchSize (128) of them, answered by position.
+          const onBatch = (b) => {
+            const n = b.length;
+            for (let i = 0; i < n; i++) {
+              const data = b.dataBytes(i);
+              sink(metaBytes ? b.metadataBytes(i) : b.metadataText(i), data.length === 0 ? null : data);
+            }
+            lastAck = b.acknowledge(); // through the batch's last event: every 128 events, and the last one
           };
           try {
-            const n = await consumer.process(onEvent, { maxEvents: count });
+            const n = await consumer.processBatches(onBatch, { maxEvents: count });
             if (n !== count) throw new Error(`log ended after ${n} of ${count} events`);
             if (lastAck) await lastAck; // the position of the last event is written
           } finally {

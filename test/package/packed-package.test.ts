@@ -101,7 +101,7 @@ test('every package the shipped files import is a declared dependency (a linked 
 
 const MAIN_EXPORTS = [
   'BatchSize', 'Consumer', 'DataDescriptor', 'DataView', 'DefaultPartitionSelector', 'DefaultSerializer',
-  'DefaultValidator', 'DiasporaError', 'Driver', 'ErrorCode', 'Event', 'EventbridgeValidator', 'Future',
+  'DefaultValidator', 'DiasporaError', 'Driver', 'ErrorCode', 'Event', 'EventBatch', 'EventbridgeValidator', 'Future',
   'InvalidMetadata', 'Ordering', 'Producer', 'SchemaSerializer', 'SchemaValidator', 'StopEventProcessor',
   'ThreadPool', 'TopicHandle', 'bufferAllocator', 'compileEventbridgePattern', 'defaultThreadPool',
   'formatRecovery',

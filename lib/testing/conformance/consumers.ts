@@ -52,6 +52,43 @@ export function defineConsumerChecks(ctx: SuiteContext): void {
     });
   });
 
+  t0(`${label}: processBatches delivers every event once, in batches of consecutive ids; a batch acknowledgement is resumed after`, async (t) => {
+    await withDriver(async (d) => {
+      const topic = await seed100(d);
+      const consumer = await topic.consumer('batches', { batchSize: 16 });
+      const ids: number[] = [];
+      let acked: PromiseLike<void> | undefined;
+      let ackedLast = -1;
+      const n = await consumer.processBatches((b) => {
+        t.true(b.length >= 1 && b.length <= 16);
+        for (let i = 0; i < b.length; i++) {
+          t.is(b.id(i), b.firstId + i);
+          t.is(b.metadataText(i), `{"event_num":${b.id(i)}}`);
+          t.is(Buffer.from(b.dataBytes(i)).toString(), `This is data for event ${b.id(i)}`);
+          ids.push(b.id(i));
+        }
+        if (b.lastId < 60) {
+          acked = b.acknowledge();
+          ackedLast = b.lastId;
+        }
+      }, { maxEvents: 70 });
+      t.is(n, 70);
+      t.deepEqual(ids, Array.from({ length: 70 }, (_, i) => i));
+      await acked;
+      await consumer.close();
+      const again = await topic.consumer('batches', { batchSize: 16 });
+      const first = await new Promise<number>((resolve, reject) => {
+        again.processBatches((b) => {
+          resolve(b.firstId);
+          throw new StopEventProcessor();
+        }).catch(reject);
+      });
+      await again.close();
+      t.true(ackedLast >= 0);
+      t.is(first, ackedLast + 1, 'resumed after the last batch acknowledged');
+    });
+  });
+
   t0(`${label}: selector and allocator (even events get their data, odd none; allocator not called for none)`, async (t) => {
     await withDriver(async (d) => {
       const topic = await seed100(d);
