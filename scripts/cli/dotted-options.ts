@@ -25,6 +25,17 @@ export function parseDottedValue(raw: string): JsonValue {
   return raw;
 }
 
+/**
+ * Driver options that are booleans: the reference's value parsing has none (`true` is the string "true"), which left
+ * them settable from a config file only. `true` and `false` are booleans here; any other value stays a string, which
+ * the driver refuses by name (BAD_CONFIG).
+ */
+const BOOLEAN_DRIVER_OPTIONS = ['verify_data', 'use_file_locking'];
+
+function parseBooleanOption(raw: string): JsonValue {
+  return raw === 'true' ? true : raw === 'false' ? false : raw;
+}
+
 /** A comma list of names kept as strings ('*' alone stays '*'; a trailing comma is dropped, as in parseDottedValue). */
 export function parseNameList(raw: string): JsonValue {
   if (raw === '*') return raw;
@@ -76,7 +87,9 @@ export function extractDottedOptions(argv: string[]): { rest: string[]; options:
     const names = prefix === 'topic' && m[2] === 'retention_acked_by';
     // A path is a path: `--driver.root_path 2024` or `data,old` are folders, not a number and a list.
     const isPath = prefix === 'driver' && m[2] === 'root_path';
-    setPath(options[prefix], keys, isPath ? value : names ? parseNameList(value) : parseDottedValue(value));
+    const isBoolean = prefix === 'driver' && BOOLEAN_DRIVER_OPTIONS.includes(m[2]);
+    const parsed = isPath ? value : names ? parseNameList(value) : isBoolean ? parseBooleanOption(value) : parseDottedValue(value);
+    setPath(options[prefix], keys, parsed);
   }
   return { rest, options };
 }

@@ -49,6 +49,29 @@ test('--driver.root_path is a path as written: digits and commas are no number o
   }
 });
 
+test('--driver.verify_data and --driver.use_file_locking take true and false as booleans; other keys keep "true" a string', (t) => {
+  t.deepEqual(extractDottedOptions(['--driver.verify_data', 'false', '--driver.use_file_locking=true']).options.driver, {
+    verify_data: false, use_file_locking: true,
+  });
+  t.deepEqual(extractDottedOptions(['--driver.verify_data', 'no']).options.driver, { verify_data: 'no' });
+  t.deepEqual(extractDottedOptions(['--topic.verify_data', 'false', '--driver.other', 'true']).options, {
+    driver: { other: 'true' }, topic: { verify_data: 'false' }, validator: {}, serializer: {}, 'partition-selector': {},
+  });
+});
+
+test('a consume with --driver.verify_data false reads; with a value that is not a boolean it is refused by name', async (t) => {
+  const root = path.join(tempDir(t), 'data');
+  t.is((await ctl(['topic', 'create', '--driver.root_path', root, '--name', 'T'])).code, 0);
+  const produced = await ctl(['produce', 'T', `--driver.root_path=${root}`], '{"metadata":{"a":1}}\n');
+  t.is(produced.code, 0, produced.stderr);
+  const read = await ctl(['consume', 'T', `--driver.root_path=${root}`, '--driver.verify_data', 'false', '--no-data']);
+  t.is(read.code, 0, read.stderr);
+  t.regex(read.stdout, /"metadata":\{"a":1\}/);
+  const refused = await ctl(['consume', 'T', `--driver.root_path=${root}`, '--driver.verify_data', 'maybe']);
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /verify_data/);
+});
+
 test('a root folder whose name has a comma is used as given (it was a list: "expected a non-empty string")', async (t) => {
   const root = path.join(tempDir(t), 'data,2024');
   const created = await ctl(['topic', 'create', '--driver.root_path', root, '--name', 'T']);
