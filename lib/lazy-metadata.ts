@@ -135,11 +135,18 @@ function asciiKey(key: string): boolean {
   return true;
 }
 
-interface Target {
-  bytes: Uint8Array;
-  parse: () => JsonValue;
+/**
+ * The metadata of one event as its selector's proxy reads it: the stored bytes, a full parse when one is needed, and
+ * the value that parse gave (kept: the event hands it on, so the text is parsed at most once). A consumer makes one
+ * per event, as a class instance (one object, no closure per event).
+ */
+export interface MetadataSource {
+  readonly bytes: Uint8Array;
+  parse(): JsonValue;
   full: JsonValue | undefined;
 }
+
+type Target = MetadataSource;
 
 const full = (t: Target): object => (t.full ??= t.parse()) as object;
 
@@ -165,26 +172,15 @@ const handler: ProxyHandler<Target> = {
   getPrototypeOf: (t) => Reflect.getPrototypeOf(full(t)),
 };
 
-/** What a consumer gives its selector and allocator, and keeps for the event afterwards. */
-export interface SelectorMetadata {
-  /** The value handed to the selector: a field-reading proxy, or the parsed value. */
-  readonly value: JsonValue;
-  /** The parsed value if something needed it (then the event keeps it), else undefined. */
-  parsed(): JsonValue | undefined;
-}
-
 /**
- * Metadata for a selector: a proxy reading fields from the JSON object text `bytes`, parsed by `parse` only when
- * needed. Text that is not an object is parsed at once (a proxy can only stand for an object).
+ * The value a selector is given for the JSON object text `source.bytes`: a proxy reading fields from the text,
+ * parsed by `source.parse()` only when needed (then `source.full` holds that value). Text that is not an object is
+ * parsed at once (a proxy can only stand for an object).
  */
-export function selectorMetadata(bytes: Uint8Array, parse: () => JsonValue): SelectorMetadata {
+export function selectorMetadata(source: MetadataSource): JsonValue {
+  const bytes = source.bytes;
   let i = 0;
   while (i < bytes.length && isWs(bytes[i])) i++;
-  if (bytes[i] !== 0x7b) {
-    const value = parse();
-    return { value, parsed: () => value };
-  }
-  const target: Target = { bytes, parse, full: undefined };
-  const value = new Proxy(target, handler) as unknown as JsonValue;
-  return { value, parsed: () => target.full };
+  if (bytes[i] !== 0x7b) return (source.full = source.parse());
+  return new Proxy(source, handler) as unknown as JsonValue;
 }

@@ -10,10 +10,10 @@ import { allEventData } from '../data/selection.js';
 import { EventBatch } from '../event-batch.js';
 import { dataSelectionError } from '../event-errors.js';
 import { Event, storedRecordOf, type Acknowledger, type StoredRecord } from '../event.js';
-import type { DataView } from '../data/data-view.js';
+import { DataView } from '../data/data-view.js';
 import { Future } from '../future.js';
 import type { Lifecycle } from '../lifecycle.js';
-import { makeEvent } from '../make-event.js';
+import { makeEvent, selectRecordData, type RecordSelection } from '../make-event.js';
 import type { Acknowledgements } from './acknowledgements.js';
 import { engineError, isLoading, type Loading } from './backend-calls.js';
 import { REFRESH_INTERVAL_MS, StepClock, nextRecord, type PartitionState } from './partition-reader.js';
@@ -129,7 +129,7 @@ export class Delivery<M> {
 
   /**
    * Adds `rec` to a batch being made, its data selected as step() selects it (the selector and allocator run per
-   * event, and the batch keeps the Event made; without them the bytes are kept, no Event or DataView made). An event
+   * event; the batch keeps the DataView, or without them the bytes themselves; no Event is made). An event
    * whose data cannot be delivered is thrown when `first`, else kept for the next step (false: the batch ends).
    */
   private pushData(
@@ -138,9 +138,12 @@ export class Delivery<M> {
     const m = this.making;
     try {
       if (m.selector !== undefined || m.allocator !== undefined) {
-        const ev = makeEvent<M>(m.owner, partition, rec, m.serializer, m.selector, m.allocator);
-        data.push(ev.data);
-        events.push(ev);
+        const sel = this.selection;
+        selectRecordData(partition, rec, m.serializer, m.selector, m.allocator, sel);
+        const { data: selected, parsed } = sel;
+        data.push(selected);
+        // A value the selection parsed in full is kept by an Event made now (it is not parsed twice); else none is made.
+        events.push(parsed === undefined ? undefined : new Event<M>(m.owner, partition, rec, parsed as M, selected, m.serializer));
       } else {
         try {
           data.push(allEventData(rec));
@@ -157,6 +160,9 @@ export class Delivery<M> {
     records.push(rec);
     return true;
   }
+
+  /** Where pushData() has a record's selection written (reused: nothing is allocated per event for it). */
+  private readonly selection: RecordSelection = { data: DataView.EMPTY, parsed: undefined };
 
   /** The partition index (into parts) of the record stepRecord() returned last. */
   private taken = 0;

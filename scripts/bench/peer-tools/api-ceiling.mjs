@@ -1,9 +1,11 @@
 // How far the consume path of workload (a) could go: the peer harness' verifier (../shared/peers/src/workload.mjs)
-// fed three ways, each in a fresh process, alternating, medians of events per wall second:
+// fed four ways, each in a fresh process, alternating, medians of events per wall second:
 //   floor    the verifier alone (metaOf(i) handed straight to it): no store at all
 //   storage  the partition log read at the storage layer (readRange + metadataUtf8): no Event, delivery or acks
 //   api      a named consumer through the public API, as scripts/bench/peers-adapter.mjs consumes (metadataText,
 //            an acknowledgement every 128 events, consumer opened and closed inside the timed region)
+//   batches  the same consumer through processBatches (batch.metadataText(i), one acknowledgement per batch), as the
+//            adapter consumes now
 // The gap storage -> api is what the API layer costs; floor -> storage what the engine costs.
 //   PEERS_DIR=<peers> node scripts/bench/peer-tools/api-ceiling.mjs [reps]     (run `npm run build` first)
 import { spawnSync } from 'node:child_process';
@@ -49,6 +51,23 @@ async function child() {
       }
       log.close();
     };
+  } else if (role === 'batches') {
+    const { Driver } = await lib();
+    const d = await Driver.create('files', { root_path: dir });
+    const topic = await d.openTopic('t');
+    run = async () => {
+      const c = await topic.consumer(`c${process.pid}`, { batchSize: 128, until: 'end' });
+      let last;
+      await c.processBatches((b) => {
+        for (let i = 0; i < b.length; i++) {
+          const data = b.dataBytes(i);
+          sink(b.metadataText(i), data.length === 0 ? null : data);
+        }
+        last = b.acknowledge();
+      }, { maxEvents: w.n });
+      await last;
+      await c.close();
+    };
   } else {
     const { Driver } = await lib();
     const d = await Driver.create('files', { root_path: dir });
@@ -85,16 +104,16 @@ function parent() {
   };
   try {
     go('produce');
-    const got = { floor: [], storage: [], api: [] };
+    const got = { floor: [], storage: [], api: [], batches: [] };
     for (let k = 0; k < reps; k++) for (const r of Object.keys(got)) got[r].push(go(r));
     const med = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
     const m = Object.fromEntries(Object.entries(got).map(([r, xs]) => [r, med(xs)]));
     for (const [r, xs] of Object.entries(got)) console.log(r.padEnd(8), 'median', m[r], 'ev/s  runs', xs.join(' '));
-    console.log(`storage / floor ${(m.storage / m.floor).toFixed(2)}, api / floor ${(m.api / m.floor).toFixed(2)}, storage / api ${(m.storage / m.api).toFixed(2)}`);
+    console.log(`storage / floor ${(m.storage / m.floor).toFixed(2)}, api / floor ${(m.api / m.floor).toFixed(2)}, batches / floor ${(m.batches / m.floor).toFixed(2)}, storage / api ${(m.storage / m.api).toFixed(2)}, storage / batches ${(m.storage / m.batches).toFixed(2)}`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-if (role === 'produce' || role === 'floor' || role === 'storage' || role === 'api') await child();
+if (['produce', 'floor', 'storage', 'api', 'batches'].includes(role)) await child();
 else parent();
