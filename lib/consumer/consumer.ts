@@ -201,15 +201,22 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     if (this.closed) throw this.lifecycle.closedError();
     const { pool, timeoutMs, maxEvents, ordering, concurrency } = readProcessOptions(options, this.threadPool);
     this.threads.check(pool, processor as EventProcessor | ModuleRef);
+    return this.oneLoopAtATime(async () => {
+      if (pool.threadCount > 0) return this.threads.run(pool, processor as ModuleRef, this.threadedHost(), { maxEvents, timeoutMs, ordering, untilEnd: this.until === 'end' });
+      const fn = typeof processor === 'function' ? processor : ((await this.threads.loadProcessor(processor)) as EventProcessor<M>);
+      return processLoop(this.delivery, this.acks, this.lifecycle, fn, { timeoutMs, maxEvents, concurrency });
+    });
+  }
+
+  /** Runs a processing loop once the loops started before it ended (close() waits for them: processDone). */
+  private async oneLoopAtATime(loop: () => Promise<number>): Promise<number> {
     this.processing++;
     let release!: () => void;
     const prevDone = this.processDone;
     this.processDone = new Promise<void>((r) => (release = r));
     try {
       await prevDone;
-      if (pool.threadCount > 0) return await this.threads.run(pool, processor as ModuleRef, this.threadedHost(), { maxEvents, timeoutMs, ordering, untilEnd: this.until === 'end' });
-      const fn = typeof processor === 'function' ? processor : ((await this.threads.loadProcessor(processor)) as EventProcessor<M>);
-      return await processLoop(this.delivery, this.acks, this.lifecycle, fn, { timeoutMs, maxEvents, concurrency });
+      return await loop();
     } finally {
       this.processing--;
       release();
@@ -230,17 +237,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     checkOptionKeys(options, BATCH_PROCESS_OPTION_KEYS, 'processBatches options');
     if (this.closed) throw this.lifecycle.closedError();
     const { timeoutMs, maxEvents } = readProcessOptions(options, this.threadPool);
-    this.processing++;
-    let release!: () => void;
-    const prevDone = this.processDone;
-    this.processDone = new Promise<void>((r) => (release = r));
-    try {
-      await prevDone;
-      return await batchLoop(this.delivery, this.acks, this.lifecycle, processor, { timeoutMs, maxEvents });
-    } finally {
-      this.processing--;
-      release();
-    }
+    return this.oneLoopAtATime(() => batchLoop(this.delivery, this.acks, this.lifecycle, processor, { timeoutMs, maxEvents }));
   }
 
   /** The view of this consumer that the threaded loop works with (lib/threads/threaded-process.ts). */
