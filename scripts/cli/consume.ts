@@ -10,6 +10,9 @@ import { CliError } from './errors.js';
 import { atTurnEnd, LineChunks, StdoutClosed } from './output.js';
 import { onShutdown } from './shutdown.js';
 
+/** After SIGINT/SIGTERM, how long a write to a stdout nobody reads is waited for before the command exits anyway. */
+const SHUTDOWN_WRITE_GRACE_MS = 2000;
+
 interface ConsumeFlags extends DriverFlags {
   name?: string;
   from?: string;
@@ -71,8 +74,16 @@ async function consume(topicName: string, flags: ConsumeFlags): Promise<void> {
       const writeChunk = (): Promise<unknown> => (lastWrite = Promise.all([lastWrite, chunk.write()]));
       const scheduleWrite = atTurnEnd(() => void writeChunk().catch((err: unknown) => void (writeFailure ??= err)));
       // A signal ends a --follow session cleanly: what is printed is acknowledged, then the loop ends and the
-      // acknowledgements are written.
-      const stopShutdown = onShutdown(() => writeChunk().catch(() => undefined).finally(() => consumer.close()));
+      // acknowledgements are written. A reader that stopped reading does not hold the exit: a write still pending
+      // SHUTDOWN_WRITE_GRACE_MS after the signal is given up on (its events stay unacknowledged, delivered again next time).
+      let signalled!: () => void;
+      const stopping = new Promise<void>((r) => (signalled = r));
+      const graceAfterSignal = stopping.then(() => new Promise<void>((r) => setTimeout(r, SHUTDOWN_WRITE_GRACE_MS).unref()));
+      const orGrace = (p: Promise<unknown>): Promise<unknown> => Promise.race([p, graceAfterSignal]);
+      const stopShutdown = onShutdown(() => {
+        signalled();
+        return orGrace(writeChunk().catch(() => undefined)).finally(() => consumer.close(0));
+      });
       let written = 0;
       try {
         if (max === 0) return;
@@ -85,12 +96,12 @@ async function consume(topicName: string, flags: ConsumeFlags): Promise<void> {
             }
             const full = chunk.add(formatEventLine(event, flags.data), event);
             if (++written >= max) throw new StopEventProcessor(); // printed by the write below, as the last one
-            if (full) return writeChunk().then(() => undefined); // backpressure: the loop waits for stdout
+            if (full) return orGrace(writeChunk()).then(() => undefined); // backpressure: the loop waits for stdout
             scheduleWrite();
           });
         } finally {
           // The events before a failing one are printed (and acknowledged) all the same.
-          await writeChunk().catch((err: unknown) => void (writeFailure ??= err));
+          await orGrace(writeChunk().catch((err: unknown) => void (writeFailure ??= err)));
         }
         if (writeFailure !== undefined) throw writeFailure;
       } catch (err) {
