@@ -255,6 +255,16 @@ class MemoryTopicBackend implements TopicBackend {
     for (const [partition, lastAcked] of moves) m.set(partition, lastAcked);
   }
 
+  /** Forgets a consumer that is not running (CONSUMER_BUSY while it holds a partition); false when it had no position. */
+  deleteConsumer(consumerName: string): boolean {
+    for (let partition = 0; partition < this.numPartitions; partition++) {
+      if (this.topic.claims.has(`${consumerName}\0${partition}`)) {
+        throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumerName}" of topic "${this.name}" is live (it holds partition ${partition}): close it before deleting it`, { partition });
+      }
+    }
+    return this.topic.offsets.delete(consumerName);
+  }
+
   close(): void {}
 }
 

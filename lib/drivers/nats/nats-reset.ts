@@ -215,6 +215,41 @@ export async function resetPositions(s: ResetScope, consumer: string, moves: Rea
   }
 }
 
+/**
+ * Deletes every position of a consumer that is not running, and the record of a reset of it that a crash interrupted:
+ * the claim of every partition is taken first (CONSUMER_BUSY, nothing deleted, while a live consumer holds one).
+ * Each key is deleted compare-and-set on the revision read; a failure part way leaves the rest, and deleting again
+ * finishes. Resolves false when there was nothing to delete.
+ */
+export async function deletePositions(s: ResetScope, consumer: string): Promise<boolean> {
+  const held: Array<Awaited<ReturnType<NatsClaims['acquire']>>> = [];
+  try {
+    for (let p = 0; p < s.numPartitions; p++) {
+      try {
+        held.push(await s.claims.acquire(s.positionKey(consumer, p), claimWhat(s, consumer, p), { standby: false }));
+      } catch (err) {
+        if (!(err instanceof DiasporaError) || err.code !== ErrorCode.CONSUMER_BUSY) throw err;
+        throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumer}" of topic "${s.topic}" is live (it holds partition ${p}): close it before deleting it`, { ...err.details, partition: p, cause: err });
+      }
+    }
+    const keys = [s.resetKey(consumer), ...Array.from({ length: s.numPartitions }, (_, p) => s.positionKey(consumer, p))];
+    let found = false;
+    for (const key of keys) {
+      for (;;) {
+        const e = await s.retry(`read ${kvLocation(s.bucket, key)}`, () => s.kv.get(key));
+        if (e === null || e.operation !== 'PUT') break;
+        if (held.some((h) => h.lost)) throw lostClaim(s, consumer);
+        found = true;
+        if (await deleteIfAt(s, key, e.revision)) break;
+      }
+    }
+    return found;
+  } finally {
+    // A claim that cannot be released expires after its TTL.
+    for (const h of held) await Promise.resolve(h.release()).catch(() => undefined);
+  }
+}
+
 function lostClaim(s: ResetScope, consumer: string): DiasporaError {
   return new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumer}" of topic "${s.topic}": the reset lost a partition's claim (it stalled past claim_ttl_ms); nothing was moved`);
 }

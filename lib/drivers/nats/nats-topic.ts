@@ -13,7 +13,7 @@ import { withRetry } from './nats-errors.js';
 import { listPositions } from './nats-list-positions.js';
 import { encodeOffset, kvLocation, parseOffsetValue } from './nats-offset-record.js';
 import { NatsPartition } from './nats-partition.js';
-import { resetPositions, settlePartition, type ResetScope } from './nats-reset.js';
+import { deletePositions, resetPositions, settlePartition, type ResetScope } from './nats-reset.js';
 
 /** What the topics bucket stores per topic. */
 export interface NatsTopicRecord {
@@ -138,6 +138,11 @@ export class NatsTopic implements TopicBackend {
   /** All or nothing (nats-reset.ts): checks every claim before writing, undoes a failed write, finishes after a crash. */
   resetConsumerPositions(consumerName: string, moves: ReadonlyArray<readonly [partition: number, lastAcked: number | null]>): Promise<void> {
     return resetPositions(this.scope, consumerName, moves);
+  }
+
+  /** Deletes a stopped consumer's positions (CONSUMER_BUSY while it runs); false when it had none (nats-reset.ts). */
+  deleteConsumer(consumerName: string): Promise<boolean> {
+    return deletePositions(this.scope, consumerName);
   }
 
   close(): void {}

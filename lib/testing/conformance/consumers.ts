@@ -89,6 +89,24 @@ export function defineConsumerChecks(ctx: SuiteContext): void {
     });
   });
 
+  t0(`${label}: deleteConsumer refuses a live consumer (CONSUMER_BUSY), then forgets it: not listed, a new one of the name starts over`, async (t) => {
+    await withDriver(async (d) => {
+      const topic = await seed100(d);
+      const live = await topic.consumer('doomed');
+      for (let i = 0; i < 10; i++) await (await live.pull())!.acknowledge();
+      const busy = await t.throwsAsync(topic.deleteConsumer('doomed'));
+      t.is((busy as DiasporaError).code, ErrorCode.CONSUMER_BUSY);
+      t.true((await topic.listConsumers()).some((c) => c.name === 'doomed'), 'kept after the refusal');
+      await live.close();
+      t.true(await topic.deleteConsumer('doomed'));
+      t.false((await topic.listConsumers()).some((c) => c.name === 'doomed'));
+      t.false(await topic.deleteConsumer('doomed'), 'nothing left to delete');
+      const again = await topic.consumer('doomed');
+      t.is((await again.pull())?.id, 0, 'starts from the first event again');
+      await again.close();
+    });
+  });
+
   t0(`${label}: selector and allocator (even events get their data, odd none; allocator not called for none)`, async (t) => {
     await withDriver(async (d) => {
       const topic = await seed100(d);

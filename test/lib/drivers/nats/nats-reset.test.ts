@@ -1,13 +1,14 @@
 // resetConsumer over several partitions on the nats driver is all or nothing: a partition held by a live consumer
 // (CONSUMER_BUSY) or a write the server refuses moves none of them, and a resetting process killed part way leaves a
-// record that the next holder of each partition's claim finishes (every partition moved, never some of them).
-import test from 'ava';
+// record that the next holder of each partition's claim finishes (every partition moved, never some of them), or
+// that deleting the consumer removes with its positions.
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 import { DiasporaError, Driver, ErrorCode, type JsonObject, type TopicHandle } from '../../../../lib/index.js';
 import { NatsNames } from '../../../../lib/drivers/nats/nats-names.js';
 import { NATS_RESET_KILL_ENV } from '../../../../lib/drivers/nats/nats-reset.js';
@@ -33,6 +34,39 @@ async function prepare(d: Driver, name: string): Promise<TopicHandle> {
 
 async function positions(topic: TopicHandle, name: string): Promise<Array<number | null>> {
   return ((await topic.listConsumers()).find((c) => c.name === name)?.partitions ?? []).map((p) => p.lastAcknowledged);
+}
+
+/**
+ * Topic `t` of prepare() on a fresh server, and a resetter child (moving consumer `k` to 4) killed after `step`:
+ * checks it died there, then runs `body` with the topic and the offsets bucket.
+ */
+async function afterKilledReset(
+  t: ExecutionContext, prefix: string, step: 'committed' | 'applied-1',
+  body: (topic: TopicHandle, kv: KV, names: NatsNames) => Promise<void>,
+): Promise<void> {
+  const server = await startNatsServer();
+  t.teardown(() => server.stop());
+  const names = new NatsNames(prefix);
+  const d = await Driver.create('nats', { servers: server.url, prefix });
+  const nc = await connect({ servers: server.url });
+  try {
+    const topic = await prepare(d, 'k');
+    const child = spawn(process.execPath, [path.join(here, 'fixtures-bin', 'resetter.js'), server.url, prefix, 't', 'k', '4'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, [NATS_RESET_KILL_ENV]: step },
+    });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    const [, signal] = (await new Promise((r) => child.once('exit', (...a) => r(a)))) as [number | null, string | null];
+    t.is(signal, 'SIGKILL', out);
+    t.notRegex(out, /RESET/);
+    const kv = await new Kvm(jetstream(nc)).open(names.offsetsBucket);
+    t.is((await kv.get(names.resetKey('t', 'k')))?.operation, 'PUT', 'the interrupted reset is recorded');
+    await body(topic, kv, names);
+  } finally {
+    await nc.close();
+    await d.close();
+  }
 }
 
 if (unavailable) {
@@ -94,28 +128,24 @@ if (unavailable) {
     }
   });
 
+  test('nats: deleteConsumer after a reset killed part way deletes the record too: the name starts over everywhere', async (t) => {
+    await afterKilledReset(t, 'kill-delete', 'applied-1', async (topic, kv, names) => {
+      t.true(await topic.deleteConsumer('k'));
+      t.not((await kv.get(names.resetKey('t', 'k')))?.operation, 'PUT', 'the record went with the positions');
+      t.false((await topic.listConsumers()).some((c) => c.name === 'k'));
+      // Nothing finishes the old reset later: a new consumer of the name reads every partition from its first event.
+      const c = await topic.consumer('k', { until: 'end' });
+      const first = new Map<number, number>();
+      for (let ev = await c.pull(); ev !== null; ev = await c.pull()) if (!first.has(ev.partition)) first.set(ev.partition, ev.id);
+      t.deepEqual([...first].sort(), [[0, 0], [1, 0], [2, 0]]);
+      await c.close();
+    });
+  });
+
   for (const step of ['committed', 'applied-1'] as const) {
     test(`nats: a reset killed after step '${step}' is finished by the next holder of each claim`, async (t) => {
-      const server = await startNatsServer();
-      t.teardown(() => server.stop());
-      const prefix = `kill-${step}`;
-      const names = new NatsNames(prefix);
-      const d = await Driver.create('nats', { servers: server.url, prefix });
-      const nc = await connect({ servers: server.url });
-      try {
-        const topic = await prepare(d, 'k');
-        const child = spawn(process.execPath, [path.join(here, 'fixtures-bin', 'resetter.js'), server.url, prefix, 't', 'k', '4'], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-          env: { ...process.env, [NATS_RESET_KILL_ENV]: step },
-        });
-        let out = '';
-        child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-        const [, signal] = (await new Promise((r) => child.once('exit', (...a) => r(a)))) as [number | null, string | null];
-        t.is(signal, 'SIGKILL', out);
-        t.notRegex(out, /RESET/);
+      await afterKilledReset(t, `kill-${step}`, step, async (topic, kv, names) => {
         t.deepEqual(await positions(topic, 'k'), [3, 3, 3], 'the listing shows the reset as it will be finished');
-        const kv = await new Kvm(jetstream(nc)).open(names.offsetsBucket);
-        t.is((await kv.get(names.resetKey('t', 'k')))?.operation, 'PUT', 'the record stays until finished');
         if (step === 'committed') {
           // A consumer opening every partition finishes each one under its claim (the dead child's claims are taken at once).
           const c = await topic.consumer('k');
@@ -132,10 +162,7 @@ if (unavailable) {
           await c.close();
         }
         t.not((await kv.get(names.resetKey('t', 'k')))?.operation, 'PUT', 'the finished record is gone');
-      } finally {
-        await nc.close();
-        await d.close();
-      }
+      });
     });
   }
 }
