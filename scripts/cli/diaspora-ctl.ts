@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     .addCommand(forwardCommand())
     .addCommand(benchCommand());
   strictUsage(program);
+  refuseOptionsAsValues(program, rest);
   try {
     await program.parseAsync(rest, { from: 'user' });
   } catch (err) {
@@ -86,6 +87,35 @@ function refuseRepeatedOptions(cmd: Command): void {
       if (first !== undefined) throw new CliError(`option '${opt.long ?? opt.short}' given twice ("${first}", then "${value}"): give it once`);
       first = value;
     });
+  }
+}
+
+/** Every long option of the program and its commands: those taking a value, and all of them. */
+function longOptions(cmd: Command, taking = new Set<string>(), all = new Set<string>(['--help', '--version'])): { taking: Set<string>; all: Set<string> } {
+  for (const opt of cmd.options) {
+    if (opt.long === undefined) continue;
+    all.add(opt.long);
+    if (opt.required || opt.variadic) taking.add(opt.long);
+  }
+  for (const sub of cmd.commands) longOptions(sub, taking, all);
+  return { taking, all };
+}
+
+/**
+ * An option that needs a value, followed by another option (`consume T --name --max 5`): commander takes the second
+ * option as the first one's value (a consumer named "--max", then 5 as an excess argument, or worse, nothing said at
+ * all). Refused, naming both; a value that really starts with "--" is given as `--name=--max`.
+ */
+function refuseOptionsAsValues(program: Command, argv: readonly string[]): void {
+  const { taking, all } = longOptions(program);
+  for (let i = 0; i + 1 < argv.length; i++) {
+    if (argv[i] === '--') return;
+    const next = argv[i + 1];
+    if (!taking.has(argv[i]) || !next.startsWith('--')) continue;
+    const name = next.split('=')[0];
+    if (all.has(name) || name === '--') {
+      throw new CliError(`option '${argv[i]}' needs a value, but is followed by the option '${name}' (a value that starts with "--" is given as ${argv[i]}=${next})`);
+    }
   }
 }
 

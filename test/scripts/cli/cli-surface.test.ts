@@ -120,6 +120,25 @@ test('--from and --to take ids and ISO 8601 date/times only: `--from 1.5` or `--
   t.is(jsonLines(dated.stdout).length, 3);
 });
 
+test('an option that needs a value followed by another option is refused, not taken as its value', async (t) => {
+  const D = await rootWithTopic(t, 1);
+  for (const [args, option, next] of [
+    [['consume', 'T', '--name', '--max', '1'], '--name', '--max'],
+    [['consume', 'T', '--name', 'c', '--from', '--no-data'], '--from', '--no-data'],
+    [['produce', 'T', '--partition', '--metadata-only'], '--partition', '--metadata-only'],
+  ] as Array<[string[], string, string]>) {
+    const r = await ctl([...args, ...D], '{"metadata":"x"}\n');
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.stderr, new RegExp(`^diaspora-ctl: error: option '${option}' needs a value, but is followed by the option '${next}'`), args.join(' '));
+  }
+  t.deepEqual(jsonLines((await ctl(['consumers', 'T', '--json', ...D])).stdout), [], 'no consumer named "--max" was made');
+  t.is(jsonLines((await ctl(['consume', 'T', '--no-data', ...D])).stdout).length, 1, 'nothing more was produced');
+  // A value that starts with "--", given with "=": taken as it is.
+  const named = await ctl(['consume', 'T', '--name=--odd', '--max', '1', ...D]);
+  t.is(named.code, 0, named.stderr);
+  t.deepEqual(jsonLines<{ name: string }>((await ctl(['consumers', 'T', '--json', ...D])).stdout).map((c) => c.name), ['--odd']);
+});
+
 test('an option that takes one value given twice is refused before anything is done (the last one silently won)', async (t) => {
   const D = await rootWithTopic(t, 2);
   t.is((await ctl(['consume', 'T', '--name', 'c', '--max', '1', ...D])).code, 0);
