@@ -1,7 +1,8 @@
 // `npm start`: the "collisions" example of the user's page, end to end on ./diaspora_data.
 // Creates the topic (replacing the demo's previous run), produces events with an `energy` field and a 64x64
 // "detector image", then a named consumer keeps the data of events with energy > 20 (zero copy), and a second
-// one fetches only an 8x8 rectangle of each image into its own memory. Prints what it did and how fast.
+// one fetches only an 8x8 rectangle of each image into its own memory, and a third exports every event's metadata
+// text a batch at a time (processBatches). Prints what it did and how fast.
 
 import { performance } from 'node:perf_hooks';
 import { BatchSize, DataDescriptor, DiasporaError, Driver, ErrorCode, type JsonObject } from '../../lib/index.js';
@@ -89,6 +90,22 @@ async function main(): Promise<void> {
   const rectMs = performance.now() - t;
   await rect.close();
   console.log(`read ${rects.toLocaleString('en-US')} ${w}x${h} rectangles (${w * h} of ${W * H} bytes each) in ${rectMs.toFixed(0)} ms (${rate(rects, rectMs)}), checksum ${check}`);
+  // Consume 3: an exporter takes the events a batch at a time (consecutive events of one partition), reads each one's
+  // metadata as the stored JSON text (never parsed), selects no data, and acknowledges once per batch.
+  const exporter = await topic.consumer('exporter', { dataSelector: () => null, until: 'end' });
+  t = performance.now();
+  let exported = 0;
+  let batches = 0;
+  let textBytes = 0;
+  await exporter.processBatches((batch) => {
+    for (let i = 0; i < batch.length; i++) textBytes += batch.metadataText(i).length + 1;
+    exported += batch.length;
+    batches++;
+    void batch.acknowledge();
+  });
+  const exportMs = performance.now() - t;
+  await exporter.close();
+  console.log(`exported ${exported.toLocaleString('en-US')} events' metadata (${(textBytes / 2 ** 20).toFixed(1)} MiB of JSON lines) in ${batches.toLocaleString('en-US')} batches in ${exportMs.toFixed(0)} ms (${rate(exported, exportMs)})`);
   const lag = (await topic.listConsumers()).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const c of lag) console.log(`consumer "${c.name}": last acknowledged ${c.partitions.map((p) => `p${p.partition}=${p.lastAcknowledged}`).join(' ')}`);
   await driver.close();
