@@ -21,8 +21,20 @@ import { removedByRetention } from './retention/segment-trim.js';
 
 /** Biggest mapping mmap-io can make (its sizes are 32-bit signed ints). */
 export const MAX_MAPPING_BYTES = 0x7fff_ffff;
-/** How far past the current end a growing file is mapped. */
+/** How far past the current end a growing file is mapped, at most. */
 export const GROWTH_HEADROOM_BYTES = 64 * 1024 * 1024;
+/** ... and at least. */
+export const MIN_GROWTH_HEADROOM_BYTES = 1024 * 1024;
+
+/**
+ * Headroom in proportion to the file (its size, between 1 and 64 MiB): a file that keeps growing is mapped again
+ * after doubling (a few mappings while it is small, one per 64 MiB after), and a consumer of many small partitions
+ * does not map 64 MiB past each of them: V8 counts a mapping's whole length as external memory, and 64 partitions
+ * x 64 MiB of it started five full GCs while reading 200,000 events.
+ */
+function growthHeadroom(size: number): number {
+  return Math.min(GROWTH_HEADROOM_BYTES, Math.max(MIN_GROWTH_HEADROOM_BYTES, size));
+}
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -150,7 +162,7 @@ export class MappedFile {
       if (this.sealed) this.closeFd();
       return this.mapping;
     }
-    const length = this.sealed ? size : Math.min(MAX_MAPPING_BYTES, size + GROWTH_HEADROOM_BYTES);
+    const length = this.sealed ? size : Math.min(MAX_MAPPING_BYTES, size + growthHeadroom(size));
     try {
       this.mapping = length > size ? mapWithFallback(this.fd, length, size) : mapFile(this.fd, length);
     } catch (err) {

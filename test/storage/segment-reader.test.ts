@@ -5,7 +5,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PartitionLog } from '../../storage/partition-log.js';
-import { MappedFile, GROWTH_HEADROOM_BYTES } from '../../storage/segment-reader.js';
+import { MappedFile, GROWTH_HEADROOM_BYTES, MIN_GROWTH_HEADROOM_BYTES } from '../../storage/segment-reader.js';
 import { tempDir } from '../temp-dir.js';
 
 test('a reader tailing 5,000 single-event commits reuses a handful of mappings', (t) => {
@@ -35,7 +35,7 @@ test('bytes past the measured end of a file are refused, not touched', (t) => {
   fs.writeFileSync(file, Buffer.alloc(100, 7));
   const m = new MappedFile(file);
   const map = m.cover(100);
-  t.true(map.length >= 100 + GROWTH_HEADROOM_BYTES - 1); // mapped with headroom past the end...
+  t.true(map.length >= 100 + MIN_GROWTH_HEADROOM_BYTES); // mapped with headroom past the end...
   const err = t.throws(() => m.cover(101)); // ...but a range past the end is an error, never a read
   t.is((err as { code?: string }).code, 'CORRUPTION');
   fs.appendFileSync(file, Buffer.alloc(50, 9));
@@ -43,6 +43,26 @@ test('bytes past the measured end of a file are refused, not touched', (t) => {
   t.is(grown, map);
   t.is(grown[149], 9);
   m.close();
+});
+
+test('the headroom grows with the file (1 MiB to 64 MiB past its end): few mappings while it grows, little memory per small file', (t) => {
+  const file = path.join(tempDir(t), 'f');
+  fs.writeFileSync(file, Buffer.alloc(100));
+  const m = new MappedFile(file);
+  t.teardown(() => m.close());
+  const small = m.cover(100);
+  t.true(small.length < 100 + 2 * MIN_GROWTH_HEADROOM_BYTES, `${small.length} bytes mapped for a 100-byte file`);
+  // Growing to 8 MiB a MiB at a time: each mapping covers at least twice the size it was made at.
+  const mappings = new Set<Buffer>([small]);
+  for (let size = 1; size <= 8; size++) {
+    fs.truncateSync(file, size * MIN_GROWTH_HEADROOM_BYTES);
+    mappings.add(m.cover(size * MIN_GROWTH_HEADROOM_BYTES));
+  }
+  t.true(mappings.size <= 5, `${mappings.size} mappings for growth from 100 bytes to 8 MiB`);
+  // A big file gets the largest headroom, no more.
+  fs.truncateSync(file, 100 * MIN_GROWTH_HEADROOM_BYTES);
+  const big = m.cover(100 * MIN_GROWTH_HEADROOM_BYTES);
+  t.is(big.length, 100 * MIN_GROWTH_HEADROOM_BYTES + GROWTH_HEADROOM_BYTES);
 });
 
 test('writing into a delivered slice neither crashes the process nor changes the stored event', (t) => {
