@@ -28,31 +28,25 @@ const REPAIR = "move the consumer with topic.resetConsumer or 'diaspora-ctl cons
 
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-/** What is wrong with `text` as the position of `consumer` on `partition`, or null when it is one. */
-function offsetProblem(text: string, consumer: string, partition: number): string | null {
+/** The last acknowledged id stored in `text` for `consumer` on `partition`, or what is wrong with it (`damaged`). */
+export function readOffsetValue(text: string, consumer: string, partition: number): { last: number | null } | { damaged: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    return `not JSON (${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text)})`;
+    return { damaged: `not JSON (${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text)})` };
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return `not an object (${JSON.stringify(raw)})`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { damaged: `not an object (${JSON.stringify(raw)})` };
   const r = raw as Record<string, unknown>;
-  if (r.consumer !== consumer) return `its "consumer" is ${JSON.stringify(r.consumer)}, not ${JSON.stringify(consumer)}`;
-  if (r.partition !== partition) return `its "partition" is ${JSON.stringify(r.partition)}, not ${partition}`;
-  if (r.last !== null && !isId(r.last)) return `its "last" is ${JSON.stringify(r.last)}, not an event id or null`;
-  if (r.reset !== undefined && typeof r.reset !== 'string') return `its "reset" is ${JSON.stringify(r.reset)}, not a string`;
-  return null;
+  if (r.consumer !== consumer) return { damaged: `its "consumer" is ${JSON.stringify(r.consumer)}, not ${JSON.stringify(consumer)}` };
+  if (r.partition !== partition) return { damaged: `its "partition" is ${JSON.stringify(r.partition)}, not ${partition}` };
+  if (r.last !== null && !isId(r.last)) return { damaged: `its "last" is ${JSON.stringify(r.last)}, not an event id or null` };
+  if (r.reset !== undefined && typeof r.reset !== 'string') return { damaged: `its "reset" is ${JSON.stringify(r.reset)}, not a string` };
+  return { last: r.last };
 }
 
 export function damagedOffsetMessage(location: string, consumer: string, partition: number, topic: string, problem: string): string {
   return `the position of consumer ${JSON.stringify(consumer)} on partition ${partition} of topic "${topic}" (KV ${location}) is damaged: ${problem}; ${REPAIR}`;
-}
-
-/** The last acknowledged id stored in `text` for `consumer` on `partition`, or what is wrong with it (`damaged`). */
-export function readOffsetValue(text: string, consumer: string, partition: number): { last: number | null } | { damaged: string } {
-  const problem = offsetProblem(text, consumer, partition);
-  return problem !== null ? { damaged: problem } : { last: (JSON.parse(text) as OffsetRecord).last };
 }
 
 /** The "consumer" field of a stored value, if it is a string (a hashed key token keeps no name). */
