@@ -175,9 +175,7 @@ export async function resetPositions(s: ResetScope, consumer: string, moves: Rea
   checkMoves(s, moves);
   if (moves.length === 0) return;
   const sorted = [...moves].sort((a, b) => a[0] - b[0]);
-  const held: Array<Awaited<ReturnType<NatsClaims['acquire']>>> = [];
-  try {
-    for (const [p] of sorted) held.push(await s.claims.acquire(s.positionKey(consumer, p), claimWhat(s, consumer, p), { standby: false }));
+  await withClaims(s, consumer, sorted.map(([p]) => p), async (held) => {
     await settleInterrupted(s, consumer, new Set(sorted.map(([p]) => p)));
     const before = new Map<number, KvEntry | null>();
     for (const [p] of sorted) {
@@ -209,8 +207,32 @@ export async function resetPositions(s: ResetScope, consumer: string, moves: Rea
     }
     // Failing here leaves a record whose positions are all written: finishing it writes them again, harmlessly.
     await deleteIfAt(s, recordKey, recordRevision).catch(() => undefined);
+  });
+}
+
+type HeldClaim = Awaited<ReturnType<NatsClaims['acquire']>>;
+
+/**
+ * Runs `body` holding the claims of `partitions` of `consumer`, taken in order before it starts (CONSUMER_BUSY, as
+ * `busy` words it when given, while a live consumer holds one) and released after it (a claim that cannot be released
+ * expires after its TTL).
+ */
+async function withClaims<T>(
+  s: ResetScope, consumer: string, partitions: readonly number[], body: (held: readonly HeldClaim[]) => Promise<T>,
+  busy?: (partition: number, err: DiasporaError) => DiasporaError,
+): Promise<T> {
+  const held: HeldClaim[] = [];
+  try {
+    for (const p of partitions) {
+      try {
+        held.push(await s.claims.acquire(s.positionKey(consumer, p), claimWhat(s, consumer, p), { standby: false }));
+      } catch (err) {
+        if (busy !== undefined && err instanceof DiasporaError && err.code === ErrorCode.CONSUMER_BUSY) throw busy(p, err);
+        throw err;
+      }
+    }
+    return await body(held);
   } finally {
-    // A claim that cannot be released expires after its TTL.
     for (const h of held) await Promise.resolve(h.release()).catch(() => undefined);
   }
 }
@@ -222,19 +244,12 @@ export async function resetPositions(s: ResetScope, consumer: string, moves: Rea
  * finishes. Resolves false when there was nothing to delete.
  */
 export async function deletePositions(s: ResetScope, consumer: string): Promise<boolean> {
-  const held: Array<Awaited<ReturnType<NatsClaims['acquire']>>> = [];
-  try {
-    for (let p = 0; p < s.numPartitions; p++) {
-      try {
-        held.push(await s.claims.acquire(s.positionKey(consumer, p), claimWhat(s, consumer, p), { standby: false }));
-      } catch (err) {
-        if (!(err instanceof DiasporaError) || err.code !== ErrorCode.CONSUMER_BUSY) throw err;
-        throw new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumer}" of topic "${s.topic}" is live (it holds partition ${p}): close it before deleting it`, { ...err.details, partition: p, cause: err });
-      }
-    }
-    const keys = [s.resetKey(consumer), ...Array.from({ length: s.numPartitions }, (_, p) => s.positionKey(consumer, p))];
+  const all = Array.from({ length: s.numPartitions }, (_, p) => p);
+  const busy = (p: number, err: DiasporaError): DiasporaError =>
+    new DiasporaError(ErrorCode.CONSUMER_BUSY, `consumer "${consumer}" of topic "${s.topic}" is live (it holds partition ${p}): close it before deleting it`, { ...err.details, partition: p, cause: err });
+  return withClaims(s, consumer, all, async (held) => {
     let found = false;
-    for (const key of keys) {
+    for (const key of [s.resetKey(consumer), ...all.map((p) => s.positionKey(consumer, p))]) {
       for (;;) {
         const e = await s.retry(`read ${kvLocation(s.bucket, key)}`, () => s.kv.get(key));
         if (e === null || e.operation !== 'PUT') break;
@@ -244,10 +259,7 @@ export async function deletePositions(s: ResetScope, consumer: string): Promise<
       }
     }
     return found;
-  } finally {
-    // A claim that cannot be released expires after its TTL.
-    for (const h of held) await Promise.resolve(h.release()).catch(() => undefined);
-  }
+  }, busy);
 }
 
 function lostClaim(s: ResetScope, consumer: string): DiasporaError {
