@@ -146,11 +146,9 @@ export interface MetadataSource {
   full: JsonValue | undefined;
 }
 
-type Target = MetadataSource;
+const full = (t: MetadataSource): object => (t.full ??= t.parse()) as object;
 
-const full = (t: Target): object => (t.full ??= t.parse()) as object;
-
-const handler: ProxyHandler<Target> = {
+const handler: ProxyHandler<MetadataSource> = {
   get(t, key) {
     if (t.full === undefined && typeof key === 'string' && asciiKey(key)) {
       const v = topLevelPrimitive(t.bytes, key);
