@@ -11,6 +11,8 @@ import { Event, type Acknowledger, type StoredRecord } from './event.js';
 import type { Future } from './future.js';
 import { strictUtf8, type JsonValue } from './json.js';
 
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * `M`: the metadata type the consumer was opened with (not checked at run time). Internals are private fields, as
  * in Event: the records hold mappings of the segment files, which must not be walked by deep inspection.
@@ -114,7 +116,10 @@ export class EventBatch<M = JsonValue> {
     this.#record(i);
     const d = this.#data[i];
     if (!(d instanceof DataView)) return d;
-    return d.segments.length === 1 ? d.segments[0] : d.toBuffer();
+    const segments = d.segments;
+    // Nothing selected (a selector's null): one shared empty array, not a new Buffer per event.
+    if (segments.length <= 1) return segments.length === 1 ? segments[0] : NO_BYTES;
+    return d.toBuffer();
   }
 
   /** Event `i` as a full Event (made on first call, then the same object). */
