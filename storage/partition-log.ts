@@ -1,16 +1,12 @@
 // One partition of a topic in the native format: a sequence of segments (segment-list.ts), appended to under the
 // writer lock (held as a lease, see partition-core/lease.ts) and read without any lock through memory mappings.
 // The format adapter of the partition core (partition-core/partition-core.ts): what is native here is the segment
-// layout, the CRC-checked index entries, the recovery point and the tail repair of recovery.ts.
+// layout, the CRC-checked index entries (read into records by segment-records.ts), the recovery point and the tail
+// repair of recovery.ts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32Range } from './crc.js';
-import {
-  ENTRY_SIZE, HOST_IS_LE, entryDataCrc, entryDataEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
-  entryMetaOffset, entryTimestamp, wordsDataCrc, wordsDataLength, wordsDataOffset, wordsMetaCrc, wordsMetaLength, wordsMetaOffset,
-  wordsTimestamp,
-} from './index-entry.js';
-import { DataCheckRun, metadataRunIntact } from './run-checks.js';
+import { entryTimestamp } from './index-entry.js';
+import { SegmentRecords } from './segment-records.js';
 import { NativeStoredEvent } from './stored-event.js';
 import {
   DEFAULT_SEGMENT_BYTES, MAX_EVENT_PART_BYTES, MAX_SEGMENT_BYTES, resolvePartitionOptions, type ResolvedPartitionOptions,
@@ -26,13 +22,12 @@ import type { BatchSizes } from './partition-core/batch-check.js';
 import {
   RecoveryPointReader, RecoveryPointWriter, currentBootId, protectedEnd, readRecoveryPoint, recoveryPointPath, type RecoveryPointState,
 } from './recovery-point.js';
-import { stillThisTurn } from './size-trust.js';
 import { structureProblems } from './partition-structure.js';
 import { verifyPartition } from './partition-verify.js';
 import { StorageError, type AppendEvent, type FlushBehavior, type PartitionOptions, type VerifyProblem } from './types.js';
 import { newestOf, planTrim, type TrimPlan } from './retention/trim-plan.js';
 import { retentionRollBytes, type RetentionPolicy } from './retention/retention-policy.js';
-import { removedByRetention, trimStepDone, unlinkSegmentsBelow } from './retention/segment-trim.js';
+import { trimStepDone, unlinkSegmentsBelow } from './retention/segment-trim.js';
 import { lastSegmentDueToRoll, summarizeSegments } from './retention/segment-summary.js';
 
 export { NativeStoredEvent };
@@ -40,9 +35,6 @@ export { NativeStoredEvent };
 export {
   DEFAULT_SEGMENT_BYTES, MAX_SEGMENT_BYTES, MAX_EVENT_PART_BYTES, resolvePartitionOptions, type ResolvedPartitionOptions,
 };
-
-/** The mapping given to records without metadata (never read). */
-const EMPTY_MAP = Buffer.alloc(0);
 
 export class PartitionLog extends PartitionCore {
   readonly options: ResolvedPartitionOptions;
@@ -56,6 +48,8 @@ export class PartitionLog extends PartitionCore {
   private segmentsChecked = -1;
   private readonly segments: SegmentList;
   private readonly writer: SegmentWriter;
+  /** Turns the segments' index entries into records (the reading side). */
+  private readonly records: SegmentRecords;
   /** retention: whether this writer looked for segments an interrupted trim left below the first id. */
   private leftoversRemoved = false;
 
@@ -68,6 +62,7 @@ export class PartitionLog extends PartitionCore {
     try {
       this.pointState = this.pointReader.read();
       this.segments = new SegmentList(dir, this.pointState);
+      this.records = new SegmentRecords(this.segments, options.verifyData);
     } catch (err) {
       // Listing the segments failed (EMFILE, say): the point's descriptor must not outlive this failed open.
       this.pointReader.close();
@@ -410,108 +405,11 @@ export class PartitionLog extends PartitionCore {
   // ---------------------------------------------------------------- reading
 
   protected eventAt(id: number): NativeStoredEvent {
-    const seg = this.segments.segmentFor(id);
-    this.measure(seg);
-    this.mapDataNow(seg, id - seg.baseId);
-    return this.eventIn(seg, id, seg.data.current);
+    return this.records.at(id);
   }
 
   protected eventsIn(from: number, stop: number): NativeStoredEvent[] {
-    const out: NativeStoredEvent[] = new Array(stop - from);
-    let id = from;
-    while (id < stop) {
-      const seg = this.segments.segmentFor(id);
-      const segStop = Math.min(stop, seg.endId);
-      seg.ensureCached(id - seg.baseId, segStop - 1 - seg.baseId);
-      this.measure(seg);
-      this.mapDataNow(seg, segStop - 1 - seg.baseId);
-      // The records and data checks of this run keep the data mapping made for it (see Segment.releaseForReader).
-      const dataMap = seg.data.current;
-      const runEnd = segStop - seg.baseId;
-      const run = this.options.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd, dataMap) : null;
-      // Metadata checked for the whole run at once; if anything is off, event by event (which names the culprit).
-      const metadataChecked = segStop - id > 1 && metadataRunIntact(seg, id - seg.baseId, runEnd);
-      for (; id < segStop; id++) out[id - from] = this.eventIn(seg, id, dataMap, run, metadataChecked);
-    }
-    return out;
-  }
-
-  /**
-   * retention: maps the data the records of a read refer to now, so that a record whose data() is called after
-   * retention unlinked its segment still finds its bytes (unlinked files stay readable through a mapping). If the
-   * file is already gone because another process's trim removed it (its index and metadata were read just before
-   * they went), the read fails (readRange/read turn it into OUT_OF_RANGE: the consumer's onTrimmed decides) rather
-   * than handing out records whose data() is CORRUPTION. Any other failure is left for data() to report.
-   */
-  private mapDataNow(seg: Segment, lastPos: number): void {
-    try {
-      seg.data.cover(entryDataEnd(seg.index, (lastPos - seg.cacheFrom) * ENTRY_SIZE));
-    } catch (err) {
-      if (removedByRetention(seg.paths.data)) throw err;
-    }
-  }
-
-  /**
-   * One fstat per file per call (not per event), none when the refresh of this call measured it already: bytes
-   * are only touched below sizes measured in this turn of the event loop, so a file that another process
-   * truncated is CORRUPTION (naming file and offset) instead of SIGBUS.
-   */
-  private measure(seg: Segment): void {
-    if (!stillThisTurn(seg.meta.measuredIn)) seg.meta.measure();
-    if (!stillThisTurn(seg.data.measuredIn)) seg.data.measure();
-  }
-
-  private eventIn(seg: Segment, id: number, dataMap: Buffer, run: DataCheckRun | null = null, metadataChecked = false): NativeStoredEvent {
-    const pos = id - seg.baseId;
-    const at = pos * ENTRY_SIZE;
-    if (seg.bad !== null && seg.bad.has(pos)) {
-      const what = seg.missingFrom !== null && pos >= seg.missingFrom
-        ? `is missing or damaged although the recovery point records it as committed`
-        : 'fails its checksum';
-      throw new StorageError('CORRUPTION', `index entry of event ${id} ${what} (${seg.paths.index} at offset ${at})`, {
-        file: seg.paths.index, offset: at, id,
-      });
-    }
-    // Fields from the cache's word view (the entry buffer is 4-byte aligned): the per-event decode is 6 fields.
-    const buf = seg.index;
-    const w = seg.indexWords;
-    const cachedAt = (pos - seg.cacheFrom) * ENTRY_SIZE;
-    const word = cachedAt >>> 2;
-    const metaOffset = HOST_IS_LE ? wordsMetaOffset(w, word) : entryMetaOffset(buf, cachedAt);
-    const metaLength = HOST_IS_LE ? wordsMetaLength(w, word) : entryMetaLength(buf, cachedAt);
-    // The mapping covering the metadata now (no view per event: the record makes one only if asked for bytes).
-    let map = metaLength > 0 ? seg.meta.cover(metaOffset + metaLength) : EMPTY_MAP;
-    if (!metadataChecked) {
-      const crc = HOST_IS_LE ? wordsMetaCrc(w, word) : entryMetaCrc(buf, cachedAt);
-      if ((metaLength > 0 ? crc32Range(map, metaOffset, metaOffset + metaLength) : 0) !== crc) map = this.metadataAfresh(seg, id, metaOffset, metaLength, crc);
-    }
-    return new NativeStoredEvent(
-      id,
-      HOST_IS_LE ? wordsTimestamp(w, word) : entryTimestamp(buf, cachedAt),
-      map,
-      metaOffset,
-      metaLength,
-      HOST_IS_LE ? wordsDataLength(w, word) : entryDataLength(buf, cachedAt),
-      seg,
-      dataMap,
-      HOST_IS_LE ? wordsDataOffset(w, word) : entryDataOffset(buf, cachedAt),
-      HOST_IS_LE ? wordsDataCrc(w, word) : entryDataCrc(buf, cachedAt),
-      this.options.verifyData, run,
-    );
-  }
-
-  /**
-   * The mapping of metadata that failed its checksum as mapped, when only this process's copy was changed (a consumer
-   * wrote into `metadataBytes`): a fresh mapping holding the file's intact bytes. Otherwise CORRUPTION.
-   */
-  private metadataAfresh(seg: Segment, id: number, metaOffset: number, metaLength: number, crc: number): Buffer {
-    if (metaLength > 0 && seg.meta.changedInMemoryOnly(metaOffset, metaLength, crc)) {
-      const map = seg.meta.cover(metaOffset + metaLength);
-      if (crc32Range(map, metaOffset, metaOffset + metaLength) === crc) return map;
-    }
-    throw new StorageError('CORRUPTION', `metadata of event ${id} fails its checksum (${seg.paths.meta} at offset ${metaOffset})`, {
-      file: seg.paths.meta, offset: metaOffset, id,
-    });
+    return this.records.range(from, stop);
   }
 
   findByTime(ms: number): number {
