@@ -4,6 +4,7 @@
 
 import { DiasporaError, ErrorCode } from '../errors.js';
 import type { Event } from '../event.js';
+import type { EventBatch } from '../event-batch.js';
 import { isJsonObject, type JsonValue } from '../json.js';
 import { isJsonSyntax } from '../json-text.js';
 
@@ -82,25 +83,39 @@ export function pushableMetadata(metadata: JsonValue): JsonValue {
  * text is one line of valid JSON, else as JSON.stringify of the value.
  */
 export function formatEventLine(event: Event, withData = true): string {
-  const head = `{"partition":${event.partition},"id":${event.id},"timestamp":${event.timestamp},"metadata":${metadataJson(event)}`;
-  return withData ? `${head},"data":"${dataBase64(event)}"}` : `${head}}`;
+  const metadata = metadataJson(event.metadataText, event.metadataBytes, () => event.metadata);
+  return formatLine(event.partition, event.id, event.timestamp, metadata, withData ? dataBase64(event.data.segments) : null);
 }
 
-function metadataJson(event: Event): string {
-  const text = event.metadataText;
+/**
+ * @internal Event `i` of a batch as formatEventLine writes it, read by position (no Event is made unless the stored
+ * text cannot be written as it is): what `diaspora-ctl consume` prints.
+ */
+export function formatBatchLine(batch: EventBatch, i: number, withData = true): string {
+  const metadata = metadataJson(batch.metadataText(i), batch.metadataBytes(i), () => batch.metadata(i) as JsonValue);
+  return formatLine(batch.partition, batch.id(i), batch.timestamp(i), metadata, withData ? dataBase64Of(batch.dataBytes(i)) : null);
+}
+
+function formatLine(partition: number, id: number, timestamp: number, metadata: string, data: string | null): string {
+  const head = `{"partition":${partition},"id":${id},"timestamp":${timestamp},"metadata":${metadata}`;
+  return data === null ? `${head}}` : `${head},"data":"${data}"}`;
+}
+
+/** The metadata's JSON for a line: its text as it is when that is one line of valid JSON, else the value's JSON. */
+function metadataJson(text: string, bytes: Uint8Array, value: () => JsonValue): string {
   // A line break can only be whitespace between tokens (JSON strings hold none), but it would end the line. Stored
   // text was checked when pushed and its checksum when read, but a reference-format topic has no checksums: text that
   // is not JSON goes the value's way, whose error (CORRUPTION naming the event) is the one to report. The check runs
-  // on the stored bytes (no re-encoding of the text): reading metadataText proved them valid UTF-8.
-  if (!text.includes('\n') && !text.includes('\r') && isJsonSyntax(event.metadataBytes)) return text;
-  return JSON.stringify(event.metadata);
+  // on the stored bytes (no re-encoding of the text): reading the text proved them valid UTF-8.
+  if (!text.includes('\n') && !text.includes('\r') && isJsonSyntax(bytes)) return text;
+  return JSON.stringify(value());
 }
 
-function dataBase64(event: Event): string {
-  const segments = event.data.segments;
-  if (segments.length === 1) {
-    const s = segments[0];
-    return Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('base64');
-  }
+function dataBase64(segments: readonly Uint8Array[]): string {
+  if (segments.length === 1) return dataBase64Of(segments[0]);
   return Buffer.concat(segments.map((s) => Buffer.from(s.buffer, s.byteOffset, s.byteLength))).toString('base64');
+}
+
+function dataBase64Of(s: Uint8Array): string {
+  return Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('base64');
 }

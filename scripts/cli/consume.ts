@@ -3,8 +3,8 @@
 // like kcat or kafka-console-consumer without a group.
 
 import { Command } from 'commander';
-import { StopEventProcessor, compileEventbridgePattern, type ConsumerOptions, type JsonValue } from '../../lib/index.js';
-import { formatEventLine } from '../../lib/testing/event-lines.js';
+import { StopEventProcessor, compileEventbridgePattern, type ConsumerOptions, type EventBatch, type JsonValue } from '../../lib/index.js';
+import { formatBatchLine } from '../../lib/testing/event-lines.js';
 import { addDriverOptions, parseCount, parsePosition, withDriver, withTopic, type DriverFlags } from './driver-options.js';
 import { CliError } from './errors.js';
 import { atTurnEnd, LineChunks, StdoutClosed } from './output.js';
@@ -88,17 +88,37 @@ async function consume(topicName: string, flags: ConsumeFlags): Promise<void> {
       try {
         if (max === 0) return;
         try {
-          await consumer.process((event) => {
+          // A batch at a time (consecutive events of one partition, read by position: no Event per event). An event
+          // acknowledges every earlier one of its partition, so one acknowledgement per batch, taken into the chunk
+          // after the batch's lines (and at every point where the chunk is written mid-batch), covers them all.
+          const acknowledgeThrough = (batch: EventBatch, i: number) => ({ acknowledge: () => batch.acknowledge(i) });
+          const printBatch = async (batch: EventBatch): Promise<void> => {
             if (writeFailure !== undefined) throw writeFailure;
-            if (matches && !matches(event.metadata)) {
-              chunk.add(null, event); // processed as far as this consumer is concerned
-              return scheduleWrite();
+            for (let i = 0; i < batch.length; i++) {
+              let full: boolean;
+              try {
+                // A filtered-out event prints nothing; it is acknowledged with the chunk all the same.
+                if (matches && !matches(batch.metadata(i) as JsonValue)) continue;
+                full = chunk.add(formatBatchLine(batch, i, flags.data));
+              } catch (err) {
+                // The events before a failing one are printed and acknowledged all the same.
+                if (i > 0) chunk.add(null, acknowledgeThrough(batch, i - 1));
+                throw err;
+              }
+              if (++written >= max) {
+                chunk.add(null, acknowledgeThrough(batch, i));
+                throw new StopEventProcessor(); // printed by the write below, as the last one
+              }
+              if (full) {
+                chunk.add(null, acknowledgeThrough(batch, i));
+                await orGrace(writeChunk()); // backpressure: the loop waits for stdout
+                if (writeFailure !== undefined) throw writeFailure;
+              }
             }
-            const full = chunk.add(formatEventLine(event, flags.data), event);
-            if (++written >= max) throw new StopEventProcessor(); // printed by the write below, as the last one
-            if (full) return orGrace(writeChunk()).then(() => undefined); // backpressure: the loop waits for stdout
+            chunk.add(null, acknowledgeThrough(batch, batch.length - 1));
             scheduleWrite();
-          });
+          };
+          await consumer.processBatches(printBatch);
         } finally {
           // The events before a failing one are printed (and acknowledged) all the same.
           await orGrace(writeChunk().catch((err: unknown) => void (writeFailure ??= err)));

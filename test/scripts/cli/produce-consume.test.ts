@@ -245,6 +245,36 @@ test('produce whose reader of stdout goes away (| head -1) stops quietly, exit 0
   t.is(consumed.length, Number(produced![1]), 'every event it pushed is committed');
 });
 
+test('consume whose reader goes away (| head) acknowledges only what it printed; the next run goes on from there', async (t) => {
+  const D = await setup(t, 1);
+  // ~1.2 MB of lines: many 64 KiB chunks, filled in the middle of the consumer's batches.
+  const pad = 'p'.repeat(200);
+  const input = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ metadata: { i, pad } })).join('\n') + '\n';
+  t.is((await ctl(['produce', 'T', ...D, '-q'], input)).code, 0);
+  const child = spawn(process.execPath, [CTL, 'consume', 'T', '--name', 'h', ...D], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  let text = '';
+  child.stdout.once('data', (b: Buffer) => {
+    text = b.toString('utf8');
+    child.stdout.destroy(); // the reader takes one chunk and leaves
+  });
+  const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 30 s'), 30_000))]);
+  t.not(code, 'still running after 30 s');
+  const printed = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').slice(0, -1).map((l) => (JSON.parse(l) as Line).id);
+  t.deepEqual(printed, printed.map((_, i) => i), 'events 0.. in order');
+  const positions = jsonLines<{ partitions: Array<{ lastAcknowledged: number | null }> }>((await ctl(['consumers', 'T', ...D, '--json'])).stdout);
+  const acked = positions[0]?.partitions[0]?.lastAcknowledged ?? -1;
+  // Acknowledged means handed to the pipe, which can be more than the reader took. consume writes chunks of at least
+  // 64 Ki characters (ending with the line that passes it): the reader's 64 KiB plus the pipe's 64 KiB hold one whole
+  // chunk, not two, and the failed write of the next one must acknowledge none of its events.
+  const shortest = Math.min(...text.split('\n').slice(0, -1).map((l) => Buffer.byteLength(l) + 1));
+  const perChunk = Math.ceil(65536 / shortest);
+  t.true(acked >= 0 && acked <= perChunk, `acknowledged up to ${acked}; one chunk holds at most ${perChunk} lines`);
+  const rest = jsonLines<Line>((await ctl(['consume', 'T', '--name', 'h', ...D])).stdout).map((e) => e.id);
+  t.deepEqual(rest, Array.from({ length: 5000 - acked - 1 }, (_, k) => acked + 1 + k), 'the next run delivers every event after the acknowledged one');
+});
+
 test('a partition that does not exist is OUT_OF_RANGE, and inside an input line it names the line', async (t) => {
   const D = await setup(t, 2);
   const forced = await ctl(['produce', 'T', ...D, '--partition', '9'], '{"metadata":1}\n');
