@@ -6,12 +6,11 @@
 
 import type { Serializer } from './components/serializer.js';
 import { DataView } from './data/data-view.js';
+import { NO_BYTES } from './data/selection.js';
 import { undecodableMetadata } from './event-errors.js';
 import { Event, type Acknowledger, type StoredRecord } from './event.js';
 import type { Future } from './future.js';
 import { strictUtf8, type JsonValue } from './json.js';
-
-const NO_BYTES = new Uint8Array(0);
 
 /**
  * `M`: the metadata type the consumer was opened with (not checked at run time). Internals are private fields, as

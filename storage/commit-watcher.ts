@@ -96,8 +96,8 @@ export class CommitWatcher {
           // The poll is all that is left: at its fast interval from now on.
           if (this.pollTimer !== null) {
             clearInterval(this.pollTimer);
-            this.pollTimer = setInterval(this.onSignal, POLL_INTERVAL_MS);
-            this.pollTimer.unref();
+            this.pollTimer = null;
+            this.startPoll();
           }
         });
         localCommits.on(this.dir, this.onSignal);
@@ -106,15 +106,22 @@ export class CommitWatcher {
         localCommits.on(this.dir, this.onSignal);
       }
     }
-    if (this.pollTimer === null) {
-      this.pollTimer = setInterval(this.onSignal, this.watcher === null ? POLL_INTERVAL_MS : WATCHED_POLL_INTERVAL_MS);
-      this.pollTimer.unref();
-    }
+    if (this.pollTimer === null) this.startPoll();
+  }
+
+  /** Starts the safety poll, slow while the folder is watched, fast once it is not. */
+  private startPoll(): void {
+    this.pollTimer = setInterval(this.onSignal, this.pollEvery());
+    this.pollTimer.unref();
+  }
+
+  private pollEvery(): number {
+    return this.watcher === null ? POLL_INTERVAL_MS : WATCHED_POLL_INTERVAL_MS;
   }
 
   /** The safety poll's interval while someone waits (null: no wait, no poll). */
   get pollIntervalMs(): number | null {
-    return this.pollTimer === null ? null : this.watcher === null ? POLL_INTERVAL_MS : WATCHED_POLL_INTERVAL_MS;
+    return this.pollTimer === null ? null : this.pollEvery();
   }
 
   private stopIfIdle(): void {

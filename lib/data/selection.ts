@@ -79,7 +79,8 @@ export function allEventData(record: DataSource): Uint8Array {
   return dataSize === 0 ? NO_BYTES : wholeData(record, dataSize);
 }
 
-const NO_BYTES = new Uint8Array(0);
+/** @internal the one empty byte array handed out for "no data" (by allEventData and EventBatch.dataBytes). */
+export const NO_BYTES = new Uint8Array(0);
 
 function select(
   metadata: JsonValue,
