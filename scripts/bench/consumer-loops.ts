@@ -8,10 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Driver } from '../../lib/index.js';
+import { READ_MODES, timedRead, type ReadMode } from './consumer-read.js';
 
 const EVENTS = 200_000;
-const MODES = ['process', 'iterate', 'batches'] as const;
-type Mode = (typeof MODES)[number];
 
 async function produce(root: string, partitions: number): Promise<void> {
   const driver = await Driver.create('files', { root_path: root });
@@ -24,40 +23,15 @@ async function produce(root: string, partitions: number): Promise<void> {
   await driver.close();
 }
 
-async function read(root: string, mode: Mode): Promise<number> {
-  const driver = await Driver.create('files', { root_path: root });
-  const topic = await driver.openTopic('t');
-  const consumer = await topic.consumer(`c${process.pid}`, { until: 'end', batchSize: 128 });
-  let n = 0;
-  let chars = 0;
-  const t0 = performance.now();
-  if (mode === 'batches') {
-    await consumer.processBatches((b) => {
-      for (let i = 0; i < b.length; i++) chars += b.metadataText(i).length;
-      n += b.length;
-      void b.acknowledge();
-    });
-  } else if (mode === 'process') {
-    await consumer.process((e) => {
-      chars += e.metadataText.length;
-      if ((++n & 127) === 0) void e.acknowledge();
-    });
-  } else {
-    for await (const e of consumer) {
-      chars += e.metadataText.length;
-      if ((++n & 127) === 0) void e.acknowledge();
-    }
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  await consumer.close();
-  await driver.close();
-  if (n !== EVENTS || chars === 0) throw new Error(`read ${n} of ${EVENTS} events`);
-  return n / seconds;
+async function read(root: string, mode: ReadMode): Promise<number> {
+  const { events, ms } = await timedRead(root, mode);
+  if (events !== EVENTS) throw new Error(`read ${events} of ${EVENTS} events`);
+  return events / (ms / 1000);
 }
 
 const [role, root, mode] = process.argv.slice(2);
 if (role === 'read') {
-  console.log(`RESULT ${Math.round(await read(root!, mode as Mode))}`);
+  console.log(`RESULT ${Math.round(await read(root!, mode as ReadMode))}`);
 } else {
   const rounds = Number(process.argv[2] ?? 3);
   const counts = (process.argv[3] ?? '1,8,64').split(',').map(Number);
@@ -68,16 +42,16 @@ if (role === 'read') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'consumer-loops-'));
     try {
       await produce(dir, partitions);
-      const got: Record<Mode, number[]> = { process: [], iterate: [], batches: [] };
+      const got: Record<ReadMode, number[]> = { process: [], iterate: [], batches: [] };
       for (let r = 0; r < rounds; r++) {
-        for (const m of MODES) {
+        for (const m of READ_MODES) {
           const out = spawnSync(process.execPath, [self, 'read', dir, m], { encoding: 'utf8' });
           const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
           if (!line) throw new Error(`${m}: ${out.stdout}${out.stderr}`);
           got[m].push(Number(line.slice(7)));
         }
       }
-      console.log(`| ${partitions} | ${MODES.map((m) => Math.round(median(got[m])).toLocaleString('en-US')).join(' | ')} |`);
+      console.log(`| ${partitions} | ${READ_MODES.map((m) => Math.round(median(got[m])).toLocaleString('en-US')).join(' | ')} |`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
