@@ -2,7 +2,7 @@
 // Kept byte-oriented (serialized metadata, raw data) so the API logic exists once for every driver.
 // Methods may answer synchronously (the files engine) or with a promise (a networked engine).
 
-import type { PartitionStats, VerifyProblem } from '../storage/types.js';
+import type { PartitionStats, StoredRun, VerifyProblem } from '../storage/types.js';
 import type { RetentionPolicy } from '../storage/retention/retention-policy.js';
 import type { PartitionTrimResult } from '../storage/retention/trim-topic.js';
 import type { DataSource } from './data/selection.js';
@@ -25,6 +25,13 @@ export interface BackendRecord extends DataSource {
   metadataUtf8?(): string;
 }
 
+/**
+ * Consecutive records of one partition answered by position `k` (0 to length - 1) without an object per record:
+ * what a consumer's batches read. Each answer (and error) is the record's own; record(k) makes the record. The
+ * files engine's runs are the storage's (StoredRun); other engines' records are wrapped (lib/record-run.ts).
+ */
+export type BackendRun = Omit<StoredRun, 'firstId' | 'record'> & { record(k: number): BackendRecord };
+
 /** Per-partition counts (the engine's own type: first/end id, events, bytes, segments, first/last timestamp). */
 export type BackendPartitionStats = PartitionStats;
 
@@ -38,6 +45,11 @@ export interface PartitionBackend {
   /** First id still stored. */
   startId(): MaybePromise<number>;
   readRange(from: number, max: number): MaybePromise<BackendRecord[]>;
+  /**
+   * Optional, synchronous engines: readRange() as a run (it may hold fewer records than readRange would: a run can
+   * stop early, but holds at least one unless `from` is the end). Consumers use it where the engine has it.
+   */
+  readRun?(from: number, max: number): BackendRun;
   findByTime(ms: number): MaybePromise<number>;
   /** Resolves true once the end passes `knownEnd`, false on timeout or abort. Must not spin. */
   waitForAppend(knownEnd: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;

@@ -8,9 +8,10 @@ import type { Serializer } from './components/serializer.js';
 import { DataView } from './data/data-view.js';
 import { NO_BYTES } from './data/selection.js';
 import { undecodableMetadata } from './event-errors.js';
-import { Event, type Acknowledger, type StoredRecord } from './event.js';
+import type { BackendRun } from './backend.js';
+import { Event, type Acknowledger } from './event.js';
 import type { Future } from './future.js';
-import { strictUtf8, type JsonValue } from './json.js';
+import type { JsonValue } from './json.js';
 
 /**
  * `M`: the metadata type the consumer was opened with (not checked at run time). Internals are private fields, as
@@ -19,7 +20,10 @@ import { strictUtf8, type JsonValue } from './json.js';
  */
 export class EventBatch<M = JsonValue> {
   readonly #owner: Acknowledger;
-  readonly #records: readonly StoredRecord[];
+  /** The engine's records the events are read from: positions [#start, #start + #length) of it. */
+  readonly #run: BackendRun;
+  readonly #start: number;
+  readonly #length: number;
   /** The selected data of each event: the bytes themselves (all data, no selector), or the DataView made. */
   readonly #data: Array<Uint8Array | DataView>;
   readonly #events: Array<Event<M> | undefined>;
@@ -30,13 +34,17 @@ export class EventBatch<M = JsonValue> {
     owner: Acknowledger,
     /** Index of the partition the events belong to. */
     readonly partition: number,
-    records: readonly StoredRecord[],
+    run: BackendRun,
+    start: number,
+    length: number,
     data: Array<Uint8Array | DataView>,
     events: Array<Event<M> | undefined>,
     serializer: Serializer,
   ) {
     this.#owner = owner;
-    this.#records = records;
+    this.#run = run;
+    this.#start = start;
+    this.#length = length;
     this.#data = data;
     this.#events = events;
     this.#serializer = serializer;
@@ -44,27 +52,27 @@ export class EventBatch<M = JsonValue> {
 
   /** Number of events in the batch (at least 1). */
   get length(): number {
-    return this.#records.length;
+    return this.#length;
   }
 
   /** Id of the first event. */
   get firstId(): number {
-    return this.#records[0].id;
+    return this.#run.id(this.#start);
   }
 
   /** Id of the last event. */
   get lastId(): number {
-    return this.#records[this.#records.length - 1].id;
+    return this.#run.id(this.#start + this.#length - 1);
   }
 
   /** Id of event `i` (`firstId + i`). */
   id(i: number): number {
-    return this.#record(i).id;
+    return this.#run.id(this.#at(i));
   }
 
   /** Commit time of event `i`, ms since the epoch (0 where the format has none). */
   timestamp(i: number): number {
-    return this.#record(i).timestamp;
+    return this.#run.timestamp(this.#at(i));
   }
 
   /** The metadata of event `i` as a JSON value (parsed on first read, then the same object: see Event.metadata). */
@@ -77,29 +85,28 @@ export class EventBatch<M = JsonValue> {
    * and schema serializers): the stored text itself, a new string each call. Otherwise JSON.stringify of `metadata(i)`.
    */
   metadataText(i: number): string {
-    const rec = this.#record(i);
-    const known = this.#events[i];
-    if (known !== undefined || this.#serializer.storesJsonText !== true) return this.event(i).metadataText;
+    const k = this.#at(i);
+    if (this.#events[i] !== undefined || this.#serializer.storesJsonText !== true) return this.event(i).metadataText;
     try {
-      return rec.metadataUtf8 !== undefined ? rec.metadataUtf8() : strictUtf8.decode(rec.metadata);
+      return this.#run.metadataUtf8(k);
     } catch (err) {
-      throw undecodableMetadata(this.partition, rec.id, err);
+      throw undecodableMetadata(this.partition, this.#run.id(k), err);
     }
   }
 
   /** The stored metadata bytes of event `i`: a zero-copy, read-only view of the log (see Event.metadataBytes). */
   metadataBytes(i: number): Uint8Array {
-    const rec = this.#record(i);
+    const k = this.#at(i);
     try {
-      return rec.metadata;
+      return this.#run.metadataBytes(k);
     } catch (err) {
-      throw undecodableMetadata(this.partition, rec.id, err);
+      throw undecodableMetadata(this.partition, this.#run.id(k), err);
     }
   }
 
   /** The data the selector chose for event `i`, as Event.data (the same DataView on every call). */
   data(i: number): DataView {
-    this.#record(i);
+    this.#at(i);
     const d = this.#data[i];
     if (d instanceof DataView) return d;
     const view = d.length === 0 ? DataView.EMPTY : new DataView(d);
@@ -112,7 +119,7 @@ export class EventBatch<M = JsonValue> {
    * selection is one piece, which it is without a selector; a copy when it is several pieces.
    */
   dataBytes(i: number): Uint8Array {
-    this.#record(i);
+    this.#at(i);
     const d = this.#data[i];
     if (!(d instanceof DataView)) return d;
     const segments = d.segments;
@@ -123,21 +130,21 @@ export class EventBatch<M = JsonValue> {
 
   /** Event `i` as a full Event (made on first call, then the same object). */
   event(i: number): Event<M> {
-    const rec = this.#record(i);
-    return (this.#events[i] ??= new Event<M>(this.#owner, this.partition, rec, undefined, this.data(i), this.#serializer));
+    const k = this.#at(i);
+    return (this.#events[i] ??= new Event<M>(this.#owner, this.partition, this.#run.record(k), undefined, this.data(i), this.#serializer));
   }
 
   /**
    * Acknowledges every event of this partition up to event `i` (default: the last of the batch); the future resolves
    * once the position is written, as Event.acknowledge().
    */
-  acknowledge(i: number = this.#records.length - 1): Future<void> {
-    return this.#owner.acknowledge(this.partition, this.#record(i).id);
+  acknowledge(i: number = this.#length - 1): Future<void> {
+    return this.#owner.acknowledge(this.partition, this.#run.id(this.#at(i)));
   }
 
   /** The events as Event objects, in id order. */
   *[Symbol.iterator](): IterableIterator<Event<M>> {
-    for (let i = 0; i < this.#records.length; i++) yield this.event(i);
+    for (let i = 0; i < this.#length; i++) yield this.event(i);
   }
 
   /** What JSON.stringify(batch) writes: the partition and the ids it covers. */
@@ -150,10 +157,10 @@ export class EventBatch<M = JsonValue> {
     return `EventBatch ${inspect(this.toJSON(), options)}`;
   }
 
-  #record(i: number): StoredRecord {
-    const rec = this.#records[i];
-    if (rec === undefined || typeof i !== 'number' || !Number.isInteger(i)) throw badPosition(i, this.#records.length);
-    return rec;
+  /** The run position of event `i`; a RangeError (TypeError) for a position that is not one of the batch. */
+  #at(i: number): number {
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= this.#length) throw badPosition(i, this.#length);
+    return this.#start + i;
   }
 }
 

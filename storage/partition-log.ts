@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { entryTimestamp } from './index-entry.js';
 import { SegmentRecords } from './segment-records.js';
+import type { SegmentRun } from './segment-run.js';
 import { NativeStoredEvent } from './stored-event.js';
 import {
   DEFAULT_SEGMENT_BYTES, MAX_EVENT_PART_BYTES, MAX_SEGMENT_BYTES, resolvePartitionOptions, type ResolvedPartitionOptions,
@@ -410,6 +411,10 @@ export class PartitionLog extends PartitionCore {
 
   protected eventsIn(from: number, stop: number): NativeStoredEvent[] {
     return this.records.range(from, stop);
+  }
+
+  protected override runIn(from: number, stop: number): SegmentRun | NativeStoredEvent[] {
+    return this.records.run(from, stop);
   }
 
   findByTime(ms: number): number {

@@ -3,7 +3,7 @@
 // run-checks.ts) and against the files' sizes (see segment-reader.ts on SIGBUS).
 import { crc32Range } from './crc.js';
 import {
-  ENTRY_SIZE, HOST_IS_LE, entryDataCrc, entryDataEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
+  ENTRY_SIZE, HOST_IS_LE, entryDataCrc, entryDataEnd, entryMetaEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
   entryMetaOffset, entryTimestamp, wordsDataCrc, wordsDataLength, wordsDataOffset, wordsMetaCrc, wordsMetaLength, wordsMetaOffset,
   wordsTimestamp,
 } from './index-entry.js';
@@ -11,6 +11,7 @@ import { removedByRetention } from './retention/segment-trim.js';
 import { DataCheckRun, metadataRunIntact } from './run-checks.js';
 import type { SegmentList } from './segment-list.js';
 import type { Segment } from './segment.js';
+import { SegmentRun } from './segment-run.js';
 import { stillThisTurn } from './size-trust.js';
 import { NativeStoredEvent } from './stored-event.js';
 import { StorageError } from './types.js';
@@ -53,6 +54,27 @@ export class SegmentRecords {
       for (; id < segStop; id++) out[id - from] = this.eventIn(seg, id, dataMap, run, metadataChecked);
     }
     return out;
+  }
+
+  /**
+   * Events [from, stop) as a run of one segment (it stops at the segment's end), or their records (range()) where a
+   * run does not apply: a big-endian host, a single event, a damaged index entry, or metadata that fails the run's
+   * check (the records then name the culprit, event by event).
+   */
+  run(from: number, stop: number): SegmentRun | NativeStoredEvent[] {
+    const seg = this.segments.segmentFor(from);
+    const segStop = Math.min(stop, seg.endId);
+    if (!HOST_IS_LE || segStop - from < 2) return this.range(from, stop);
+    const first = from - seg.baseId;
+    const runEnd = segStop - seg.baseId;
+    seg.ensureCached(first, runEnd - 1);
+    if (seg.bad !== null && [...seg.bad].some((pos) => pos >= first && pos < runEnd)) return this.range(from, stop);
+    this.measure(seg);
+    this.mapDataNow(seg, runEnd - 1);
+    if (!metadataRunIntact(seg, first, runEnd)) return this.range(from, stop);
+    const metaMap = seg.meta.cover(entryMetaEnd(seg.index, (runEnd - 1 - seg.cacheFrom) * ENTRY_SIZE));
+    const words = seg.indexWords.slice(((first - seg.cacheFrom) * ENTRY_SIZE) >>> 2, ((runEnd - seg.cacheFrom) * ENTRY_SIZE) >>> 2);
+    return new SegmentRun(from, segStop - from, seg, words, metaMap, seg.data.current, this.verifyData);
   }
 
   /**

@@ -92,6 +92,28 @@ export interface StoredEvent {
   dataSlice?(offset: number, size: number): Uint8Array;
 }
 
+/**
+ * Consecutive committed events read at once and answered by position `k` (0 to length - 1, ids firstId + k) without
+ * an object per event: what a bulk reader (a consumer's batches) needs of each. Answers and errors are those of the
+ * event's StoredEvent, which record(k) makes on demand.
+ */
+export interface StoredRun {
+  readonly firstId: number;
+  readonly length: number;
+  /** firstId + k. */
+  id(k: number): number;
+  timestamp(k: number): number;
+  dataSize(k: number): number;
+  /** As StoredEvent.metadataUtf8(). */
+  metadataUtf8(k: number): string;
+  /** As StoredEvent.metadata. */
+  metadataBytes(k: number): Uint8Array;
+  /** As StoredEvent.data(). */
+  data(k: number): Uint8Array;
+  /** Event `k` as a StoredEvent (a new object each call). */
+  record(k: number): StoredEvent;
+}
+
 /** One piece of a file that recovery cut (or, when `truncated` is false, found and left for the next writer). */
 export interface RecoveryCut {
   file: string;
@@ -158,6 +180,12 @@ export interface PartitionLogLike {
    * negative or fractional.
    */
   readRange(from: number, max: number): StoredEvent[];
+  /**
+   * Optional (native log): readRange() as a StoredRun, for readers that take events by position. It may stop early
+   * (at the end of a segment), and answers with the records themselves where a run does not apply (damage found,
+   * a single event, a big-endian host): those report their problems event by event, as readRange's do.
+   */
+  readRun?(from: number, max: number): StoredRun | StoredEvent[];
   /** First id whose timestamp is >= `ms` (endId if none). */
   findByTime(ms: number): number;
   /**

@@ -13,6 +13,7 @@ import { Future } from '../future.js';
 import { isWellFormedString } from '../json-check.js';
 import type { JsonValue } from '../json.js';
 import { Lifecycle, type LifecycleStatus } from '../lifecycle.js';
+import { NO_RECORDS } from '../record-run.js';
 import { checkOptionKeys } from '../option-keys.js';
 import { timeoutUnlessForever } from '../timer-limit.js';
 import { BatchSize, checkBatchSize, checkPositiveInt } from '../options.js';
@@ -377,7 +378,7 @@ export class Consumer<M = JsonValue> implements AsyncIterable<Event<M>> {
     for (const st of this.parts) {
       // Records read ahead hold slices of the mappings: drop them, so that a closed consumer still referenced by
       // the application does not keep a batch's worth of segment mappings alive.
-      st.buffer = [];
+      st.buffer = NO_RECORDS;
       st.pos = 0;
     }
     // Before the claims go: closing may put a position back in an offset file deleted or replaced meanwhile, which

@@ -3,10 +3,9 @@
 // when none is buffered, pulls are parked and served when an engine load completes or a partition grows.
 
 import { setMaxListeners } from 'node:events';
-import type { BackendRecord } from '../backend.js';
+import type { BackendRecord, BackendRun } from '../backend.js';
 import type { Serializer } from '../components/serializer.js';
 import type { DataAllocator, DataSelector } from '../data/selection.js';
-import { allEventData } from '../data/selection.js';
 import { EventBatch } from '../event-batch.js';
 import { dataSelectionError } from '../event-errors.js';
 import { Event, storedRecordOf, type Acknowledger, type StoredRecord } from '../event.js';
@@ -14,6 +13,7 @@ import { DataView } from '../data/data-view.js';
 import { Future } from '../future.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { makeEvent, selectRecordData, type RecordSelection } from '../make-event.js';
+import { NO_RECORDS, RecordArrayRun } from '../record-run.js';
 import type { Acknowledgements } from './acknowledgements.js';
 import { engineError, isLoading, type Loading } from './backend-calls.js';
 import { REFRESH_INTERVAL_MS, StepClock, nextRecord, type PartitionState } from './partition-reader.js';
@@ -94,51 +94,65 @@ export class Delivery<M> {
   stepBatch(max: number): EventBatch<M> | null | undefined | Loading {
     if (this.lifecycle.ending) return null;
     const m = this.making;
-    const records: StoredRecord[] = [];
     const data: Array<Uint8Array | DataView> = [];
     const events: Array<Event<M> | undefined> = [];
-    let st: PartitionState | undefined;
-    if (this.pushedBack.length > 0) {
-      // Events a given-up pull received come first: those of the first one's partition, then what follows them in
-      // that partition's read-ahead.
-      const back = this.pushedBack;
-      const partition = back[0].partition;
-      let n = 1;
-      while (n < back.length && n < max && back[n].partition === partition) n++;
-      for (const ev of back.splice(0, n)) {
-        records.push(storedRecordOf(ev as Event<unknown>));
-        data.push(ev.data);
-        events.push(ev);
-      }
-      st = this.parts.find((p) => p.index === partition);
-      if (st !== undefined && (st.pos >= st.buffer.length || st.buffer[st.pos].id !== records[n - 1].id + 1)) st = undefined;
-    } else {
-      if (this.failures.length > 0) throw this.takeFailure();
-      const first = this.stepRecord();
-      if (first === null || first === undefined || isLoading(first)) return first;
-      st = this.parts[this.taken];
-      this.pushData(st.index, first, records, data, events, true);
+    if (this.pushedBack.length > 0) return this.pushedBackBatch(max, data, events);
+    if (this.failures.length > 0) throw this.takeFailure();
+    const first = this.stepRecord();
+    if (first === null || first === undefined || isLoading(first)) return first;
+    // The batch is the read-ahead run from the record just taken (its last position) on, read by position.
+    const st = this.parts[this.taken];
+    const run = st.buffer;
+    const start = st.pos - 1;
+    this.pushData(st.index, run, start, data, events, true);
+    let length = 1;
+    while (length < max && st.pos < run.length) {
+      if (!this.pushData(st.index, run, st.pos++, data, events, false)) break;
+      length++;
     }
-    if (st !== undefined) {
-      while (records.length < max && st.pos < st.buffer.length) {
-        if (!this.pushData(st.index, st.buffer[st.pos++], records, data, events, false)) break;
-      }
-    }
-    return new EventBatch<M>(m.owner, st?.index ?? events[0]!.partition, records, data, events, m.serializer);
+    return new EventBatch<M>(m.owner, st.index, run, start, length, data, events, m.serializer);
   }
 
   /**
-   * Adds `rec` to a batch being made, its data selected as step() selects it (the selector and allocator run per
-   * event; the batch keeps the DataView, or without them the bytes themselves; no Event is made). An event
-   * whose data cannot be delivered is thrown when `first`, else kept for the next step (false: the batch ends).
+   * stepBatch() when events a given-up pull received are waiting: those of the first one's partition, then what
+   * follows them in that partition's read-ahead.
+   */
+  private pushedBackBatch(max: number, data: Array<Uint8Array | DataView>, events: Array<Event<M> | undefined>): EventBatch<M> {
+    const m = this.making;
+    const back = this.pushedBack;
+    const partition = back[0].partition;
+    let n = 1;
+    while (n < back.length && n < max && back[n].partition === partition) n++;
+    const records: StoredRecord[] = [];
+    for (const ev of back.splice(0, n)) {
+      records.push(storedRecordOf(ev as Event<unknown>));
+      data.push(ev.data);
+      events.push(ev);
+    }
+    const st = this.parts.find((p) => p.index === partition);
+    if (st !== undefined && st.pos < st.buffer.length && st.buffer.id(st.pos) === records[n - 1].id + 1) {
+      while (records.length < max && st.pos < st.buffer.length) {
+        const k = st.pos++;
+        if (!this.pushData(st.index, st.buffer, k, data, events, false)) break;
+        records.push(st.buffer.record(k));
+      }
+    }
+    return new EventBatch<M>(m.owner, partition, new RecordArrayRun(records as BackendRecord[]), 0, records.length, data, events, m.serializer);
+  }
+
+  /**
+   * Adds event `k` of `run` to a batch being made, its data selected as step() selects it (the selector and
+   * allocator run per event; the batch keeps the DataView, or without them the bytes themselves; no Event is made).
+   * An event whose data cannot be delivered is thrown when `first`, else kept for the next step (false: the batch ends).
    */
   private pushData(
-    partition: number, rec: BackendRecord, records: StoredRecord[], data: Array<Uint8Array | DataView>, events: Array<Event<M> | undefined>, first: boolean,
+    partition: number, run: BackendRun, k: number, data: Array<Uint8Array | DataView>, events: Array<Event<M> | undefined>, first: boolean,
   ): boolean {
     const m = this.making;
     try {
       if (m.selector !== undefined || m.allocator !== undefined) {
         const sel = this.selection;
+        const rec = run.record(k);
         selectRecordData(partition, rec, m.serializer, m.selector, m.allocator, sel);
         const { data: selected, parsed } = sel;
         data.push(selected);
@@ -146,9 +160,9 @@ export class Delivery<M> {
         events.push(parsed === undefined ? undefined : new Event<M>(m.owner, partition, rec, parsed as M, selected, m.serializer));
       } else {
         try {
-          data.push(allEventData(rec));
+          data.push(run.data(k));
         } catch (err) {
-          throw dataSelectionError(partition, rec.id, err);
+          throw dataSelectionError(partition, run.id(k), err);
         }
         events.push(undefined);
       }
@@ -157,7 +171,6 @@ export class Delivery<M> {
       this.failures.push(err);
       return false;
     }
-    records.push(rec);
     return true;
   }
 
@@ -242,7 +255,7 @@ export class Delivery<M> {
       // A read error (e.g. corruption) is reported for this partition; skip past it so the consumer is not stuck.
       this.cursor = (idx + 1) % this.parts.length;
       this.hot = -1;
-      st.buffer = [];
+      st.buffer = NO_RECORDS;
       st.pos = 0;
       // retention: a removed position is not skipped one id at a time (onTrimmed decides).
       if (!isTrimmedError(err)) st.next += 1;

@@ -1,7 +1,8 @@
 // One partition as a consumer reads it: where it is, what it read ahead, and the refill of that read-ahead from
 // the engine (synchronously when the engine allows, so delivering buffered events never waits).
 
-import type { BackendRecord, ClaimHandle, PartitionBackend } from '../backend.js';
+import type { BackendRecord, BackendRun, ClaimHandle, PartitionBackend } from '../backend.js';
+import { NO_RECORDS, RecordArrayRun } from '../record-run.js';
 import { DiasporaError, ErrorCode } from '../errors.js';
 import { idAt } from '../positions.js';
 import { applyAnswer, engineCall, type Loading } from './backend-calls.js';
@@ -19,7 +20,8 @@ export interface PartitionState {
   end: number;
   /** until 'end': stop before this id. */
   stopAt: number;
-  buffer: BackendRecord[];
+  /** The read-ahead: records [0, pos) of it were delivered. */
+  buffer: BackendRun;
   pos: number;
   lastRefresh: number;
   claim: ClaimHandle | undefined;
@@ -51,7 +53,7 @@ export function newPartitionState(index: number, backend: PartitionBackend, trim
     next: 0,
     end: 0,
     stopAt: Infinity,
-    buffer: [],
+    buffer: NO_RECORDS,
     pos: 0,
     lastRefresh: 0,
     claim: undefined,
@@ -74,7 +76,7 @@ export function deliveryPosition(st: PartitionState): number {
 /** Forgets the read-ahead (it is read again from `next` on, e.g. by the threaded loop). */
 export function dropReadAhead(st: PartitionState): void {
   st.next -= st.buffer.length - st.pos;
-  st.buffer = [];
+  st.buffer = NO_RECORDS;
   st.pos = 0;
 }
 
@@ -82,7 +84,7 @@ export function dropReadAhead(st: PartitionState): void {
 export function deactivate(st: PartitionState): void {
   st.active = false;
   st.claimLost = true;
-  st.buffer = [];
+  st.buffer = NO_RECORDS;
   st.pos = 0;
   st.claim = undefined;
 }
@@ -151,7 +153,7 @@ export class StepClock {
  * event (the caller skips it).
  */
 export function nextRecord(st: PartitionState, readBatch: number, clock: StepClock): BackendRecord | undefined | Loading {
-  if (st.pos < st.buffer.length) return st.buffer[st.pos++];
+  if (st.pos < st.buffer.length) return st.buffer.record(st.pos++);
   if (!st.active) {
     if (st.failure !== undefined) throw st.failure;
     return undefined;
@@ -172,16 +174,18 @@ export function nextRecord(st: PartitionState, readBatch: number, clock: StepClo
   // driver fall back to single-message gets and read 4x slower.
   const max = Math.min(readBatch, st.stopAt - st.next, st.end - st.next);
   const claim = st.claim;
-  const fill = (recs: BackendRecord[]): void => {
+  const fill = (recs: BackendRecord[] | BackendRun): void => {
     // An asynchronous answer that arrives after the claim was lost is dropped (the partition is stopped).
     if (st.claim !== claim) return;
-    st.buffer = recs;
+    st.buffer = Array.isArray(recs) ? new RecordArrayRun(recs) : recs;
     st.pos = 0;
     st.next += recs.length;
   };
+  const b = st.backend;
   let pending: Loading | undefined;
   try {
-    pending = applyAnswer(() => st.backend.readRange(st.next, max), fill);
+    // A run where the engine makes one (no record object per event for a consumer's batches).
+    pending = applyAnswer(() => (b.readRun !== undefined ? b.readRun(st.next, max) : b.readRange(st.next, max)), fill);
   } catch (err) {
     // retention: the position was removed meanwhile: skip to the first id ('earliest') or fail without moving on.
     const first = trimmedFirstId(err, st.next);
@@ -193,12 +197,12 @@ export function nextRecord(st: PartitionState, readBatch: number, clock: StepClo
     // One damaged event must not take the good ones of its batch with it: read that one alone (it throws, and
     // the caller skips it) and go on in batches after it.
     if (max === 1) throw err;
-    pending = applyAnswer(() => st.backend.readRange(st.next, 1), fill);
+    pending = applyAnswer(() => b.readRange(st.next, 1), fill);
   }
   if (pending) return track(st, pending);
   if (st.buffer.length === 0) return undefined;
   st.pos = 1;
-  return st.buffer[0];
+  return st.buffer.record(0);
 }
 
 /** Marks the partition as loading until the engine's answer was applied. */

@@ -7,7 +7,7 @@
 import { CommitWatcher, signalLocalCommit } from '../commit-watcher.js';
 import {
   StorageError, type AppendEvent, type AppendResult, type FlushBehavior, type PartitionLogLike, type PartitionStats,
-  type RecoveryReport, type StoredEvent, type VerifyProblem,
+  type RecoveryReport, type StoredEvent, type StoredRun, type VerifyProblem,
 } from '../types.js';
 import { BatchSizes, checkBatch } from './batch-check.js';
 import { checkId, checkMax } from './id-checks.js';
@@ -65,6 +65,10 @@ export abstract class PartitionCore implements PartitionLogLike {
   protected abstract eventAt(id: number): StoredEvent;
   /** Committed events [from, stop) (startId <= from < stop <= endId). */
   protected abstract eventsIn(from: number, stop: number): StoredEvent[];
+  /** Events [from, stop) as a run (or fewer: a run may stop early); formats without runs answer the records. */
+  protected runIn(from: number, stop: number): StoredRun | StoredEvent[] {
+    return this.eventsIn(from, stop);
+  }
   /** fsync what this process wrote (flushBehavior is not 'buffered'). */
   protected abstract syncToDisk(): void;
   protected abstract formatStats(): FormatStats;
@@ -136,6 +140,19 @@ export abstract class PartitionCore implements PartitionLogLike {
    * past the end (those ids do not exist yet: a caller asking for them has lost track) or before the start.
    */
   readRange(from: number, max: number): StoredEvent[] {
+    return this.readCommitted(from, max, this.eventsInRange);
+  }
+
+  /** readRange() as a run where the format makes one (see PartitionLogLike.readRun); else the records. */
+  readRun(from: number, max: number): StoredRun | StoredEvent[] {
+    return this.readCommitted(from, max, this.runInRange);
+  }
+
+  private readonly eventsInRange = (from: number, stop: number): StoredEvent[] => this.eventsIn(from, stop);
+  private readonly runInRange = (from: number, stop: number): StoredRun | StoredEvent[] => this.runIn(from, stop);
+
+  /** The checks of readRange() and readRun(), then `read` of events [from, stop) ([] at the end). */
+  private readCommitted<T>(from: number, max: number, read: (from: number, stop: number) => T | StoredEvent[]): T | StoredEvent[] {
     this.assertOpen();
     checkId('from', from);
     checkMax(max);
@@ -147,7 +164,7 @@ export abstract class PartitionCore implements PartitionLogLike {
     const stop = Math.min(end, from + max);
     if (stop === from) return [];
     try {
-      return this.eventsIn(from, stop);
+      return read(from, stop);
     } catch (err) {
       throw this.removedMeanwhile(err, from);
     }

@@ -87,3 +87,41 @@ test('JSON.stringify and console.log show the partition and the ids covered, not
   t.is(util.inspect(batch), 'EventBatch { partition: 0, firstId: 0, length: 3 }');
   t.is(batch.lastId, 2);
 });
+
+test('batches read by position across segment ends and from a memory topic: every event once, in order, with its own text, data and time', async (t) => {
+  const texts = Array.from({ length: 50 }, (_, i) => `{"i":${i},"s":"${'x'.repeat(i % 7)}"}`);
+  const datas = texts.map((_, i) => (i % 4 === 0 ? Buffer.alloc(0) : Buffer.alloc(300 + i, i)));
+  const files = (await tempDriver({ t, driverOptions: { segment_bytes: 4096 } })).driver;
+  const { Driver } = await import('../../lib/index.js');
+  const memory = await Driver.create('memory');
+  t.teardown(() => memory.close());
+  for (const driver of [files, memory]) {
+    await driver.createTopic('segments');
+    const topic = await driver.openTopic('segments');
+    const producer = topic.producer();
+    texts.forEach((text, i) => void producer.push(text, datas[i]!.length > 0 ? datas[i] : undefined));
+    await producer.flush();
+    const consumer = await topic.consumer('c', { until: 'end', batchSize: 16 });
+    const seen: number[] = [];
+    let batches = 0;
+    await consumer.processBatches((b) => {
+      batches++;
+      for (let i = 0; i < b.length; i++) {
+        const id = b.id(i);
+        t.is(id, b.firstId + i);
+        t.is(b.metadataText(i), texts[id]);
+        t.deepEqual(Buffer.from(b.metadataBytes(i)), Buffer.from(texts[id]!));
+        t.deepEqual(Buffer.from(b.dataBytes(i)), datas[id]);
+        t.true(b.timestamp(i) > 0);
+        t.is(b.event(i).id, id);
+        t.deepEqual(b.event(i).metadata, JSON.parse(texts[id]!));
+        seen.push(id);
+      }
+      t.is(b.lastId, b.firstId + b.length - 1);
+      b.acknowledge();
+    });
+    await consumer.close();
+    t.deepEqual(seen, texts.map((_, i) => i), driver === files ? 'files' : 'memory');
+    t.true(batches >= 50 / 16, `${batches} batches`);
+  }
+});

@@ -8,6 +8,7 @@ import type {
   BackendPartitionStats,
   BackendRecord,
   BackendRecoveryReport,
+  BackendRun,
   ClaimHandle,
   ConsumerPosition,
   DriverBackend,
@@ -27,6 +28,7 @@ import {
 import { convertTopic } from '../../../storage/convert-topic.js';
 import type { FlushBehavior, PartitionLogLike, PartitionOptions, TopicStoreLike } from '../../../storage/types.js';
 import { readFilesDriverOptions, type FilesDriverOptions } from './files-options.js';
+import { RecordArrayRun } from '../../record-run.js';
 import { RecoveryTracker } from './recovery-tracker.js';
 import { guard } from './guard.js';
 import { FilesRetention } from './files-retention.js';
@@ -74,6 +76,12 @@ class FilesPartition implements PartitionBackend {
   }
   readRange(from: number, max: number): BackendRecord[] {
     return guard(() => this.log.readRange(from, max));
+  }
+  readRun(from: number, max: number): BackendRun {
+    return guard(() => {
+      const run = this.log.readRun !== undefined ? this.log.readRun(from, max) : this.log.readRange(from, max);
+      return Array.isArray(run) ? new RecordArrayRun(run) : run;
+    });
   }
   findByTime(ms: number): number {
     return guard(() => this.log.findByTime(ms));
