@@ -12,6 +12,7 @@ export type {
   OffsetsBackend,
   ClaimHandle,
   BackendRecord,
+  BackendRun,
   BackendAppendEvent,
   BackendPartitionStats,
   BackendRecoveryReport,
