@@ -42,12 +42,8 @@ export class SegmentRecords {
     while (id < stop) {
       const seg = this.segments.segmentFor(id);
       const segStop = Math.min(stop, seg.endId);
-      seg.ensureCached(id - seg.baseId, segStop - 1 - seg.baseId);
-      this.measure(seg);
-      this.mapDataNow(seg, segStop - 1 - seg.baseId);
-      // The records and data checks of this run keep the data mapping made for it (see Segment.releaseForReader).
-      const dataMap = seg.data.current;
       const runEnd = segStop - seg.baseId;
+      const dataMap = this.prepare(seg, id - seg.baseId, runEnd);
       const run = this.verifyData && segStop - id > 1 ? new DataCheckRun(seg, runEnd, dataMap) : null;
       // Metadata checked for the whole run at once; if anything is off, event by event (which names the culprit).
       const metadataChecked = segStop - id > 1 && metadataRunIntact(seg, id - seg.baseId, runEnd);
@@ -67,14 +63,23 @@ export class SegmentRecords {
     if (!HOST_IS_LE || segStop - from < 2) return this.range(from, stop);
     const first = from - seg.baseId;
     const runEnd = segStop - seg.baseId;
-    seg.ensureCached(first, runEnd - 1);
+    const dataMap = this.prepare(seg, first, runEnd);
     if (seg.bad !== null && [...seg.bad].some((pos) => pos >= first && pos < runEnd)) return this.range(from, stop);
-    this.measure(seg);
-    this.mapDataNow(seg, runEnd - 1);
     if (!metadataRunIntact(seg, first, runEnd)) return this.range(from, stop);
     const metaMap = seg.meta.cover(entryMetaEnd(seg.index, (runEnd - 1 - seg.cacheFrom) * ENTRY_SIZE));
     const words = seg.indexWords.slice(((first - seg.cacheFrom) * ENTRY_SIZE) >>> 2, ((runEnd - seg.cacheFrom) * ENTRY_SIZE) >>> 2);
-    return new SegmentRun(from, segStop - from, seg, words, metaMap, seg.data.current, this.verifyData);
+    return new SegmentRun(from, segStop - from, seg, words, metaMap, dataMap, this.verifyData);
+  }
+
+  /**
+   * Readies positions [first, runEnd) of `seg` for a read: their index entries cached, the files measured and the
+   * data mapped. Returns the data mapping, which the read's records and checks keep (see Segment.releaseForReader).
+   */
+  private prepare(seg: Segment, first: number, runEnd: number): Buffer {
+    seg.ensureCached(first, runEnd - 1);
+    this.measure(seg);
+    this.mapDataNow(seg, runEnd - 1);
+    return seg.data.current;
   }
 
   /**

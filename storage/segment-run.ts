@@ -10,14 +10,12 @@ import {
 import { DataCheckRun } from './run-checks.js';
 import type { Segment } from './segment.js';
 import { stillThisTurn } from './size-trust.js';
-import { NativeStoredEvent } from './stored-event.js';
+import { NO_BYTES, NativeStoredEvent } from './stored-event.js';
 import type { StoredRun } from './types.js';
 import { decodeUtf8Range } from './utf8-range.js';
 
 /** 32-bit words per index entry (fields are read from the word view: little-endian hosts only). */
 const W = ENTRY_SIZE / 4;
-
-const EMPTY = new Uint8Array(0);
 
 export class SegmentRun implements StoredRun {
   /** The data checks of the run, a window at a time; null when verification is off. */
@@ -60,7 +58,7 @@ export class SegmentRun implements StoredRun {
 
   metadataBytes(k: number): Uint8Array {
     const length = wordsMetaLength(this.words, k * W);
-    if (length === 0) return EMPTY;
+    if (length === 0) return NO_BYTES;
     const start = wordsMetaOffset(this.words, k * W);
     if (!this.trusted(this.segment.meta, start + length)) return this.record(k).metadata;
     const map = this.metaMap;
@@ -69,7 +67,7 @@ export class SegmentRun implements StoredRun {
 
   data(k: number): Uint8Array {
     const size = wordsDataLength(this.words, k * W);
-    if (size === 0) return EMPTY;
+    if (size === 0) return NO_BYTES;
     const start = wordsDataOffset(this.words, k * W);
     const end = start + size;
     const map = this.dataMap;
@@ -81,13 +79,12 @@ export class SegmentRun implements StoredRun {
   record(k: number): NativeStoredEvent {
     const w = this.words;
     const word = k * W;
-    const metaLength = wordsMetaLength(w, word);
     return new NativeStoredEvent(
       this.firstId + k,
       wordsTimestamp(w, word),
-      metaLength === 0 ? EMPTY_MAP : this.metaMap,
+      this.metaMap,
       wordsMetaOffset(w, word),
-      metaLength,
+      wordsMetaLength(w, word),
       wordsDataLength(w, word),
       this.segment,
       this.dataMap,
@@ -106,6 +103,3 @@ export class SegmentRun implements StoredRun {
     return end <= file.knownSize && stillThisTurn(file.measuredIn);
   }
 }
-
-/** The mapping given to records without metadata (never read). */
-const EMPTY_MAP = Buffer.alloc(0);

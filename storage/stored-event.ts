@@ -7,7 +7,8 @@ import type { Segment } from './segment.js';
 import { StorageError, type StoredEvent } from './types.js';
 import { decodeUtf8Range } from './utf8-range.js';
 
-const EMPTY = new Uint8Array(0);
+/** The one empty byte array handed out for no metadata or no data. */
+export const NO_BYTES = new Uint8Array(0);
 
 /** A committed event: byte arrays are slices of the mapped segment files (no copy). */
 export class NativeStoredEvent implements StoredEvent {
@@ -45,7 +46,7 @@ export class NativeStoredEvent implements StoredEvent {
    * file truncated since then must be CORRUPTION, not SIGBUS.
    */
   get metadata(): Uint8Array {
-    if (this.metaLength === 0) return EMPTY;
+    if (this.metaLength === 0) return NO_BYTES;
     this.checkMetaSize();
     return (this.metaView ??= new Uint8Array(this.metaMap.buffer, this.metaMap.byteOffset + this.metaOffset, this.metaLength));
   }
@@ -120,7 +121,7 @@ export class NativeStoredEvent implements StoredEvent {
 
   /** Bytes [offset, offset + size) of the data as a view of the mapping (the whole data part is mapped first). */
   private view(offset: number, size: number): Uint8Array {
-    if (size === 0) return EMPTY;
+    if (size === 0) return NO_BYTES;
     // Data is often asked for long after the readRange() that measured the file (a consumer delivers a batch one
     // event at a time): re-measured once per turn of the event loop, so a truncated file is CORRUPTION, not SIGBUS.
     const end = this.dataOffset + this.dataSize;
