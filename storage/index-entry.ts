@@ -6,6 +6,8 @@ import os from 'node:os';
 import { crc32Range, crc32Words } from './crc.js';
 
 export const ENTRY_SIZE = 48;
+/** An entry as 32-bit words (see allocEntryBuffer). */
+export const ENTRY_WORDS = ENTRY_SIZE / 4;
 const CRC_SPAN = 44;
 const TWO_32 = 0x1_0000_0000;
 
@@ -120,6 +122,9 @@ export const wordsDataLength = (w: Uint32Array, word: number): number => w[word 
 export const wordsTimestamp = (w: Uint32Array, word: number): number => w[word + 6]! + w[word + 7]! * TWO_32;
 export const wordsMetaCrc = (w: Uint32Array, word: number): number => w[word + 8]!;
 export const wordsDataCrc = (w: Uint32Array, word: number): number => w[word + 9]!;
+/** End offsets of an entry's metadata and data from its words (little-endian hosts), as entryMetaEnd/entryDataEnd. */
+export const wordsMetaEnd = (w: Uint32Array, word: number): number => wordsMetaOffset(w, word) + w[word + 4]!;
+export const wordsDataEnd = (w: Uint32Array, word: number): number => wordsDataOffset(w, word) + w[word + 5]!;
 /** End offsets (offset + length) of an entry's metadata and data: where the next event's bytes start. */
 export const entryMetaEnd = (buf: Buffer, at: number): number => readU64(buf, at) + buf.readUInt32LE(at + 16);
 export const entryDataEnd = (buf: Buffer, at: number): number => readU64(buf, at + 8) + buf.readUInt32LE(at + 20);

@@ -50,20 +50,25 @@ export function recoveryPointPath(dir: string): string {
 }
 
 export function encodeRecoveryPoint(p: RecoveryPoint, buf: Buffer = Buffer.alloc(RECOVERY_POINT_SIZE)): Buffer {
-  buf.fill(0, 0, RECOVERY_POINT_SIZE);
-  buf.writeUInt32LE(MAGIC, 0);
-  buf.writeUInt32LE(VERSION, 4);
-  const u64 = (at: number, v: number): void => {
-    buf.writeUInt32LE(v % TWO_32, at);
-    buf.writeUInt32LE(Math.floor(v / TWO_32), at + 4);
-  };
-  u64(8, p.firstId);
-  u64(16, p.committedEnd);
-  u64(24, p.durableEnd);
-  p.bootId.copy(buf, 32, 0, 16);
-  u64(48, p.timestampFloor);
-  buf.writeUInt32LE(crc32Range(buf, 0, CRC_SPAN), CRC_SPAN);
+  // A DataView and TypedArray#set, not Buffer's write methods: the writer encodes a point per batch, and each Buffer
+  // method is JavaScript argument checking that the writer's optimized code would have to compile along.
+  const v = new DataView(buf.buffer, buf.byteOffset, RECOVERY_POINT_SIZE);
+  v.setUint32(0, MAGIC, true);
+  v.setUint32(4, VERSION, true);
+  setU64(v, 8, p.firstId);
+  setU64(v, 16, p.committedEnd);
+  setU64(v, 24, p.durableEnd);
+  if (p.bootId.length !== 16) buf.fill(0, 32, 48);
+  buf.set(p.bootId.length > 16 ? p.bootId.subarray(0, 16) : p.bootId, 32);
+  setU64(v, 48, p.timestampFloor);
+  v.setUint32(56, 0, true);
+  v.setUint32(CRC_SPAN, crc32Range(buf, 0, CRC_SPAN), true);
   return buf;
+}
+
+function setU64(v: DataView, at: number, value: number): void {
+  v.setUint32(at, value % TWO_32, true);
+  v.setUint32(at + 4, Math.floor(value / TWO_32), true);
 }
 
 /** Decodes a record; a string says why it is not a valid one. */

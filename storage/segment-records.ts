@@ -3,9 +3,9 @@
 // run-checks.ts) and against the files' sizes (see segment-reader.ts on SIGBUS).
 import { crc32Range } from './crc.js';
 import {
-  ENTRY_SIZE, HOST_IS_LE, entryDataCrc, entryDataEnd, entryMetaEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
+  ENTRY_SIZE, HOST_IS_LE, entryDataCrc, entryDataEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
   entryMetaOffset, entryTimestamp, wordsDataCrc, wordsDataLength, wordsDataOffset, wordsMetaCrc, wordsMetaLength, wordsMetaOffset,
-  wordsTimestamp,
+  wordsDataEnd, wordsMetaEnd, wordsTimestamp,
 } from './index-entry.js';
 import { removedByRetention } from './retention/segment-trim.js';
 import { DataCheckRun, metadataRunIntact } from './run-checks.js';
@@ -66,7 +66,7 @@ export class SegmentRecords {
     const dataMap = this.prepare(seg, first, runEnd);
     if (seg.bad !== null && [...seg.bad].some((pos) => pos >= first && pos < runEnd)) return this.range(from, stop);
     if (!metadataRunIntact(seg, first, runEnd)) return this.range(from, stop);
-    const metaMap = seg.meta.cover(entryMetaEnd(seg.index, (runEnd - 1 - seg.cacheFrom) * ENTRY_SIZE));
+    const metaMap = seg.meta.cover(wordsMetaEnd(seg.indexWords, ((runEnd - 1 - seg.cacheFrom) * ENTRY_SIZE) >>> 2));
     const words = seg.indexWords.slice(((first - seg.cacheFrom) * ENTRY_SIZE) >>> 2, ((runEnd - seg.cacheFrom) * ENTRY_SIZE) >>> 2);
     return new SegmentRun(from, segStop - from, seg, words, metaMap, dataMap, this.verifyData);
   }
@@ -91,7 +91,8 @@ export class SegmentRecords {
    */
   private mapDataNow(seg: Segment, lastPos: number): void {
     try {
-      seg.data.cover(entryDataEnd(seg.index, (lastPos - seg.cacheFrom) * ENTRY_SIZE));
+      const at = (lastPos - seg.cacheFrom) * ENTRY_SIZE;
+      seg.data.cover(HOST_IS_LE ? wordsDataEnd(seg.indexWords, at >>> 2) : entryDataEnd(seg.index, at));
     } catch (err) {
       if (removedByRetention(seg.paths.data)) throw err;
     }

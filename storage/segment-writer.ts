@@ -159,7 +159,7 @@ export class SegmentWriter {
     writeAll(target.indexFd, entries, seg.count * ENTRY_SIZE, k * ENTRY_SIZE);
     if (immediate) fs.fdatasyncSync(target.indexFd);
     else target.dirty = true;
-    seg.committed(entries, k);
+    seg.committed(words, k);
     this.lastTimestamp = ts;
   }
 }

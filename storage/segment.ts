@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import { readAt } from './fs-helpers.js';
 import {
-  ENTRY_SIZE, allocEntryBuffer, entriesAllValid, entryIsValid, entryValidAt, entryMetaEnd, entryDataEnd, entryTimestamp,
+  ENTRY_SIZE, ENTRY_WORDS, HOST_IS_LE, allocEntryBuffer, entriesAllValid, entryIsValid, entryValidAt, entryMetaEnd, entryDataEnd,
+  entryTimestamp, wordsDataEnd, wordsMetaEnd,
 } from './index-entry.js';
 import { MappedFile } from './segment-reader.js';
 import { segmentPaths, type SegmentPaths } from './segment-files.js';
@@ -70,8 +71,9 @@ export class Segment {
   missingFrom: number | null = null;
   readonly meta: MappedFile;
   readonly data: MappedFile;
-  /** Copy of the last committed entry (valid when count > 0). */
-  private readonly last = Buffer.alloc(ENTRY_SIZE);
+  /** Copy of the last committed entry (valid when count > 0), also as words: the writer reads its ends per batch. */
+  private readonly lastEntry = allocEntryBuffer(ENTRY_SIZE);
+  private readonly last = this.lastEntry.buf;
   private indexFd: number | null = null;
   private scratch = allocEntryBuffer(0);
 
@@ -260,9 +262,11 @@ export class Segment {
     this.cached = 0;
   }
 
-  /** Records entries this process just wrote (bytes [0, k * ENTRY_SIZE) of `entries`). */
-  committed(entries: Buffer, k: number): void {
-    entries.copy(this.last, 0, (k - 1) * ENTRY_SIZE, k * ENTRY_SIZE);
+  /** Records entries this process just wrote (words [0, k * ENTRY_WORDS) of `entryWords`). */
+  committed(entryWords: Uint32Array, k: number): void {
+    // Twelve word copies: a plain loop the writer's optimized code inlines (Buffer#copy goes through its JS checks).
+    const last = this.lastEntry.words;
+    for (let w = 0, from = (k - 1) * ENTRY_WORDS; w < ENTRY_WORDS; w++) last[w] = entryWords[from + w]!;
     this.count += k;
   }
 
@@ -278,11 +282,15 @@ export class Segment {
 
   /** Where the next event's metadata goes (end of the last committed entry's metadata). */
   metaEnd(): number {
-    return this.count === 0 ? 0 : entryMetaEnd(this.last, 0);
+    if (this.count === 0) return 0;
+    const w = this.lastEntry.words;
+    return HOST_IS_LE ? wordsMetaEnd(w, 0) : entryMetaEnd(this.last, 0);
   }
 
   dataEnd(): number {
-    return this.count === 0 ? 0 : entryDataEnd(this.last, 0);
+    if (this.count === 0) return 0;
+    const w = this.lastEntry.words;
+    return HOST_IS_LE ? wordsDataEnd(w, 0) : entryDataEnd(this.last, 0);
   }
 
   lastTimestamp(): number | null {

@@ -16,7 +16,7 @@ import { makeEvent, selectRecordData, type RecordSelection } from '../make-event
 import { NO_RECORDS, RecordArrayRun } from '../record-run.js';
 import type { Acknowledgements } from './acknowledgements.js';
 import { engineError, isLoading, type Loading } from './backend-calls.js';
-import { REFRESH_INTERVAL_MS, StepClock, nextRecord, type PartitionState } from './partition-reader.js';
+import { REFRESH_INTERVAL_MS, StepClock, nextPosition, type PartitionState } from './partition-reader.js';
 import { isTrimmedError } from './trimmed.js';
 import { WAIT_OVER, WakeSignal } from '../wake-signal.js';
 
@@ -80,9 +80,10 @@ export class Delivery<M> {
     if (this.lifecycle.ending) return null;
     if (this.pushedBack.length > 0) return this.pushedBack.shift()!;
     if (this.failures.length > 0) throw this.takeFailure();
-    const rec = this.stepRecord();
-    if (rec === null || rec === undefined || isLoading(rec)) return rec;
-    return this.eventOf(this.taken, rec);
+    const r = this.stepPosition();
+    if (r !== true) return r;
+    const st = this.parts[this.taken];
+    return this.eventOf(this.taken, st.buffer.record(st.pos - 1));
   }
 
   /**
@@ -98,9 +99,9 @@ export class Delivery<M> {
     const events: Array<Event<M> | undefined> = [];
     if (this.pushedBack.length > 0) return this.pushedBackBatch(max, data, events);
     if (this.failures.length > 0) throw this.takeFailure();
-    const first = this.stepRecord();
-    if (first === null || first === undefined || isLoading(first)) return first;
-    // The batch is the read-ahead run from the record just taken (its last position) on, read by position.
+    const first = this.stepPosition();
+    if (first !== true) return first;
+    // The batch is the read-ahead run from the event just taken (its last position) on, read by position.
     const st = this.parts[this.taken];
     const run = st.buffer;
     const start = st.pos - 1;
@@ -177,11 +178,14 @@ export class Delivery<M> {
   /** Where pushData() has a record's selection written (reused: nothing is allocated per event for it). */
   private readonly selection: RecordSelection = { data: DataView.EMPTY, parsed: undefined };
 
-  /** The partition index (into parts) of the record stepRecord() returned last. */
+  /** The partition index (into parts) of the event stepPosition() moved to last. */
   private taken = 0;
 
-  /** The record step() makes its event of (its partition in `taken`; the next step starts after it). */
-  private stepRecord(): BackendRecord | null | undefined | Loading {
+  /**
+   * Moves to the event step() delivers next: true when there is one (partition `taken`, at its read-ahead's last
+   * position; the next step starts after it), else as step() (null, undefined or a Loading).
+   */
+  private stepPosition(): true | null | undefined | Loading {
     const parts = this.parts;
     const n = parts.length;
     this.clock.reset();
@@ -189,8 +193,7 @@ export class Delivery<M> {
     if (hot >= 0) {
       // Every other partition was quiet until quietUntil (see quietDue): a scan would pass them all and come back here.
       if (this.clock.now() < this.quietUntil) {
-        const rec = this.read(hot);
-        if (rec !== undefined && !isLoading(rec)) return this.take(hot, rec);
+        if (this.read(hot) === true) return this.take(hot);
       }
       this.hot = -1; // the scan below looks at every partition (reading `hot` again is harmless: see read)
     }
@@ -202,8 +205,8 @@ export class Delivery<M> {
     for (let i = 0; i < n; i++) {
       const idx = (this.cursor + i) % n;
       const st = parts[idx];
-      const rec = this.read(idx);
-      if (rec === undefined) {
+      const r = this.read(idx);
+      if (r === undefined) {
         if (allDone && !(st.active && st.pos >= st.buffer.length && st.next >= st.stopAt)) allDone = false;
         if (quiet) {
           const due = quietDue(st);
@@ -212,8 +215,8 @@ export class Delivery<M> {
         }
         continue;
       }
-      if (isLoading(rec)) {
-        loading ??= rec;
+      if (isLoading(r)) {
+        loading ??= r;
         allDone = false;
         quiet = false;
         continue;
@@ -226,7 +229,7 @@ export class Delivery<M> {
         this.quietUntil = quietUntil;
         queueMicrotask(this.forgetQuiet);
       }
-      return this.take(idx, rec);
+      return this.take(idx);
     }
     if (loading) return loading;
     return allDone ? null : undefined;
@@ -243,14 +246,14 @@ export class Delivery<M> {
   };
 
   /**
-   * The next record of partition `idx`. Reading a partition that just answered undefined or a Loading again in the
-   * same step answers the same, with no effect (its read-ahead is empty, its refresh is throttled by the step's clock,
-   * its load is pending). A read error is thrown after the cursor moved past the event.
+   * Moves partition `idx` to its next event (see nextPosition). Reading a partition that just answered undefined or
+   * a Loading again in the same step answers the same, with no effect (its read-ahead is empty, its refresh is
+   * throttled by the step's clock, its load is pending). A read error is thrown after the cursor moved past the event.
    */
-  private read(idx: number): BackendRecord | undefined | Loading {
+  private read(idx: number): true | undefined | Loading {
     const st = this.parts[idx];
     try {
-      return nextRecord(st, this.readBatch, this.clock);
+      return nextPosition(st, this.readBatch, this.clock);
     } catch (err) {
       // A read error (e.g. corruption) is reported for this partition; skip past it so the consumer is not stuck.
       this.cursor = (idx + 1) % this.parts.length;
@@ -263,11 +266,11 @@ export class Delivery<M> {
     }
   }
 
-  /** `rec` was read from partition `idx`: the next step starts at the partition after it. */
-  private take(idx: number, rec: BackendRecord): BackendRecord {
+  /** An event was taken from partition `idx`: the next step starts at the partition after it. */
+  private take(idx: number): true {
     this.cursor = (idx + 1) % this.parts.length;
     this.taken = idx;
-    return rec;
+    return true;
   }
 
   /** The event of `rec`, read from partition `idx`. */

@@ -148,12 +148,16 @@ export class StepClock {
 }
 
 /**
- * The next record of a partition: from the read-ahead, else refilled from the engine (`readBatch` at a time).
- * undefined if none now; a Loading while an asynchronous engine answers. Throws a DiasporaError for an unreadable
+ * Moves a partition to its next event, from the read-ahead, else refilled from the engine (`readBatch` at a time):
+ * true when there is one (at `st.pos - 1` of `st.buffer`; no record is made for it, a batch reads it by position),
+ * undefined if none now, a Loading while an asynchronous engine answers. Throws a DiasporaError for an unreadable
  * event (the caller skips it).
  */
-export function nextRecord(st: PartitionState, readBatch: number, clock: StepClock): BackendRecord | undefined | Loading {
-  if (st.pos < st.buffer.length) return st.buffer.record(st.pos++);
+export function nextPosition(st: PartitionState, readBatch: number, clock: StepClock): true | undefined | Loading {
+  if (st.pos < st.buffer.length) {
+    st.pos++;
+    return true;
+  }
   if (!st.active) {
     if (st.failure !== undefined) throw st.failure;
     return undefined;
@@ -192,7 +196,7 @@ export function nextRecord(st: PartitionState, readBatch: number, clock: StepClo
     if (first !== null) {
       st.lost += onPositionTrimmed(st.trimmed.onTrimmed, st.trimmed.consumerName, st.index, st.next, first);
       st.next = first;
-      return nextRecord(st, readBatch, clock);
+      return nextPosition(st, readBatch, clock);
     }
     // One damaged event must not take the good ones of its batch with it: read that one alone (it throws, and
     // the caller skips it) and go on in batches after it.
@@ -202,7 +206,7 @@ export function nextRecord(st: PartitionState, readBatch: number, clock: StepClo
   if (pending) return track(st, pending);
   if (st.buffer.length === 0) return undefined;
   st.pos = 1;
-  return st.buffer.record(0);
+  return true;
 }
 
 /** Marks the partition as loading until the engine's answer was applied. */

@@ -2,7 +2,7 @@
 // read-ahead nor reactivates it. An engine whose answers the test releases by hand makes the order certain.
 import test from 'ava';
 import type { BackendRecord, ClaimHandle, PartitionBackend } from '../../../lib/backend.js';
-import { StepClock, deactivate, newPartitionState, nextRecord, positionPartition } from '../../../lib/consumer/partition-reader.js';
+import { StepClock, deactivate, newPartitionState, nextPosition, positionPartition } from '../../../lib/consumer/partition-reader.js';
 
 /**
  * An engine of 10 events answering asynchronously; while `hold` is on, its refresh() and readRange() answers wait for
@@ -45,13 +45,13 @@ test('a read that completes after the claim was lost does not refill the read-ah
   await positionPartition(st, 'c', null, 'committed', false);
   t.true(st.active);
   engine.hold = true;
-  const loading = nextRecord(st, 4, new StepClock());
+  const loading = nextPosition(st, 4, new StepClock());
   t.true(loading instanceof Promise);
   deactivate(st);
   engine.release();
   await loading;
   t.is(st.buffer.length, 0);
-  t.is(nextRecord(st, 4, new StepClock()), undefined);
+  t.is(nextPosition(st, 4, new StepClock()), undefined);
 });
 
 test('a partition whose claim is lost while it is being positioned stays stopped', async (t) => {
@@ -65,5 +65,5 @@ test('a partition whose claim is lost while it is being positioned stays stopped
   engine.release();
   await positioned;
   t.false(st.active);
-  t.is(nextRecord(st, 4, new StepClock()), undefined);
+  t.is(nextPosition(st, 4, new StepClock()), undefined);
 });
