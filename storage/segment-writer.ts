@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import { crc32, crc32Pieces } from './crc.js';
 import { crc32Ranges } from './crc-ranges.js';
-import { ENTRY_SIZE, HOST_IS_LE, allocEntryBuffer, encodeEntry, encodeEntryWords } from './index-entry.js';
-import { STAGE_LIMIT, metadataBackToBack, staging, writeAll, writePieces } from './write-pieces.js';
+import { ENTRY_SIZE, ENTRY_WORDS, HOST_IS_LE, allocEntryBuffer, encodeEntry, encodeEntryWords } from './index-entry.js';
+import { STAGE_LIMIT, metadataBackToBack, metadataPieces, staging, writeAll, writePieces } from './write-pieces.js';
+import { NO_BYTES } from './stored-event.js';
 import type { Segment } from './segment.js';
 import type { AppendEvent, FlushBehavior } from './types.js';
 
@@ -25,6 +26,7 @@ export class SegmentWriter {
   // Scratch space reused by every run (no per-batch allocation of index entries).
   private entries = allocEntryBuffer(256 * ENTRY_SIZE);
   private metaCrcs = new Uint32Array(256);
+  private dataCrcs = new Uint32Array(256);
 
   constructor(private readonly flushBehavior: FlushBehavior) {}
 
@@ -82,8 +84,6 @@ export class SegmentWriter {
     const target = this.target!;
     const seg = target.segment;
     const k = to - from;
-    const metaStart = seg.metaEnd();
-    const dataStart = seg.dataEnd();
     let metaTotal = 0;
     let dataTotal = 0;
     for (let i = from; i < to; i++) {
@@ -91,63 +91,22 @@ export class SegmentWriter {
       dataTotal += dataLens[i]!;
     }
     if (this.entries.buf.length < k * ENTRY_SIZE) this.entries = allocEntryBuffer(k * ENTRY_SIZE);
-    const { buf: entries, words } = this.entries;
-    // Metadata already back to back goes out as it lies; other small runs are gathered into staging buffers (one
-    // write each); big ones go out with writev, uncopied.
-    const metaRun = metaTotal > 0 ? metadataBackToBack(events, from, to, metaTotal) : null;
-    const metaStage = metaRun === null && metaTotal <= STAGE_LIMIT ? staging(0, metaTotal) : null;
+    if (this.metaCrcs.length < k) {
+      this.metaCrcs = new Uint32Array(Math.max(k, 2 * this.metaCrcs.length));
+      this.dataCrcs = new Uint32Array(this.metaCrcs.length);
+    }
+    const metaBytes = this.metadataCrcs(events, metaLens, from, to, metaTotal);
     const dataStage = dataTotal <= STAGE_LIMIT ? staging(1, dataTotal) : null;
-    const metaPieces: Uint8Array[] | null = metaRun === null && metaStage === null ? [] : null;
     const dataPieces: Uint8Array[] | null = dataStage === null ? [] : null;
-    // The metadata CRCs of a run lying in one buffer (as it is written, or staged), computed together (crc-ranges.ts).
-    if (metaStage !== null) {
-      for (let i = from, at = 0; i < to; i++) {
-        const meta = events[i]!.metadata;
-        metaStage.set(meta, at);
-        at += meta.length;
-      }
-    }
-    const metaBytes = metaRun ?? metaStage;
-    if (this.metaCrcs.length < k) this.metaCrcs = new Uint32Array(Math.max(k, 2 * this.metaCrcs.length));
-    const metaCrcs = this.metaCrcs;
-    if (metaBytes !== null) crc32Ranges(metaBytes, 0, metaLens, from, to, metaCrcs);
-    const now = Date.now();
-    let metaPos = 0;
-    let dataPos = 0;
-    let ts = this.lastTimestamp;
-    for (let i = from; i < to; i++) {
-      const ev = events[i]!;
-      const meta = ev.metadata;
-      if (metaPieces !== null && meta.length > 0) metaPieces.push(meta);
-      const metaCrc = metaBytes !== null ? metaCrcs[i - from]! : crc32(meta);
-      const data = ev.data;
-      let dataCrc = 0;
-      if (data instanceof Uint8Array) {
-        if (dataStage !== null) dataStage.set(data, dataPos);
-        else if (data.length > 0) dataPieces!.push(data);
-        dataCrc = crc32(data);
-      } else if (data !== undefined) {
-        let at = dataPos;
-        for (const piece of data) {
-          if (dataStage !== null) dataStage.set(piece, at);
-          else if (piece.length > 0) dataPieces!.push(piece);
-          at += piece.length;
-        }
-        dataCrc = crc32Pieces(data);
-      }
-      const evTs = ev.timestamp === undefined ? now : Math.floor(ev.timestamp);
-      if (evTs > ts) ts = evTs;
-      const at = (i - from) * ENTRY_SIZE;
-      const metaLen = metaLens[i]!;
-      const dataLen = dataLens[i]!;
-      if (HOST_IS_LE) encodeEntryWords(words, at >>> 2, metaStart + metaPos, dataStart + dataPos, metaLen, dataLen, ts, metaCrc, dataCrc);
-      else encodeEntry(entries, at, metaStart + metaPos, dataStart + dataPos, metaLen, dataLen, ts, metaCrc, dataCrc);
-      metaPos += metaLen;
-      dataPos += dataLen;
-    }
-    if (metaRun !== null) writeAll(target.metaFd, metaRun, metaStart);
-    else if (metaStage !== null) writeAll(target.metaFd, metaStage, metaStart, metaTotal);
-    else writePieces(target.metaFd, metaPieces!, metaTotal, metaStart);
+    if (dataTotal > 0) this.dataCrcsOf(events, from, to, dataStage, dataPieces);
+    else this.dataCrcs.fill(0, 0, k);
+    const metaStart = seg.metaEnd();
+    const dataStart = seg.dataEnd();
+    this.encodeEntries(events, metaLens, dataLens, from, to, metaStart, dataStart);
+    // The bytes, then the entries: metadata already back to back goes out as it lies, small runs from their staging
+    // buffer (one write each), big ones with writev, uncopied.
+    if (metaBytes !== null) writeAll(target.metaFd, metaBytes, metaStart, metaTotal);
+    else writePieces(target.metaFd, metadataPieces(events, from, to), metaTotal, metaStart);
     if (dataStage !== null) writeAll(target.dataFd, dataStage, dataStart, dataTotal);
     else writePieces(target.dataFd, dataPieces!, dataTotal, dataStart);
     const immediate = this.flushBehavior === 'immediate';
@@ -156,10 +115,85 @@ export class SegmentWriter {
       fs.fdatasyncSync(target.dataFd);
       fs.fdatasyncSync(target.metaFd);
     }
-    writeAll(target.indexFd, entries, seg.count * ENTRY_SIZE, k * ENTRY_SIZE);
+    writeAll(target.indexFd, this.entries.buf, seg.count * ENTRY_SIZE, k * ENTRY_SIZE);
     if (immediate) fs.fdatasyncSync(target.indexFd);
     else target.dirty = true;
-    seg.committed(words, k);
+    seg.committed(this.entries.words, k);
+  }
+
+  /**
+   * The CRCs of events [from, to)'s metadata into metaCrcs, computed together where the run lies in one buffer (as
+   * the producer's arena puts it, or gathered into a staging buffer). Returns that buffer (the run's bytes, to be
+   * written at once), or null for a run too big to stage (then written piece by piece).
+   */
+  private metadataCrcs(events: readonly AppendEvent[], metaLens: Float64Array, from: number, to: number, total: number): Uint8Array | null {
+    const crcs = this.metaCrcs;
+    if (total === 0) {
+      crcs.fill(0, 0, to - from);
+      return NO_BYTES;
+    }
+    let bytes = metadataBackToBack(events, from, to, total);
+    if (bytes === null && total <= STAGE_LIMIT) {
+      const stage = staging(0, total);
+      for (let i = from, at = 0; i < to; i++) {
+        const meta = events[i]!.metadata;
+        stage.set(meta, at);
+        at += meta.length;
+      }
+      bytes = stage;
+    }
+    if (bytes !== null) crc32Ranges(bytes, 0, metaLens, from, to, crcs);
+    else for (let i = from; i < to; i++) crcs[i - from] = crc32(events[i]!.metadata);
+    return bytes;
+  }
+
+  /** The CRCs of events [from, to)'s data into dataCrcs, their bytes gathered into `stage` or listed in `pieces`. */
+  private dataCrcsOf(events: readonly AppendEvent[], from: number, to: number, stage: Buffer | null, pieces: Uint8Array[] | null): void {
+    const crcs = this.dataCrcs;
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      const data = events[i]!.data;
+      let crc = 0;
+      if (data instanceof Uint8Array) {
+        if (stage !== null) stage.set(data, at);
+        else if (data.length > 0) pieces!.push(data);
+        at += data.length;
+        crc = crc32(data);
+      } else if (data !== undefined) {
+        for (const piece of data) {
+          if (stage !== null) stage.set(piece, at);
+          else if (piece.length > 0) pieces!.push(piece);
+          at += piece.length;
+        }
+        crc = crc32Pieces(data);
+      }
+      crcs[i - from] = crc;
+    }
+  }
+
+  /** The index entries of events [from, to) into `entries`, their bytes starting at metaStart and dataStart. */
+  private encodeEntries(
+    events: readonly AppendEvent[], metaLens: Float64Array, dataLens: Float64Array, from: number, to: number, metaStart: number, dataStart: number,
+  ): void {
+    const { buf, words } = this.entries;
+    const metaCrcs = this.metaCrcs;
+    const dataCrcs = this.dataCrcs;
+    const now = Date.now();
+    let ts = this.lastTimestamp;
+    let metaPos = metaStart;
+    let dataPos = dataStart;
+    for (let i = from; i < to; i++) {
+      const evTs = events[i]!.timestamp;
+      const t = evTs === undefined ? now : Math.floor(evTs);
+      if (t > ts) ts = t;
+      const j = i - from;
+      const metaLen = metaLens[i]!;
+      const dataLen = dataLens[i]!;
+      if (HOST_IS_LE) encodeEntryWords(words, j * ENTRY_WORDS, metaPos, dataPos, metaLen, dataLen, ts, metaCrcs[j]!, dataCrcs[j]!);
+      else encodeEntry(buf, j * ENTRY_SIZE, metaPos, dataPos, metaLen, dataLen, ts, metaCrcs[j]!, dataCrcs[j]!);
+      metaPos += metaLen;
+      dataPos += dataLen;
+    }
     this.lastTimestamp = ts;
   }
 }

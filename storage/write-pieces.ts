@@ -70,3 +70,10 @@ export function metadataBackToBack(events: readonly AppendEvent[], from: number,
   }
   return new Uint8Array(buffer, first.byteOffset, total);
 }
+
+/** The non-empty metadata of events [from, to), for a run too big to stage (written with writev, uncopied). */
+export function metadataPieces(events: readonly AppendEvent[], from: number, to: number): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  for (let i = from; i < to; i++) if (events[i]!.metadata.length > 0) pieces.push(events[i]!.metadata);
+  return pieces;
+}

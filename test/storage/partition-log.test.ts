@@ -172,6 +172,30 @@ test('a batch larger than IOV_MAX pieces and the staging limit is written intact
   t.deepEqual(log.verify(), []);
 });
 
+test('metadata over the staging limit (written piece by piece) and metadata lying back to back are written intact', (t) => {
+  const dir = tempDir(t);
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  // 300 separate 4 KiB metadata parts (1.2 MB: past the staging limit), with and without data.
+  const big: AppendEvent[] = [];
+  for (let i = 0; i < 300; i++) big.push({ metadata: Buffer.alloc(4096, i & 255), data: i % 2 === 0 ? payload(3, i, 50) : undefined });
+  t.deepEqual(log.append(big), { firstId: 0, count: 300 });
+  // 100 metadata parts that are views of one buffer, back to back (as a producer's arena lays them out): one write.
+  const one = Buffer.alloc(100 * 37);
+  for (let i = 0; i < one.length; i++) one[i] = (i * 7) & 255;
+  const packed: AppendEvent[] = [];
+  for (let i = 0; i < 100; i++) packed.push({ metadata: one.subarray(i * 37, (i + 1) * 37) });
+  t.deepEqual(log.append(packed), { firstId: 300, count: 100 });
+  const back = log.readRange(0, 400);
+  for (let i = 0; i < 300; i++) {
+    if (!Buffer.from(back[i]!.metadata).equals(Buffer.alloc(4096, i & 255))) t.fail(`metadata of event ${i} differs`);
+    const want = i % 2 === 0 ? payload(3, i, 50) : Buffer.alloc(0);
+    if (!Buffer.from(back[i]!.data()).equals(want)) t.fail(`data of event ${i} differs`);
+  }
+  for (let i = 0; i < 100; i++) t.deepEqual(Buffer.from(back[300 + i]!.metadata), one.subarray(i * 37, (i + 1) * 37));
+  t.deepEqual(log.verify(), []); // every stored CRC matches its bytes
+});
+
 test('two logs of one partition in the same process take turns without waiting for staleness', (t) => {
   const dir = tempDir(t);
   const a = PartitionLog.open(dir, 0, { segmentBytes: 500 });
