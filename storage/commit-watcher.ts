@@ -16,9 +16,14 @@ export const WATCHED_POLL_INTERVAL_MS = 1000;
 const localCommits = new EventEmitter();
 localCommits.setMaxListeners(0);
 
-/** Tells every watcher of `dir` in this process that a commit happened. */
-export function signalLocalCommit(dir: string): void {
-  localCommits.emit(path.resolve(dir));
+/** The name under which commits to `dir` are signalled in this process (the absolute path: resolved once per writer). */
+export function commitSignalKey(dir: string): string {
+  return path.resolve(dir);
+}
+
+/** Tells every watcher in this process of the folder whose commitSignalKey() is `key` that a commit happened. */
+export function signalLocalCommit(key: string): void {
+  localCommits.emit(key);
 }
 
 interface Waiter {
@@ -45,7 +50,7 @@ export class CommitWatcher {
    * every change wakes them.
    */
   constructor(dir: string, private readonly isCommitFile?: (name: string) => boolean) {
-    this.dir = path.resolve(dir);
+    this.dir = commitSignalKey(dir);
   }
 
   /**

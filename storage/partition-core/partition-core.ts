@@ -4,7 +4,7 @@
 // reference/reference-partition-log.ts) extends this class and supplies only the abstract members below: how
 // entries are written and located, how the tail is caught up with and repaired under the lock, how files are laid
 // out. See CONTRIBUTING.md "Partition core".
-import { CommitWatcher, signalLocalCommit } from '../commit-watcher.js';
+import { CommitWatcher, commitSignalKey, signalLocalCommit } from '../commit-watcher.js';
 import {
   StorageError, type AppendEvent, type AppendResult, type FlushBehavior, type PartitionLogLike, type PartitionStats,
   type RecoveryReport, type StoredEvent, type StoredRun, type VerifyProblem,
@@ -33,9 +33,12 @@ export abstract class PartitionCore implements PartitionLogLike {
   /** Set once the partition folder was seen deleted or replaced: every read then fails with TOPIC_NOT_FOUND. */
   private folderGone = false;
   private readonly sizes = new BatchSizes();
+  /** How this process's watchers of the folder are told of a commit (resolved once: an append does not resolve paths). */
+  private readonly commitKey: string;
 
   protected constructor(dir: string, index: number) {
     this.dir = dir;
+    this.commitKey = commitSignalKey(dir);
     this.index = index;
     this.lease = new Lease(dir);
   }
@@ -107,7 +110,7 @@ export abstract class PartitionCore implements PartitionLogLike {
       throw new StorageError('IO', `append to ${this.dir} failed: ${(err as Error).message}`, { file: this.dir, cause: err });
     }
     lock.touchLease();
-    signalLocalCommit(this.dir);
+    signalLocalCommit(this.commitKey);
     return { firstId, count: n };
   }
 
