@@ -78,6 +78,7 @@ export class Segment {
   private scratch = allocEntryBuffer(0);
 
   constructor(dir: string, baseId: number) {
+    this.last.fill(0); // allocEntryBuffer's memory is not zeroed
     this.baseId = baseId;
     this.paths = segmentPaths(dir, baseId);
     this.meta = new MappedFile(this.paths.meta);
