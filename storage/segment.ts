@@ -16,6 +16,8 @@ import { StorageError } from './types.js';
 
 /** Entries read and checked at a time (one native CRC call: index-entry.ts RUN_ENTRIES), and the cache's usual size. */
 export const WINDOW_ENTRIES = 8192;
+/** The first look for the last valid entry of a segment with more than a window of new entries (see catchUp). */
+const TAIL_SCAN_ENTRIES = 256;
 
 /**
  * Positions in [lo, hi) of the entries that fail their check, the entry of position `lo` being at byte `at` of `buf`;
@@ -119,10 +121,15 @@ export class Segment {
     const whole = Math.floor(fs.fstatSync(fd).size / ENTRY_SIZE);
     if (whole <= this.count) return 0;
     let lastValid = -1;
+    // More new entries than a window (a segment opened, or a long burst by another writer): they cannot go into the
+    // read cache, so only the last valid one is wanted here, and it is nearly always among the last few (a torn tail
+    // is at most one batch). A short look first; windows below it only if all of it failed.
+    let span = whole - this.count > WINDOW_ENTRIES ? TAIL_SCAN_ENTRIES : WINDOW_ENTRIES;
     for (let hi = whole; hi > this.count && lastValid < 0; ) {
-      const lo = Math.max(this.count, hi - WINDOW_ENTRIES);
+      const lo = Math.max(this.count, hi - span);
       lastValid = this.scanNew(lo, hi);
       hi = lo;
+      span = WINDOW_ENTRIES;
     }
     if (lastValid < 0) return 0;
     const added = lastValid + 1 - this.count;

@@ -219,3 +219,32 @@ test('a damaged index entry in the middle is a CORRUPTION error, not a truncatio
   t.deepEqual(log.verify().map((q) => [q.file, q.offset]), [[p.index, 2 * ENTRY_SIZE]]);
   t.is(fs.statSync(p.index).size, 6 * ENTRY_SIZE, 'nothing was cut');
 });
+
+test('in a segment of more than a window of entries, a torn tail longer than the first short look is cut at the last valid entry, and damage below it is reported when read', (t) => {
+  // 9,000 entries (more than WINDOW_ENTRIES): opening looks at the last 256 first, then a window at a time below.
+  const dir = tempDir(t);
+  const n = 9000;
+  const writer = PartitionLog.open(dir, 0);
+  const batch: AppendEvent[] = [];
+  for (let i = 0; i < n; i++) batch.push({ metadata: metaOf(8, i) });
+  writer.append(batch);
+  writer.close();
+  const p = segmentPaths(dir, 0);
+  const index = fs.readFileSync(p.index);
+  // The last 300 entries torn (checksums broken), and one entry 1,000 below them damaged.
+  for (let i = n - 300; i < n; i++) index[i * ENTRY_SIZE + 44]! ^= 0xff;
+  index[(n - 1300) * ENTRY_SIZE + 3]! ^= 0x01;
+  fs.writeFileSync(p.index, index);
+  pointFromEarlierBoot(dir, n - 300); // after a reboot, the last 300 were never durable: a torn tail
+  const log = PartitionLog.open(dir, 0);
+  t.teardown(() => log.close());
+  t.deepEqual(log.append([{ metadata: metaOf(8, n) }]), { firstId: n - 300, count: 1 });
+  t.is(log.recovery?.droppedEntries, 300);
+  t.is(log.recovery?.firstCutId, n - 300);
+  t.deepEqual(Buffer.from(log.read(n - 301).metadata), metaOf(8, n - 301));
+  t.deepEqual(Buffer.from(log.read(n - 300).metadata), metaOf(8, n));
+  const err = t.throws(() => log.read(n - 1300), { instanceOf: StorageError })!;
+  t.is(err.code, 'CORRUPTION');
+  t.is(err.details.offset, (n - 1300) * ENTRY_SIZE);
+  t.deepEqual(log.verify().map((q) => [q.file, q.offset]), [[p.index, (n - 1300) * ENTRY_SIZE]]);
+});
