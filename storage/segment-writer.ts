@@ -102,7 +102,7 @@ export class SegmentWriter {
     else this.dataCrcs.fill(0, 0, k);
     const metaStart = seg.metaEnd();
     const dataStart = seg.dataEnd();
-    this.encodeEntries(events, metaLens, dataLens, from, to, metaStart, dataStart);
+    const lastTimestamp = this.encodeEntries(events, metaLens, dataLens, from, to, metaStart, dataStart);
     // The bytes, then the entries: metadata already back to back goes out as it lies, small runs from their staging
     // buffer (one write each), big ones with writev, uncopied.
     if (metaBytes !== null) writeAll(target.metaFd, metaBytes, metaStart, metaTotal);
@@ -119,6 +119,7 @@ export class SegmentWriter {
     if (immediate) fs.fdatasyncSync(target.indexFd);
     else target.dirty = true;
     seg.committed(this.entries.words, k);
+    this.lastTimestamp = lastTimestamp; // only once the run is written: a failed run leaves it where it was
   }
 
   /**
@@ -171,10 +172,13 @@ export class SegmentWriter {
     }
   }
 
-  /** The index entries of events [from, to) into `entries`, their bytes starting at metaStart and dataStart. */
+  /**
+   * The index entries of events [from, to) into `entries`, their bytes starting at metaStart and dataStart. Returns
+   * the newest timestamp they carry (never below lastTimestamp).
+   */
   private encodeEntries(
     events: readonly AppendEvent[], metaLens: Float64Array, dataLens: Float64Array, from: number, to: number, metaStart: number, dataStart: number,
-  ): void {
+  ): number {
     const { buf, words } = this.entries;
     const metaCrcs = this.metaCrcs;
     const dataCrcs = this.dataCrcs;
@@ -194,6 +198,6 @@ export class SegmentWriter {
       metaPos += metaLen;
       dataPos += dataLen;
     }
-    this.lastTimestamp = ts;
+    return ts;
   }
 }
