@@ -153,7 +153,7 @@ function validRunCrc(n: number): number {
 /** The flags words of `n` entries from word `first` on are all 0 (a small function: it is compiled early). */
 function flagsAllZero(words: Uint32Array, first: number, n: number): boolean {
   let any = 0;
-  for (let w = first, end = first + n * (ENTRY_SIZE / 4); w < end; w += ENTRY_SIZE / 4) any |= words[w]!;
+  for (let w = first, end = first + n * ENTRY_WORDS; w < end; w += ENTRY_WORDS) any |= words[w]!;
   return any === 0;
 }
 

@@ -4,12 +4,11 @@
 // streamed call costs ~0.11 µs per KiB. A mismatch always falls back to checking each event alone, so the error
 // still names the damaged event.
 import { crc32Combine, crc32Range } from './crc.js';
-import { ENTRY_SIZE, HOST_IS_LE } from './index-entry.js';
+import { ENTRY_WORDS, HOST_IS_LE } from './index-entry.js';
 import type { MappedFile } from './segment-reader.js';
 import { stillThisTurn } from './size-trust.js';
 import type { Segment } from './segment.js';
 
-const ENTRY_WORDS = ENTRY_SIZE / 4;
 const TWO_32 = 0x1_0000_0000;
 
 /** Where one part's fields sit in an index entry, in 32-bit words (see index-entry.ts). */

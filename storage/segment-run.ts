@@ -5,7 +5,7 @@
 // that fails its window, a mapping to renew) is answered by the event's own record (stored-event.ts), which reports
 // or repairs it exactly as a single read does.
 import {
-  ENTRY_SIZE, wordsDataCrc, wordsDataLength, wordsDataOffset, wordsMetaLength, wordsMetaOffset, wordsTimestamp,
+  ENTRY_WORDS, wordsDataCrc, wordsDataLength, wordsDataOffset, wordsMetaLength, wordsMetaOffset, wordsTimestamp,
 } from './index-entry.js';
 import { DataCheckRun } from './run-checks.js';
 import type { Segment } from './segment.js';
@@ -15,7 +15,7 @@ import type { StoredRun } from './types.js';
 import { decodeUtf8Range } from './utf8-range.js';
 
 /** 32-bit words per index entry (fields are read from the word view: little-endian hosts only). */
-const W = ENTRY_SIZE / 4;
+const W = ENTRY_WORDS;
 
 export class SegmentRun implements StoredRun {
   /** The data checks of the run, a window at a time; null when verification is off. */
