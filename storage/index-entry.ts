@@ -3,7 +3,7 @@
 //  24 u64 timestamp   32 u32 metaCrc     36 u32 dataCrc      40 u32 flags (0)   44 u32 entryCrc (of bytes 0..43)
 // u64 fields are written as two u32 halves (values stay below 2^53, plain numbers are exact).
 import os from 'node:os';
-import { crc32Range, crc32Words } from './crc.js';
+import { crc32Combine, crc32Range, crc32Words } from './crc.js';
 
 export const ENTRY_SIZE = 48;
 /** An entry as 32-bit words (see allocEntryBuffer). */
@@ -131,23 +131,36 @@ export const entryDataEnd = (buf: Buffer, at: number): number => readU64(buf, at
 
 // Checking many entries with one native CRC call. An entry is its 44 bytes followed by their CRC-32 (little-endian),
 // and the CRC-32 of any such message is the same constant (the CRC residue). So the CRC of valid entries back to back
-// depends only on their count: it is the CRC of as many copies of any one valid entry, computed here natively over a
-// buffer of copies. Damage to one entry changes it (to several, with the odds of a 32-bit checksum), and the caller
-// then checks entry by entry to find which.
+// depends only on their count: it is that of as many copies of any one valid entry, found by combining the CRC of one
+// entry with itself (crc32Combine, doubling: a few dozen table lookups, where a buffer of copies cost 400 KB and a
+// native pass over it at every process start). Damage to one entry changes it (to several, with the odds of a 32-bit
+// checksum), and the caller then checks entry by entry to find which.
 /** Entries per native call: bounds the bytes a failed check re-reads entry by entry. */
 const RUN_ENTRIES = 8192;
-let validCopies: Buffer | null = null;
-let fullRunCrc = 0;
+/** CRC-32 of 2^k valid entries back to back, for k = 0.. (filled on first use). */
+const POWER_RUN_CRCS: number[] = [];
 
 /** CRC-32 of `n` valid entries back to back (1 <= n <= RUN_ENTRIES). */
 function validRunCrc(n: number): number {
-  if (validCopies === null) {
+  if (POWER_RUN_CRCS.length === 0) {
     const one = Buffer.alloc(ENTRY_SIZE);
     one.writeUInt32LE(crc32Range(one, 0, CRC_SPAN), CRC_SPAN);
-    validCopies = Buffer.alloc(RUN_ENTRIES * ENTRY_SIZE).fill(one);
-    fullRunCrc = crc32Range(validCopies, 0, validCopies.length);
+    POWER_RUN_CRCS.push(crc32Range(one, 0, ENTRY_SIZE));
+    for (let k = 1; 1 << k <= RUN_ENTRIES; k++) {
+      const half = POWER_RUN_CRCS[k - 1]!;
+      POWER_RUN_CRCS.push(crc32Combine(half, half, (1 << (k - 1)) * ENTRY_SIZE));
+    }
   }
-  return n === RUN_ENTRIES ? fullRunCrc : crc32Range(validCopies, 0, n * ENTRY_SIZE);
+  // n as a sum of powers of two: the runs of 2^k entries back to back.
+  let crc = 0;
+  let have = false;
+  for (let k = 0; n !== 0; k++, n >>>= 1) {
+    if ((n & 1) === 0) continue;
+    const part = POWER_RUN_CRCS[k]!;
+    crc = have ? crc32Combine(crc, part, (1 << k) * ENTRY_SIZE) : part;
+    have = true;
+  }
+  return crc;
 }
 
 /** The flags words of `n` entries from word `first` on are all 0 (a small function: it is compiled early). */

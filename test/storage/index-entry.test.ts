@@ -90,6 +90,12 @@ test('entriesAllValid: runs of valid entries pass at one native call per run, an
   }
   const odd = entriesBuffer(300, 2);
   t.true(entriesAllValid(odd.buf, odd.words, 2, 300), 'unaligned start');
+  // Every run length up to 600 and around each power of two (the expected CRC is combined from powers of two).
+  const { buf, words } = entriesBuffer(8192);
+  const lengths = new Set<number>();
+  for (let n = 1; n <= 600; n++) lengths.add(n);
+  for (let p = 512; p <= 8192; p *= 2) for (const n of [p - 1, p, p + 1]) if (n <= 8192) lengths.add(n);
+  for (const n of lengths) t.true(entriesAllValid(buf, words, 0, n), `${n} entries of 8192`);
 });
 
 test('entriesAllValid: one damaged byte, two zeroed entries, or a non-zero flags word with a matching CRC fail', (t) => {
