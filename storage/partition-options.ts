@@ -4,7 +4,7 @@ import { DEFAULT_LOCK_STALE_MS } from './writer-lock.js';
 
 // 1 GiB, as Kafka's log.segment.bytes: each segment a reader maps adds its size to V8's external memory, and every
 // mapping over 64 MiB starts a full GC; with 256 MiB segments a 2 GB read of 1 MiB events ran 20-40 % slower than
-// with 1 GiB (docs/benchmarks.md "Fifth pass"). A size retention policy makes segments smaller
+// with 1 GiB (docs/benchmarks-history.md "Fifth pass"). A size retention policy makes segments smaller
 // (retention-policy.ts retentionRollBytes).
 export const DEFAULT_SEGMENT_BYTES = 1024 * 1024 * 1024;
 export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
