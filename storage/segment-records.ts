@@ -3,7 +3,7 @@
 // run-checks.ts) and against the files' sizes (see segment-reader.ts on SIGBUS).
 import { crc32Range } from './crc.js';
 import {
-  ENTRY_SIZE, HOST_IS_LE, entryDataCrc, entryDataEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
+  ENTRY_SIZE, ENTRY_WORDS, HOST_IS_LE, entryDataCrc, entryDataEnd, entryDataLength, entryDataOffset, entryMetaCrc, entryMetaLength,
   entryMetaOffset, entryTimestamp, wordsDataCrc, wordsDataLength, wordsDataOffset, wordsMetaCrc, wordsMetaLength, wordsMetaOffset,
   wordsDataEnd, wordsMetaEnd, wordsTimestamp,
 } from './index-entry.js';
@@ -66,8 +66,8 @@ export class SegmentRecords {
     const dataMap = this.prepare(seg, first, runEnd);
     if (seg.bad !== null && [...seg.bad].some((pos) => pos >= first && pos < runEnd)) return this.range(from, stop);
     if (!metadataRunIntact(seg, first, runEnd)) return this.range(from, stop);
-    const metaMap = seg.meta.cover(wordsMetaEnd(seg.indexWords, ((runEnd - 1 - seg.cacheFrom) * ENTRY_SIZE) >>> 2));
-    const words = seg.indexWords.slice(((first - seg.cacheFrom) * ENTRY_SIZE) >>> 2, ((runEnd - seg.cacheFrom) * ENTRY_SIZE) >>> 2);
+    const metaMap = seg.meta.cover(wordsMetaEnd(seg.indexWords, (runEnd - 1 - seg.cacheFrom) * ENTRY_WORDS));
+    const words = seg.indexWords.slice((first - seg.cacheFrom) * ENTRY_WORDS, (runEnd - seg.cacheFrom) * ENTRY_WORDS);
     return new SegmentRun(from, segStop - from, seg, words, metaMap, dataMap, this.verifyData);
   }
 
@@ -91,8 +91,8 @@ export class SegmentRecords {
    */
   private mapDataNow(seg: Segment, lastPos: number): void {
     try {
-      const at = (lastPos - seg.cacheFrom) * ENTRY_SIZE;
-      seg.data.cover(HOST_IS_LE ? wordsDataEnd(seg.indexWords, at >>> 2) : entryDataEnd(seg.index, at));
+      const entry = lastPos - seg.cacheFrom;
+      seg.data.cover(HOST_IS_LE ? wordsDataEnd(seg.indexWords, entry * ENTRY_WORDS) : entryDataEnd(seg.index, entry * ENTRY_SIZE));
     } catch (err) {
       if (removedByRetention(seg.paths.data)) throw err;
     }
